@@ -1,0 +1,64 @@
+// The input of an evaluation: everything about one pull request that a decision may depend on.
+import { z } from "zod";
+
+export const FILE_STATUSES = ["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"] as const;
+
+export const ChangedFileSchema = z.strictObject({
+  path: z.string().min(1),
+  previous_path: z.string().min(1).optional(),
+  status: z.enum(FILE_STATUSES),
+  additions: z.number().int().min(0),
+  deletions: z.number().int().min(0),
+});
+export type ChangedFile = z.infer<typeof ChangedFileSchema>;
+
+export const ActorSchema = z.strictObject({
+  login: z.string().min(1),
+  type: z.string().default("User").describe("GitHub account type: User, Bot, Organization"),
+});
+export type Actor = z.infer<typeof ActorSchema>;
+
+export const REVIEW_STATES = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"] as const;
+
+export const ReviewSchema = z.strictObject({
+  id: z.number().int(),
+  user: ActorSchema,
+  state: z.enum(REVIEW_STATES),
+  commit_id: z.string().nullable(),
+  submitted_at: z.string().nullable(),
+});
+export type Review = z.infer<typeof ReviewSchema>;
+
+export const ChangeSchema = z.strictObject({
+  repo: z.strictObject({ owner: z.string().min(1), name: z.string().min(1) }),
+  number: z.number().int().min(0).default(0),
+  author: ActorSchema,
+  head_branch: z.string().default(""),
+  base_branch: z.string().default(""),
+  head_sha: z.string().default(""),
+  base_sha: z.string().default(""),
+  draft: z.boolean().default(false),
+  labels: z.array(z.string()).default([]),
+  /** Logins and e-mails of commit authors and co-author trailers: agents that open PRs as a human leave them here. */
+  commit_authors: z.array(z.string()).default([]),
+  files: z.array(ChangedFileSchema),
+  /** Number of files GitHub reports for the PR; larger than files.length when the list could not be fully read. */
+  total_files: z.number().int().min(0).optional(),
+  reviews: z.array(ReviewSchema).default([]),
+  /** Known members of the teams named by approvers ("org/team" -> logins), as read for this evaluation. */
+  team_members: z.record(z.string(), z.array(z.string())).default({}),
+  /** Forces the agent identity (CLI --agent). */
+  agent_override: z.string().optional(),
+});
+export type Change = z.infer<typeof ChangeSchema>;
+export type ChangeInput = z.input<typeof ChangeSchema>;
+
+export const ContextSchema = z.strictObject({
+  /** The evaluation time, ISO 8601; passed in so that evaluation stays pure and replayable. */
+  now: z.string(),
+  usage: z.strictObject({
+    /** PRs this agent opened in this repo over the 24 h before `now`, this one included. */
+    prs_today: z.number().int().min(0).default(0),
+  }).default({ prs_today: 0 }),
+});
+export type EvalContext = z.infer<typeof ContextSchema>;

@@ -1,0 +1,90 @@
+// The result of an evaluation: the documented, versioned `governor.decision/v1` shape (see docs/decision.md).
+import { z } from "zod";
+import { ActionSchema } from "./schema.js";
+
+export const DECISION_SCHEMA = "governor.decision/v1";
+/** Bumped whenever the evaluator could decide differently on the same inputs; stored with every audit row. */
+export const EVALUATOR_VERSION = "1.0.0";
+
+/** `error`: no decision could be reached (invalid policy, GitHub failure, input too large); it fails closed like a denial. */
+export const OUTCOMES = ["allowed", "needs_approval", "denied", "not_governed", "error"] as const;
+export const OutcomeSchema = z.enum(OUTCOMES);
+export type Outcome = z.infer<typeof OutcomeSchema>;
+
+export const SignalSchema = z.strictObject({
+  kind: z.enum(["login", "branch", "label", "commit_author", "forced", "scope_all"]),
+  value: z.string(),
+  matched: z.string().describe("the preset or custom agent definition that matched"),
+});
+
+export const AgentIdentitySchema = z.strictObject({
+  name: z.string(),
+  signals: z.array(SignalSchema),
+});
+export type AgentIdentity = z.infer<typeof AgentIdentitySchema>;
+
+export const PolicyRefSchema = z.strictObject({
+  source: z.enum(["org", "repo", "builtin"]),
+  path: z.string(),
+  repo: z.string().optional(),
+  sha: z.string().optional(),
+  line: z.number().int().min(0),
+  url: z.string().optional(),
+});
+export type PolicyRef = z.infer<typeof PolicyRefSchema>;
+
+export const GateApproversSchema = z.strictObject({
+  teams: z.array(z.string()),
+  users: z.array(z.string()),
+  count: z.number().int(),
+});
+
+export const AppliedRuleSchema = z.strictObject({
+  id: z.string().describe("namespaced: org:…, repo:…, builtin:…, limits.…"),
+  action: ActionSchema,
+  files: z.array(z.string()),
+  reason: z.string().optional(),
+  escalate: z.string().optional(),
+  policy_ref: PolicyRefSchema,
+  /** Present for require_approval: the gate this rule opens. */
+  gate: z.strictObject({
+    approvers: GateApproversSchema,
+    approved_by: z.array(z.string()),
+    changes_requested_by: z.array(z.string()),
+    ignored: z.array(z.strictObject({ login: z.string(), why: z.string() })),
+    met: z.boolean(),
+  }).optional(),
+});
+export type AppliedRule = z.infer<typeof AppliedRuleSchema>;
+
+export const LimitResultSchema = z.strictObject({
+  id: z.string(),
+  limit: z.number().int(),
+  actual: z.number().int(),
+  exceeded: z.boolean(),
+});
+export type LimitResult = z.infer<typeof LimitResultSchema>;
+
+export const DecisionSchema = z.strictObject({
+  schema: z.literal(DECISION_SCHEMA),
+  evaluator_version: z.string(),
+  outcome: OutcomeSchema,
+  title: z.string(),
+  summary: z.string(),
+  agent: AgentIdentitySchema.nullable(),
+  head_sha: z.string(),
+  rules: z.array(AppliedRuleSchema),
+  gates: z.strictObject({ total: z.number().int(), met: z.number().int() }),
+  unmatched_files: z.array(z.string()),
+  limits: z.array(LimitResultSchema),
+  files_considered: z.number().int(),
+  /** For outcome `error`: each problem, with where it is when known. */
+  errors: z.array(z.strictObject({
+    message: z.string(),
+    file: z.string().optional(),
+    line: z.number().int().optional(),
+    column: z.number().int().optional(),
+    field: z.string().optional(),
+  })),
+});
+export type Decision = z.infer<typeof DecisionSchema>;
