@@ -38,6 +38,8 @@ export const ChangeSchema = z.strictObject({
   head_sha: z.string().default(""),
   base_sha: z.string().default(""),
   draft: z.boolean().default(false),
+  /** When the PR was opened (ISO 8601); budgets count PRs by this time. */
+  created_at: z.string().optional(),
   labels: z.array(z.string()).default([]),
   /** Logins and e-mails of commit authors and co-author trailers: agents that open PRs as a human leave them here. */
   commit_authors: z.array(z.string()).default([]),

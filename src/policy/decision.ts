@@ -28,8 +28,8 @@ export const PolicyRefSchema = z.strictObject({
   path: z.string(),
   repo: z.string().optional(),
   sha: z.string().optional(),
+  /** 1-based line in the file; 0 for built-in rules that no file states. */
   line: z.number().int().min(0),
-  url: z.string().optional(),
 });
 export type PolicyRef = z.infer<typeof PolicyRefSchema>;
 

@@ -1,0 +1,83 @@
+// decide(input) -> decision: from the stored texts to the decision, total (never throws). The app, `check` and replay all use it.
+import { createHash } from "node:crypto";
+import { type CompiledPolicy, compilePolicies, type PolicyOrigin } from "./compile.js";
+import { type Decision, DECISION_SCHEMA, EVALUATOR_VERSION } from "./decision.js";
+import { evaluate } from "./evaluate.js";
+import type { EvaluationInput, PolicySource } from "./input.js";
+import { loadPolicy, type PolicyProblem } from "./load.js";
+
+type Compiled = { ok: true; policy: CompiledPolicy } | { ok: false; errors: PolicyProblem[] };
+
+/** Compiled policies by the hash of their texts: a busy repo's policy is parsed and compiled once. */
+export class PolicyCache {
+  private readonly entries = new Map<string, Compiled>();
+  constructor(private readonly maxEntries = 256) {}
+
+  get(key: string, make: () => Compiled): Compiled {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit); // most recently used last
+      return hit;
+    }
+    const value = make();
+    this.entries.set(key, value);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    return value;
+  }
+}
+
+function keyOf(policies: EvaluationInput["policies"]): string {
+  const hash = createHash("sha256");
+  for (const source of [policies.org, policies.repo]) {
+    hash.update(source ? `${source.path}\0${source.repo ?? ""}\0${source.sha ?? ""}\0${source.text}` : "-");
+    hash.update("\u0001");
+  }
+  return hash.digest("hex");
+}
+
+export function compileInput(policies: EvaluationInput["policies"]): Compiled {
+  const origins: { org?: PolicyOrigin; repo?: PolicyOrigin } = {};
+  const errors: PolicyProblem[] = [];
+  for (const name of ["org", "repo"] as const) {
+    const source: PolicySource | undefined = policies[name];
+    if (!source) continue;
+    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path);
+    if (result.ok) origins[name] = { loaded: { ...result.loaded, file: source.path }, ...(source.repo ? { repo: source.repo } : {}), ...(source.sha ? { sha: source.sha } : {}) };
+    else errors.push(...result.errors);
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, policy: compilePolicies(origins) };
+}
+
+export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
+  if (!input.policies.org && !input.policies.repo) return noPolicyDecision(input.change.head_sha);
+  const compiled = cache ? cache.get(keyOf(input.policies), () => compileInput(input.policies)) : compileInput(input.policies);
+  if (!compiled.ok) {
+    return errorDecision(
+      `Invalid policy: ${compiled.errors.length} error${compiled.errors.length === 1 ? "" : "s"}`,
+      compiled.errors.map((e) => ({ message: e.message, file: e.file, line: e.line, column: e.column, ...(e.field ? { field: e.field } : {}) })),
+      input.change.head_sha,
+    );
+  }
+  return evaluate(compiled.policy, input.change, input.context);
+}
+
+export function noPolicyDecision(headSha: string): Decision {
+  return {
+    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "not_governed",
+    title: "Not governed: no policy",
+    summary: "Not governed: neither the repository (.governance.yml or .github/governance.yml on the base branch) nor the organization (governance.yml in its .github repository) has a Governor policy.",
+    agent: null, head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors: [],
+  };
+}
+
+/** A decision that could not be reached; it fails closed (a failing check) and says why. */
+export function errorDecision(title: string, errors: Decision["errors"], headSha: string): Decision {
+  const list = errors.map((e) => `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.column ?? 1}` : ""}: ` : ""}${e.field ? `${e.field}: ` : ""}${e.message}`);
+  return {
+    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "error", title,
+    summary: `Governor could not decide, so the check fails closed. ${list.slice(0, 5).join("; ")}${list.length > 5 ? `; and ${list.length - 5} more` : ""}`,
+    agent: null, head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors,
+  };
+}

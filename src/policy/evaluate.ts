@@ -1,0 +1,308 @@
+// evaluate(policy, change, context) -> decision: pure and deterministic, the same inputs give the same bytes.
+import { identifyAgent, isAutomatedAccount } from "./agents.js";
+import type { Change, EvalContext, Review } from "./change.js";
+import { actionSeverity, type CompiledPolicy, type CompiledRule } from "./compile.js";
+import {
+  type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type LimitResult, type Outcome, type PolicyRef,
+} from "./decision.js";
+import { windowEnd, windowStart } from "./load.js";
+import { isPolicyFile } from "./paths.js";
+import type { Action, Approvers, Rule } from "./schema.js";
+
+/** GitHub's files API lists at most this many files; a larger PR cannot be fully seen. */
+export const GITHUB_FILE_LIST_LIMIT = 3000;
+
+
+interface PendingRule {
+  id: string;
+  action: Action;
+  files: Set<string>;
+  reason?: string;
+  escalate?: string;
+  ref: PolicyRef;
+  approvers?: Approvers;
+  order: number;
+}
+
+const BUILTIN_REF: PolicyRef = { source: "builtin", path: "", line: 0 };
+
+export function evaluate(policy: CompiledPolicy, change: Change, context: EvalContext): Decision {
+  const agent = identifyAgent(policy.agents, change);
+  if (!agent && policy.scope === "agents") {
+    return finish({ outcome: "not_governed", agent: null, change, rules: [], unmatched: [], limits: [], notGovernedWhy: `${change.author.login} is not an agent under this policy (author, branch, labels and commits matched no agent)` });
+  }
+  const identity: AgentIdentity | null = agent ?? null;
+  const pending = new Map<string, PendingRule>();
+  const add = (key: string, make: () => Omit<PendingRule, "files" | "order">, file?: string) => {
+    let entry = pending.get(key);
+    if (!entry) {
+      entry = { ...make(), files: new Set(), order: pending.size };
+      pending.set(key, entry);
+    }
+    if (file !== undefined) entry.files.add(file);
+  };
+  const escalation = ownersEscalation(policy);
+
+  // A file list GitHub cut short cannot be judged: deny rather than pass what was not seen.
+  const total = Math.max(change.total_files ?? change.files.length, change.files.length);
+  if (total > change.files.length || total > GITHUB_FILE_LIST_LIMIT) {
+    add("builtin:incomplete-file-list", () => ({
+      id: "builtin:incomplete-file-list", action: "deny", ref: BUILTIN_REF,
+      reason: `The PR changes ${total} files; GitHub lists at most ${GITHUB_FILE_LIST_LIMIT}, so Governor cannot see the whole change. Split it into smaller PRs.`,
+      escalate: escalation,
+    }));
+  }
+
+  const now = Date.parse(context.now);
+  const activeRules = policy.rules.map((r) => isActive(r.rule, now) && appliesToAgent(r.rule, identity));
+  const unmatched = new Set<string>();
+  const defaultSetting = policy.default;
+
+  for (const path of changedPaths(change)) {
+    const covering = new Set<number>();
+    for (const set of policy.matcher.match(path)) for (const r of policy.setRules[set] ?? []) if (activeRules[r]) covering.add(r);
+    if (covering.size === 0) {
+      unmatched.add(path);
+      addDefault(path);
+    } else {
+      const winning = Math.max(...[...covering].map((r) => actionSeverity(policy.rules[r]!.rule.action)));
+      for (const r of [...covering].sort((a, b) => a - b)) {
+        const compiled = policy.rules[r]!;
+        if (actionSeverity(compiled.rule.action) === winning) addRule(compiled, path);
+      }
+    }
+    if (isPolicyFile(path, change.repo.name)) {
+      add("builtin:policy-change", () => ({
+        id: "builtin:policy-change", action: "require_approval", ref: policy.owners?.ref ?? BUILTIN_REF,
+        reason: "The change edits a governance policy file; the policy owners must approve it, whatever the rules say.",
+        escalate: escalation, approvers: policy.owners?.value ?? { teams: [], users: [], count: 1 },
+      }), path);
+    }
+  }
+
+  const limits = checkLimits(policy, change, context);
+  for (const limit of limits) {
+    if (!limit.exceeded) continue;
+    const setting = policy.limits[limit.id.slice("limits.".length) as "max_files" | "max_lines" | "max_prs_per_day"];
+    add(limit.id, () => ({
+      id: limit.id, action: policy.limits.action, ref: setting?.ref ?? BUILTIN_REF,
+      reason: limitReason(limit), escalate: escalation,
+      ...(policy.limits.action === "require_approval" ? { approvers: policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+    }));
+  }
+
+  const definitions = policy.agents;
+  const applied: AppliedRule[] = [...pending.values()]
+    .sort((a, b) => a.order - b.order)
+    .map((p) => {
+      const rule: AppliedRule = {
+        id: p.id, action: p.action, files: [...p.files].sort(), policy_ref: p.ref,
+        ...(p.reason !== undefined ? { reason: p.reason } : {}),
+        ...(p.escalate !== undefined ? { escalate: p.escalate } : {}),
+      };
+      if (p.action === "require_approval" && p.approvers) {
+        rule.gate = judgeGate(p.approvers, change, policy.invalidateOnPush, (login, type) => isAutomatedAccount(login, type, definitions));
+      }
+      return rule;
+    });
+
+  const outcome: Outcome = applied.some((r) => r.action === "deny")
+    ? "denied"
+    : applied.some((r) => r.gate && !r.gate.met) ? "needs_approval" : "allowed";
+  return finish({ outcome, agent: identity, change, rules: applied, unmatched: [...unmatched].sort(), limits });
+
+  function addRule(compiled: CompiledRule, path: string) {
+    const rule = compiled.rule;
+    add(compiled.id, () => ({
+      id: compiled.id, action: rule.action, ref: compiled.ref,
+      ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
+      escalate: rule.escalate ?? escalation,
+      ...(rule.action === "require_approval" ? { approvers: rule.approvers ?? policy.defaultApprovers?.value ?? policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+    }), path);
+  }
+
+  function addDefault(path: string) {
+    const action = defaultSetting.value;
+    add("default", () => ({
+      id: "default", action, ref: defaultSetting.ref,
+      reason: action === "allow"
+        ? "No rule covers these files; the policy's default allows them."
+        : action === "deny"
+          ? "No rule covers these files, and the policy's default denies what no rule allows."
+          : "No rule covers these files; the policy's default requires an approval.",
+      escalate: escalation,
+      ...(action === "require_approval" ? { approvers: policy.defaultApprovers?.value ?? policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+    }), path);
+  }
+}
+
+/** Each file's path, and for a rename or copy its old path too: moving a file out of a protected place is a change to that place. */
+export function changedPaths(change: Change): string[] {
+  const paths = new Set<string>();
+  for (const file of change.files) {
+    paths.add(file.path);
+    if (file.previous_path) paths.add(file.previous_path);
+  }
+  return [...paths].sort();
+}
+
+function isActive(rule: Rule, now: number): boolean {
+  if (!rule.active) return true;
+  if (rule.active.from && now < windowStart(rule.active.from)) return false;
+  if (rule.active.until && now >= windowEnd(rule.active.until)) return false;
+  return true;
+}
+
+function appliesToAgent(rule: Rule, agent: AgentIdentity | null): boolean {
+  if (!rule.match.agents) return true;
+  return agent !== null && rule.match.agents.includes(agent.name);
+}
+
+function ownersEscalation(policy: CompiledPolicy): string {
+  const owners = policy.owners?.value;
+  const who = owners ? [...owners.teams.map((t) => `@${t}`), ...owners.users.map((u) => `@${u}`)] : [];
+  return who.length > 0 ? `Ask the policy owners: ${who.join(", ")}` : "Ask the repository administrators (the policy names no owners)";
+}
+
+function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContext): LimitResult[] {
+  const out: LimitResult[] = [];
+  const { max_files, max_lines, max_prs_per_day } = policy.limits;
+  if (max_files) {
+    const actual = Math.max(change.total_files ?? 0, change.files.length);
+    out.push({ id: "limits.max_files", limit: max_files.value, actual, exceeded: actual > max_files.value });
+  }
+  if (max_lines) {
+    const actual = change.files.reduce((n, f) => n + f.additions + f.deletions, 0);
+    out.push({ id: "limits.max_lines", limit: max_lines.value, actual, exceeded: actual > max_lines.value });
+  }
+  if (max_prs_per_day) {
+    const actual = context.usage.prs_today;
+    out.push({ id: "limits.max_prs_per_day", limit: max_prs_per_day.value, actual, exceeded: actual > max_prs_per_day.value });
+  }
+  return out;
+}
+
+function limitReason(limit: LimitResult): string {
+  switch (limit.id) {
+    case "limits.max_files": return `The PR changes ${limit.actual} files; this agent's budget is ${limit.limit} per PR.`;
+    case "limits.max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); this agent's budget is ${limit.limit} per PR.`;
+    default: return `This is the agent's PR number ${limit.actual} in this repository in the last 24 hours; its budget is ${limit.limit}.`;
+  }
+}
+
+/**
+ * A gate is met when `count` distinct eligible people approved and no eligible person's latest review requests changes.
+ * Eligible: named users and members of named teams, never the PR author, a bot or an agent.
+ */
+export function judgeGate(
+  approvers: Approvers,
+  change: Change,
+  invalidateOnPush: boolean,
+  isAutomated: (login: string, type: string) => boolean,
+): NonNullable<AppliedRule["gate"]> {
+  const lower = (s: string) => s.toLowerCase();
+  const named = new Set(approvers.users.map(lower));
+  for (const team of approvers.teams) for (const member of change.team_members[team] ?? []) named.add(lower(member));
+
+  const latest = latestReviews(change.reviews);
+  const approvedBy: string[] = [];
+  const changesRequestedBy: string[] = [];
+  const ignored: Array<{ login: string; why: string }> = [];
+  for (const review of latest) {
+    const login = review.user.login;
+    const why = lower(login) === lower(change.author.login)
+      ? "the PR author cannot approve their own PR"
+      : isAutomated(login, review.user.type)
+        ? "bots and agents cannot approve"
+        : !named.has(lower(login)) ? "not an approver for this gate" : null;
+    if (review.state === "APPROVED") {
+      if (why) ignored.push({ login, why });
+      else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ login, why: "approved an earlier commit; the approval was invalidated by a push" });
+      else approvedBy.push(login);
+    } else if (review.state === "CHANGES_REQUESTED" && !why) {
+      changesRequestedBy.push(login);
+    }
+  }
+  approvedBy.sort();
+  changesRequestedBy.sort();
+  ignored.sort((a, b) => a.login.localeCompare(b.login));
+  return {
+    approvers: { teams: [...approvers.teams], users: [...approvers.users], count: approvers.count },
+    approved_by: approvedBy,
+    changes_requested_by: changesRequestedBy,
+    ignored,
+    met: approvedBy.length >= approvers.count && changesRequestedBy.length === 0,
+  };
+}
+
+/** Each reviewer's latest deciding review: comments do not change a verdict, a dismissal clears it. */
+export function latestReviews(reviews: readonly Review[]): Review[] {
+  const ordered = [...reviews].sort((a, b) => (a.submitted_at ?? "").localeCompare(b.submitted_at ?? "") || a.id - b.id);
+  const byUser = new Map<string, Review>();
+  for (const review of ordered) {
+    const key = review.user.login.toLowerCase();
+    if (review.state === "APPROVED" || review.state === "CHANGES_REQUESTED") byUser.set(key, review);
+    else if (review.state === "DISMISSED") byUser.delete(key);
+  }
+  return [...byUser.values()].sort((a, b) => a.user.login.localeCompare(b.user.login));
+}
+
+interface Finish {
+  outcome: Outcome;
+  agent: AgentIdentity | null;
+  change: Change;
+  rules: AppliedRule[];
+  unmatched: string[];
+  limits: LimitResult[];
+  notGovernedWhy?: string;
+}
+
+function finish(f: Finish): Decision {
+  const gates = f.rules.filter((r) => r.gate);
+  const met = gates.filter((r) => r.gate?.met).length;
+  const denies = f.rules.filter((r) => r.action === "deny");
+  const title = titleOf(f, denies, gates.length, met);
+  return {
+    schema: DECISION_SCHEMA,
+    evaluator_version: EVALUATOR_VERSION,
+    outcome: f.outcome,
+    title,
+    summary: summaryOf(f, denies, gates, met),
+    agent: f.agent,
+    head_sha: f.change.head_sha,
+    rules: f.rules,
+    gates: { total: gates.length, met },
+    unmatched_files: f.unmatched,
+    limits: f.limits,
+    files_considered: f.change.files.length,
+    errors: [],
+  };
+}
+
+function titleOf(f: Finish, denies: AppliedRule[], gates: number, met: number): string {
+  switch (f.outcome) {
+    case "denied": return `Denied: ${denies.slice(0, 3).map((r) => r.id).join(", ")}${denies.length > 3 ? ` (+${denies.length - 3} more)` : ""}`;
+    case "needs_approval": return `Needs approval: ${met} of ${gates} gate${gates === 1 ? "" : "s"} met`;
+    case "allowed": return `Allowed: ${f.change.files.length} file${f.change.files.length === 1 ? "" : "s"} within policy`;
+    default: return "Not governed: the author is not an agent";
+  }
+}
+
+function summaryOf(f: Finish, denies: AppliedRule[], gates: AppliedRule[], met: number): string {
+  if (f.outcome === "not_governed") return `Not governed: ${f.notGovernedWhy ?? "no agent identified"}. Governor only governs agent-authored PRs under this policy (scope: agents).`;
+  const who = f.agent ? `The agent ${f.agent.name} (identified by ${f.agent.signals.map((s) => `${s.kind} ${s.value}`).join(", ")})` : "The author";
+  const files = `${f.change.files.length} file${f.change.files.length === 1 ? "" : "s"}`;
+  if (f.outcome === "denied") {
+    const first = denies[0];
+    return `${who} changed ${files}. Denied by ${denies.map((r) => r.id).join(", ")}${first?.reason ? `: ${first.reason}` : "."}${first?.escalate ? ` Escalation: ${first.escalate}.` : ""}`.replace(/\.\.$/, ".");
+  }
+  if (f.outcome === "needs_approval") {
+    const open = gates.filter((g) => !g.gate?.met).map((g) => {
+      const gate = g.gate!;
+      const holders = gate.changes_requested_by.length ? `; changes requested by ${gate.changes_requested_by.join(", ")}` : "";
+      return `${g.id} (${gate.approved_by.length} of ${gate.approvers.count} from ${[...gate.approvers.teams.map((t) => `@${t}`), ...gate.approvers.users.map((u) => `@${u}`)].join(", ") || "nobody: no approvers configured"}${holders})`;
+    });
+    return `${who} changed ${files}. ${met} of ${gates.length} approval gate${gates.length === 1 ? " is" : "s are"} met; still needed: ${open.join("; ")}.`;
+  }
+  return `${who} changed ${files}. Every file is allowed by the policy${gates.length ? ` and all ${gates.length} approval gate${gates.length === 1 ? " is" : "s are"} met` : ""}.`;
+}

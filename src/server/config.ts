@@ -1,0 +1,72 @@
+// Reads the server's configuration from the usual Probot variables, with one clear error for everything missing.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const EnvSchema = z.object({
+  APP_ID: z.string().regex(/^\d+$/, "APP_ID must be the numeric GitHub App id"),
+  PRIVATE_KEY: z.string().optional(),
+  PRIVATE_KEY_PATH: z.string().optional(),
+  WEBHOOK_SECRET: z.string().min(1, "WEBHOOK_SECRET must not be empty"),
+  WEBHOOK_PATH: z.string().startsWith("/").default("/api/github/webhooks"),
+  GHE_HOST: z.string().optional(),
+  GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  DATABASE_PATH: z.string().default("governor.db"),
+  PORT: z.string().regex(/^\d+$/).default("3000"),
+  HOST: z.string().default("0.0.0.0"),
+  GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("8"),
+  GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
+});
+
+export interface ServerConfig {
+  appId: number;
+  privateKey: string;
+  secret: string;
+  webhookPath: string;
+  /** The REST API base: https://api.github.com, or http(s)://GHE_HOST/api/v3 for GitHub Enterprise Server or the simulator. */
+  baseUrl: string;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  databasePath: string;
+  port: number;
+  host: string;
+  concurrency: number;
+  perInstallation: number;
+}
+
+export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {
+  const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.code === "invalid_type" ? "is required" : i.message}`);
+    throw new ConfigError(`cannot start: the environment is incomplete or wrong:\n${lines.join("\n")}\nSee README.md, "Install on an organization".`);
+  }
+  const e = parsed.data;
+  let privateKey = e.PRIVATE_KEY?.replace(/\\n/g, "\n");
+  if (!privateKey && e.PRIVATE_KEY_PATH) {
+    try {
+      privateKey = readFileSync(resolve(cwd, e.PRIVATE_KEY_PATH), "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read PRIVATE_KEY_PATH ${e.PRIVATE_KEY_PATH}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+  if (!privateKey || !privateKey.includes("PRIVATE KEY-----")) {
+    throw new ConfigError("cannot start: set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (a .pem file) to the GitHub App's private key");
+  }
+  return {
+    appId: Number(e.APP_ID),
+    privateKey,
+    secret: e.WEBHOOK_SECRET,
+    webhookPath: e.WEBHOOK_PATH,
+    baseUrl: e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : "https://api.github.com",
+    logLevel: e.LOG_LEVEL,
+    databasePath: resolve(cwd, e.DATABASE_PATH),
+    port: Number(e.PORT),
+    host: e.HOST,
+    concurrency: Math.max(1, Number(e.GOVERNOR_CONCURRENCY)),
+    perInstallation: Math.max(1, Number(e.GOVERNOR_PER_INSTALLATION)),
+  };
+}

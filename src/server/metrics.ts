@@ -1,0 +1,37 @@
+// Prometheus metrics for an operator: deliveries, decisions, latencies and the inbox depth.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  received: Counter<"event">;
+  deliveries: Counter<"result">;
+  decisions: Counter<"outcome">;
+  evaluationSeconds: Histogram;
+  githubSeconds: Histogram<"route" | "status">;
+}
+
+export interface InboxView {
+  depth(): number;
+  counts(): Record<string, number>;
+}
+
+export function createMetrics(inbox: InboxView): Metrics {
+  const registry = new Registry();
+  const metrics: Metrics = {
+    registry,
+    received: new Counter({ name: "governor_deliveries_received_total", help: "Webhook deliveries received with a valid signature", labelNames: ["event"], registers: [registry] }),
+    deliveries: new Counter({ name: "governor_deliveries_total", help: "Deliveries handled since start, by result: evaluated, failed, duplicate, ignored, rejected", labelNames: ["result"], registers: [registry] }),
+    decisions: new Counter({ name: "governor_decisions_total", help: "Decisions written to the audit trail, by outcome", labelNames: ["outcome"], registers: [registry] }),
+    evaluationSeconds: new Histogram({ name: "governor_evaluation_seconds", help: "Time from claiming a delivery to its reported check", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    githubSeconds: new Histogram({ name: "governor_github_request_seconds", help: "GitHub API request latency", labelNames: ["route", "status"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+  };
+  new Gauge({ name: "governor_inbox_depth", help: "Deliveries queued or being evaluated", registers: [registry], collect() { this.set(inbox.depth()); } });
+  new Gauge({
+    name: "governor_inbox_deliveries", help: "Deliveries in the inbox by status (done, superseded, failed, ignored, queued, processing)",
+    labelNames: ["status"], registers: [registry],
+    collect() {
+      for (const [status, n] of Object.entries(inbox.counts())) this.set({ status }, n);
+    },
+  });
+  return metrics;
+}

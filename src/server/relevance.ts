@@ -1,0 +1,66 @@
+// Which deliveries lead to an evaluation, and of which PR. Decided at receipt so the inbox can coalesce safely:
+// only deliveries that evaluate may supersede one another.
+
+export interface SelfIdentity {
+  appId: number;
+  /** The app's slug; its own actions arrive with sender `<slug>[bot]`. */
+  slug?: string;
+}
+
+export interface Relevance {
+  evaluate: boolean;
+  /** Why a delivery is not evaluated, for the inbox record. */
+  why?: string;
+  installationId: number | null;
+  /** `owner/name#number`, or `owner/name@sha` when a re-run names no PR; null when the payload names neither. */
+  prKey: string | null;
+  headSha: string | null;
+}
+
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : undefined);
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+const PULL_REQUEST_ACTIONS = new Set(["opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "edited", "labeled", "unlabeled"]);
+const REVIEW_ACTIONS = new Set(["submitted", "dismissed", "edited"]);
+
+export function relevanceOf(event: string, payload: unknown, self: SelfIdentity): Relevance {
+  const body = obj(payload) ?? {};
+  const repo = str(obj(body["repository"])?.["full_name"]);
+  const installationId = num(obj(body["installation"])?.["id"]) ?? null;
+  const action = str(body["action"]) ?? "";
+  const skip = (why: string): Relevance => ({ evaluate: false, why, installationId, prKey: null, headSha: null });
+
+  if (event === "pull_request" || event === "pull_request_review") {
+    const actions = event === "pull_request" ? PULL_REQUEST_ACTIONS : REVIEW_ACTIONS;
+    if (!actions.has(action)) return skip(`${event}.${action} does not change the decision`);
+    if (event === "pull_request" && action === "edited" && !obj(obj(body["changes"])?.["base"])) return skip("edited without a base branch change");
+    if (event === "pull_request" && (action === "labeled" || action === "unlabeled")) {
+      const sender = obj(body["sender"]);
+      if (self.slug && str(sender?.["login"]) === `${self.slug}[bot]`) return skip("a label change made by Governor itself");
+    }
+    const pr = obj(body["pull_request"]);
+    const number = num(pr?.["number"]);
+    return {
+      evaluate: true, installationId,
+      prKey: repo && number !== undefined ? `${repo}#${number}` : null,
+      headSha: str(obj(pr?.["head"])?.["sha"]) ?? null,
+    };
+  }
+  if (event === "check_run" || event === "check_suite") {
+    if (action !== "rerequested") return skip(`${event}.${action} is not a re-run request`);
+    const target = obj(body[event]);
+    const appId = num(obj(target?.["app"])?.["id"]);
+    if (appId !== self.appId) return skip(`a re-run of another app's ${event === "check_run" ? "check" : "suite"}`);
+    const prs = Array.isArray(target?.["pull_requests"]) ? (target["pull_requests"] as unknown[]) : [];
+    const number = num(obj(prs[0])?.["number"]);
+    const sha = str(target?.["head_sha"]) ?? null;
+    return {
+      evaluate: true, installationId,
+      prKey: repo ? (number !== undefined ? `${repo}#${number}` : sha ? `${repo}@${sha}` : null) : null,
+      headSha: sha,
+    };
+  }
+  return skip(`event ${event} is not one Governor evaluates`);
+}

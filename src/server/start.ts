@@ -1,0 +1,116 @@
+// Starts Governor: audit store, durable inbox, the Probot app, the worker and the HTTP front, wired one way.
+import type { AddressInfo } from "node:net";
+import Database from "better-sqlite3";
+import { Probot, ProbotOctokit } from "probot";
+import { openAuditStore } from "../audit/store.js";
+import { governorApp } from "../github/app.js";
+import type { ServerConfig } from "./config.js";
+import { createFront } from "./http.js";
+import { Inbox } from "./inbox.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import type { SelfIdentity } from "./relevance.js";
+import { Worker } from "./worker.js";
+
+export interface RunningGovernor {
+  url: string;
+  webhookUrl: string;
+  inbox: Inbox;
+  worker: Worker;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+type Log = (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
+
+const RATE_LIMIT_RETRIES = 3;
+
+/** Probot's Octokit with GitHub's rate limits honoured (bounded retries after `retry-after`) and latency measured. */
+function octokitClass(metrics: Metrics) {
+  const timing = (octokit: { hook: { wrap: (name: "request", fn: (request: (o: unknown) => Promise<{ status: number }>, options: { method: string; url: string }) => Promise<unknown>) => void } }) => {
+    octokit.hook.wrap("request", async (request, options) => {
+      const end = metrics.githubSeconds.startTimer({ route: `${options.method} ${options.url}` });
+      try {
+        const response = await request(options);
+        end({ status: String(response.status) });
+        return response;
+      } catch (error) {
+        end({ status: String((error as { status?: number }).status ?? "error") });
+        throw error;
+      }
+    });
+  };
+  const retryLimited = (retryAfter: number, options: { request: { retryCount: number } }) => options.request.retryCount < RATE_LIMIT_RETRIES && retryAfter <= 60;
+  return ProbotOctokit.plugin(timing as never).defaults({
+    throttle: { enabled: true, onRateLimit: retryLimited, onSecondaryRateLimit: retryLimited },
+    retry: { retries: 3 },
+  });
+}
+
+export async function startGovernor(config: ServerConfig, log: Log): Promise<RunningGovernor> {
+  const store = openAuditStore(config.databasePath);
+  const db = new Database(config.databasePath);
+  db.pragma("journal_mode = WAL");
+  db.pragma("busy_timeout = 5000");
+  const inbox = new Inbox(db);
+  const metrics = createMetrics(inbox);
+
+  const probot = new Probot({
+    appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl,
+    logLevel: config.logLevel, Octokit: octokitClass(metrics),
+  });
+  const audit = {
+    record: (entry: Parameters<typeof store.record>[0]) => {
+      const row = store.record(entry);
+      metrics.decisions.inc({ outcome: entry.outcome });
+      return row;
+    },
+    countAgentPrs: (q: Parameters<typeof store.countAgentPrs>[0]) => store.countAgentPrs(q),
+  };
+  await probot.load(governorApp({ audit, now: () => new Date() }));
+
+  const self: SelfIdentity = { appId: config.appId };
+  try {
+    const appOctokit = await probot.auth();
+    const { data } = await appOctokit.request("GET /app");
+    if (data?.slug) self.slug = data.slug;
+  } catch (error) {
+    log("warn", "could not read the app's own slug (GET /app); label events by Governor itself will be evaluated too", { error: String(error) });
+  }
+
+  const worker = new Worker({
+    inbox, metrics, concurrency: config.concurrency, perInstallation: config.perInstallation, maxAttempts: 3, log,
+    dispatch: (d) => probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) } as Parameters<Probot["receive"]>[0]),
+  });
+
+  const health = () => {
+    try {
+      db.prepare("CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT)").run();
+      db.prepare("INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at").run(new Date().toISOString());
+      return { ok: true, detail: { database: "writable", inbox_depth: inbox.depth() } };
+    } catch (error) {
+      return { ok: false, detail: { database: `not writable: ${String(error)}` } };
+    }
+  };
+  const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: () => worker.wake(), health, log });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
+
+  const recovered = inbox.recover();
+  if (recovered > 0) log("info", "picked up unfinished deliveries after a restart", { recovered });
+  worker.wake();
+
+  return {
+    url, webhookUrl: `${url}${config.webhookPath}`, inbox, worker, metrics,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await worker.stop();
+      db.close();
+      store.close();
+    },
+  };
+}

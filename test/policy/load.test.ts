@@ -1,0 +1,171 @@
+import { describe, expect, it } from "vitest";
+import { loadPolicy, type PolicyProblem } from "../../src/policy/load.js";
+import { fixturePolicy } from "../helpers/policy.js";
+
+const BASE = `version: 1
+classes:
+  docs: ["docs/**"]
+rules:
+  - id: docs
+    match: { classes: [docs] }
+    action: allow
+owners: { teams: [acme/platform] }
+`;
+
+function errorsOf(text: string): PolicyProblem[] {
+  const result = loadPolicy(text, ".governance.yml");
+  if (result.ok) throw new Error("expected the policy to be invalid");
+  return result.errors;
+}
+
+function warningsOf(text: string): PolicyProblem[] {
+  const result = loadPolicy(text, ".governance.yml");
+  if (!result.ok) throw new Error(`expected a valid policy, got ${JSON.stringify(result.errors)}`);
+  return result.loaded.warnings;
+}
+
+describe("loadPolicy: valid files", () => {
+  it.each(["webapp-monorepo.yml", "payments-service.yml", "infra.yml", "org.yml"])("accepts the fixture %s", (name) => {
+    const result = loadPolicy(fixturePolicy(name), name);
+    expect(result.ok).toBe(true);
+  });
+
+  it("fills in defaults", () => {
+    const result = loadPolicy("version: 1\nowners: { users: [a] }\n", "p.yml");
+    if (!result.ok) throw new Error("invalid");
+    expect(result.loaded.policy).toMatchObject({ scope: "agents", default: "require_approval", agents: { presets: "all" }, approvals: { invalidate_on_push: true } });
+  });
+
+  it("records the line of each rule", () => {
+    const result = loadPolicy(BASE, "p.yml");
+    if (!result.ok) throw new Error("invalid");
+    expect(result.loaded.ruleLines).toEqual([5]);
+  });
+
+  it("accepts a UTF-8 byte order mark", () => {
+    expect(loadPolicy(`\uFEFF${BASE}`, "p.yml").ok).toBe(true);
+  });
+});
+
+describe("loadPolicy: each error class, with line and column", () => {
+  it("reports YAML syntax errors where they are", () => {
+    const [e] = errorsOf("version: 1\nrules: [\n  - id: x\n");
+    expect(e).toMatchObject({ file: ".governance.yml", line: 3 });
+    expect(e?.message).toMatch(/^YAML syntax: /);
+  });
+
+  it("reports an unknown key at the key, with a did-you-mean", () => {
+    const [e] = errorsOf(BASE.replace("    action: allow", "    action: allow\n    reasn: typo"));
+    expect(e).toMatchObject({ line: 8, column: 5, field: "rules[0].reasn" });
+    expect(e?.message).toBe('unknown key "reasn"; did you mean "reason"?');
+  });
+
+  it("reports an unknown top-level key", () => {
+    const [e] = errorsOf(`${BASE}limitz: {}\n`);
+    expect(e).toMatchObject({ line: 9, column: 1, field: "limitz" });
+    expect(e?.message).toContain('did you mean "limits"?');
+  });
+
+  it("reports a wrong type at the value", () => {
+    const [e] = errorsOf(BASE.replace("docs: [\"docs/**\"]", "docs: 42"));
+    expect(e).toMatchObject({ line: 3, column: 9, field: "classes.docs", message: "expected array, got number 42" });
+  });
+
+  it("reports a bad enum value with a suggestion", () => {
+    const [e] = errorsOf(BASE.replace("action: allow", "action: alow"));
+    expect(e).toMatchObject({ line: 7, column: 13, field: "rules[0].action" });
+    expect(e?.message).toContain('did you mean "allow"?');
+  });
+
+  it("reports a missing required field at its parent", () => {
+    const [e] = errorsOf(BASE.replace("    action: allow\n", ""));
+    expect(e).toMatchObject({ field: "rules[0].action", line: 5 });
+    expect(e?.message).toBe('missing required field "action"');
+  });
+
+  it("reports a wrong version", () => {
+    const [e] = errorsOf(BASE.replace("version: 1", "version: 2"));
+    expect(e).toMatchObject({ line: 1, column: 10, field: "version" });
+  });
+
+  it("reports an unknown class with a suggestion", () => {
+    const [e] = errorsOf(BASE.replace("classes: [docs]", "classes: [doc]"));
+    expect(e).toMatchObject({ line: 6, field: "rules[0].match.classes[0]" });
+    expect(e?.message).toBe('unknown class "doc"; did you mean "docs"?');
+  });
+
+  it("reports a duplicate rule id at the second one", () => {
+    const [e] = errorsOf(BASE.replace("owners:", "  - id: docs\n    match: { paths: [\"x/**\"] }\n    action: deny\nowners:"));
+    expect(e).toMatchObject({ line: 8, field: "rules[1].id" });
+    expect(e?.message).toBe('duplicate rule id "docs" (first used by rules[0])');
+  });
+
+  it("reports an invalid glob", () => {
+    const [e] = errorsOf(BASE.replace('["docs/**"]', '["../secrets/**"]'));
+    expect(e).toMatchObject({ line: 3, field: "classes.docs[0]" });
+    expect(e?.message).toMatch(/^invalid glob "..\/secrets\/\*\*": /);
+  });
+
+  it("reports a count that the approvers can never meet", () => {
+    const [e] = errorsOf(BASE.replace("action: allow", "action: require_approval\n    approvers: { users: [a, b], count: 3 }"));
+    expect(e).toMatchObject({ line: 8, field: "rules[0].approvers.count" });
+    expect(e?.message).toBe("count 3 can never be met: only 2 user(s) and no teams can approve");
+  });
+
+  it("reports duplicate YAML keys", () => {
+    const [e] = errorsOf("version: 1\nversion: 1\n");
+    expect(e).toMatchObject({ line: 2 });
+    expect(e?.message).toContain("duplicated mapping key");
+  });
+
+  it("refuses YAML aliases", () => {
+    const [e] = errorsOf('version: 1\nclasses:\n  a: &g ["x/**"]\n  b: *g\n');
+    expect(e?.message).toBe("YAML aliases (*name) are not allowed in a policy file");
+    expect(e?.line).toBe(4);
+  });
+
+  it("refuses tabs in indentation", () => {
+    const [e] = errorsOf("version: 1\nclasses:\n\tdocs: []\n");
+    expect(e?.line).toBe(3);
+  });
+
+  it("refuses an empty file", () => {
+    expect(errorsOf("")[0]?.message).toBe("the policy file is empty");
+  });
+
+  it("refuses a file over the size limit", () => {
+    expect(errorsOf(`# ${"x".repeat(300 * 1024)}\nversion: 1\n`)[0]?.message).toMatch(/bytes; the limit is 262144$/);
+  });
+
+  it("refuses nesting deeper than the limit", () => {
+    expect(errorsOf(`version: 1\nx: ${"[".repeat(40)}${"]".repeat(40)}\n`)[0]?.message).toBe("the YAML nests deeper than 32 levels");
+  });
+
+  it("reports an unknown agent in match.agents", () => {
+    const [e] = errorsOf(BASE.replace("classes: [docs] }", "classes: [docs], agents: [copilto] }"));
+    expect(e?.message).toBe('unknown agent "copilto"; did you mean "copilot"?');
+  });
+
+  it("reports an empty active window", () => {
+    const [e] = errorsOf(BASE.replace("action: allow", "action: allow\n    active: { from: 2026-12-31, until: 2026-01-01 }"));
+    expect(e).toMatchObject({ field: "rules[0].active", line: 8 });
+  });
+
+  it("reports a require_approval default with nobody to approve", () => {
+    const [e] = errorsOf("version: 1\n");
+    expect(e).toMatchObject({ field: "default" });
+  });
+});
+
+describe("loadPolicy: warnings", () => {
+  it("warns when a glob can only match at the root", () => {
+    const [w] = warningsOf(BASE.replace('["docs/**"]', '["*.md"]'));
+    expect(w).toMatchObject({ severity: "warning", line: 3, field: "classes.docs[0]" });
+    expect(w?.message).toBe('"*.md" only matches files at the repository root; did you mean "**/*.md"?');
+  });
+
+  it("warns when there are no owners", () => {
+    const [w] = warningsOf("version: 1\ndefault: allow\n");
+    expect(w?.message).toMatch(/^no owners/);
+  });
+});
