@@ -1,0 +1,108 @@
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { createFront } from "../../src/server/http.js";
+import { Inbox } from "../../src/server/inbox.js";
+import { createMetrics } from "../../src/server/metrics.js";
+import { tempDir } from "../helpers/cli.js";
+import { example, signedHeaders } from "../helpers/webhooks.js";
+
+const SECRET = "front-secret";
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+async function startFront(opts: { healthy?: boolean } = {}) {
+  const db = new Database(join(tempDir(), "front.db"));
+  const inbox = new Inbox(db);
+  const metrics = createMetrics(inbox);
+  let woken = 0;
+  const server = createFront({
+    secret: SECRET, webhookPath: "/api/github/webhooks", inbox, metrics, self: { appId: 42, slug: "governor" },
+    onQueued: () => void woken++, log: () => undefined,
+    health: () => ({ ok: opts.healthy ?? true, detail: { database: opts.healthy === false ? "not writable" : "writable" } }),
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  closers.push(() => new Promise((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, inbox, woken: () => woken };
+}
+
+async function post(url: string, event: string, id: string, payload: unknown, secret = SECRET, mutate?: (h: Record<string, string>) => void) {
+  const body = JSON.stringify(payload);
+  const headers = await signedHeaders(secret, event, id, body);
+  mutate?.(headers);
+  return fetch(`${url}/api/github/webhooks`, { method: "POST", headers, body });
+}
+
+describe("webhook front", () => {
+  it("stores a signed delivery and answers 202 before any evaluation", async () => {
+    const front = await startFront();
+    const res = await post(front.url, "pull_request", "d-1", example("pull_request", "opened"));
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ delivery: "d-1", status: "queued" });
+    expect(front.inbox.statusOf("d-1")?.status).toBe("queued");
+    expect(front.woken()).toBe(1);
+  });
+
+  it("rejects a wrong signature with 401 and stores nothing", async () => {
+    const front = await startFront();
+    const res = await post(front.url, "pull_request", "d-2", example("pull_request", "opened"), "not-the-secret");
+    expect(res.status).toBe(401);
+    expect(front.inbox.statusOf("d-2")).toBeUndefined();
+  });
+
+  it("rejects a missing signature with 401", async () => {
+    const front = await startFront();
+    const res = await post(front.url, "pull_request", "d-3", example("pull_request", "opened"), SECRET, (h) => void delete h["x-hub-signature-256"]);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: "missing X-Hub-Signature-256" });
+  });
+
+  it("answers a replayed delivery id as a duplicate without queueing it again", async () => {
+    const front = await startFront();
+    await post(front.url, "pull_request", "d-4", example("pull_request", "opened"));
+    const again = await post(front.url, "pull_request", "d-4", example("pull_request", "opened"));
+    expect(await again.json()).toEqual({ delivery: "d-4", status: "duplicate" });
+    expect(front.inbox.depth()).toBe(1);
+  });
+
+  it("ignores events Governor does not evaluate, saying why", async () => {
+    const front = await startFront();
+    const res = await post(front.url, "pull_request", "d-5", example("pull_request", "closed"));
+    expect(await res.json()).toEqual({ delivery: "d-5", status: "ignored", note: "pull_request.closed does not change the decision" });
+  });
+
+  it("ignores label changes made by Governor itself", async () => {
+    const front = await startFront();
+    const payload = example("pull_request", "labeled");
+    payload["sender"] = { ...(payload["sender"] as object), login: "governor[bot]", type: "Bot" };
+    const res = await post(front.url, "pull_request", "d-6", payload);
+    expect((await res.json() as { status: string }).status).toBe("ignored");
+  });
+
+  it("rejects a signed body that is not JSON with 400", async () => {
+    const front = await startFront();
+    const body = "not json";
+    const res = await fetch(`${front.url}/api/github/webhooks`, { method: "POST", headers: await signedHeaders(SECRET, "pull_request", "d-7", body), body });
+    expect(res.status).toBe(400);
+  });
+
+  it("reports health and 503 when the database is not writable", async () => {
+    expect((await fetch(`${(await startFront()).url}/healthz`)).status).toBe(200);
+    const sick = await fetch(`${(await startFront({ healthy: false })).url}/healthz`);
+    expect(sick.status).toBe(503);
+    expect(await sick.json()).toEqual({ status: "unhealthy", database: "not writable" });
+  });
+
+  it("exposes Prometheus metrics with the inbox depth and deliveries", async () => {
+    const front = await startFront();
+    await post(front.url, "pull_request", "d-8", example("pull_request", "opened"));
+    const text = await (await fetch(`${front.url}/metrics`)).text();
+    expect(text).toContain('governor_deliveries_received_total{event="pull_request"} 1');
+    expect(text).toContain("governor_inbox_depth 1");
+    expect(text).toContain('governor_inbox_deliveries{status="queued"} 1');
+  });
+});
