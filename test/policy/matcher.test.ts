@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import { checkGlob, compileMatcher, type GlobSet, naiveMatch, rootOnlyHint } from "../../src/policy/matcher.js";
+
+const match = (sets: GlobSet[], path: string) => compileMatcher(sets).match(path);
+
+describe("compiled matcher: semantics", () => {
+  it("puts a path in a set when one positive pattern matches", () => {
+    expect(match([{ patterns: ["docs/**", "**/*.md"] }], "src/README.md")).toEqual([0]);
+  });
+
+  it("keeps a path out of a set when a ! pattern matches it", () => {
+    expect(match([{ patterns: ["src/auth/**", "!src/auth/**/*.md"] }], "src/auth/x/notes.md")).toEqual([]);
+    expect(match([{ patterns: ["src/auth/**", "!src/auth/**/*.md"] }], "src/auth/x/login.ts")).toEqual([0]);
+  });
+
+  it("matches a pattern without / only at the root", () => {
+    expect(match([{ patterns: ["*.md"] }], "README.md")).toEqual([0]);
+    expect(match([{ patterns: ["*.md"] }], "docs/README.md")).toEqual([]);
+  });
+
+  it("matches dotfiles and dot directories", () => {
+    expect(match([{ patterns: ["**/*.yml"] }], ".github/workflows/ci.yml")).toEqual([0]);
+    expect(match([{ patterns: ["config/*"] }], "config/.env")).toEqual([0]);
+  });
+
+  it("expands braces", () => {
+    const sets = [{ patterns: ["src/{api,web}/**/*.{ts,tsx}"] }];
+    expect(match(sets, "src/web/a/b.tsx")).toEqual([0]);
+    expect(match(sets, "src/cli/a.ts")).toEqual([]);
+  });
+
+  it("matches unicode path segments", () => {
+    expect(match([{ patterns: ["docs/日本語/**"] }], "docs/日本語/ガイド.md")).toEqual([0]);
+  });
+
+  it("never matches a set that has only exclusions", () => {
+    expect(match([{ patterns: ["!docs/**"] }], "src/a.ts")).toEqual([]);
+  });
+
+  it("returns every matching set in ascending order", () => {
+    const sets = [{ patterns: ["**/*.ts"] }, { patterns: ["nope/**"] }, { patterns: ["src/**"] }, { patterns: ["src/a.ts"] }];
+    expect(match(sets, "src/a.ts")).toEqual([0, 2, 3]);
+  });
+
+  it("lets the same pattern be positive in one set and an exclusion in another", () => {
+    const sets = [{ patterns: ["**/*.md"] }, { patterns: ["docs/**", "!**/*.md"] }];
+    expect(match(sets, "docs/a.md")).toEqual([0]);
+    expect(match(sets, "docs/a.png")).toEqual([1]);
+  });
+});
+
+describe("checkGlob", () => {
+  it.each([
+    ["../secrets/**", "`.` and `..` segments never match a repository path"],
+    ["src/./x", "`.` and `..` segments never match a repository path"],
+    ["/etc/passwd", "paths are relative to the repository root: drop the leading /"],
+    ["!!docs/**", "use a single ! to exclude"],
+    ["!", "nothing after !"],
+    ["a\u0000b", "contains a control character (NUL, newline, tab, ...)"],
+    ["a\nb", "contains a control character (NUL, newline, tab, ...)"],
+    ["{1..1000000}/x", "braces expand to more than 1000 alternatives"],
+    ["{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b}", "braces expand to more than 1000 alternatives"],
+    [Array.from({ length: 11 }, () => "**").join("/"), "more than 10 ** segments"],
+    ["x".repeat(1025), "longer than 1024 characters"],
+    ["src/***", "*** is not a glob: use * within a segment or ** for any depth"],
+    ["#notes", "a pattern starting with # is a comment to minimatch and matches nothing; escape it as \\#"],
+  ])("refuses %j", (pattern, message) => {
+    expect(checkGlob(pattern)).toBe(message);
+  });
+
+  it.each(["src/**", "!src/**/*.md", "**/*.{ts,tsx}", "db/migrations/[0-9]*.sql", "docs/+(a|b).md"])("accepts %j", (pattern) => {
+    expect(checkGlob(pattern)).toBeUndefined();
+  });
+
+  it("refuses a huge numeric range without expanding it", () => {
+    const started = process.hrtime.bigint();
+    expect(checkGlob("{1..99999999}{1..99999999}")).toBeDefined();
+    // Not a timing assertion on the matcher: only that the range was never expanded (which would take minutes).
+    expect(Number(process.hrtime.bigint() - started)).toBeLessThan(5e9);
+  });
+});
+
+describe("rootOnlyHint", () => {
+  it("suggests **/ for a wildcard pattern without /", () => {
+    expect(rootOnlyHint("*.md")).toBe("**/*.md");
+  });
+
+  it("says nothing for patterns with a directory, exclusions or plain names", () => {
+    expect(rootOnlyHint("docs/*.md")).toBeUndefined();
+    expect(rootOnlyHint("!*.md")).toBeUndefined();
+    expect(rootOnlyHint("Makefile")).toBeUndefined();
+    expect(rootOnlyHint("**")).toBeUndefined();
+  });
+});
+
+/** mulberry32: a small seeded generator, so the differential cases are the same on every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SEGMENTS = ["src", "docs", "test", "a", "b", ".github", ".env", "node_modules", "日本", "über", "x.y", "api", "web", "db", "migrations", "ci"];
+const FILES = ["index.ts", "a.test.ts", "README.md", "x.md", ".env", "main.go", "z_test.go", "ci.yml", "ガイド.md", "a.tsx", "b.js", "c", ".eslintrc.json"];
+
+function generator(seed: number) {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const segmentPattern = (): string => {
+    const k = r();
+    if (k < 0.35) return pick(SEGMENTS);
+    if (k < 0.5) return "*";
+    if (k < 0.6) return "**";
+    if (k < 0.7) return `{${pick(SEGMENTS)},${pick(SEGMENTS)}}`;
+    if (k < 0.78) return `${pick(SEGMENTS).slice(0, 1)}*`;
+    if (k < 0.84) return "?";
+    if (k < 0.9) return `[a-d]*`;
+    return `+(${pick(SEGMENTS)}|${pick(SEGMENTS)})`;
+  };
+  const filePattern = (): string => {
+    const k = r();
+    if (k < 0.3) return pick(FILES);
+    if (k < 0.55) return `*.${pick(["ts", "md", "go", "yml", "tsx", "json"])}`;
+    if (k < 0.65) return `*.{ts,tsx}`;
+    if (k < 0.75) return "*";
+    if (k < 0.85) return "**";
+    if (k < 0.92) return `*_test.go`;
+    return `.*`;
+  };
+  const pattern = (): string => {
+    const depth = Math.floor(r() * 4);
+    const parts = Array.from({ length: depth }, segmentPattern);
+    const p = [...parts, filePattern()].join("/");
+    return r() < 0.2 ? `!${p}` : p;
+  };
+  const set = (): GlobSet => ({ patterns: Array.from({ length: 1 + Math.floor(r() * 4) }, pattern) });
+  const path = (): string => {
+    const depth = Math.floor(r() * 5);
+    return [...Array.from({ length: depth }, () => pick(SEGMENTS)), pick(FILES)].join("/");
+  };
+  return { set, path };
+}
+
+describe("compiled matcher: differential test against minimatch", () => {
+  it("agrees with naive pairwise minimatch on 150 generated sets x 4,000 generated paths", () => {
+    const gen = generator(20261124);
+    const sets = Array.from({ length: 150 }, gen.set);
+    const paths = Array.from({ length: 4000 }, gen.path);
+    const compiled = compileMatcher(sets);
+    let checked = 0;
+    let nonEmpty = 0;
+    for (const path of paths) {
+      const expected = naiveMatch(sets, path);
+      expect(compiled.match(path), path).toEqual(expected);
+      checked++;
+      if (expected.length > 0) nonEmpty++;
+    }
+    expect(checked).toBe(4000);
+    // The generator must exercise real matches, or the comparison proves little.
+    expect(nonEmpty).toBeGreaterThan(2000);
+  });
+
+  it("agrees with minimatch on the fixture policies' globs", async () => {
+    const { fixturePolicy } = await import("../helpers/policy.js");
+    const { loadPolicy } = await import("../../src/policy/load.js");
+    const sets: GlobSet[] = [];
+    for (const name of ["webapp-monorepo.yml", "payments-service.yml", "infra.yml", "org.yml"]) {
+      const result = loadPolicy(fixturePolicy(name), name);
+      if (!result.ok) throw new Error(name);
+      for (const globs of Object.values(result.loaded.policy.classes)) sets.push({ patterns: globs });
+      for (const rule of result.loaded.policy.rules) if (rule.match.paths) sets.push({ patterns: rule.match.paths });
+    }
+    const gen = generator(7);
+    const paths = [...Array.from({ length: 2000 }, gen.path), "apps/api/src/auth/x.md", "envs/prod-eu/iam/role.tf", "internal/cards/pan_store.go", "a/.env.local"];
+    const compiled = compileMatcher(sets);
+    for (const path of paths) expect(compiled.match(path), path).toEqual(naiveMatch(sets, path));
+  });
+});
