@@ -1,0 +1,83 @@
+// The audit database's tables, versioned. Each migration moves a file one version up, inside one transaction.
+import type Database from "better-sqlite3";
+
+export const SCHEMA_VERSION = 2;
+
+export class AuditSchemaError extends Error {
+  override name = "AuditSchemaError";
+  constructor(message: string, readonly path: string, readonly found: number) {
+    super(message);
+  }
+}
+
+type Migration = (db: Database.Database) => void;
+
+/** MIGRATIONS[n] takes a file from version n to n + 1. Never edit a shipped migration; add the next one. */
+const MIGRATIONS: Migration[] = [
+  // 0 -> 1: the decisions table with its hash chain.
+  (db) => {
+    db.exec(`
+      CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        recorded_at TEXT NOT NULL,
+        delivery_id TEXT,
+        installation_id INTEGER,
+        repo TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        head_sha TEXT NOT NULL,
+        base_sha TEXT NOT NULL,
+        agent TEXT,
+        outcome TEXT NOT NULL,
+        evaluator_version TEXT NOT NULL,
+        title TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        input TEXT,
+        input_missing_reason TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX decisions_time ON decisions (recorded_at);
+    `);
+  },
+  // 1 -> 2: budgets. One row per PR with its agent and creation time, so "PRs per agent per day" is an index range scan.
+  (db) => {
+    db.exec(`
+      CREATE TABLE agent_prs (
+        repo TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (repo, pr)
+      );
+      CREATE INDEX agent_prs_window ON agent_prs (repo, agent, created_at);
+      CREATE INDEX decisions_pr ON decisions (repo, pr, id);
+    `);
+    // Backfill from the decisions already recorded: the PR's creation time when the input has it, else its first evaluation.
+    const rows = db.prepare("SELECT repo, pr, agent, recorded_at, input FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{ repo: string; pr: number; agent: string; recorded_at: string; input: string | null }>;
+    const insert = db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
+    for (const row of rows) {
+      const created = row.input ? (JSON.parse(row.input) as { change?: { created_at?: string } }).change?.created_at : undefined;
+      insert.run(row.repo, row.pr, row.agent, created ?? row.recorded_at);
+    }
+  },
+];
+
+/** Brings the file to SCHEMA_VERSION, or refuses a file written by a newer Governor. */
+export function migrate(db: Database.Database, path: string): { from: number; to: number } {
+  const from = db.pragma("user_version", { simple: true }) as number;
+  if (from > SCHEMA_VERSION) {
+    throw new AuditSchemaError(
+      `${path} has audit schema version ${from}, newer than this Governor understands (${SCHEMA_VERSION}); upgrade Governor rather than risk the trail`,
+      path, from,
+    );
+  }
+  for (let v = from; v < SCHEMA_VERSION; v++) {
+    const step = MIGRATIONS[v];
+    if (!step) throw new AuditSchemaError(`no migration from audit schema version ${v}`, path, from);
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+  return { from, to: SCHEMA_VERSION };
+}

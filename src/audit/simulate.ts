@@ -1,0 +1,54 @@
+// Backtest a policy change: decide each PR's latest recorded input again under the new policy text.
+import { compileInput, decide, PolicyCache } from "../policy/decide.js";
+import type { Outcome } from "../policy/decision.js";
+import { EvaluationInputSchema, type PolicySource } from "../policy/input.js";
+import type { AuditRow } from "./store.js";
+
+export interface Transition {
+  from: Outcome;
+  to: Outcome;
+  prs: Array<{ repo: string; pr: number; id: number; title: string }>;
+}
+
+export interface SimulationReport {
+  considered: number;
+  changed: number;
+  transitions: Transition[];
+}
+
+export interface NewPolicies {
+  repo?: { text: string; path: string };
+  org?: { text: string; path: string };
+}
+
+export function checkNewPolicies(policies: NewPolicies) {
+  const sources: { org?: PolicySource; repo?: PolicySource } = {};
+  if (policies.repo) sources.repo = { text: policies.repo.text, path: policies.repo.path };
+  if (policies.org) sources.org = { text: policies.org.text, path: policies.org.path };
+  return compileInput(sources);
+}
+
+export function simulate(rows: Iterable<AuditRow>, policies: NewPolicies): SimulationReport {
+  const cache = new PolicyCache(64);
+  const byTransition = new Map<string, Transition>();
+  let considered = 0;
+  let changed = 0;
+  for (const row of rows) {
+    if (row.input === null) continue;
+    const input = EvaluationInputSchema.parse(JSON.parse(row.input));
+    // Keep where each policy was read from (so links stay right); swap only the text under test.
+    if (policies.repo) input.policies.repo = { ...(input.policies.repo ?? { path: policies.repo.path }), text: policies.repo.text };
+    if (policies.org) input.policies.org = { ...(input.policies.org ?? { path: policies.org.path }), text: policies.org.text };
+    const after = decide(input, cache);
+    considered++;
+    const from = row.outcome;
+    const to = after.outcome;
+    const key = `${from}->${to}`;
+    const t = byTransition.get(key) ?? { from, to, prs: [] };
+    t.prs.push({ repo: row.repo, pr: row.pr, id: row.id, title: after.title });
+    byTransition.set(key, t);
+    if (from !== to) changed++;
+  }
+  const transitions = [...byTransition.values()].sort((a, b) => Number(a.from === a.to) - Number(b.from === b.to) || b.prs.length - a.prs.length || `${a.from}${a.to}`.localeCompare(`${b.from}${b.to}`));
+  return { considered, changed, transitions };
+}

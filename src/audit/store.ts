@@ -1,0 +1,222 @@
+// The audit store: one row per evaluation with its decision and every input, linked in a SHA-256 hash chain.
+import { createHash } from "node:crypto";
+import Database from "better-sqlite3";
+import { canonicalJson } from "../policy/canonical.js";
+import type { Decision } from "../policy/decision.js";
+import type { EvaluationInput } from "../policy/input.js";
+import { migrate } from "./schema.js";
+
+export const GENESIS_HASH = "0".repeat(64);
+
+export interface AuditEntry {
+  recorded_at: string;
+  delivery_id: string | null;
+  installation_id: number | null;
+  repo: string;
+  pr: number;
+  head_sha: string;
+  base_sha: string;
+  agent: string | null;
+  outcome: Decision["outcome"];
+  decision: Decision;
+  /** Everything the evaluator read; null only when the evaluation failed before the inputs were complete. */
+  input: EvaluationInput | null;
+  /** Why `input` is null (e.g. "GitHub answered 502 to GET /repos/…/pulls/7/files"). */
+  input_missing_reason?: string;
+  /** When the PR was opened, for budgets; defaults to input.change.created_at, then recorded_at. */
+  pr_created_at?: string;
+}
+
+export interface AuditRow {
+  id: number;
+  recorded_at: string;
+  delivery_id: string | null;
+  installation_id: number | null;
+  repo: string;
+  pr: number;
+  head_sha: string;
+  base_sha: string;
+  agent: string | null;
+  outcome: Decision["outcome"];
+  evaluator_version: string;
+  title: string;
+  /** Canonical JSON of the decision and of the input, exactly as hashed. */
+  decision: string;
+  input: string | null;
+  input_missing_reason: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditFilters {
+  repo?: string;
+  pr?: number;
+  agent?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+}
+
+export interface ChainBreak {
+  id: number;
+  problem: string;
+}
+
+/** The hash of a row: its id, its content and the previous row's hash. Editing, deleting or reordering rows breaks it. */
+export function rowHash(row: Omit<AuditRow, "hash">): string {
+  const content = canonicalJson({
+    id: row.id, recorded_at: row.recorded_at, delivery_id: row.delivery_id, installation_id: row.installation_id,
+    repo: row.repo, pr: row.pr, head_sha: row.head_sha, base_sha: row.base_sha, agent: row.agent, outcome: row.outcome,
+    evaluator_version: row.evaluator_version, title: row.title, decision: row.decision, input: row.input,
+    input_missing_reason: row.input_missing_reason,
+  });
+  return createHash("sha256").update(row.prev_hash).update("\n").update(content).digest("hex");
+}
+
+function where(filters: AuditFilters): { sql: string; params: Record<string, string | number> } {
+  const clauses: string[] = [];
+  const params: Record<string, string | number> = {};
+  if (filters.repo !== undefined) (clauses.push("repo = @repo"), (params["repo"] = filters.repo));
+  if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
+  if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
+  if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
+  if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
+  return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+}
+
+export class AuditStore {
+  private readonly insert: Database.Statement;
+  private readonly lastHash: Database.Statement;
+  private readonly upsertPr: Database.Statement;
+  private readonly countPrs: Database.Statement;
+
+  constructor(readonly db: Database.Database, readonly path: string) {
+    this.insert = db.prepare(`INSERT INTO decisions (id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome,
+      evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash)
+      VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha, @base_sha, @agent, @outcome,
+      @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
+    this.lastHash = db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
+    // The first agent seen for a PR keeps it: a PR does not move between budgets.
+    this.upsertPr = db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
+    this.countPrs = db.prepare("SELECT count(*) AS n FROM agent_prs WHERE repo = @repo AND agent = @agent AND created_at >= @since AND created_at < @until AND pr != @exclude");
+  }
+
+  /** Writes one decision; the row is either fully there with its chain link, or not at all. */
+  record(entry: AuditEntry): { id: number; hash: string } {
+    const [row] = this.recordBatch([entry]);
+    if (!row) throw new Error("record wrote nothing");
+    return row;
+  }
+
+  /** Writes decisions in one transaction: all of them or none. */
+  recordBatch(entries: readonly AuditEntry[]): Array<{ id: number; hash: string }> {
+    const write = this.db.transaction(() => {
+      // Read the chain head inside the write lock, so two writers on one file can never fork the chain.
+      const last = this.lastHash.get() as { id: number; hash: string } | undefined;
+      let id = last?.id ?? 0;
+      let prev = last?.hash ?? GENESIS_HASH;
+      return entries.map((entry) => {
+        id += 1;
+        const row: Omit<AuditRow, "hash"> = {
+          id, recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
+          repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
+          outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: entry.decision.title,
+          decision: canonicalJson(entry.decision), input: entry.input ? canonicalJson(entry.input) : null,
+          input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
+          prev_hash: prev,
+        };
+        const hash = rowHash(row);
+        this.insert.run({ ...row, hash });
+        if (entry.agent) {
+          this.upsertPr.run(entry.repo, entry.pr, entry.agent, entry.pr_created_at ?? entry.input?.change.created_at ?? entry.recorded_at);
+        }
+        prev = hash;
+        return { id, hash };
+      });
+    });
+    return write.immediate();
+  }
+
+  /** Distinct PRs of `agent` in `repo` opened in [since, until), not counting `excludePr`. */
+  countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number }): number {
+    return (this.countPrs.get({ repo: q.repo, agent: q.agent, since: q.since, until: q.until, exclude: q.excludePr ?? -1 }) as { n: number }).n;
+  }
+
+  get(id: number): AuditRow | undefined {
+    return this.db.prepare("SELECT * FROM decisions WHERE id = ?").get(id) as AuditRow | undefined;
+  }
+
+  list(filters: AuditFilters = {}): AuditRow[] {
+    const { sql, params } = where(filters);
+    return this.db.prepare(`SELECT * FROM decisions ${sql} ORDER BY id DESC LIMIT @limit`).all({ ...params, limit: filters.limit ?? 50 }) as AuditRow[];
+  }
+
+  /** Oldest first, one row at a time: for export and replay of any number of rows in bounded memory. */
+  iterate(filters: AuditFilters = {}): IterableIterator<AuditRow> {
+    const { sql, params } = where(filters);
+    return this.db.prepare(`SELECT * FROM decisions ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
+      .iterate(filters.limit !== undefined ? { ...params, limit: filters.limit } : params) as IterableIterator<AuditRow>;
+  }
+
+  latestForPr(repo: string, pr: number): AuditRow | undefined {
+    return this.db.prepare("SELECT * FROM decisions WHERE repo = ? AND pr = ? ORDER BY id DESC LIMIT 1").get(repo, pr) as AuditRow | undefined;
+  }
+
+  /** The newest row of each PR (with input), for backtesting a policy change. */
+  latestPerPr(filters: AuditFilters = {}): IterableIterator<AuditRow> {
+    const { sql, params } = where(filters);
+    const inner = `SELECT max(id) FROM decisions ${sql ? `${sql} AND` : "WHERE"} input IS NOT NULL GROUP BY repo, pr`;
+    return this.db.prepare(`SELECT * FROM decisions WHERE id IN (${inner}) ORDER BY repo, pr`).iterate(params) as IterableIterator<AuditRow>;
+  }
+
+  count(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n;
+  }
+
+  /** Walks the chain from the first row; the first row whose content or link does not check out. */
+  verify(): { rows: number; broken: ChainBreak | null } {
+    let prev = GENESIS_HASH;
+    let expectedId = 1;
+    let rows = 0;
+    for (const row of this.db.prepare("SELECT * FROM decisions ORDER BY id").iterate() as IterableIterator<AuditRow>) {
+      rows++;
+      if (row.prev_hash !== prev) {
+        const problem = row.id !== expectedId
+          ? `rows ${expectedId}..${row.id - 1} are missing (deleted): row ${row.id} links to a hash that is not the row before it`
+          : `row ${row.id} does not link to row ${row.id - 1}: a row was deleted, reordered or its hash altered`;
+        return { rows, broken: { id: row.id, problem } };
+      }
+      const { hash, ...rest } = row;
+      if (rowHash(rest) !== hash) return { rows, broken: { id: row.id, problem: `row ${row.id} was edited: its content does not match its hash` } };
+      prev = hash;
+      expectedId = row.id + 1;
+    }
+    return { rows, broken: null };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/**
+ * Opens (creating or upgrading) the audit database. WAL with synchronous=NORMAL: a killed process never loses or
+ * half-writes a committed transaction; only a power loss may drop the last commits, and the chain stays verifiable.
+ */
+export function openAuditStore(path: string, opts: { readonly?: boolean } = {}): AuditStore {
+  const db = new Database(path, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
+  if (!opts.readonly) {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+  }
+  db.pragma("busy_timeout = 5000");
+  try {
+    if (!opts.readonly) migrate(db, path);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return new AuditStore(db, path);
+}

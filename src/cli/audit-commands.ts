@@ -1,0 +1,259 @@
+// `governor audit list|show|replay|verify|export` and `governor simulate`: the audit trail from the command line.
+import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Writable } from "node:stream";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { exportRows } from "../audit/export.js";
+import { Replayer } from "../audit/replay.js";
+import { checkNewPolicies, simulate } from "../audit/simulate.js";
+import { type AuditFilters, type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
+import type { Decision } from "../policy/decision.js";
+import { OUTCOMES } from "../policy/decision.js";
+import type { EvaluationInput } from "../policy/input.js";
+import { formatProblem } from "../policy/load.js";
+import { type CliContext, EXIT, UsageError } from "./context.js";
+import { renderDecision } from "./render-decision.js";
+
+interface FilterOptions {
+  db?: string;
+  repo?: string;
+  pr?: number;
+  agent?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive whole number");
+  return n;
+};
+const isoTime = (value: string) => {
+  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError("expected an ISO 8601 date or time");
+  return new Date(value).toISOString();
+};
+
+function withFilters(cmd: Command, limitDefault?: number): Command {
+  cmd
+    .option("--db <path>", "audit database (default: DATABASE_PATH or ./governor.db)")
+    .option("--repo <owner/name>", "only this repository")
+    .option("--pr <number>", "only this PR", positiveInt)
+    .option("--agent <name>", "only this agent")
+    .addOption(new Option("--outcome <outcome>", "only this outcome").choices([...OUTCOMES]))
+    .option("--since <iso>", "recorded at or after", isoTime)
+    .option("--until <iso>", "recorded before", isoTime);
+  if (limitDefault !== undefined) cmd.option("--limit <n>", "at most this many rows", positiveInt, limitDefault);
+  else cmd.option("--limit <n>", "at most this many rows", positiveInt);
+  return cmd;
+}
+
+function filtersOf(o: FilterOptions): AuditFilters {
+  return {
+    ...(o.repo !== undefined ? { repo: o.repo } : {}), ...(o.pr !== undefined ? { pr: o.pr } : {}),
+    ...(o.agent !== undefined ? { agent: o.agent } : {}), ...(o.outcome !== undefined ? { outcome: o.outcome } : {}),
+    ...(o.since !== undefined ? { since: o.since } : {}), ...(o.until !== undefined ? { until: o.until } : {}),
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+  };
+}
+
+export function databasePath(ctx: CliContext, db?: string): string {
+  return resolve(ctx.cwd, db ?? ctx.env["DATABASE_PATH"] ?? "governor.db");
+}
+
+function openExisting(ctx: CliContext, db?: string): AuditStore {
+  const path = databasePath(ctx, db);
+  if (!existsSync(path)) throw new UsageError(`no audit database at ${path} (set --db or DATABASE_PATH)`);
+  return openAuditStore(path);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")).join("\n");
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const audit = program.command("audit").description("the audit trail: every decision with its inputs, in a hash chain");
+
+  withFilters(audit.command("list").description("decisions, newest first"), 50)
+    .option("--json", "as a JSON array")
+    .action((o: FilterOptions) => {
+      const store = openExisting(ctx, o.db);
+      try {
+        const rows = store.list(filtersOf(o));
+        if (o.json) return ctx.out(JSON.stringify(rows.map(summaryOf), null, 2));
+        if (rows.length === 0) return ctx.out("no decisions match");
+        ctx.out(table([["ID", "TIME", "PR", "SHA", "AGENT", "OUTCOME", "TITLE"], ...rows.map((r) => [
+          String(r.id), r.recorded_at.replace(/\.\d+Z$/, "Z"), `${r.repo}#${r.pr}`, r.head_sha.slice(0, 7), r.agent ?? "-", r.outcome, r.title,
+        ])]));
+      } finally {
+        store.close();
+      }
+    });
+
+  audit.command("show").description("one decision and its inputs")
+    .argument("<id>", "row id", positiveInt)
+    .option("--db <path>", "audit database")
+    .option("--json", "the raw row, decision and input parsed")
+    .action((id: number, o: { db?: string; json?: boolean }) => {
+      const store = openExisting(ctx, o.db);
+      try {
+        const row = store.get(id);
+        if (!row) {
+          ctx.err(`no decision with id ${id}`);
+          return ctx.exit(EXIT.usage);
+        }
+        if (o.json) return ctx.out(JSON.stringify({ ...row, decision: JSON.parse(row.decision), input: row.input ? JSON.parse(row.input) : null }, null, 2));
+        ctx.out(showRow(row));
+      } finally {
+        store.close();
+      }
+    });
+
+  withFilters(audit.command("replay").description("evaluate stored inputs again; exit 1 if any decision differs"))
+    .argument("[id]", "one row (default: with --all, every row matching the filters)", positiveInt)
+    .option("--all", "every row matching the filters")
+    .action((id: number | undefined, o: FilterOptions & { all?: boolean }) => {
+      if (id === undefined && !o.all) throw new UsageError("give a row id, or --all");
+      const store = openExisting(ctx, o.db);
+      try {
+        const started = process.hrtime.bigint();
+        const replayer = new Replayer();
+        const rows: Iterable<AuditRow> = id !== undefined ? [store.get(id)].filter((r): r is AuditRow => r !== undefined) : store.iterate(filtersOf(o));
+        let replayed = 0, identical = 0, differing = 0, skipped = 0;
+        for (const row of rows) {
+          const result = replayer.replay(row);
+          if (result.status === "skipped") {
+            skipped++;
+            ctx.out(`row ${row.id}: skipped, ${result.why}`);
+            continue;
+          }
+          replayed++;
+          if (result.status === "identical") identical++;
+          else {
+            differing++;
+            ctx.out(`row ${row.id} (${row.repo}#${row.pr}): differs in ${result.fields.join(", ")}: was "${result.stored.outcome}: ${result.stored.title}", now "${result.now.outcome}: ${result.now.title}"${result.evaluatorChanged ? `; recorded by evaluator ${row.evaluator_version}, now ${result.now.evaluator_version}: the evaluator changed, which may explain it` : ""}`);
+          }
+        }
+        if (id !== undefined && replayed + skipped === 0) throw new UsageError(`no decision with id ${id}`);
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        ctx.out(`replayed ${replayed}, identical ${identical}, differing ${differing}, skipped ${skipped} in ${(ms / 1000).toFixed(2)} s`);
+        ctx.exit(differing > 0 ? EXIT.internal : EXIT.ok);
+      } finally {
+        store.close();
+      }
+    });
+
+  audit.command("verify").description("walk the hash chain; exit 1 at the first broken link")
+    .option("--db <path>", "audit database")
+    .action((o: { db?: string }) => {
+      const store = openExisting(ctx, o.db);
+      try {
+        const { rows, broken } = store.verify();
+        if (broken) {
+          ctx.out(`chain broken at row ${broken.id}: ${broken.problem}`);
+          return ctx.exit(EXIT.internal);
+        }
+        ctx.out(`chain intact: ${rows} rows verified`);
+      } finally {
+        store.close();
+      }
+    });
+
+  withFilters(audit.command("export").description("stream decisions as JSON lines or CSV"))
+    .addOption(new Option("--format <format>", "jsonl or csv").choices(["jsonl", "csv"]).default("jsonl"))
+    .option("--out <file>", "write to a file instead of stdout")
+    .action(async (o: FilterOptions & { format: "jsonl" | "csv"; out?: string }) => {
+      const store = openExisting(ctx, o.db);
+      try {
+        const sink = o.out ? createWriteStream(resolve(ctx.cwd, o.out)) : contextStream(ctx);
+        const n = await exportRows(store.iterate(filtersOf(o)), o.format, sink);
+        await new Promise<void>((done, fail) => sink.end((error?: Error | null) => (error ? fail(error) : done())));
+        if (o.out) ctx.err(`exported ${n} rows to ${o.out}`);
+      } finally {
+        store.close();
+      }
+    });
+
+  withFilters(program.command("simulate").description("backtest a policy change on the latest decision of each recorded PR"))
+    .requiredOption("--policy <file>", "the new repo policy")
+    .option("--org-policy <file>", "the new org policy")
+    .option("--json", "the report as JSON")
+    .action((o: FilterOptions & { policy: string; orgPolicy?: string }) => {
+      const read = (file: string) => {
+        try {
+          return readFileSync(resolve(ctx.cwd, file), "utf8");
+        } catch (error) {
+          throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        }
+      };
+      const policies = {
+        repo: { text: read(o.policy), path: o.policy },
+        ...(o.orgPolicy ? { org: { text: read(o.orgPolicy), path: o.orgPolicy } } : {}),
+      };
+      const check = checkNewPolicies(policies);
+      if (!check.ok) {
+        for (const e of check.errors) ctx.err(formatProblem(e));
+        return ctx.exit(EXIT.usage);
+      }
+      const store = openExisting(ctx, o.db);
+      try {
+        const report = simulate(store.latestPerPr(filtersOf(o)), policies);
+        if (o.json) return ctx.out(JSON.stringify(report, null, 2));
+        ctx.out(`${report.considered} PRs considered; ${report.changed} would change`);
+        for (const t of report.transitions) {
+          ctx.out(`${t.from} -> ${t.to}: ${t.prs.length}`);
+          if (t.from !== t.to) for (const pr of t.prs.slice(0, 50)) ctx.out(`  ${pr.repo}#${pr.pr} (row ${pr.id}): ${pr.title}`);
+        }
+      } finally {
+        store.close();
+      }
+    });
+}
+
+function contextStream(ctx: CliContext): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      ctx.out(chunk.toString("utf8").replace(/\n$/, ""));
+      done();
+    },
+  });
+}
+
+function summaryOf(r: AuditRow) {
+  return { id: r.id, recorded_at: r.recorded_at, delivery_id: r.delivery_id, repo: r.repo, pr: r.pr, head_sha: r.head_sha, base_sha: r.base_sha, agent: r.agent, outcome: r.outcome, title: r.title, evaluator_version: r.evaluator_version, hash: r.hash };
+}
+
+function showRow(row: AuditRow): string {
+  const decision = JSON.parse(row.decision) as Decision;
+  const input = row.input ? (JSON.parse(row.input) as EvaluationInput) : null;
+  const lines = [
+    `Decision ${row.id}: ${row.repo}#${row.pr} at ${row.head_sha} (base ${row.base_sha})`,
+    `Recorded ${row.recorded_at}${row.delivery_id ? `, delivery ${row.delivery_id}` : ""}${row.installation_id ? `, installation ${row.installation_id}` : ""}; evaluator ${row.evaluator_version}`,
+    `Hash ${row.hash} (previous ${row.prev_hash.slice(0, 16)}…)`,
+    "",
+    renderDecision(decision),
+    "",
+  ];
+  if (!input) {
+    lines.push(`Inputs: not recorded (${row.input_missing_reason ?? "unknown"}); this row cannot be replayed.`);
+    return lines.join("\n");
+  }
+  lines.push("Inputs:");
+  for (const [name, source] of Object.entries(input.policies)) {
+    if (source) lines.push(`  ${name} policy: ${source.repo ? `${source.repo}:` : ""}${source.path}${source.sha ? ` @ ${source.sha}` : ""} (${source.text.length} bytes)`);
+  }
+  const c = input.change;
+  lines.push(`  author: ${c.author.login} (${c.author.type}), branch ${c.head_branch || "-"}, labels [${c.labels.join(", ")}]${c.draft ? ", draft" : ""}`);
+  lines.push(`  time: ${input.context.now}; agent PRs in the last 24 h: ${input.context.usage.prs_today}`);
+  lines.push(`  files (${c.files.length}${c.total_files !== undefined && c.total_files !== c.files.length ? ` of ${c.total_files}` : ""}):`);
+  for (const f of c.files.slice(0, 100)) lines.push(`    ${f.status.padEnd(8)} ${f.previous_path ? `${f.previous_path} -> ` : ""}${f.path} (+${f.additions} -${f.deletions})`);
+  if (c.files.length > 100) lines.push(`    … and ${c.files.length - 100} more (governor audit show ${row.id} --json)`);
+  lines.push(`  reviews (${c.reviews.length}):`);
+  for (const r of c.reviews) lines.push(`    ${r.state} by ${r.user.login} (${r.user.type}) on ${r.commit_id?.slice(0, 7) ?? "-"} at ${r.submitted_at ?? "-"}`);
+  const teams = Object.entries(c.team_members);
+  if (teams.length) lines.push(`  team members read: ${teams.map(([t, m]) => `${t}: ${m.join(", ") || "(none)"}`).join("; ")}`);
+  return lines.join("\n");
+}

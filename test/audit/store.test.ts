@@ -1,0 +1,135 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { AuditSchemaError, SCHEMA_VERSION } from "../../src/audit/schema.js";
+import { openAuditStore } from "../../src/audit/store.js";
+import { canonicalJson } from "../../src/policy/canonical.js";
+import { entryFor, oneOfEach } from "../helpers/audit.js";
+import { tempDir } from "../helpers/cli.js";
+
+const dbPath = () => join(tempDir(), "audit.db");
+
+describe("audit store: schema", () => {
+  it("creates the schema in an empty file and records its version", () => {
+    const path = dbPath();
+    openAuditStore(path).close();
+    const db = new Database(path);
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+  });
+
+  it("upgrades a version 1 file, backfilling the budget table from its rows", () => {
+    const path = dbPath();
+    // A file as Governor's schema version 1 wrote it: the decisions table only.
+    const old = new Database(path);
+    old.exec(`CREATE TABLE decisions (id INTEGER PRIMARY KEY AUTOINCREMENT, recorded_at TEXT NOT NULL, delivery_id TEXT, installation_id INTEGER,
+      repo TEXT NOT NULL, pr INTEGER NOT NULL, head_sha TEXT NOT NULL, base_sha TEXT NOT NULL, agent TEXT, outcome TEXT NOT NULL,
+      evaluator_version TEXT NOT NULL, title TEXT NOT NULL, decision TEXT NOT NULL, input TEXT, input_missing_reason TEXT,
+      prev_hash TEXT NOT NULL, hash TEXT NOT NULL); CREATE INDEX decisions_time ON decisions (recorded_at); PRAGMA user_version = 1;`);
+    old.prepare("INSERT INTO decisions (recorded_at, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, prev_hash, hash) VALUES ('2026-11-24T10:00:00.000Z', 'acme/webapp', 3, 'a', 'b', 'copilot', 'allowed', '1.0.0', 't', '{}', NULL, 'x', 'y')").run();
+    old.close();
+    const store = openAuditStore(path);
+    expect(store.db.pragma("user_version", { simple: true })).toBe(2);
+    expect(store.countAgentPrs({ repo: "acme/webapp", agent: "copilot", since: "2026-11-24T00:00:00.000Z", until: "2026-11-25T00:00:00.000Z" })).toBe(1);
+  });
+
+  it("refuses a file written by a newer Governor", () => {
+    const path = dbPath();
+    const db = new Database(path);
+    db.pragma("user_version = 99");
+    db.close();
+    expect(() => openAuditStore(path)).toThrow(AuditSchemaError);
+    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(2\)/);
+  });
+});
+
+describe("audit store: rows and chain", () => {
+  it("round-trips a decision and its input as canonical JSON", () => {
+    const store = openAuditStore(dbPath());
+    const entry = entryFor({ files: ["docs/a.md"] });
+    const { id } = store.record(entry);
+    const row = store.get(id);
+    expect(row?.decision).toBe(canonicalJson(entry.decision));
+    expect(row?.input).toBe(canonicalJson(entry.input));
+    expect(row).toMatchObject({ repo: "acme/webapp", pr: 7, agent: "copilot", outcome: "allowed", title: "Allowed: 1 file within policy" });
+  });
+
+  it("links each row to the one before it", () => {
+    const store = openAuditStore(dbPath());
+    const [a, b] = store.recordBatch(oneOfEach().slice(0, 2));
+    expect(store.get(b!.id)?.prev_hash).toBe(a!.hash);
+    expect(store.verify()).toEqual({ rows: 2, broken: null });
+  });
+
+  it("keeps one chain when two store instances write to the same file", () => {
+    const path = dbPath();
+    const one = openAuditStore(path);
+    const two = openAuditStore(path);
+    for (let i = 0; i < 10; i++) (i % 2 ? one : two).record(entryFor({ pr: i }));
+    expect(one.verify()).toEqual({ rows: 10, broken: null });
+  });
+
+  it("writes a batch all or nothing", () => {
+    const store = openAuditStore(dbPath());
+    const bad = { ...entryFor({ pr: 2 }), repo: null as unknown as string };
+    expect(() => store.recordBatch([entryFor({ pr: 1 }), bad])).toThrow();
+    expect(store.count()).toBe(0);
+  });
+
+  it("catches an edited row", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    store.db.prepare("UPDATE decisions SET outcome = 'allowed' WHERE id = 3").run();
+    expect(store.verify().broken).toEqual({ id: 3, problem: "row 3 was edited: its content does not match its hash" });
+  });
+
+  it("catches a deleted row", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    store.db.prepare("DELETE FROM decisions WHERE id = 2").run();
+    expect(store.verify().broken?.id).toBe(3);
+    expect(store.verify().broken?.problem).toMatch(/^rows 2..2 are missing \(deleted\)/);
+  });
+
+  it("catches two rows swapped", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    const cols = "recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
+    store.db.exec(`CREATE TEMP TABLE t AS SELECT * FROM decisions WHERE id IN (2, 4);
+      UPDATE decisions SET (${cols}) = (SELECT ${cols} FROM t WHERE t.id = 4) WHERE id = 2;
+      UPDATE decisions SET (${cols}) = (SELECT ${cols} FROM t WHERE t.id = 2) WHERE id = 4;`);
+    expect(store.verify().broken?.id).toBe(2);
+  });
+});
+
+describe("audit store: usage for budgets", () => {
+  const window = { repo: "acme/webapp", agent: "copilot", since: "2026-11-23T12:00:00.000Z", until: "2026-11-24T12:00:00.000Z" };
+
+  it("counts distinct PRs by creation time, since inclusive and until exclusive", () => {
+    const store = openAuditStore(dbPath());
+    const at = (pr: number, created: string) => ({ ...entryFor({ pr, change: { created_at: created } }) });
+    store.recordBatch([
+      at(1, "2026-11-23T11:59:59.999Z"), // just before the window
+      at(2, "2026-11-23T12:00:00.000Z"), // on the lower edge: in
+      at(3, "2026-11-24T11:59:59.999Z"), // in
+      at(3, "2026-11-24T11:59:59.999Z"), // the same PR again: counted once
+      at(4, "2026-11-24T12:00:00.000Z"), // on the upper edge: out
+    ]);
+    expect(store.countAgentPrs(window)).toBe(2);
+    expect(store.countAgentPrs({ ...window, excludePr: 3 })).toBe(1);
+  });
+
+  it("does not count another agent's or another repo's PRs", () => {
+    const store = openAuditStore(dbPath());
+    store.record(entryFor({ pr: 1, change: { created_at: "2026-11-24T00:00:00.000Z", author: { login: "devin-ai-integration[bot]", type: "Bot" } } }));
+    expect(store.countAgentPrs(window)).toBe(0);
+    expect(store.countAgentPrs({ ...window, agent: "devin" })).toBe(1);
+    expect(store.countAgentPrs({ ...window, agent: "devin", repo: "acme/other" })).toBe(0);
+  });
+
+  it("answers the budget query from its index, not a scan", () => {
+    const store = openAuditStore(dbPath());
+    const plan = store.db.prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM agent_prs WHERE repo = 'r' AND agent = 'a' AND created_at >= 'x' AND created_at < 'y' AND pr != -1").all() as Array<{ detail: string }>;
+    expect(plan.map((p) => p.detail).join(" ")).toMatch(/USING (COVERING )?INDEX agent_prs_window/);
+  });
+});
