@@ -1,9 +1,10 @@
 // Starts Governor: audit store, durable inbox, the Probot app, the worker and the HTTP front, wired one way.
 import type { AddressInfo } from "node:net";
 import Database from "better-sqlite3";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot } from "probot";
 import { openAuditStore } from "../audit/store.js";
 import { governorApp } from "../github/app.js";
+import { governorOctokit } from "../github/octokit.js";
 import type { ServerConfig } from "./config.js";
 import { createFront } from "./http.js";
 import { Inbox } from "./inbox.js";
@@ -22,30 +23,6 @@ export interface RunningGovernor {
 
 type Log = (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
 
-const RATE_LIMIT_RETRIES = 3;
-
-/** Probot's Octokit with GitHub's rate limits honoured (bounded retries after `retry-after`) and latency measured. */
-function octokitClass(metrics: Metrics) {
-  const timing = (octokit: { hook: { wrap: (name: "request", fn: (request: (o: unknown) => Promise<{ status: number }>, options: { method: string; url: string }) => Promise<unknown>) => void } }) => {
-    octokit.hook.wrap("request", async (request, options) => {
-      const end = metrics.githubSeconds.startTimer({ route: `${options.method} ${options.url}` });
-      try {
-        const response = await request(options);
-        end({ status: String(response.status) });
-        return response;
-      } catch (error) {
-        end({ status: String((error as { status?: number }).status ?? "error") });
-        throw error;
-      }
-    });
-  };
-  const retryLimited = (retryAfter: number, options: { request: { retryCount: number } }) => options.request.retryCount < RATE_LIMIT_RETRIES && retryAfter <= 60;
-  return ProbotOctokit.plugin(timing as never).defaults({
-    throttle: { enabled: true, onRateLimit: retryLimited, onSecondaryRateLimit: retryLimited },
-    retry: { retries: 3 },
-  });
-}
-
 export async function startGovernor(config: ServerConfig, log: Log): Promise<RunningGovernor> {
   const store = openAuditStore(config.databasePath);
   const db = new Database(config.databasePath);
@@ -56,7 +33,8 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
 
   const probot = new Probot({
     appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl,
-    logLevel: config.logLevel, Octokit: octokitClass(metrics),
+    logLevel: config.logLevel,
+    Octokit: governorOctokit({ onRequest: (route) => { const end = metrics.githubSeconds.startTimer({ route }); return (status) => void end({ status }); } }),
   });
   const audit = {
     record: (entry: Parameters<typeof store.record>[0]) => {
@@ -66,7 +44,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     },
     countAgentPrs: (q: Parameters<typeof store.countAgentPrs>[0]) => store.countAgentPrs(q),
   };
-  await probot.load(governorApp({ audit, now: () => new Date() }));
+  await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date() }));
 
   const self: SelfIdentity = { appId: config.appId };
   try {

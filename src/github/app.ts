@@ -1,0 +1,85 @@
+// The Probot app: which events lead to an evaluation, and how each names its PR.
+import type { Context, Probot } from "probot";
+import { errorDecision } from "../policy/decide.js";
+import { governPullRequest, GovernorState } from "./govern.js";
+import { parsePayload, PayloadError, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import type { AppDeps } from "./ports.js";
+import { CheckRunIds, completeCheck, startCheck } from "./report.js";
+
+const PR_ACTIONS = ["opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "edited", "labeled", "unlabeled"] as const;
+const REVIEW_ACTIONS = ["submitted", "dismissed", "edited"] as const;
+
+export function governorApp(deps: AppDeps) {
+  return (app: Probot): void => {
+    const state = new GovernorState();
+
+    const fromPullRequestPayload = async (context: Context<"pull_request" | "pull_request_review">) => {
+      const payload = context.payload as { action?: string; changes?: { base?: unknown } };
+      if (context.name === "pull_request" && payload.action === "edited" && !payload.changes?.base) return; // only a base change matters
+      let parsed;
+      try {
+        parsed = parsePayload(PullRequestEventSchema, context.name, context.payload);
+      } catch (error) {
+        return reportBadPayload(context, error);
+      }
+      await governPullRequest({
+        octokit: context.octokit, repository: parsed.repository, pr: parsed.pull_request,
+        installationId: parsed.installation?.id ?? null, deliveryId: context.id, log: context.log,
+      }, state, deps);
+    };
+
+    app.on(PR_ACTIONS.map((a) => `pull_request.${a}` as const), fromPullRequestPayload);
+    app.on(REVIEW_ACTIONS.map((a) => `pull_request_review.${a}` as const), fromPullRequestPayload);
+
+    // The Re-run button (check_run) and "Re-run all checks" (check_suite): evaluate the PR again, freshly read.
+    app.on(["check_run.rerequested", "check_suite.rerequested"], async (context) => {
+      const key = context.name === "check_run" ? "check_run" : "check_suite";
+      let event;
+      let run;
+      try {
+        event = parsePayload(RerunEventSchema, context.name, context.payload);
+        run = parsePayload(RerunTargetSchema, `${context.name}.${key}`, (context.payload as Record<string, unknown>)[key]);
+      } catch (error) {
+        return reportBadPayload(context, error);
+      }
+      if (run.app?.id !== undefined && run.app.id !== deps.appId) return; // another app's check
+      const owner = event.repository.owner.login;
+      const repo = event.repository.name;
+      let numbers = run.pull_requests.map((p) => p.number);
+      if (numbers.length === 0) {
+        // Forks leave pull_requests empty: find the PRs by their head commit.
+        const { data } = await context.octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner, repo, commit_sha: run.head_sha });
+        numbers = data.filter((p) => p.head.sha === run.head_sha && p.state === "open").map((p) => p.number);
+      }
+      for (const number of numbers) {
+        const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: number });
+        const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+        await governPullRequest({
+          octokit: context.octokit, repository: event.repository, pr,
+          installationId: event.installation?.id ?? null, deliveryId: context.id, log: context.log,
+        }, state, deps);
+      }
+    });
+
+    /** A payload Governor cannot read: fail the check when the commit can be named, and always log it. */
+    async function reportBadPayload(context: Context, error: unknown): Promise<void> {
+      if (!(error instanceof PayloadError)) throw error;
+      context.log.error({ issues: error.issues }, error.message);
+      const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; pull_request?: { head?: { sha?: string }; number?: number } };
+      const owner = p.repository?.owner?.login;
+      const repo = p.repository?.name;
+      const sha = p.pull_request?.head?.sha;
+      const decision = errorDecision("Error: unreadable webhook payload", [{ message: error.message }], sha ?? "");
+      deps.audit.record({
+        recorded_at: deps.now().toISOString(), delivery_id: context.id, installation_id: (context.payload as { installation?: { id?: number } }).installation?.id ?? null,
+        repo: p.repository?.full_name ?? "unknown", pr: p.pull_request?.number ?? 0, head_sha: sha ?? "", base_sha: "", agent: null,
+        outcome: "error", decision, input: null, input_missing_reason: error.message,
+      });
+      if (!owner || !repo || !sha || !/^[0-9a-f]{40}$/.test(sha)) return;
+      const target = { owner, repo, headSha: sha };
+      const ids = new CheckRunIds();
+      const id = await startCheck(context.octokit, target, ids);
+      await completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
+    }
+  };
+}

@@ -1,0 +1,92 @@
+// Turns a PR on GitHub into the evaluator's `Change`: files, reviews, commit authors and team members.
+import type { ChangedFile, ChangeInput, Review } from "../policy/change.js";
+import { GITHUB_FILE_LIST_LIMIT } from "../policy/evaluate.js";
+import type { PullRequest, Repository } from "./payload.js";
+import type { Octokit } from "./ports.js";
+
+const PER_PAGE = 100;
+/** GitHub lists at most 250 commits for a PR. */
+const MAX_COMMITS = 250;
+const CO_AUTHOR = /^co-authored-by:.*<([^>]+)>\s*$/gim;
+
+const STATUS: Record<string, ChangedFile["status"]> = {
+  added: "added", removed: "removed", modified: "modified", renamed: "renamed", copied: "copied", changed: "changed", unchanged: "unchanged",
+};
+
+export async function listFiles(octokit: Octokit, owner: string, repo: string, pullNumber: number): Promise<ChangedFile[]> {
+  const files: ChangedFile[] = [];
+  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listFiles, { owner, repo, pull_number: pullNumber, per_page: PER_PAGE })) {
+    for (const f of page.data) {
+      files.push({
+        path: f.filename,
+        ...(f.previous_filename ? { previous_path: f.previous_filename } : {}),
+        status: STATUS[f.status] ?? "modified",
+        additions: f.additions,
+        deletions: f.deletions,
+      });
+    }
+    if (files.length >= GITHUB_FILE_LIST_LIMIT) break;
+  }
+  return files;
+}
+
+export async function listReviews(octokit: Octokit, owner: string, repo: string, pullNumber: number): Promise<Review[]> {
+  const reviews = await octokit.paginate(octokit.rest.pulls.listReviews, { owner, repo, pull_number: pullNumber, per_page: PER_PAGE });
+  return reviews
+    .filter((r) => r.user)
+    .map((r) => ({
+      id: r.id,
+      user: { login: r.user!.login, type: r.user!.type ?? "User" },
+      state: (["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"].includes(r.state) ? r.state : "COMMENTED") as Review["state"],
+      commit_id: r.commit_id ?? null,
+      submitted_at: r.submitted_at ?? null,
+    }));
+}
+
+/** Commit author logins and e-mails, and co-author trailer e-mails: how agents that open PRs as a human are recognised. */
+export async function listCommitAuthors(octokit: Octokit, owner: string, repo: string, pullNumber: number): Promise<string[]> {
+  const authors = new Set<string>();
+  let seen = 0;
+  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listCommits, { owner, repo, pull_number: pullNumber, per_page: PER_PAGE })) {
+    for (const c of page.data) {
+      if (c.author?.login) authors.add(c.author.login);
+      if (c.committer?.login) authors.add(c.committer.login);
+      if (c.commit.author?.email) authors.add(c.commit.author.email);
+      for (const m of c.commit.message.matchAll(CO_AUTHOR)) if (m[1]) authors.add(m[1]);
+    }
+    seen += page.data.length;
+    if (seen >= MAX_COMMITS) break;
+  }
+  return [...authors].sort();
+}
+
+/** Members of `org/slug`, or an empty list when the team does not exist or cannot be read (nobody from it can approve). */
+export async function listTeamMembers(octokit: Octokit, team: string): Promise<string[]> {
+  const [org, slug] = team.split("/");
+  if (!org || !slug) return [];
+  try {
+    const members = await octokit.paginate(octokit.rest.teams.listMembersInOrg, { org, team_slug: slug, per_page: PER_PAGE });
+    return members.map((m) => m.login).sort();
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return [];
+    throw error;
+  }
+}
+
+/** The change as the payload alone describes it; files, reviews and the rest are filled in by the caller. */
+export function changeFromPayload(repository: Repository, pr: PullRequest): ChangeInput {
+  return {
+    repo: { owner: repository.owner.login, name: repository.name },
+    number: pr.number,
+    author: { login: pr.user.login, type: pr.user.type },
+    head_branch: pr.head.ref,
+    base_branch: pr.base.ref,
+    head_sha: pr.head.sha,
+    base_sha: pr.base.sha,
+    draft: pr.draft,
+    ...(pr.created_at ? { created_at: pr.created_at } : {}),
+    labels: pr.labels.map((l) => l.name).sort(),
+    files: [],
+    ...(pr.changed_files !== undefined ? { total_files: pr.changed_files } : {}),
+  };
+}

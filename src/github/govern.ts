@@ -1,0 +1,169 @@
+// One evaluation of one PR: read the inputs from GitHub, decide, record the decision, then report it.
+import { isAutomatedAccount, PRESETS } from "../policy/agents.js";
+import type { ChangeInput } from "../policy/change.js";
+import { compiledPolicies, decide, errorDecision, PolicyCache } from "../policy/decide.js";
+import type { Decision } from "../policy/decision.js";
+import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
+import { changeFromPayload, listCommitAuthors, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
+import type { PullRequest, Repository } from "./payload.js";
+import { PolicyTextCache, readPolicies } from "./policy-source.js";
+import type { AppDeps, Octokit } from "./ports.js";
+import { CheckRunIds, completeCheck, reviewersToRequest, startCheck, syncLabels } from "./report.js";
+import { checkSummary } from "./summary.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "governance: needs approval", denied: "governance: denied" };
+
+/** State an app instance keeps between evaluations: caches that spare GitHub calls, never decisions. */
+export class GovernorState {
+  readonly policyTexts = new PolicyTextCache();
+  readonly compiled = new PolicyCache(512);
+  readonly checkRuns = new CheckRunIds();
+  readonly labelsCreated = new Set<string>();
+}
+
+export interface GovernRequest {
+  octokit: Octokit;
+  repository: Repository;
+  pr: PullRequest;
+  installationId: number | null;
+  deliveryId: string | null;
+  log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void; error: (o: object, m: string) => void };
+}
+
+export interface GovernResult {
+  decision: Decision;
+  auditId: number;
+  checkRunId: number | null;
+}
+
+function describeGitHubError(error: unknown): string {
+  const e = error as { status?: number; request?: { method?: string; url?: string }; message?: string };
+  const where = e.request?.method && e.request.url ? `${e.request.method} ${e.request.url.replace(/^https?:\/\/[^/]+(\/api\/v3)?/, "")}` : "a GitHub API call";
+  return e.status ? `GitHub answered ${e.status} to ${where}` : `${where} failed: ${e.message ?? String(error)}`;
+}
+
+/** Reads everything the evaluator needs. Throws on GitHub errors (after Octokit's own retries). */
+async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDeps): Promise<{ input: EvaluationInput; labels: typeof DEFAULT_LABELS; reviewedBy: string[] } | { conflict: string; input: null }> {
+  const { octokit, repository, pr } = req;
+  const owner = repository.owner.login;
+  const repo = repository.name;
+  const now = deps.now();
+  const policies = await readPolicies(octokit, { owner, repo, baseSha: pr.base.sha }, state.policyTexts, () => now.getTime());
+  if (policies.conflict) return { conflict: policies.conflict, input: null };
+
+  const base: ChangeInput = changeFromPayload(repository, pr);
+  const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
+  const context = { now: now.toISOString(), usage: { prs_today: 1 } };
+  if (!sources.org && !sources.repo) {
+    return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [] };
+  }
+
+  // A first, cheap pass on the payload alone tells who the agent is and which gates apply, so that only the calls
+  // the decision needs are made: commits only when no agent is recognised yet, team members only for gates with reviews.
+  const probe = decide(EvaluationInputSchema.parse({ policies: sources, change: base, context }), state.compiled);
+  if (probe.outcome === "error") {
+    return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [] };
+  }
+  const change: ChangeInput = { ...base };
+  if (!probe.agent) {
+    change.commit_authors = await listCommitAuthors(octokit, owner, repo, pr.number);
+    const identified = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
+    // Still no agent under scope: agents: not governed, and nothing more needs reading.
+    if (identified.outcome === "not_governed") {
+      const input = EvaluationInputSchema.parse({ policies: sources, change, context });
+      return { input, labels: labelsOf(input, state) ?? DEFAULT_LABELS, reviewedBy: [] };
+    }
+  }
+  change.files = await listFiles(octokit, owner, repo, pr.number);
+  const reviews = await listReviews(octokit, owner, repo, pr.number);
+  change.reviews = reviews;
+
+  const withFiles = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
+  if (withFiles.agent) {
+    const createdAt = pr.created_at ? Date.parse(pr.created_at) : now.getTime();
+    const since = new Date(now.getTime() - DAY_MS).toISOString();
+    const others = deps.audit.countAgentPrs({ repo: repository.full_name, agent: withFiles.agent.name, since, until: new Date(now.getTime() + 1).toISOString(), excludePr: pr.number });
+    context.usage.prs_today = others + (createdAt > now.getTime() - DAY_MS ? 1 : 0);
+  }
+  const teams = new Set<string>();
+  if (reviews.length > 0) for (const rule of withFiles.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
+  const teamMembers: Record<string, string[]> = {};
+  for (const team of [...teams].sort()) teamMembers[team] = await listTeamMembers(octokit, team);
+  change.team_members = teamMembers;
+
+  const input = EvaluationInputSchema.parse({ policies: sources, change, context });
+  const labels = labelsOf(input, state) ?? DEFAULT_LABELS;
+  return { input, labels, reviewedBy: [...new Set(reviews.map((r) => r.user.login))] };
+}
+
+/** The outcome labels the policy names (the repo's, else the org's). */
+function labelsOf(input: EvaluationInput, state: GovernorState): typeof DEFAULT_LABELS | null {
+  const compiled = compiledPolicies(input.policies, state.compiled);
+  return compiled.ok ? compiled.policy.labels : null;
+}
+
+export async function governPullRequest(req: GovernRequest, state: GovernorState, deps: AppDeps): Promise<GovernResult> {
+  const { octokit, repository, pr } = req;
+  const target = { owner: repository.owner.login, repo: repository.name, headSha: pr.head.sha };
+  const htmlBase = new URL(repository.html_url).origin;
+  const detailsUrl = pr.html_url ?? `${repository.html_url}/pull/${pr.number}`;
+  const recordedAt = deps.now().toISOString();
+
+  let checkRunId: number | null = null;
+  let input: EvaluationInput | null = null;
+  let decision: Decision;
+  let labels = DEFAULT_LABELS;
+  let reviewedBy: string[] = [];
+  let missingReason: string | undefined;
+  try {
+    checkRunId = await startCheck(octokit, target, state.checkRuns, detailsUrl);
+    const gathered = await gatherInput(req, state, deps);
+    if (gathered.input === null) {
+      decision = errorDecision("Invalid policy: two policy files", [{ message: gathered.conflict, file: ".governance.yml" }], pr.head.sha);
+      missingReason = gathered.conflict;
+    } else {
+      input = gathered.input;
+      labels = gathered.labels;
+      reviewedBy = gathered.reviewedBy;
+      decision = decide(input, state.compiled);
+    }
+  } catch (error) {
+    const why = describeGitHubError(error);
+    req.log.error({ err: error, pr: pr.number }, "could not gather the inputs of a decision");
+    decision = errorDecision(`Error: ${why}`, [{ message: `${why}. Governor fails closed; use Re-run on this check to try again.` }], pr.head.sha);
+    missingReason = why;
+    input = null;
+  }
+
+  // The decision is recorded before anything is shown on GitHub, so no check exists without its audit row.
+  const agentName = decision.agent?.name ?? null;
+  const { id: auditId } = deps.audit.record({
+    recorded_at: input?.context.now ?? recordedAt, delivery_id: req.deliveryId, installation_id: req.installationId,
+    repo: repository.full_name, pr: pr.number, head_sha: pr.head.sha, base_sha: pr.base.sha, agent: agentName,
+    outcome: decision.outcome, decision, input, ...(missingReason ? { input_missing_reason: missingReason } : {}),
+  });
+
+  const summary = checkSummary(decision, { htmlBase, auditId });
+  if (checkRunId === null) checkRunId = await startCheck(octokit, target, state.checkRuns, detailsUrl);
+  await completeCheck(octokit, target, checkRunId, decision, summary, detailsUrl);
+
+  if (decision.outcome !== "not_governed" || pr.labels.some((l) => Object.values(labels).includes(l.name))) {
+    await syncLabels(octokit, { ...target, number: pr.number }, pr.labels.map((l) => l.name), labels, decision.outcome, state.labelsCreated);
+  }
+  if (decision.outcome === "needs_approval" && !pr.draft) {
+    const request = reviewersToRequest(decision, {
+      author: pr.user.login, org: repository.owner.login,
+      requestedUsers: pr.requested_reviewers.map((r) => r.login), requestedTeams: pr.requested_teams.map((t) => t.slug), reviewed: reviewedBy,
+    }, (login) => isAutomatedAccount(login, "User", Object.values(PRESETS)));
+    if (request.reviewers.length + request.team_reviewers.length > 0) {
+      try {
+        await octokit.rest.pulls.requestReviewers({ owner: target.owner, repo: target.repo, pull_number: pr.number, ...request });
+      } catch (error) {
+        // A reviewer GitHub refuses (not a collaborator, team without access) must not undo the decision already reported.
+        req.log.warn({ err: error, request }, "GitHub refused a reviewer request");
+      }
+    }
+  }
+  return { decision, auditId, checkRunId };
+}

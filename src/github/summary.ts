@@ -1,0 +1,71 @@
+// The check run's text: a markdown account of the decision that a reviewer can act on, inside GitHub's limits.
+import type { AppliedRule, Decision, PolicyRef } from "../policy/decision.js";
+
+/** GitHub's limit on output.summary and output.text. */
+export const CHECK_TEXT_LIMIT = 65_535;
+const FILES_PER_RULE = 25;
+
+const ICON: Record<Decision["outcome"], string> = {
+  allowed: "✅", needs_approval: "⏳", denied: "⛔", not_governed: "➖", error: "❗",
+};
+
+export function policyLink(ref: PolicyRef, htmlBase: string): string | null {
+  if (ref.source === "builtin" || !ref.repo || !ref.path) return null;
+  const at = ref.sha ?? "HEAD";
+  return `${htmlBase}/${ref.repo}/blob/${at}/${ref.path}${ref.line ? `#L${ref.line}` : ""}`;
+}
+
+const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
+const who = (a: { teams: string[]; users: string[] }) => [...a.teams.map((t) => `@${t}`), ...a.users.map((u) => `@${u}`)].join(", ") || "nobody (no approvers configured)";
+
+function ruleSection(rule: AppliedRule, htmlBase: string): string {
+  const lines: string[] = [];
+  const state = rule.gate ? (rule.gate.met ? "met" : "**not met**") : rule.action === "deny" ? "**denied**" : "allowed";
+  lines.push(`#### ${code(rule.id)}: ${rule.action.replace("_", " ")} (${state})`);
+  if (rule.reason) lines.push(`- **Why:** ${rule.reason}`);
+  const shown = rule.files.slice(0, FILES_PER_RULE).map(code).join(", ");
+  if (rule.files.length) lines.push(`- **Files (${rule.files.length}):** ${shown}${rule.files.length > FILES_PER_RULE ? `, and ${rule.files.length - FILES_PER_RULE} more` : ""}`);
+  if (rule.gate) {
+    const g = rule.gate;
+    lines.push(`- **Approvals:** ${g.approved_by.length} of ${g.approvers.count} from ${who(g.approvers)}${g.approved_by.length ? `; approved by ${g.approved_by.map((l) => `@${l}`).join(", ")}` : ""}`);
+    if (g.changes_requested_by.length) lines.push(`- **Changes requested by:** ${g.changes_requested_by.map((l) => `@${l}`).join(", ")} (holds the gate until they approve or the review is dismissed)`);
+    for (const i of g.ignored) lines.push(`- Not counted: @${i.login}: ${i.why}`);
+  }
+  const link = policyLink(rule.policy_ref, htmlBase);
+  if (link) lines.push(`- **Policy:** [${rule.policy_ref.repo}:${rule.policy_ref.path} line ${rule.policy_ref.line}](${link})`);
+  else if (rule.policy_ref.source === "builtin") lines.push("- **Policy:** built into Governor");
+  if (rule.action !== "allow" && rule.escalate) lines.push(`- **Escalation:** ${rule.escalate}`);
+  return lines.join("\n");
+}
+
+/** The summary, truncated with a note rather than rejected when a huge PR would exceed GitHub's limit. */
+export function checkSummary(decision: Decision, opts: { htmlBase: string; auditId?: number }): string {
+  const parts: string[] = [`${ICON[decision.outcome]} ${decision.summary}`];
+  if (decision.agent) {
+    parts.push(`**Agent:** ${decision.agent.name}, identified by ${decision.agent.signals.map((s) => `${s.kind} ${code(s.value)}`).join(", ")}`);
+  }
+  if (decision.errors.length) {
+    parts.push(["**Problems:**", ...decision.errors.map((e) => `- ${e.file ? code(`${e.file}${e.line ? `:${e.line}:${e.column ?? 1}` : ""}`) + ": " : ""}${e.field ? `${code(e.field)}: ` : ""}${e.message}`)].join("\n"));
+  }
+  const order = { deny: 0, require_approval: 1, allow: 2 } as const;
+  const rules = [...decision.rules].sort((a, b) => order[a.action] - order[b.action] || Number(a.gate?.met ?? false) - Number(b.gate?.met ?? false));
+  if (rules.length) parts.push(`### Rules applied\n${rules.map((r) => ruleSection(r, opts.htmlBase)).join("\n\n")}`);
+  if (decision.limits.length) {
+    parts.push(`### Budget\n| limit | this PR | allowed |\n|---|---|---|\n${decision.limits.map((l) => `| ${code(l.id)} | ${l.actual} | ${l.limit}${l.exceeded ? " (exceeded)" : ""} |`).join("\n")}`);
+  }
+  if (decision.unmatched_files.length) {
+    parts.push(`**Files no rule covers (the default applies):** ${decision.unmatched_files.slice(0, FILES_PER_RULE).map(code).join(", ")}${decision.unmatched_files.length > FILES_PER_RULE ? `, and ${decision.unmatched_files.length - FILES_PER_RULE} more` : ""}`);
+  }
+  parts.push(`<sub>${decision.schema} · evaluator ${decision.evaluator_version}${opts.auditId !== undefined ? ` · audit row ${opts.auditId} (\`governor audit show ${opts.auditId}\`)` : ""}</sub>`);
+  return truncate(parts.join("\n\n"));
+}
+
+export function truncate(text: string, limit = CHECK_TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
+  const note = `\n\n… truncated: ${text.length - limit + 200} more characters are in the audit trail (\`governor audit show\`).`;
+  return text.slice(0, limit - note.length - 200) + note;
+}
+
+export const CONCLUSION: Record<Decision["outcome"], "success" | "action_required" | "failure" | "neutral"> = {
+  allowed: "success", needs_approval: "action_required", denied: "failure", error: "failure", not_governed: "neutral",
+};

@@ -1,0 +1,173 @@
+// GitHub's REST API behind nock, answering from a small in-memory state and recording every call,
+// so app tests can assert the exact calls made (bodies included) and inject failures per route.
+import nock from "nock";
+
+export const API = "https://api.github.com";
+
+export interface Call {
+  method: string;
+  path: string;
+  route: string;
+  body: unknown;
+}
+
+export interface FakeFile {
+  filename: string;
+  status?: string;
+  additions?: number;
+  deletions?: number;
+  previous_filename?: string;
+}
+
+export interface FakeReview {
+  id: number;
+  user: { login: string; type: string };
+  state: string;
+  commit_id: string;
+  submitted_at: string;
+}
+
+export interface FakeState {
+  /** `owner/repo@ref:path` -> text. The org policy is looked up with ref "default". */
+  contents: Map<string, string>;
+  files: Map<string, FakeFile[]>;
+  reviews: Map<string, FakeReview[]>;
+  commits: Map<string, Array<{ author?: { login: string }; commit: { message: string; author: { email: string } } }>>;
+  teams: Map<string, string[]>;
+  pulls: Map<string, Record<string, unknown>>;
+  associated: Map<string, number[]>;
+}
+
+type Fault = { method: string; route: string; status: number; times: number };
+
+const ROUTES: Array<[string, RegExp, string]> = [
+  ["POST", /^\/app\/installations\/\d+\/access_tokens$/, "POST /app/installations/{id}/access_tokens"],
+  ["POST", /^\/repos\/[^/]+\/[^/]+\/check-runs$/, "POST /repos/{o}/{r}/check-runs"],
+  ["PATCH", /^\/repos\/[^/]+\/[^/]+\/check-runs\/\d+$/, "PATCH /repos/{o}/{r}/check-runs/{id}"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/contents\/.+$/, "GET /repos/{o}/{r}/contents/{path}"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/files$/, "GET /repos/{o}/{r}/pulls/{n}/files"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/reviews$/, "GET /repos/{o}/{r}/pulls/{n}/reviews"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/commits$/, "GET /repos/{o}/{r}/pulls/{n}/commits"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/, "GET /repos/{o}/{r}/pulls/{n}"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/commits\/[0-9a-f]+\/pulls$/, "GET /repos/{o}/{r}/commits/{sha}/pulls"],
+  ["POST", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/requested_reviewers$/, "POST /repos/{o}/{r}/pulls/{n}/requested_reviewers"],
+  ["GET", /^\/orgs\/[^/]+\/teams\/[^/]+\/members$/, "GET /orgs/{org}/teams/{slug}/members"],
+  ["POST", /^\/repos\/[^/]+\/[^/]+\/labels$/, "POST /repos/{o}/{r}/labels"],
+  ["POST", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/labels$/, "POST /repos/{o}/{r}/issues/{n}/labels"],
+  ["DELETE", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/labels\/.+$/, "DELETE /repos/{o}/{r}/issues/{n}/labels/{name}"],
+];
+
+export class GitHubFake {
+  readonly state: FakeState = {
+    contents: new Map(), files: new Map(), reviews: new Map(), commits: new Map(), teams: new Map(), pulls: new Map(), associated: new Map(),
+  };
+  readonly calls: Call[] = [];
+  private faults: Fault[] = [];
+  private checkRunId = 1000;
+  private readonly labels = new Set<string>();
+
+  constructor() {
+    nock.disableNetConnect();
+    for (const method of ["GET", "POST", "PATCH", "DELETE"]) {
+      nock(API).persist().intercept(/.*/, method).reply((uri, body) => this.answer(method, uri, body));
+    }
+  }
+
+  close(): void {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  }
+
+  fail(method: string, route: string, status: number, times = Infinity): void {
+    this.faults.push({ method, route, status, times });
+  }
+
+  /** The calls made, as "METHOD route" strings, leaving out token creation. */
+  routes(): string[] {
+    return this.calls.filter((c) => !c.route.includes("access_tokens")).map((c) => c.route);
+  }
+
+  callsTo(route: string): Call[] {
+    return this.calls.filter((c) => c.route === route);
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+  }
+
+  private answer(method: string, uri: string, rawBody: unknown): [number, unknown, Record<string, string>?] {
+    const url = new URL(uri, API);
+    const path = decodeURIComponent(url.pathname);
+    const match = ROUTES.find(([m, re]) => m === method && re.test(path));
+    const route = match?.[2] ?? `${method} ${path}`;
+    const body = typeof rawBody === "string" && rawBody ? (JSON.parse(rawBody) as unknown) : rawBody;
+    this.calls.push({ method, path, route, body });
+    const fault = this.faults.find((f) => f.method === method && f.route === route && f.times > 0);
+    if (fault) {
+      fault.times--;
+      return [fault.status, { message: `injected ${fault.status}` }];
+    }
+    const seg = path.split("/");
+    const repo = `${seg[2]}/${seg[3]}`;
+    switch (route) {
+      case "POST /app/installations/{id}/access_tokens":
+        return [201, { token: "ghs_test", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" }];
+      case "POST /repos/{o}/{r}/check-runs":
+        return [201, { id: ++this.checkRunId, name: (body as { name: string }).name, head_sha: (body as { head_sha: string }).head_sha, status: "in_progress" }];
+      case "PATCH /repos/{o}/{r}/check-runs/{id}":
+        return [200, { id: Number(seg[5]), ...(body as object) }];
+      case "GET /repos/{o}/{r}/contents/{path}": {
+        const file = seg.slice(5).join("/");
+        const ref = url.searchParams.get("ref") ?? "default";
+        const text = this.state.contents.get(`${repo}@${ref}:${file}`);
+        if (text === undefined) return [404, { message: "Not Found" }];
+        return [200, { type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), sha: "f".repeat(40), path: file }, { etag: `"${text.length}"` }];
+      }
+      case "GET /repos/{o}/{r}/pulls/{n}/files":
+        return this.page(url, this.state.files.get(`${repo}#${seg[5]}`) ?? [], 3000);
+      case "GET /repos/{o}/{r}/pulls/{n}/reviews":
+        return this.page(url, this.state.reviews.get(`${repo}#${seg[5]}`) ?? []);
+      case "GET /repos/{o}/{r}/pulls/{n}/commits":
+        return this.page(url, this.state.commits.get(`${repo}#${seg[5]}`) ?? []);
+      case "GET /repos/{o}/{r}/pulls/{n}": {
+        const pr = this.state.pulls.get(`${repo}#${seg[5]}`);
+        return pr ? [200, pr] : [404, { message: "Not Found" }];
+      }
+      case "GET /repos/{o}/{r}/commits/{sha}/pulls":
+        return [200, (this.state.associated.get(`${repo}@${seg[5]}`) ?? []).map((n) => this.state.pulls.get(`${repo}#${n}`))];
+      case "GET /orgs/{org}/teams/{slug}/members": {
+        const members = this.state.teams.get(`${seg[2]}/${seg[4]}`);
+        if (!members) return [404, { message: "Not Found" }];
+        return this.page(url, members.map((login) => ({ login, type: "User" })));
+      }
+      case "POST /repos/{o}/{r}/labels": {
+        const name = (body as { name: string }).name;
+        if (this.labels.has(`${repo}:${name}`)) return [422, { message: "Validation Failed", errors: [{ code: "already_exists" }] }];
+        this.labels.add(`${repo}:${name}`);
+        return [201, { name }];
+      }
+      case "POST /repos/{o}/{r}/issues/{n}/labels":
+        return [200, ((body as { labels: string[] }).labels ?? []).map((name) => ({ name }))];
+      case "DELETE /repos/{o}/{r}/issues/{n}/labels/{name}":
+        return [200, []];
+      case "POST /repos/{o}/{r}/pulls/{n}/requested_reviewers":
+        return [201, { number: Number(seg[5]) }];
+      default:
+        return [404, { message: `the fake has no route ${method} ${path}` }];
+    }
+  }
+
+  private page(url: URL, items: unknown[], cap = Infinity): [number, unknown, Record<string, string>] {
+    const perPage = Number(url.searchParams.get("per_page") ?? 30);
+    const page = Number(url.searchParams.get("page") ?? 1);
+    const visible = items.slice(0, cap);
+    const slice = visible.slice((page - 1) * perPage, page * perPage);
+    const headers: Record<string, string> = {};
+    if (page * perPage < visible.length) {
+      const next = new URL(url);
+      next.searchParams.set("page", String(page + 1));
+      headers["link"] = `<${next.toString()}>; rel="next"`;
+    }
+    return [200, slice, headers];
+  }
+}
