@@ -50,9 +50,14 @@ export function compileInput(policies: EvaluationInput["policies"]): Compiled {
   return { ok: true, policy: compilePolicies(origins) };
 }
 
+/** The compiled policies of an input, through the cache when one is given. */
+export function compiledPolicies(policies: EvaluationInput["policies"], cache?: PolicyCache): Compiled {
+  return cache ? cache.get(keyOf(policies), () => compileInput(policies)) : compileInput(policies);
+}
+
 export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
   if (!input.policies.org && !input.policies.repo) return noPolicyDecision(input.change.head_sha);
-  const compiled = cache ? cache.get(keyOf(input.policies), () => compileInput(input.policies)) : compileInput(input.policies);
+  const compiled = compiledPolicies(input.policies, cache);
   if (!compiled.ok) {
     return errorDecision(
       `Invalid policy: ${compiled.errors.length} error${compiled.errors.length === 1 ? "" : "s"}`,

@@ -1,4 +1,4 @@
-// The result of an evaluation: the documented, versioned `governor.decision/v1` shape (see docs/decision.md).
+// The result of an evaluation: the documented, versioned `governor.decision/v1` shape (documented in docs/policy.md).
 import { z } from "zod";
 import { ActionSchema } from "./schema.js";
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ChangeInput } from "../../src/policy/change.js";
 import { canonicalJson } from "../../src/policy/canonical.js";
 import { decide, PolicyCache } from "../../src/policy/decide.js";
 import { DecisionSchema } from "../../src/policy/decision.js";
@@ -281,11 +282,12 @@ describe("evaluate: limits", () => {
 });
 
 describe("evaluate: agent identity", () => {
-  it.each([
+  const cases: Array<[string, Partial<ChangeInput>, string]> = [
     ["login", { author: { login: "devin-ai-integration[bot]", type: "Bot" }, head_branch: "feature" }, "devin"],
     ["branch", { author: { login: "dev", type: "User" }, head_branch: "codex/add-tests" }, "codex"],
     ["commit_author", { author: { login: "dev", type: "User" }, head_branch: "fix", commit_authors: ["noreply@anthropic.com"] }, "claude"],
-  ] as const)("identifies an agent by %s and says which signal matched", (kind, change, name) => {
+  ];
+  it.each(cases)("identifies an agent by %s and says which signal matched", (kind, change, name) => {
     const d = decideCase({ policy: POLICY, files: ["docs/a.md"], change });
     expect(d.agent?.name).toBe(name);
     expect(d.agent?.signals[0]?.kind).toBe(kind);
