@@ -144,12 +144,14 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     outcome: decision.outcome, decision, input, ...(missingReason ? { input_missing_reason: missingReason } : {}),
   });
 
-  const summary = checkSummary(decision, { htmlBase, auditId });
-  if (checkRunId === null) checkRunId = await startCheck(octokit, target, state.checkRuns, detailsUrl);
-  await completeCheck(octokit, target, checkRunId, decision, summary, detailsUrl);
-
+  // Labels and reviewers first: a completed check then means everything about this decision is on the PR.
   if (decision.outcome !== "not_governed" || pr.labels.some((l) => Object.values(labels).includes(l.name))) {
-    await syncLabels(octokit, { ...target, number: pr.number }, pr.labels.map((l) => l.name), labels, decision.outcome, state.labelsCreated);
+    try {
+      await syncLabels(octokit, { ...target, number: pr.number }, pr.labels.map((l) => l.name), labels, decision.outcome, state.labelsCreated);
+    } catch (error) {
+      // Labels are a convenience; the check below is what branch protection reads, and it must still be reported.
+      req.log.warn({ err: error }, "could not update the outcome label");
+    }
   }
   if (decision.outcome === "needs_approval" && !pr.draft) {
     const request = reviewersToRequest(decision, {
@@ -165,5 +167,8 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       }
     }
   }
+  const summary = checkSummary(decision, { htmlBase, auditId });
+  if (checkRunId === null) checkRunId = await startCheck(octokit, target, state.checkRuns, detailsUrl);
+  await completeCheck(octokit, target, checkRunId, decision, summary, detailsUrl);
   return { decision, auditId, checkRunId };
 }

@@ -321,9 +321,9 @@ describe("app: audit and efficiency", () => {
       "GET /repos/{o}/{r}/pulls/{n}/files",
       "GET /repos/{o}/{r}/pulls/{n}/reviews",
       "GET /orgs/{org}/teams/{slug}/members",
-      "PATCH /repos/{o}/{r}/check-runs/{id}",
       "POST /repos/{o}/{r}/labels",
       "POST /repos/{o}/{r}/issues/{n}/labels",
+      "PATCH /repos/{o}/{r}/check-runs/{id}",
     ]);
   });
 

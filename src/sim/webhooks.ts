@@ -1,0 +1,133 @@
+// Webhook deliveries as GitHub makes them: payloads built on GitHub's own examples, HMAC-signed, POSTed.
+import { randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { sign } from "@octokit/webhooks-methods";
+import { renderPull } from "./server.js";
+import type { SimPull, SimRepo, SimReview } from "./state.js";
+
+type Json = Record<string, unknown>;
+type Example = { name: string; examples: Json[] };
+
+let examples: Example[] | undefined;
+function template(event: string, action: string): Json {
+  examples ??= createRequire(import.meta.url)("@octokit/webhooks-examples") as Example[];
+  const found = examples.find((e) => e.name === event)?.examples.find((x) => x["action"] === action)
+    ?? examples.find((e) => e.name === event)?.examples[0];
+  if (!found) throw new Error(`no example payload for ${event}`);
+  return structuredClone(found);
+}
+
+export interface Webhook {
+  event: string;
+  payload: Json;
+}
+
+export interface PayloadContext {
+  repo: SimRepo;
+  installationId: number;
+  htmlBase: string;
+  apiBase: string;
+  sender: { login: string; type: string };
+}
+
+function repositoryJson(ctx: PayloadContext, base: Json): Json {
+  const r = ctx.repo;
+  return {
+    ...base, id: r.id, name: r.name, full_name: `${r.owner}/${r.name}`, private: true, default_branch: r.defaultBranch,
+    owner: { ...(base["owner"] as Json), login: r.owner, type: "Organization" },
+    html_url: `${ctx.htmlBase}/${r.owner}/${r.name}`, url: `${ctx.apiBase}/repos/${r.owner}/${r.name}`,
+  };
+}
+
+function senderJson(ctx: PayloadContext, base: Json): Json {
+  return { ...base, login: ctx.sender.login, type: ctx.sender.type };
+}
+
+function pullJson(ctx: PayloadContext, pr: SimPull, base: Json): Json {
+  const current = renderPull(pr, ctx.repo, ctx.apiBase);
+  const repository = repositoryJson(ctx, base["base"] ? ((base["base"] as Json)["repo"] as Json) : {});
+  return {
+    ...base, ...current,
+    id: pr.number * 1000 + ctx.repo.id, node_id: `PR_${pr.number}`,
+    user: { ...(base["user"] as Json), login: pr.user.login, type: pr.user.type },
+    head: { ...(base["head"] as Json), ref: pr.head.ref, sha: pr.head.sha, label: `${ctx.repo.owner}:${pr.head.ref}`, repo: repository, user: base["user"] },
+    base: { ...(base["base"] as Json), ref: pr.base.ref, sha: pr.base.sha, label: `${ctx.repo.owner}:${pr.base.ref}`, repo: repository, user: base["user"] },
+    labels: pr.labels.map((name, i) => ({ id: i + 1, node_id: `LA_${i}`, url: "", name, color: ctx.repo.labels.get(name)?.color ?? "ededed", default: false, description: null })),
+    requested_reviewers: pr.requestedUsers.map((login) => ({ ...(base["user"] as Json), login, type: "User" })),
+    requested_teams: [],
+  };
+}
+
+export function pullRequestEvent(ctx: PayloadContext, pr: SimPull, action: string, extra: Json = {}): Webhook {
+  const base = template("pull_request", action);
+  return {
+    event: "pull_request",
+    payload: {
+      ...base, ...extra, action, number: pr.number,
+      pull_request: pullJson(ctx, pr, base["pull_request"] as Json),
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}
+
+export function reviewEvent(ctx: PayloadContext, pr: SimPull, review: SimReview, action: "submitted" | "dismissed" | "edited"): Webhook {
+  const base = template("pull_request_review", action === "edited" ? "submitted" : action);
+  const baseReview = base["review"] as Json;
+  return {
+    event: "pull_request_review",
+    payload: {
+      ...base, action,
+      review: { ...baseReview, id: review.id, user: { ...(baseReview["user"] as Json), login: review.user.login, type: review.user.type }, state: review.state.toLowerCase(), commit_id: review.commit_id, submitted_at: review.submitted_at, body: review.body },
+      pull_request: pullJson(ctx, pr, base["pull_request"] as Json),
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}
+
+export function checkRunRerequested(ctx: PayloadContext, pr: SimPull, checkRunId: number, appId: number): Webhook {
+  const base = template("check_run", "rerequested");
+  const run = base["check_run"] as Json;
+  return {
+    event: "check_run",
+    payload: {
+      ...base, action: "rerequested",
+      check_run: {
+        ...run, id: checkRunId, name: "governance", head_sha: pr.head.sha, app: { ...(run["app"] as Json), id: appId },
+        pull_requests: [{ id: pr.number, number: pr.number, url: "", head: { ref: pr.head.ref, sha: pr.head.sha, repo: { id: ctx.repo.id, name: ctx.repo.name, url: "" } }, base: { ref: pr.base.ref, sha: pr.base.sha, repo: { id: ctx.repo.id, name: ctx.repo.name, url: "" } } }],
+      },
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}
+
+export interface SentDelivery {
+  id: string;
+  status: number;
+  body: string;
+  ms: number;
+}
+
+/** POSTs a delivery the way GitHub does: same headers, HMAC-SHA256 signature of the exact body. */
+export async function sendWebhook(opts: { url: string; secret: string; webhook: Webhook; deliveryId?: string; signature?: string | null }): Promise<SentDelivery> {
+  const id = opts.deliveryId ?? randomUUID();
+  const body = JSON.stringify(opts.webhook.payload);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": "GitHub-Hookshot/sim",
+    "x-github-event": opts.webhook.event,
+    "x-github-delivery": id,
+    "x-github-hook-id": "1",
+    "x-github-hook-installation-target-type": "integration",
+  };
+  const signature = opts.signature === undefined ? await sign(opts.secret, body) : opts.signature;
+  if (signature !== null) headers["x-hub-signature-256"] = signature;
+  const started = performance.now();
+  const res = await fetch(opts.url, { method: "POST", headers, body });
+  return { id, status: res.status, body: await res.text(), ms: performance.now() - started };
+}
