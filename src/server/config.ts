@@ -21,6 +21,8 @@ const EnvSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("8"),
   GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
+  GITHUB_TIMEOUT_MS: z.string().regex(/^\d+$/).default("10000"),
+  GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),
 });
 
 export interface ServerConfig {
@@ -36,6 +38,10 @@ export interface ServerConfig {
   host: string;
   concurrency: number;
   perInstallation: number;
+  /** How long a GitHub request may take before it is aborted and retried. */
+  requestTimeoutMs?: number;
+  /** Back-off base of retries after 5xx and network errors (the n-th retry waits n² times this). */
+  retryBaseMs?: number;
 }
 
 export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {
@@ -68,5 +74,7 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     host: e.HOST,
     concurrency: Math.max(1, Number(e.GOVERNOR_CONCURRENCY)),
     perInstallation: Math.max(1, Number(e.GOVERNOR_PER_INSTALLATION)),
+    requestTimeoutMs: Math.max(100, Number(e.GITHUB_TIMEOUT_MS)),
+    retryBaseMs: Number(e.GITHUB_RETRY_BASE_MS),
   };
 }

@@ -34,7 +34,10 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   const probot = new Probot({
     appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl,
     logLevel: config.logLevel,
-    Octokit: governorOctokit({ onRequest: (route) => { const end = metrics.githubSeconds.startTimer({ route }); return (status) => void end({ status }); } }),
+    Octokit: governorOctokit({
+      ...(config.requestTimeoutMs !== undefined ? { timeoutMs: config.requestTimeoutMs } : {}),
+      ...(config.retryBaseMs !== undefined ? { retryAfterBaseValue: config.retryBaseMs } : {}),
+      onRequest: (route) => { const end = metrics.githubSeconds.startTimer({ route }); return (status) => void end({ status }); } }),
   });
   const audit = {
     record: (entry: Parameters<typeof store.record>[0]) => {
