@@ -78,7 +78,7 @@ export function governorApp(deps: AppDeps) {
       if (!owner || !repo || !sha || !/^[0-9a-f]{40}$/.test(sha)) return;
       const target = { owner, repo, headSha: sha };
       const ids = new CheckRunIds();
-      const id = await startCheck(context.octokit, target, ids);
+      const id = await startCheck(context.octokit, target, ids, deps.appId);
       await completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
     }
   };

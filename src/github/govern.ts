@@ -117,7 +117,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   let reviewedBy: string[] = [];
   let missingReason: string | undefined;
   try {
-    checkRunId = await startCheck(octokit, target, state.checkRuns, detailsUrl);
+    checkRunId = await startCheck(octokit, target, state.checkRuns, deps.appId, detailsUrl);
     const gathered = await gatherInput(req, state, deps);
     if (gathered.input === null) {
       decision = errorDecision("Invalid policy: two policy files", [{ message: gathered.conflict, file: ".governance.yml" }], pr.head.sha);
@@ -168,7 +168,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     }
   }
   const summary = checkSummary(decision, { htmlBase, auditId });
-  if (checkRunId === null) checkRunId = await startCheck(octokit, target, state.checkRuns, detailsUrl);
+  if (checkRunId === null) checkRunId = await startCheck(octokit, target, state.checkRuns, deps.appId, detailsUrl);
   await completeCheck(octokit, target, checkRunId, decision, summary, detailsUrl);
   return { decision, auditId, checkRunId };
 }

@@ -29,10 +29,19 @@ export class CheckRunIds {
   }
 }
 
-/** The check run for this SHA: the one Governor already has, or a new one `in_progress`. */
-export async function startCheck(octokit: Octokit, t: Target, ids: CheckRunIds, detailsUrl?: string): Promise<number> {
+/**
+ * The check run for this SHA: the one Governor already has, or a new one `in_progress`. Before creating one it asks
+ * GitHub, so that a restart (which empties the id cache) never leaves a second, forever in-progress check behind.
+ */
+export async function startCheck(octokit: Octokit, t: Target, ids: CheckRunIds, appId: number, detailsUrl?: string): Promise<number> {
   const known = ids.get(t);
   if (known !== undefined) return known;
+  const { data: existing } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "latest", per_page: 20 });
+  const ours = existing.check_runs.find((run) => run.app?.id === appId);
+  if (ours) {
+    ids.set(t, ours.id);
+    return ours.id;
+  }
   const { data } = await octokit.rest.checks.create({
     owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
     started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),

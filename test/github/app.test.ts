@@ -285,6 +285,20 @@ describe("app: faults fail closed", () => {
 });
 
 describe("app: audit and efficiency", () => {
+  it("reuses the check run of a SHA after a restart instead of creating a second one", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    await t.deliver("pull_request", prPayload());
+    const existing = [...t.github.checkRuns];
+    t.close();
+    t = await startTestApp(); // a new process: empty caches, the same GitHub
+    setPolicy(t.github, POLICY);
+    setFiles(t.github, ["docs/a.md"]);
+    t.github.checkRuns.push(...existing);
+    await t.deliver("pull_request", prPayload());
+    expect(t.github.callsTo("POST /repos/{o}/{r}/check-runs")).toEqual([]);
+    expect(t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.path)).toEqual(["/repos/acme/webapp/check-runs/1001"]);
+  });
+
   it("records the decision with every input before completing the check, and the row replays byte for byte", async () => {
     setFiles(t.github, ["db/migrations/1.sql"]);
     approve(t.github, "dana");
@@ -314,6 +328,7 @@ describe("app: audit and efficiency", () => {
     const routes = t.github.calls.filter((c) => !c.route.includes("access_tokens")).map((c) => `${c.method} ${c.path}`);
     expect(new Set(routes).size).toBe(routes.length);
     expect(t.github.routes()).toEqual([
+      "GET /repos/{o}/{r}/commits/{ref}/check-runs",
       "POST /repos/{o}/{r}/check-runs",
       "GET /repos/{o}/{r}/contents/{path}",
       "GET /repos/{o}/{r}/contents/{path}",
@@ -334,6 +349,7 @@ describe("app: audit and efficiency", () => {
     await t.deliver("pull_request", prPayload({ action: "synchronize", head: "4".repeat(40), labels: ["governance: allowed"] }));
     // The repo policy at this base commit is cached for good; "no org policy" is believed for a minute.
     expect(t.github.routes()).toEqual([
+      "GET /repos/{o}/{r}/commits/{ref}/check-runs",
       "POST /repos/{o}/{r}/check-runs",
       "GET /repos/{o}/{r}/pulls/{n}/files",
       "GET /repos/{o}/{r}/pulls/{n}/reviews",

@@ -36,7 +36,7 @@ export async function startTestApp(opts: { now?: Date } = {}): Promise<TestApp> 
   const audit = openAuditStore(join(tempDir(), "audit.db"));
   const probot = new Probot({
     appId: APP_ID, privateKey: privateKey(), secret: SECRET, logLevel: "fatal",
-    Octokit: governorOctokit({ retries: 2, retryAfterBaseValue: 0.001 }),
+    Octokit: governorOctokit({ retries: 2, retryAfterBaseValue: 1 }),
   });
   await probot.load(governorApp({ audit, appId: APP_ID, now: () => opts.now ?? NOW }));
   return {

@@ -44,6 +44,7 @@ const ROUTES: Array<[string, RegExp, string]> = [
   ["POST", /^\/app\/installations\/\d+\/access_tokens$/, "POST /app/installations/{id}/access_tokens"],
   ["POST", /^\/repos\/[^/]+\/[^/]+\/check-runs$/, "POST /repos/{o}/{r}/check-runs"],
   ["PATCH", /^\/repos\/[^/]+\/[^/]+\/check-runs\/\d+$/, "PATCH /repos/{o}/{r}/check-runs/{id}"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/commits\/[^/]+\/check-runs$/, "GET /repos/{o}/{r}/commits/{ref}/check-runs"],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/contents\/.+$/, "GET /repos/{o}/{r}/contents/{path}"],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/files$/, "GET /repos/{o}/{r}/pulls/{n}/files"],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/reviews$/, "GET /repos/{o}/{r}/pulls/{n}/reviews"],
@@ -64,9 +65,11 @@ export class GitHubFake {
   readonly calls: Call[] = [];
   private faults: Fault[] = [];
   private checkRunId = 1000;
+  /** Check runs created so far, as GitHub would list them for a commit. */
+  readonly checkRuns: Array<{ id: number; repo: string; head_sha: string; name: string }> = [];
   private readonly labels = new Set<string>();
 
-  constructor() {
+  constructor(private readonly appId = 4242) {
     nock.disableNetConnect();
     for (const method of ["GET", "POST", "PATCH", "DELETE"]) {
       nock(API).persist().intercept(/.*/, method).reply((uri, body) => this.answer(method, uri, body));
@@ -112,8 +115,15 @@ export class GitHubFake {
     switch (route) {
       case "POST /app/installations/{id}/access_tokens":
         return [201, { token: "ghs_test", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" }];
-      case "POST /repos/{o}/{r}/check-runs":
-        return [201, { id: ++this.checkRunId, name: (body as { name: string }).name, head_sha: (body as { head_sha: string }).head_sha, status: "in_progress" }];
+      case "POST /repos/{o}/{r}/check-runs": {
+        const run = { id: ++this.checkRunId, repo, name: (body as { name: string }).name, head_sha: (body as { head_sha: string }).head_sha };
+        this.checkRuns.push(run);
+        return [201, { ...run, status: "in_progress" }];
+      }
+      case "GET /repos/{o}/{r}/commits/{ref}/check-runs": {
+        const runs = this.checkRuns.filter((r) => r.repo === repo && r.head_sha === seg[5] && r.name === url.searchParams.get("check_name"));
+        return [200, { total_count: runs.length, check_runs: runs.map((r) => ({ ...r, app: { id: this.appId } })) }];
+      }
       case "PATCH /repos/{o}/{r}/check-runs/{id}":
         return [200, { id: Number(seg[5]), ...(body as object) }];
       case "GET /repos/{o}/{r}/contents/{path}": {
