@@ -8,6 +8,12 @@ import { migrate } from "./schema.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
+/** One spelling per instant (2026-11-24T11:00:00.000Z), so that times compare correctly as text in SQL. */
+function isoTime(value: string): string {
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? value : new Date(t).toISOString();
+}
+
 export interface AuditEntry {
   recorded_at: string;
   delivery_id: string | null;
@@ -100,7 +106,8 @@ export class AuditStore {
     this.lastHash = db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
     // The first agent seen for a PR keeps it: a PR does not move between budgets.
     this.upsertPr = db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
-    this.countPrs = db.prepare("SELECT count(*) AS n FROM agent_prs WHERE repo = @repo AND agent = @agent AND created_at >= @since AND created_at < @until AND pr != @exclude");
+    this.countPrs = db.prepare(`SELECT count(*) AS n FROM agent_prs WHERE repo = @repo AND agent = @agent AND created_at >= @since
+      AND (created_at < @until OR (created_at = @until AND pr < @tie)) AND pr != @exclude`);
   }
 
   /** Writes one decision; the row is either fully there with its chain link, or not at all. */
@@ -130,7 +137,7 @@ export class AuditStore {
         const hash = rowHash(row);
         this.insert.run({ ...row, hash });
         if (entry.agent) {
-          this.upsertPr.run(entry.repo, entry.pr, entry.agent, entry.pr_created_at ?? entry.input?.change.created_at ?? entry.recorded_at);
+          this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.pr_created_at ?? entry.input?.change.created_at ?? entry.recorded_at));
         }
         prev = hash;
         return { id, hash };
@@ -139,9 +146,12 @@ export class AuditStore {
     return write.immediate();
   }
 
-  /** Distinct PRs of `agent` in `repo` opened in [since, until), not counting `excludePr`. */
-  countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number }): number {
-    return (this.countPrs.get({ repo: q.repo, agent: q.agent, since: q.since, until: q.until, exclude: q.excludePr ?? -1 }) as { n: number }).n;
+  /**
+   * Distinct PRs of `agent` in `repo` opened in [since, until), not counting `excludePr`. With `tieBreakPr`, PRs opened
+   * exactly at `until` count when their number is lower: PRs opened in the same instant are ordered by number.
+   */
+  countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): number {
+    return (this.countPrs.get({ repo: q.repo, agent: q.agent, since: q.since, until: q.until, exclude: q.excludePr ?? -1, tie: q.tieBreakPr ?? -1 }) as { n: number }).n;
   }
 
   get(id: number): AuditRow | undefined {

@@ -2,7 +2,7 @@
 import type { Context, Probot } from "probot";
 import { errorDecision } from "../policy/decide.js";
 import { governPullRequest, GovernorState } from "./govern.js";
-import { parsePayload, PayloadError, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
 import type { AppDeps } from "./ports.js";
 import { CheckRunIds, completeCheck, startCheck } from "./report.js";
 
@@ -22,11 +22,28 @@ export function governorApp(deps: AppDeps) {
       } catch (error) {
         return reportBadPayload(context, error);
       }
+      const pr = await currentPullRequest(context, parsed.repository.owner.login, parsed.repository.name, parsed.pull_request);
+      if (pr.state !== "open") return; // closed since this event: there is nothing left to govern
       await governPullRequest({
-        octokit: context.octokit, repository: parsed.repository, pr: parsed.pull_request,
+        octokit: context.octokit, repository: parsed.repository, pr,
         installationId: parsed.installation?.id ?? null, deliveryId: context.id, log: context.log,
       }, state, deps);
     };
+
+    /**
+     * The PR as it is now. A payload is a snapshot: redelivered or late events carry an old head, while the files API
+     * always answers for the current one, so judging the payload's head could pair one commit with another's files.
+     * If GitHub cannot answer, the payload's view is used and the calls that follow fail closed on the same outage.
+     */
+    async function currentPullRequest(context: Context, owner: string, repo: string, fallback: PullRequest): Promise<PullRequest> {
+      try {
+        const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: fallback.number });
+        return parsePayload(PullRequestSchema, "pulls.get", data);
+      } catch (error) {
+        context.log.warn({ err: error, pr: fallback.number }, "could not read the PR's current state; using the webhook's");
+        return fallback;
+      }
+    }
 
     app.on(PR_ACTIONS.map((a) => `pull_request.${a}` as const), fromPullRequestPayload);
     app.on(REVIEW_ACTIONS.map((a) => `pull_request_review.${a}` as const), fromPullRequestPayload);

@@ -81,10 +81,14 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
 
   const withFiles = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
   if (withFiles.agent) {
-    const createdAt = pr.created_at ? Date.parse(pr.created_at) : now.getTime();
-    const since = new Date(now.getTime() - DAY_MS).toISOString();
-    const others = deps.audit.countAgentPrs({ repo: repository.full_name, agent: withFiles.agent.name, since, until: new Date(now.getTime() + 1).toISOString(), excludePr: pr.number });
-    context.usage.prs_today = others + (createdAt > now.getTime() - DAY_MS ? 1 : 0);
+    // The budget counts the agent's PRs opened in the 24 hours up to this PR's opening, this one included: a PR that
+    // was within budget when opened stays within it when re-evaluated later.
+    const opened = pr.created_at ? new Date(pr.created_at) : now;
+    const others = deps.audit.countAgentPrs({
+      repo: repository.full_name, agent: withFiles.agent.name, since: new Date(opened.getTime() - DAY_MS).toISOString(),
+      until: opened.toISOString(), excludePr: pr.number, tieBreakPr: pr.number,
+    });
+    context.usage.prs_today = others + 1;
   }
   const teams = new Set<string>();
   if (reviews.length > 0) for (const rule of withFiles.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);

@@ -1,4 +1,4 @@
-// The Octokit Governor talks to GitHub with: Probot's (retry + throttling plugins), tuned for an app that governs a whole org.
+// The Octokit Governor talks to GitHub with: Probot's, with its retry plugin, a per-attempt timeout, rate-limit waits and metrics.
 import { ProbotOctokit } from "probot";
 
 /** Bounded retries after a rate limit: wait what GitHub says (retry-after / reset), up to a minute, at most 3 times. */
@@ -16,12 +16,21 @@ export interface OctokitTuning {
   timeoutMs?: number;
 }
 
-/**
- * The throttling plugin spaces all writes one second apart in one global queue (GitHub's advice for a single user).
- * For an app serving many repositories that caps the whole org at one check update per second; Governor instead
- * bounds concurrency per installation in its worker and reacts to GitHub's actual 403/429 answers with retry-after.
- */
-const unthrottledWrites = { key: () => ({ schedule: <A extends unknown[], R>(_: unknown, fn: (...args: A) => R, ...args: A) => fn(...args) }) };
+/** How long GitHub asks us to wait, in seconds, when an error is a rate limit; undefined when it is not one. */
+export function rateLimitWait(error: unknown, now = Date.now()): number | undefined {
+  const e = error as { status?: number; message?: string; response?: { headers?: Record<string, string | undefined> } };
+  if (e.status !== 403 && e.status !== 429) return undefined;
+  const headers = e.response?.headers ?? {};
+  const retryAfter = Number(headers["retry-after"]);
+  if (Number.isFinite(retryAfter) && retryAfter >= 0 && headers["retry-after"] !== undefined) return retryAfter;
+  if (headers["x-ratelimit-remaining"] === "0") {
+    const reset = Number(headers["x-ratelimit-reset"]);
+    return Number.isFinite(reset) ? Math.max(0, Math.ceil(reset - now / 1000)) : 60;
+  }
+  // A secondary limit without retry-after: GitHub documents waiting at least a minute.
+  if (e.status === 429 || /secondary rate limit/i.test(e.message ?? "")) return 60;
+  return undefined;
+}
 
 /** A low-cardinality route for metrics: pagination hands Octokit full URLs, which must not become label values. */
 export function routeLabel(method: string, url: string): string {
@@ -38,21 +47,24 @@ export function routeLabel(method: string, url: string): string {
 }
 
 export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctokit {
-  const retryLimited = (retryAfter: number, options: { request: { retryCount: number } }) =>
-    options.request.retryCount < RATE_LIMIT_RETRIES && retryAfter <= MAX_WAIT_SECONDS;
   type Hookable = { hook: { wrap: (name: "request", fn: (request: (o: unknown) => Promise<{ status: number }>, options: { method: string; url: string; request?: Record<string, unknown> }) => Promise<unknown>) => void } };
   const timeoutMs = tuning.timeoutMs ?? 10_000;
   const timing = (octokit: Hookable) => {
     const onRequest = tuning.onRequest ?? (() => () => undefined);
     octokit.hook.wrap("request", async (request, options) => {
-      const end = onRequest(routeLabel(options.method, options.url));
-      try {
-        const response = await request(options);
-        end(String(response.status));
-        return response;
-      } catch (error) {
-        end(String((error as { status?: number }).status ?? "error"));
-        throw error;
+      for (let attempt = 0; ; attempt++) {
+        const end = onRequest(routeLabel(options.method, options.url));
+        try {
+          const response = await request(options);
+          end(String(response.status));
+          return response;
+        } catch (error) {
+          end(String((error as { status?: number }).status ?? "error"));
+          // GitHub's primary and secondary rate limits: wait what it says (retry-after, or until the reset), then retry.
+          const wait = rateLimitWait(error);
+          if (wait === undefined || attempt >= RATE_LIMIT_RETRIES || wait > MAX_WAIT_SECONDS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+        }
       }
     });
   };
@@ -66,7 +78,11 @@ export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctoki
   return ProbotOctokit.plugin(timing as never).defaults((options: Record<string, unknown>) => ({
     ...options,
     request: { ...(options["request"] as object | undefined), fetch: timedFetch },
-    throttle: { ...(options["throttle"] as object | undefined), enabled: true, onRateLimit: retryLimited, onSecondaryRateLimit: retryLimited, write: unthrottledWrites },
+    // The throttling plugin is off: its Bottleneck queues add ~6 ms to every call (measured: 76 vs 40 ms a decision on
+    // the simulator) and space all writes one second apart in one global queue, which would cap a whole org at one
+    // check update per second. Concurrency is bounded per installation by the worker; rate-limit answers are waited
+    // out above, as the plugin would.
+    throttle: { ...(options["throttle"] as object | undefined), enabled: false },
     retry: { retries: tuning.retries ?? 3, ...(tuning.retryAfterBaseValue !== undefined ? { retryAfterBaseValue: tuning.retryAfterBaseValue } : {}) },
   })) as typeof ProbotOctokit;
 }

@@ -7,7 +7,7 @@ export type Octokit = ProbotOctokit;
 export interface AuditSink {
   /** Must be durable before it returns: the check run is reported only after the decision is recorded. */
   record(entry: AuditEntry): { id: number };
-  countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number }): number;
+  countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): number;
 }
 
 export interface AppDeps {

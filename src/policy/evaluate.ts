@@ -186,7 +186,7 @@ function limitReason(limit: LimitResult): string {
   switch (limit.id) {
     case "limits.max_files": return `The PR changes ${limit.actual} files; this agent's budget is ${limit.limit} per PR.`;
     case "limits.max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); this agent's budget is ${limit.limit} per PR.`;
-    default: return `This is the agent's PR number ${limit.actual} in this repository in the last 24 hours; its budget is ${limit.limit}.`;
+    default: return `This is the agent's PR number ${limit.actual} in this repository within 24 hours of its opening; its budget is ${limit.limit} a day.`;
   }
 }
 

@@ -214,6 +214,21 @@ describe("app: outcomes reported on the PR", () => {
     expect(lastCheck().output?.annotations).toBeUndefined();
   });
 
+  it("judges the PR's current head when a late or redelivered event carries an older one", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    const newer = "4".repeat(40);
+    t.github.state.pulls.set("acme/webapp#7", prPayload({ action: "synchronize", head: newer })["pull_request"] as Record<string, unknown>);
+    await t.deliver("pull_request", prPayload({ action: "synchronize" }), undefined, { stale: true });
+    expect(t.github.checkRuns.map((r) => r.head_sha)).toEqual([newer]);
+    expect(t.audit.list()[0]?.head_sha).toBe(newer);
+  });
+
+  it("does nothing for an event about a PR that has been closed since", async () => {
+    t.github.state.pulls.set("acme/webapp#7", { ...(prPayload()["pull_request"] as Record<string, unknown>), state: "closed" });
+    await t.deliver("pull_request", prPayload(), undefined, { stale: true });
+    expect(t.github.routes()).toEqual(["GET /repos/{o}/{r}/pulls/{n}"]);
+  });
+
   it("does not re-run on edits that leave the base branch alone", async () => {
     await t.deliver("pull_request", { ...prPayload(), action: "edited", changes: { title: { from: "old" } } });
     expect(t.github.calls).toEqual([]);
@@ -328,6 +343,7 @@ describe("app: audit and efficiency", () => {
     const routes = t.github.calls.filter((c) => !c.route.includes("access_tokens")).map((c) => `${c.method} ${c.path}`);
     expect(new Set(routes).size).toBe(routes.length);
     expect(t.github.routes()).toEqual([
+      "GET /repos/{o}/{r}/pulls/{n}",
       "GET /repos/{o}/{r}/commits/{ref}/check-runs",
       "POST /repos/{o}/{r}/check-runs",
       "GET /repos/{o}/{r}/contents/{path}",
@@ -349,6 +365,7 @@ describe("app: audit and efficiency", () => {
     await t.deliver("pull_request", prPayload({ action: "synchronize", head: "4".repeat(40), labels: ["governance: allowed"] }));
     // The repo policy at this base commit is cached for good; "no org policy" is believed for a minute.
     expect(t.github.routes()).toEqual([
+      "GET /repos/{o}/{r}/pulls/{n}",
       "GET /repos/{o}/{r}/commits/{ref}/check-runs",
       "POST /repos/{o}/{r}/check-runs",
       "GET /repos/{o}/{r}/pulls/{n}/files",

@@ -27,7 +27,8 @@ export interface TestApp {
   github: GitHubFake;
   audit: AuditStore;
   /** Signs `payload` like GitHub and hands it to Probot's verifying receiver. */
-  deliver(event: string, payload: Record<string, unknown>, id?: string): Promise<void>;
+  /** Delivers a signed event. GitHub's view of the PR becomes the payload's, unless `stale` (a late, outdated event). */
+  deliver(event: string, payload: Record<string, unknown>, id?: string, opts?: { stale?: boolean }): Promise<void>;
   close(): void;
 }
 
@@ -41,7 +42,10 @@ export async function startTestApp(opts: { now?: Date } = {}): Promise<TestApp> 
   await probot.load(governorApp({ audit, appId: APP_ID, now: () => opts.now ?? NOW }));
   return {
     probot, github, audit,
-    async deliver(event, payload, id = randomUUID()) {
+    async deliver(event, payload, id = randomUUID(), opts = {}) {
+      const pr = payload["pull_request"] as { number?: number } | undefined;
+      const repo = (payload["repository"] as { full_name?: string } | undefined)?.full_name;
+      if (pr?.number !== undefined && repo && !opts.stale) github.state.pulls.set(`${repo}#${pr.number}`, pr as Record<string, unknown>);
       const body = JSON.stringify(payload);
       await probot.webhooks.verifyAndReceive({ id, name: event as never, payload: body, signature: await sign(SECRET, body) });
     },
