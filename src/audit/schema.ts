@@ -1,7 +1,7 @@
 // The audit database's tables, versioned. Each migration moves a file one version up, inside one transaction.
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export class AuditSchemaError extends Error {
   override name = "AuditSchemaError";
@@ -59,6 +59,10 @@ const MIGRATIONS: Migration[] = [
       const created = row.input ? (JSON.parse(row.input) as { change?: { created_at?: string } }).change?.created_at : undefined;
       insert.run(row.repo, row.pr, row.agent, created ?? row.recorded_at);
     }
+  },
+  // 2 -> 3: policy texts stored once, by SHA-256, and referenced from new rows. Older rows keep theirs inline.
+  (db) => {
+    db.exec("CREATE TABLE policy_texts (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID");
   },
 ];
 

@@ -153,7 +153,7 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         const { rows, broken } = store.verify();
         if (broken) {
-          ctx.out(`chain broken at row ${broken.id}: ${broken.problem}`);
+          ctx.out(broken.id === null ? `audit trail damaged: ${broken.problem}` : `chain broken at row ${broken.id}: ${broken.problem}`);
           return ctx.exit(EXIT.internal);
         }
         ctx.out(`chain intact: ${rows} rows verified`);

@@ -29,7 +29,7 @@ describe("audit store: schema", () => {
     old.prepare("INSERT INTO decisions (recorded_at, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, prev_hash, hash) VALUES ('2026-11-24T10:00:00.000Z', 'acme/webapp', 3, 'a', 'b', 'copilot', 'allowed', '1.0.0', 't', '{}', NULL, 'x', 'y')").run();
     old.close();
     const store = openAuditStore(path);
-    expect(store.db.pragma("user_version", { simple: true })).toBe(2);
+    expect(store.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     expect(store.countAgentPrs({ repo: "acme/webapp", agent: "copilot", since: "2026-11-24T00:00:00.000Z", until: "2026-11-25T00:00:00.000Z" })).toBe(1);
   });
 
@@ -39,18 +39,18 @@ describe("audit store: schema", () => {
     db.pragma("user_version = 99");
     db.close();
     expect(() => openAuditStore(path)).toThrow(AuditSchemaError);
-    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(2\)/);
+    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(3\)/);
   });
 });
 
 describe("audit store: rows and chain", () => {
-  it("round-trips a decision and its input as canonical JSON", () => {
+  it("round-trips a decision as canonical JSON and its input exactly as evaluated", () => {
     const store = openAuditStore(dbPath());
     const entry = entryFor({ files: ["docs/a.md"] });
     const { id } = store.record(entry);
     const row = store.get(id);
     expect(row?.decision).toBe(canonicalJson(entry.decision));
-    expect(row?.input).toBe(canonicalJson(entry.input));
+    expect(row?.input).toBe(JSON.stringify(entry.input));
     expect(row).toMatchObject({ repo: "acme/webapp", pr: 7, agent: "copilot", outcome: "allowed", title: "Allowed: 1 file within policy" });
   });
 
@@ -99,6 +99,30 @@ describe("audit store: rows and chain", () => {
       UPDATE decisions SET (${cols}) = (SELECT ${cols} FROM t WHERE t.id = 4) WHERE id = 2;
       UPDATE decisions SET (${cols}) = (SELECT ${cols} FROM t WHERE t.id = 2) WHERE id = 4;`);
     expect(store.verify().broken?.id).toBe(2);
+  });
+
+  it("stores each policy text once, however many decisions read it", () => {
+    const store = openAuditStore(dbPath());
+    const entries = [entryFor({ pr: 1 }), entryFor({ pr: 2 }), entryFor({ pr: 3 })];
+    store.recordBatch(entries);
+    expect(store.db.prepare("SELECT count(*) AS n FROM policy_texts").get()).toEqual({ n: 1 });
+    const raw = store.db.prepare("SELECT input FROM decisions WHERE id = 2").get() as { input: string };
+    expect(raw.input).not.toContain("version: 1");
+    expect(store.get(2)?.input).toBe(JSON.stringify(entries[1]!.input));
+  });
+
+  it("catches an edited policy text", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    store.db.prepare("UPDATE policy_texts SET text = replace(text, 'deny', 'allow')").run();
+    expect(store.verify().broken?.problem).toMatch(/^policy text [0-9a-f]{12} was edited: its content does not match its hash$/);
+  });
+
+  it("catches a deleted policy text", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    store.db.prepare("DELETE FROM policy_texts").run();
+    expect(store.verify().broken).toEqual({ id: 1, problem: expect.stringMatching(/^row 1 refers to policy text [0-9a-f]{12}, which was deleted$/) });
   });
 });
 

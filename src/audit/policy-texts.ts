@@ -1,0 +1,80 @@
+// Policy texts, stored once each by their SHA-256, and referenced from the decisions that read them. An org's policy is
+// read by thousands of evaluations; keeping a copy in each row made it most of the row and most of the cost of a write.
+import { createHash } from "node:crypto";
+import type Database from "better-sqlite3";
+import type { EvaluationInput } from "../policy/input.js";
+
+/** What a stored input holds in place of a policy text. `text` is the only key of that name in an input. */
+const TOKEN_PREFIX = "\u0000policy:sha256:";
+const REFERENCE = /"text":"\\u0000policy:sha256:([0-9a-f]{64})"/g;
+const CACHE_LIMIT = 256;
+
+export class PolicyTexts {
+  private readonly insert: Database.Statement;
+  private readonly select: Database.Statement;
+  /** Texts read back, by hash: replay and export read the same few policies over and over. */
+  private readonly cache = new Map<string, string>();
+  /** Hashes of texts written, by text: the app hands over the same cached policy string for every evaluation. */
+  private readonly hashes = new Map<string, string>();
+
+  constructor(private readonly db: Database.Database) {
+    this.insert = db.prepare("INSERT OR IGNORE INTO policy_texts (sha256, text) VALUES (?, ?)");
+    this.select = db.prepare("SELECT text FROM policy_texts WHERE sha256 = ?");
+  }
+
+  /** The input as it is stored: JSON, with each policy text replaced by a reference to its row in policy_texts. */
+  stash(input: EvaluationInput): string {
+    const policies: Record<string, unknown> = {};
+    for (const [source, policy] of Object.entries(input.policies)) {
+      if (!policy) continue;
+      let sha = this.hashes.get(policy.text);
+      if (sha === undefined) {
+        sha = createHash("sha256").update(policy.text).digest("hex");
+        if (this.hashes.size >= CACHE_LIMIT) this.hashes.clear();
+        this.hashes.set(policy.text, sha);
+      }
+      // Always inserted (a no-op when present): a cache could outlive a rolled-back transaction and lose a text.
+      this.insert.run(sha, policy.text);
+      policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
+    }
+    return JSON.stringify({ ...input, policies });
+  }
+
+  /** The stored input with its policy texts put back: exactly the JSON of the input that was evaluated. */
+  hydrate(stored: string | null): string | null {
+    if (stored === null || !stored.includes("\\u0000policy:sha256:")) return stored;
+    return stored.replace(REFERENCE, (_, sha: string) => `"text":${JSON.stringify(this.text(sha))}`);
+  }
+
+  /** The hashes of the texts a stored input refers to. */
+  static references(stored: string | null): string[] {
+    return stored === null ? [] : [...stored.matchAll(REFERENCE)].map((m) => m[1] as string);
+  }
+
+  has(sha: string): boolean {
+    return this.cache.has(sha) || this.select.get(sha) !== undefined;
+  }
+
+  /** The first stored text whose content no longer matches its hash (edited after it was written). */
+  verify(): { sha256: string; problem: string } | null {
+    for (const row of this.db.prepare("SELECT sha256, text FROM policy_texts").iterate() as IterableIterator<{ sha256: string; text: string }>) {
+      if (createHash("sha256").update(row.text).digest("hex") !== row.sha256) return { sha256: row.sha256, problem: `policy text ${row.sha256.slice(0, 12)} was edited: its content does not match its hash` };
+    }
+    return null;
+  }
+
+  private text(sha: string): string {
+    const cached = this.cache.get(sha);
+    if (cached !== undefined) return cached;
+    const row = this.select.get(sha) as { text: string } | undefined;
+    // A missing text is a damaged file, not something to paper over; verify names it too.
+    if (!row) throw new Error(`the audit store has no policy text ${sha}: the file was damaged (run governor audit verify)`);
+    this.remember(sha, row.text);
+    return row.text;
+  }
+
+  private remember(sha: string, text: string): void {
+    if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(sha, text);
+  }
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../../src/policy/canonical.js";
+import { decide } from "../../src/policy/decide.js";
+import { fixturePolicy, input } from "../helpers/policy.js";
+
+/** The definition: JSON.stringify of a copy with every object's keys sorted. */
+function reference(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort)
+      : v !== null && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+        : v;
+  return JSON.stringify(sort(value));
+}
+
+describe("canonical JSON", () => {
+  it("sorts keys at every depth and leaves no whitespace", () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: "x" } })).toBe('{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it("drops undefined members and writes undefined array items as null, as JSON.stringify does", () => {
+    expect(canonicalJson({ a: undefined, b: [undefined, 1] })).toBe('{"b":[null,1]}');
+  });
+
+  it("escapes strings and keys as JSON.stringify does", () => {
+    const odd = { "k\"ey\n": "line\nbreak \u0000 \u2028 é \ud83d\ude00" };
+    expect(canonicalJson(odd)).toBe(reference(odd));
+  });
+
+  it("gives the same bytes as the sort-then-stringify definition for real decisions and their inputs", () => {
+    const i = input({ policy: fixturePolicy("webapp-monorepo.yml"), files: ["docs/a.md", "db/migrations/1.sql", "apps/api/src/billing/x.ts"] });
+    const d = decide(i);
+    expect(canonicalJson(i)).toBe(reference(i));
+    expect(canonicalJson(d)).toBe(reference(d));
+  });
+});
