@@ -6,7 +6,7 @@ import type { Decision } from "../policy/decision.js";
 import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
 import { changeFromPayload, listCommitAuthors, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
-import { PolicyTextCache, readPolicies } from "./policy-source.js";
+import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, Octokit } from "./ports.js";
 import { CheckRunIds, completeCheck, reviewersToRequest, startCheck, syncLabels } from "./report.js";
 import { checkSummary } from "./summary.js";
@@ -133,7 +133,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       decision = decide(input, state.compiled);
     }
   } catch (error) {
-    const why = describeGitHubError(error);
+    const why = error instanceof PolicyReadError ? error.message : describeGitHubError(error);
     req.log.error({ err: error, pr: pr.number }, "could not gather the inputs of a decision");
     decision = errorDecision(`Error: ${why}`, [{ message: `${why}. Governor fails closed; use Re-run on this check to try again.` }], pr.head.sha);
     missingReason = why;

@@ -1,6 +1,7 @@
 // Reads the policies an evaluation needs: the repo's at the PR's base commit, the org's at its default branch.
 // Never the head: an agent must not be able to rewrite the rules that judge its own PR.
 import type { PolicySource } from "../policy/input.js";
+import { POLICY_LIMITS } from "../policy/load.js";
 import { ORG_POLICY_PATH, ORG_POLICY_REPO, REPO_POLICY_PATHS } from "../policy/paths.js";
 import type { Octokit } from "./ports.js";
 
@@ -44,9 +45,13 @@ async function readFile(octokit: Octokit, owner: string, repo: string, path: str
       owner, repo, path, ...(ref ? { ref } : {}),
       ...(etag ? { headers: { "if-none-match": etag } } : {}),
     });
-    const data = response.data as { type?: string; content?: string; encoding?: string; sha?: string };
+    const data = response.data as { type?: string; content?: string; encoding?: string; sha?: string; size?: number };
     if (Array.isArray(response.data) || data.type !== "file" || typeof data.content !== "string") {
       throw new PolicyReadError(`${owner}/${repo}:${path} is not a file`);
+    }
+    // GitHub leaves `content` empty (encoding "none") above 1 MB; either way a policy over the limit is refused unread.
+    if ((data.size ?? 0) > POLICY_LIMITS.maxBytes || data.encoding === "none") {
+      throw new PolicyReadError(`${owner}/${repo}:${path} is ${data.size ?? "over 1,000,000"} bytes; a policy file is limited to ${POLICY_LIMITS.maxBytes} bytes`);
     }
     const text = Buffer.from(data.content, data.encoding === "base64" ? "base64" : "utf8").toString("utf8");
     return { status: "found" as const, text, sha: data.sha, etag: response.headers.etag };

@@ -66,6 +66,11 @@ export function loadPolicy(rawText: string, file: string): LoadResult {
   if (text.includes("\u0000")) {
     return fail([at(text.indexOf("\u0000"), "", "the policy file contains a NUL character")]);
   }
+  // Bytes that are not UTF-8 arrive here as U+FFFD (GitHub's contents and the CLI both decode as UTF-8): a text that
+  // was mangled in decoding must not be judged as if it said what it seems to.
+  if (text.includes("\ufffd")) {
+    return fail([at(text.indexOf("\ufffd"), "", "the policy file is not valid UTF-8 (or contains U+FFFD, the replacement character)")]);
+  }
 
   let events: Event[];
   let documents: unknown[];
@@ -156,6 +161,9 @@ function issueProblems(issue: z.core.$ZodIssue, doc: unknown, locate: Locate, at
     case "invalid_union": {
       const got = valueAt(doc, path);
       if (field === "agents.presets") {
+        // A list was given: report its bad entries ("did you mean"), not that the union as a whole failed.
+        const inList = Array.isArray(got) ? (issue.errors.find((branch) => branch.some((i) => typeof i.path[0] === "number")) ?? []) : [];
+        if (inList.length > 0) return inList.flatMap((i) => issueProblems({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue, doc, locate, at));
         return [at(locate(path), field, `expected "all" or a list of presets (${AGENT_PRESETS.join(", ")}), got ${describe(got)}`)];
       }
       return [at(locate(path), field, `${issue.message}, got ${describe(got)}`)];

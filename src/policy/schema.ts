@@ -42,9 +42,17 @@ export const AgentsSchema = z.strictObject({
   custom: z.array(CustomAgentSchema).default([]),
 });
 
+/** A calendar date that exists (no 2026-13-45, no February 30th) and a time that parses. */
+function realInstant(value: string): boolean {
+  const [y, m, d] = value.slice(0, 10).split("-").map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d && !Number.isNaN(Date.parse(value));
+}
+const WhenSchema = z.string().regex(WHEN, "a date (YYYY-MM-DD) or an ISO time with a zone").refine(realInstant, "not a real date or time");
+
 export const WindowSchema = z.strictObject({
-  from: z.string().regex(WHEN, "a date (YYYY-MM-DD) or an ISO time with a zone").optional(),
-  until: z.string().regex(WHEN, "a date (YYYY-MM-DD) or an ISO time with a zone").optional(),
+  from: WhenSchema.optional(),
+  until: WhenSchema.optional(),
 });
 export type ActiveWindow = z.infer<typeof WindowSchema>;
 

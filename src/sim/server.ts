@@ -10,6 +10,8 @@ export interface LoggedRequest {
   route: string;
   url: string;
   status: number;
+  /** When the request arrived (performance.now() in this process) and how long it took. */
+  at: number;
   ms: number;
 }
 
@@ -83,7 +85,7 @@ export class SimServer {
     const raw = Buffer.concat(chunks).toString("utf8");
 
     const finish = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      this.log.push({ method, route, url: url.pathname + url.search, status, ms: performance.now() - started });
+      this.log.push({ method, route, url: url.pathname + url.search, status, at: started, ms: performance.now() - started });
       const text = status === 204 || status === 304 ? "" : JSON.stringify(body);
       res.writeHead(status, {
         "content-type": "application/json; charset=utf-8",
@@ -133,7 +135,7 @@ export class SimServer {
         return false;
       case "drop":
         res.socket?.destroy();
-        this.log.push({ method: _req.method ?? "", route: `${_req.method} dropped`, url: _req.url ?? "", status: 0, ms: 0 });
+        this.log.push({ method: _req.method ?? "", route: `${_req.method} dropped`, url: _req.url ?? "", status: 0, at: performance.now(), ms: 0 });
         return true;
       case "secondary":
         finish(403, { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api" }, { "retry-after": String(fault.retryAfter ?? 1) });
@@ -190,7 +192,9 @@ export class SimServer {
       const etag = `"${blob}"`;
       if (req.headers["if-none-match"] === etag) return { status: 304, body: null, headers: { etag } };
       return {
-        body: { type: "file", encoding: "base64", size: Buffer.byteLength(text), name: params["path"]?.split("/").pop(), path: params["path"], content: Buffer.from(text).toString("base64"), sha: blob },
+        // Like GitHub: above 1 MB the JSON form carries no content (encoding "none"); only the raw media type would.
+        body: { type: "file", size: Buffer.byteLength(text), name: params["path"]?.split("/").pop(), path: params["path"], sha: blob,
+          ...(Buffer.byteLength(text) > 1_000_000 ? { encoding: "none", content: "" } : { encoding: "base64", content: Buffer.from(text).toString("base64") }) },
         headers: { etag },
       };
     });
