@@ -32,20 +32,20 @@ function send(res: ServerResponse, status: number, body: unknown, type = "applic
   res.end(text);
 }
 
+/** The body, or a 413 once it passes the limit; the rest is read and dropped so the client gets the answer, not a reset. */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_PAYLOAD_BYTES) {
-        reject(new HttpError(413, `payload larger than ${MAX_PAYLOAD_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => {
+      if (size > MAX_PAYLOAD_BYTES) reject(new HttpError(413, `payload of ${size} bytes is larger than ${MAX_PAYLOAD_BYTES} (GitHub caps payloads at 25 MB)`));
+      else resolve(Buffer.concat(chunks).toString("utf8"));
+    });
     req.on("error", reject);
   });
 }
@@ -73,6 +73,7 @@ export function createFront(opts: FrontOptions): Server {
     } catch {
       throw new HttpError(400, "payload is not JSON");
     }
+    if (payload === null || typeof payload !== "object" || Array.isArray(payload)) throw new HttpError(400, "payload is not a JSON object");
     opts.metrics.received.inc({ event });
     const action = typeof (payload as { action?: unknown }).action === "string" ? ((payload as { action: string }).action) : null;
     const relevance = relevanceOf(event, payload, opts.self);

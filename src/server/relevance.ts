@@ -32,6 +32,9 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
   const action = str(body["action"]) ?? "";
   const skip = (why: string): Relevance => ({ evaluate: false, why, installationId, prKey: null, headSha: null });
 
+  // An app acts on a repository only through an installation; without one no check could ever be reported.
+  if (installationId === null) return skip("the payload names no installation, so Governor cannot act on it");
+
   if (event === "pull_request" || event === "pull_request_review") {
     const actions = event === "pull_request" ? PULL_REQUEST_ACTIONS : REVIEW_ACTIONS;
     if (!actions.has(action)) return skip(`${event}.${action} does not change the decision`);

@@ -30,14 +30,25 @@ async function startFront(opts: { healthy?: boolean } = {}) {
   return { url, inbox, woken: () => woken };
 }
 
-async function post(url: string, event: string, id: string, payload: unknown, secret = SECRET, mutate?: (h: Record<string, string>) => void) {
-  const body = JSON.stringify(payload);
+/** GitHub's examples are repository webhooks; an app's deliveries also name the installation. */
+const installed = (payload: Record<string, unknown>) => ({ installation: { id: 99, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uOTk=" }, ...payload });
+
+async function post(url: string, event: string, id: string, payload: Record<string, unknown>, secret = SECRET, mutate?: (h: Record<string, string>) => void) {
+  const body = JSON.stringify(installed(payload));
   const headers = await signedHeaders(secret, event, id, body);
   mutate?.(headers);
   return fetch(`${url}/api/github/webhooks`, { method: "POST", headers, body });
 }
 
 describe("webhook front", () => {
+  it("ignores a delivery that names no installation, saying why", async () => {
+    const { url, inbox } = await startFront();
+    const body = JSON.stringify(example("pull_request", "opened"));
+    const res = await fetch(`${url}/api/github/webhooks`, { method: "POST", headers: await signedHeaders(SECRET, "pull_request", "d-noinst", body), body });
+    expect(await res.json()).toEqual({ delivery: "d-noinst", status: "ignored", note: "the payload names no installation, so Governor cannot act on it" });
+    expect(inbox.depth()).toBe(0);
+  });
+
   it("stores a signed delivery and answers 202 before any evaluation", async () => {
     const front = await startFront();
     const res = await post(front.url, "pull_request", "d-1", example("pull_request", "opened"));
