@@ -1,13 +1,12 @@
 // The Probot app: which events lead to an evaluation, and how each names its PR.
 import type { Context, Probot } from "probot";
 import { errorDecision } from "../policy/decide.js";
+import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { governPullRequest, GovernorState } from "./govern.js";
 import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
 import type { AppDeps } from "./ports.js";
 import { CheckRunIds, completeCheck, startCheck } from "./report.js";
 
-const PR_ACTIONS = ["opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "edited", "labeled", "unlabeled"] as const;
-const REVIEW_ACTIONS = ["submitted", "dismissed", "edited"] as const;
 
 export function governorApp(deps: AppDeps) {
   return (app: Probot): void => {
@@ -45,7 +44,7 @@ export function governorApp(deps: AppDeps) {
       }
     }
 
-    app.on(PR_ACTIONS.map((a) => `pull_request.${a}` as const), fromPullRequestPayload);
+    app.on(PULL_REQUEST_ACTIONS.map((a) => `pull_request.${a}` as const), fromPullRequestPayload);
     app.on(REVIEW_ACTIONS.map((a) => `pull_request_review.${a}` as const), fromPullRequestPayload);
 
     // The Re-run button (check_run) and "Re-run all checks" (check_suite): evaluate the PR again, freshly read.

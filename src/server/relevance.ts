@@ -1,5 +1,6 @@
 // Which deliveries lead to an evaluation, and of which PR. Decided at receipt so the inbox can coalesce safely:
 // only deliveries that evaluate may supersede one another.
+import { GOVERNED_EVENTS } from "../github/events.js";
 
 export interface SelfIdentity {
   appId: number;
@@ -22,8 +23,8 @@ const obj = (v: unknown): Json | undefined => (v !== null && typeof v === "objec
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
-const PULL_REQUEST_ACTIONS = new Set(["opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "edited", "labeled", "unlabeled"]);
-const REVIEW_ACTIONS = new Set(["submitted", "dismissed", "edited"]);
+const PULL_REQUEST_ACTIONS = new Set<string>(GOVERNED_EVENTS.pull_request);
+const REVIEW_ACTIONS = new Set<string>(GOVERNED_EVENTS.pull_request_review);
 
 export function relevanceOf(event: string, payload: unknown, self: SelfIdentity): Relevance {
   const body = obj(payload) ?? {};
@@ -52,7 +53,7 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     };
   }
   if (event === "check_run" || event === "check_suite") {
-    if (action !== "rerequested") return skip(`${event}.${action} is not a re-run request`);
+    if (!(GOVERNED_EVENTS[event] as readonly string[]).includes(action)) return skip(`${event}.${action} is not a re-run request`);
     const target = obj(body[event]);
     const appId = num(obj(target?.["app"])?.["id"]);
     if (appId !== self.appId) return skip(`a re-run of another app's ${event === "check_run" ? "check" : "suite"}`);

@@ -1,0 +1,12 @@
+// The events and actions Governor evaluates: one list for the app's handlers, the inbox's filter and app.yml's test.
+
+export const PULL_REQUEST_ACTIONS = ["opened", "reopened", "synchronize", "ready_for_review", "converted_to_draft", "edited", "labeled", "unlabeled"] as const;
+export const REVIEW_ACTIONS = ["submitted", "dismissed", "edited"] as const;
+export const RERUN_ACTIONS = ["rerequested"] as const;
+
+export const GOVERNED_EVENTS = {
+  pull_request: PULL_REQUEST_ACTIONS,
+  pull_request_review: REVIEW_ACTIONS,
+  check_run: RERUN_ACTIONS,
+  check_suite: RERUN_ACTIONS,
+} as const;

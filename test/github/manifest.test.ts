@@ -1,0 +1,21 @@
+import { readFileSync } from "node:fs";
+import { load } from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { GOVERNED_EVENTS } from "../../src/github/events.js";
+import { ROOT } from "../helpers/cli.js";
+
+const manifest = load(readFileSync(`${ROOT}app.yml`, "utf8")) as { default_events: string[]; default_permissions: Record<string, string>; hook_attributes: { url: string } };
+
+describe("app.yml", () => {
+  it("subscribes to exactly the events Governor evaluates", () => {
+    expect([...manifest.default_events].sort()).toEqual(Object.keys(GOVERNED_EVENTS).sort());
+  });
+
+  it("asks for the least permissions its calls need, and nothing else", () => {
+    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read" });
+  });
+
+  it("points the webhook at the path `governor serve` listens on", () => {
+    expect(new URL(manifest.hook_attributes.url).pathname).toBe("/api/github/webhooks");
+  });
+});
