@@ -33,6 +33,8 @@ export interface PayloadContext {
 function repositoryJson(ctx: PayloadContext, base: Json): Json {
   const r = ctx.repo;
   return {
+    // Fields GitHub's schemas now require that the (older) example payloads predate.
+    is_template: false, web_commit_signoff_required: false, topics: [], visibility: "private", custom_properties: {},
     ...base, id: r.id, name: r.name, full_name: `${r.owner}/${r.name}`, private: true, default_branch: r.defaultBranch,
     owner: { ...(base["owner"] as Json), login: r.owner, type: "Organization" },
     html_url: `${ctx.htmlBase}/${r.owner}/${r.name}`, url: `${ctx.apiBase}/repos/${r.owner}/${r.name}`,
@@ -47,6 +49,7 @@ function pullJson(ctx: PayloadContext, pr: SimPull, base: Json): Json {
   const current = renderPull(pr, ctx.repo, ctx.apiBase);
   const repository = repositoryJson(ctx, base["base"] ? ((base["base"] as Json)["repo"] as Json) : {});
   return {
+    auto_merge: null, active_lock_reason: null,
     ...base, ...current,
     id: pr.number * 1000 + ctx.repo.id, node_id: `PR_${pr.number}`,
     user: { ...(base["user"] as Json), login: pr.user.login, type: pr.user.type },
@@ -80,12 +83,18 @@ export function reviewEvent(ctx: PayloadContext, pr: SimPull, review: SimReview,
     payload: {
       ...base, action,
       review: { ...baseReview, id: review.id, user: { ...(baseReview["user"] as Json), login: review.user.login, type: review.user.type }, state: review.state.toLowerCase(), commit_id: review.commit_id, submitted_at: review.submitted_at, body: review.body },
-      pull_request: pullJson(ctx, pr, base["pull_request"] as Json),
+      pull_request: simplePull(pullJson(ctx, pr, base["pull_request"] as Json)),
       repository: repositoryJson(ctx, base["repository"] as Json),
       sender: senderJson(ctx, base["sender"] as Json),
       installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
     },
   };
+}
+
+/** Review events carry GitHub's "simple" pull request: no counts of changed files and lines. */
+function simplePull(full: Json): Json {
+  const { additions: _a, deletions: _d, changed_files: _c, commits: _m, comments: _o, review_comments: _r, maintainer_can_modify: _x, mergeable: _g, mergeable_state: _s, merged: _e, merged_by: _b, rebaseable: _z, ...simple } = full;
+  return simple;
 }
 
 export function checkRunRerequested(ctx: PayloadContext, pr: SimPull, checkRunId: number, appId: number): Webhook {
