@@ -76,8 +76,6 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
     }
   }
   change.files = await listFiles(octokit, owner, repo, pr.number);
-  const reviews = await listReviews(octokit, owner, repo, pr.number);
-  change.reviews = reviews;
 
   const withFiles = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
   if (withFiles.agent) {
@@ -90,6 +88,11 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
     });
     context.usage.prs_today = others + 1;
   }
+  // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone.
+  // A decision without a gate (allowed, or denied outright) does not read them.
+  const gated = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled).gates.total > 0;
+  const reviews = gated ? await listReviews(octokit, owner, repo, pr.number) : [];
+  change.reviews = reviews;
   const teams = new Set<string>();
   if (reviews.length > 0) for (const rule of withFiles.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
   const teamMembers: Record<string, string[]> = {};

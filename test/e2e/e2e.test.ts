@@ -113,7 +113,7 @@ describe("end to end over HTTP: deliveries", () => {
     const metrics = await (await fetch(`${s.governor.url}/metrics`)).text();
     expect(metrics).toContain('governor_decisions_total{outcome="allowed"} 1');
     expect(metrics).toContain('governor_deliveries_total{result="evaluated"} 1');
-    expect(metrics).toContain('governor_github_request_seconds_count{route="GET /repos/{owner}/{repo}/pulls/{number}/reviews",status="200"} 1');
+    expect(metrics).toContain('governor_github_request_seconds_count{route="GET /repos/{owner}/{repo}/pulls/{number}/files",status="200"} 1');
     expect(metrics).toContain('governor_github_request_seconds_count{route="PATCH /repos/{owner}/{repo}/check-runs/{number}",status="200"} 1');
   });
 });

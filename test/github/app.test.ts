@@ -369,8 +369,17 @@ describe("app: audit and efficiency", () => {
       "GET /repos/{o}/{r}/commits/{ref}/check-runs",
       "POST /repos/{o}/{r}/check-runs",
       "GET /repos/{o}/{r}/pulls/{n}/files",
-      "GET /repos/{o}/{r}/pulls/{n}/reviews",
       "PATCH /repos/{o}/{r}/check-runs/{id}",
     ]);
+  });
+
+  it("reads reviews only when the decision has an approval gate", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    await t.deliver("pull_request", prPayload());
+    expect(t.github.routes()).not.toContain("GET /repos/{o}/{r}/pulls/{n}/reviews");
+    t.github.reset();
+    setFiles(t.github, ["db/migrations/1.sql"]);
+    await t.deliver("pull_request", prPayload({ action: "synchronize", head: "4".repeat(40) }));
+    expect(t.github.routes()).toContain("GET /repos/{o}/{r}/pulls/{n}/reviews");
   });
 });
