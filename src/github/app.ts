@@ -5,12 +5,12 @@ import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { governPullRequest, GovernorState } from "./govern.js";
 import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
 import type { AppDeps } from "./ports.js";
-import { CheckRunIds, completeCheck, startCheck } from "./report.js";
+import { completeCheck, startCheck } from "./report.js";
 
 
 export function governorApp(deps: AppDeps) {
   return (app: Probot): void => {
-    const state = new GovernorState();
+    const state = new GovernorState(deps.checkRuns);
 
     const fromPullRequestPayload = async (context: Context<"pull_request" | "pull_request_review">) => {
       const payload = context.payload as { action?: string; changes?: { base?: unknown } };
@@ -93,8 +93,7 @@ export function governorApp(deps: AppDeps) {
       });
       if (!owner || !repo || !sha || !/^[0-9a-f]{40}$/.test(sha)) return;
       const target = { owner, repo, headSha: sha };
-      const ids = new CheckRunIds();
-      const id = await startCheck(context.octokit, target, ids, deps.appId);
+      const id = await startCheck(context.octokit, target, state.checkRuns, deps.appId);
       await completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
     }
   };

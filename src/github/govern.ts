@@ -7,8 +7,8 @@ import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js"
 import { changeFromPayload, listCommitAuthors, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
-import type { AppDeps, Octokit } from "./ports.js";
-import { CheckRunIds, completeCheck, reviewersToRequest, startCheck, syncLabels } from "./report.js";
+import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
+import { completeCheck, MemoryCheckRunLedger, reviewersToRequest, startCheck, syncLabels } from "./report.js";
 import { checkSummary } from "./summary.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -18,8 +18,8 @@ const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "govern
 export class GovernorState {
   readonly policyTexts = new PolicyTextCache();
   readonly compiled = new PolicyCache(512);
-  readonly checkRuns = new CheckRunIds();
   readonly labelsCreated = new Set<string>();
+  constructor(readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger()) {}
 }
 
 export interface GovernRequest {

@@ -1,6 +1,6 @@
 // Reports a decision on the PR: the `governance` check run (with annotations), the outcome label, and reviewers.
 import type { Decision } from "../policy/decision.js";
-import type { Octokit } from "./ports.js";
+import type { CheckRunLedger, Octokit } from "./ports.js";
 import { CONCLUSION } from "./summary.js";
 
 export const CHECK_NAME = "governance";
@@ -14,39 +14,47 @@ export interface Target {
   headSha: string;
 }
 
-/** Check run ids by repo and head SHA, so a re-evaluation updates its check without searching for it. */
-export class CheckRunIds {
+/**
+ * Check run ids kept in this process only. It cannot know what an earlier process created, so an unknown commit is
+ * "ask": look on GitHub before creating.
+ */
+export class MemoryCheckRunLedger implements CheckRunLedger {
   private readonly ids = new Map<string, number>();
-  private key(t: Target) {
-    return `${t.owner}/${t.repo}@${t.headSha}`;
+  lookup(key: string): number | "ask" {
+    return this.ids.get(key) ?? "ask";
   }
-  get(t: Target) {
-    return this.ids.get(this.key(t));
-  }
-  set(t: Target, id: number) {
-    this.ids.set(this.key(t), id);
+  intend(): void {}
+  record(key: string, id: number): void {
+    this.ids.set(key, id);
     if (this.ids.size > 10_000) this.ids.delete(this.ids.keys().next().value as string);
   }
 }
 
+export const checkRunKey = (t: Target) => `${t.owner}/${t.repo}@${t.headSha}`;
+
 /**
- * The check run for this SHA: the one Governor already has, or a new one `in_progress`. Before creating one it asks
- * GitHub, so that a restart (which empties the id cache) never leaves a second, forever in-progress check behind.
+ * The check run for this SHA: the one Governor already has, or a new one `in_progress`. When the ledger cannot rule
+ * out an earlier run (a restart, a crash mid-create), GitHub is asked first, so no second, forever in-progress check
+ * is ever left behind.
  */
-export async function startCheck(octokit: Octokit, t: Target, ids: CheckRunIds, appId: number, detailsUrl?: string): Promise<number> {
-  const known = ids.get(t);
-  if (known !== undefined) return known;
-  const { data: existing } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "latest", per_page: 20 });
-  const ours = existing.check_runs.find((run) => run.app?.id === appId);
-  if (ours) {
-    ids.set(t, ours.id);
-    return ours.id;
+export async function startCheck(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, detailsUrl?: string): Promise<number> {
+  const key = checkRunKey(t);
+  const known = ledger.lookup(key);
+  if (typeof known === "number") return known;
+  if (known === "ask") {
+    const { data: existing } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "latest", per_page: 20 });
+    const ours = existing.check_runs.find((run) => run.app?.id === appId);
+    if (ours) {
+      ledger.record(key, ours.id);
+      return ours.id;
+    }
   }
+  ledger.intend(key);
   const { data } = await octokit.rest.checks.create({
     owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
     started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),
   });
-  ids.set(t, data.id);
+  ledger.record(key, data.id);
   return data.id;
 }
 

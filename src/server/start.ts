@@ -7,6 +7,7 @@ import { governorApp } from "../github/app.js";
 import { governorOctokit } from "../github/octokit.js";
 import type { ServerConfig } from "./config.js";
 import { createFront } from "./http.js";
+import { SqliteCheckRunLedger } from "./check-run-ledger.js";
 import { Inbox } from "./inbox.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { SelfIdentity } from "./relevance.js";
@@ -47,7 +48,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     },
     countAgentPrs: (q: Parameters<typeof store.countAgentPrs>[0]) => store.countAgentPrs(q),
   };
-  await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date() }));
+  await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date(), checkRuns: new SqliteCheckRunLedger(db) }));
 
   const self: SelfIdentity = { appId: config.appId };
   try {
