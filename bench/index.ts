@@ -1,5 +1,7 @@
 // `npm run bench`: every figure beside a baseline measured in the same run, as one table and as bench/results.json.
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchAudit } from "./audit.js";
 import { benchMatcher } from "./matcher.js";
@@ -30,14 +32,28 @@ const sections: Array<[string, () => Promise<BenchResult[]>]> = [
   ["webhooks", benchWebhooks],
 ];
 
-const only = process.argv.slice(2);
-const results: BenchResult[] = [];
-for (const [name, run] of sections) {
-  if (only.length > 0 && !only.includes(name)) continue;
-  process.stderr.write(`running ${name} ...\n`);
-  results.push(...(await run()));
+/** Runs one section in a child process of its own: a fresh heap and JIT, so no section pays for another's garbage. */
+function runIsolated(name: string): BenchResult[] {
+  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--section", name], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
+  if (child.status !== 0) throw new Error(`benchmark section ${name} failed (exit ${child.status})`);
+  const last = child.stdout.trim().split("\n").pop() ?? "[]";
+  return JSON.parse(last) as BenchResult[];
 }
-console.log(table(results));
-const out = fileURLToPath(new URL("./results.json", import.meta.url));
-writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: (await import("node:os")).cpus().length, results }, null, 2)}\n`);
-console.log(`\nwritten to ${out}`);
+
+const args = process.argv.slice(2);
+if (args[0] === "--section") {
+  const section = sections.find(([name]) => name === args[1]);
+  if (!section) throw new Error(`no benchmark section ${args[1]}`);
+  console.log(JSON.stringify(await section[1]()));
+} else {
+  const results: BenchResult[] = [];
+  for (const [name] of sections) {
+    if (args.length > 0 && !args.includes(name)) continue;
+    process.stderr.write(`running ${name} ...\n`);
+    results.push(...runIsolated(name));
+  }
+  console.log(table(results));
+  const out = fileURLToPath(new URL("./results.json", import.meta.url));
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, results }, null, 2)}\n`);
+  console.log(`\nwritten to ${out}`);
+}
