@@ -1,7 +1,7 @@
 // `governor demo`: the simulator and the real app (a `governor serve` child process), and a story told through them.
 import { randomBytes } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CliContext } from "../cli/context.js";
 import { loadScenario, type Simulator, startSimulator, type Webhook } from "../sim/index.js";
@@ -104,12 +104,21 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     out(`  npx governor audit export --format csv --db ${opts.databasePath}`);
 
     if (opts.keepServing) {
-      out(`\nServing until Ctrl-C. Send your own webhooks to ${app.webhookUrl}, signed with the secret ${secret}:`);
-      out(`  body='<a pull_request payload for ${REPO}#1..5, e.g. from: npx governor audit show 1 --json>'`);
-      out(`  sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac ${secret} | sed 's/^.* //')`);
+      // A PR that exists on the simulator but whose webhook has not been sent: the user sends it, as GitHub would.
+      const own = sim.openPullRequest({ repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: "copilot/raise-tax", files: [{ path: "src/billing/invoice.ts", content: "export const TAX = 0.25;\n" }] });
+      const payloadFile = resolve(dirname(databasePath), "governor-demo-webhook.json");
+      writeFileSync(payloadFile, JSON.stringify(own.webhook.payload));
+      out(`\nServing until Ctrl-C.`);
+      out(`webhook url: ${app.webhookUrl}`);
+      out(`webhook secret: ${secret}`);
+      out(`github api: ${sim.apiUrl}`);
+      out(`payload file: ${payloadFile} (pull_request.opened for ${REPO}#${own.pr.number}: Copilot edits billing)`);
+      out(`Send it, signed, the way GitHub does:`);
+      out(`  sig=$(openssl dgst -sha256 -hmac ${secret} < ${payloadFile} | sed 's/^.* //')`);
       out(`  curl -s -X POST ${app.webhookUrl} -H 'content-type: application/json' -H 'x-github-event: pull_request' \\`);
-      out(`       -H "x-github-delivery: $(cat /proc/sys/kernel/random/uuid)" -H "x-hub-signature-256: sha256=$sig" -d "$body"`);
-      out(`The simulated GitHub API is at ${sim.apiUrl} (e.g. curl -H 'authorization: token x' ${sim.apiUrl}/repos/${REPO}/commits/main/check-runs).`);
+      out(`       -H "x-github-delivery: $(cat /proc/sys/kernel/random/uuid)" -H "x-hub-signature-256: sha256=$sig" --data-binary @${payloadFile}`);
+      out(`Then see the check it got: curl -s -H 'authorization: token demo' ${sim.apiUrl}/repos/${REPO}/commits/${own.pr.head.sha}/check-runs`);
+      out(`and the audit trail: npx governor audit list --db ${opts.databasePath}`);
       await new Promise<void>((done) => {
         process.once("SIGINT", done);
         process.once("SIGTERM", done);
