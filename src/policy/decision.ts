@@ -4,7 +4,7 @@ import { ActionSchema } from "./schema.js";
 
 export const DECISION_SCHEMA = "governor.decision/v1";
 /** Bumped whenever the evaluator could decide differently on the same inputs; stored with every audit row. */
-export const EVALUATOR_VERSION = "1.0.0";
+export const EVALUATOR_VERSION = "1.1.0";
 
 /** `error`: no decision could be reached (invalid policy, GitHub failure, input too large); it fails closed like a denial. */
 export const OUTCOMES = ["allowed", "needs_approval", "denied", "not_governed", "error"] as const;

@@ -45,10 +45,14 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
 
   // A file list GitHub cut short cannot be judged: deny rather than pass what was not seen.
   const total = Math.max(change.total_files ?? change.files.length, change.files.length);
-  if (total > change.files.length || total > GITHUB_FILE_LIST_LIMIT) {
+  // Without the PR's own count, a list as long as GitHub's cap may have been cut short too.
+  const unknownBeyondCap = change.total_files === undefined && change.files.length >= GITHUB_FILE_LIST_LIMIT;
+  if (total > change.files.length || total > GITHUB_FILE_LIST_LIMIT || unknownBeyondCap) {
     add("builtin:incomplete-file-list", () => ({
       id: "builtin:incomplete-file-list", action: "deny", ref: BUILTIN_REF,
-      reason: `The PR changes ${total} files; GitHub lists at most ${GITHUB_FILE_LIST_LIMIT}, so Governor cannot see the whole change. Split it into smaller PRs.`,
+      reason: unknownBeyondCap
+        ? `GitHub listed ${change.files.length} files, the most it lists, and the PR's own count of changed files is unknown, so Governor cannot tell whether it saw the whole change. Split it into smaller PRs.`
+        : `The PR changes ${total} files; GitHub lists at most ${GITHUB_FILE_LIST_LIMIT}, so Governor cannot see the whole change. Split it into smaller PRs.`,
       escalate: escalation,
     }));
   }

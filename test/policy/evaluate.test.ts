@@ -279,6 +279,14 @@ describe("evaluate: limits", () => {
     expect(d.outcome).toBe("denied");
     expect(ids(d)).toEqual(["builtin:incomplete-file-list", "repo:tests-and-docs"]);
   });
+
+  it("denies a list as long as GitHub's cap when the PR's own count of files is unknown", () => {
+    const files = Array.from({ length: 3000 }, (_, i) => `docs/p${i}.md`);
+    const d = decideCase({ policy: POLICY, files });
+    expect(d.outcome).toBe("denied");
+    expect(d.rules.find((r) => r.id === "builtin:incomplete-file-list")?.reason).toMatch(/^GitHub listed 3000 files, the most it lists/);
+    expect(decideCase({ policy: POLICY, files, change: { total_files: 3000 } }).outcome).toBe("allowed");
+  });
 });
 
 describe("evaluate: agent identity", () => {
