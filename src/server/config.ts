@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
   GITHUB_TIMEOUT_MS: z.string().regex(/^\d+$/).default("10000"),
   GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),
+  GOVERNOR_INBOX_RETENTION_DAYS: z.string().regex(/^\d+$/).default("7"),
 });
 
 export interface ServerConfig {
@@ -42,6 +43,8 @@ export interface ServerConfig {
   requestTimeoutMs?: number;
   /** Back-off base of retries after 5xx and network errors (the n-th retry waits n² times this). */
   retryBaseMs?: number;
+  /** Finished deliveries are kept this many days (for redeliveries and debugging), then dropped. Default 7. */
+  inboxRetentionDays?: number;
 }
 
 export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {
@@ -76,5 +79,6 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     perInstallation: Math.max(1, Number(e.GOVERNOR_PER_INSTALLATION)),
     requestTimeoutMs: Math.max(100, Number(e.GITHUB_TIMEOUT_MS)),
     retryBaseMs: Number(e.GITHUB_RETRY_BASE_MS),
+    inboxRetentionDays: Math.max(1, Number(e.GOVERNOR_INBOX_RETENTION_DAYS)),
   };
 }

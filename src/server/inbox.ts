@@ -116,6 +116,15 @@ export class Inbox {
     return claimed;
   }
 
+  /**
+   * Drops finished deliveries (done, superseded, ignored, failed) older than `before`, payloads and all: the audit
+   * trail keeps every decision; the inbox only has to outlive GitHub's redeliveries. Returns how many went.
+   */
+  prune(before: Date): number {
+    return this.db.prepare(`DELETE FROM inbox WHERE status IN ('done', 'superseded', 'ignored', 'failed')
+      AND coalesce(finished_at, received_at) < ?`).run(before.toISOString()).changes;
+  }
+
   finish(id: string, status: "done" | "failed" | "queued", note?: string): void {
     this.setStatus.run({ id, status, at: status === "queued" ? null : this.now().toISOString(), note: note ?? null, tried: 0 });
   }

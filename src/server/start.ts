@@ -86,9 +86,22 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   if (recovered > 0) log("info", "picked up unfinished deliveries after a restart", { recovered });
   worker.wake();
 
+  const prune = () => {
+    try {
+      const dropped = inbox.prune(new Date(Date.now() - (config.inboxRetentionDays ?? 7) * 86_400_000));
+      if (dropped > 0) log("info", "dropped finished deliveries past their retention", { dropped });
+    } catch (error) {
+      log("warn", "could not prune the inbox; it will be tried again", { error: String(error) });
+    }
+  };
+  prune();
+  const pruning = setInterval(prune, 3_600_000);
+  pruning.unref();
+
   return {
     url, webhookUrl: `${url}${config.webhookPath}`, inbox, worker, metrics,
     async close() {
+      clearInterval(pruning);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       db.close();

@@ -75,4 +75,17 @@ describe("inbox", () => {
     inbox.finish(d!.id, "done");
     expect(inbox.counts()).toMatchObject({ done: 1, superseded: 1, queued: 0 });
   });
+
+  it("drops finished deliveries past their retention and keeps queued and recent ones", () => {
+    const { inbox, db } = openInbox();
+    accept(inbox, "old-done", relevant("acme/web#1"));
+    accept(inbox, "old-queued", relevant("acme/web#2"));
+    accept(inbox, "recent-done", relevant("acme/web#3"));
+    inbox.finish("old-done", "done");
+    inbox.finish("recent-done", "done");
+    db.prepare("UPDATE inbox SET finished_at = '2026-01-01T00:00:00.000Z', received_at = '2026-01-01T00:00:00.000Z' WHERE delivery_id LIKE 'old-%'").run();
+    expect(inbox.prune(new Date("2026-06-01T00:00:00Z"))).toBe(1);
+    const left = (db.prepare("SELECT delivery_id FROM inbox ORDER BY seq").all() as Array<{ delivery_id: string }>).map((r) => r.delivery_id);
+    expect(left).toEqual(["old-queued", "recent-done"]);
+  });
 });
