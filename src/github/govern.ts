@@ -90,11 +90,12 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   }
   // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone.
   // A decision without a gate (allowed, or denied outright) does not read them.
-  const gated = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled).gates.total > 0;
-  const reviews = gated ? await listReviews(octokit, owner, repo, pr.number) : [];
+  // With the budget known: its gate (limits.action: require_approval) is approved by the owners' teams too.
+  const withUsage = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
+  const reviews = withUsage.gates.total > 0 ? await listReviews(octokit, owner, repo, pr.number) : [];
   change.reviews = reviews;
   const teams = new Set<string>();
-  if (reviews.length > 0) for (const rule of withFiles.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
+  if (reviews.length > 0) for (const rule of withUsage.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
   const teamMembers: Record<string, string[]> = {};
   for (const team of [...teams].sort()) teamMembers[team] = await listTeamMembers(octokit, team);
   change.team_members = teamMembers;

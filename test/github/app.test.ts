@@ -336,6 +336,17 @@ describe("app: audit and efficiency", () => {
     expect(lastCheck().output?.title).toBe("Denied: limits.max_prs_per_day");
   });
 
+  it("lets an owner's approval pass a PR over its budget when the budget asks for approval", async () => {
+    setPolicy(t.github, `${POLICY}limits: { max_prs_per_day: 1, action: require_approval }\n`);
+    setFiles(t.github, ["docs/a.md"], 1);
+    await t.deliver("pull_request", prPayload({ number: 1 }));
+    setFiles(t.github, ["docs/a.md"], 2);
+    approve(t.github, "olga", { number: 2 });
+    await t.deliver("pull_request", prPayload({ number: 2 }));
+    expect(completed().map((c) => [c.conclusion, c.output?.title])).toEqual([["success", "Allowed: 1 file within policy"], ["success", "Allowed: 1 file within policy"]]);
+    expect(t.github.routes()).toContain("GET /orgs/{org}/teams/{slug}/members");
+  });
+
   it("makes no GitHub call twice in one evaluation (calls per decision)", async () => {
     setFiles(t.github, ["db/migrations/1.sql"]);
     approve(t.github, "dana");
