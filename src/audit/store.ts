@@ -236,14 +236,15 @@ export class AuditStore {
 }
 
 /**
- * Opens (creating or upgrading) the audit database. WAL with synchronous=NORMAL: a killed process never loses or
- * half-writes a committed transaction; only a power loss may drop the last commits, and the chain stays verifiable.
+ * Opens (creating or upgrading) the audit database. WAL with synchronous=FULL: a committed transaction survives a
+ * killed process and a power loss alike, and a crash never leaves half a row.
  */
 export function openAuditStore(path: string, opts: { readonly?: boolean } = {}): AuditStore {
   const db = new Database(path, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
   if (!opts.readonly) {
     db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
+    // FULL: a decision is durable, even against a power loss, before its check run is shown on GitHub.
+    db.pragma("synchronous = FULL");
   }
   db.pragma("busy_timeout = 5000");
   try {

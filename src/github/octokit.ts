@@ -38,6 +38,14 @@ export function isTransient(error: unknown): boolean {
   return status === undefined || status >= 500;
 }
 
+/**
+ * Creating a check run is the one call that is not safe to repeat blindly: GitHub may have created the run before the
+ * answer was lost. It is left to the caller, whose ledger then looks the run up before creating another.
+ */
+function createsCheckRun(options: { method: string; url: string }): boolean {
+  return options.method === "POST" && /\/check-runs$/.test(options.url);
+}
+
 /** A low-cardinality route for metrics: pagination hands Octokit full URLs, which must not become label values. */
 export function routeLabel(method: string, url: string): string {
   let path = url.replace(/^https?:\/\/[^/]+/, "").replace(/^\/api\/v3/, "").replace(/\?.*$/, "");
@@ -76,7 +84,7 @@ export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctoki
           if (wait !== undefined) {
             if (rateLimited++ >= RATE_LIMIT_RETRIES || wait > MAX_WAIT_SECONDS) throw error;
             await sleep(wait * 1000);
-          } else if (isTransient(error) && failed < retries) {
+          } else if (isTransient(error) && failed < retries && !createsCheckRun(options)) {
             failed += 1;
             await sleep(baseMs * failed * failed); // the n-th retry waits n² x base, as Octokit's retry plugin does
           } else {

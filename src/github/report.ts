@@ -1,5 +1,6 @@
 // Reports a decision on the PR: the `governance` check run (with annotations), the outcome label, and reviewers.
 import type { Decision } from "../policy/decision.js";
+import { isTransient } from "./octokit.js";
 import type { CheckRunLedger, Octokit } from "./ports.js";
 import { CONCLUSION } from "./summary.js";
 
@@ -41,21 +42,32 @@ export async function startCheck(octokit: Octokit, t: Target, ledger: CheckRunLe
   const key = checkRunKey(t);
   const known = ledger.lookup(key);
   if (typeof known === "number") return known;
+  const existing = async () => {
+    const { data } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "latest", per_page: 20 });
+    const ours = data.check_runs.find((run) => run.app?.id === appId)?.id;
+    if (ours !== undefined) ledger.record(key, ours);
+    return ours;
+  };
+  const create = async () => {
+    const { data } = await octokit.rest.checks.create({
+      owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
+      started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),
+    });
+    ledger.record(key, data.id);
+    return data.id;
+  };
   if (known === "ask") {
-    const { data: existing } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "latest", per_page: 20 });
-    const ours = existing.check_runs.find((run) => run.app?.id === appId);
-    if (ours) {
-      ledger.record(key, ours.id);
-      return ours.id;
-    }
+    const found = await existing();
+    if (found !== undefined) return found;
   }
   ledger.intend(key);
-  const { data } = await octokit.rest.checks.create({
-    owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
-    started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),
-  });
-  ledger.record(key, data.id);
-  return data.id;
+  try {
+    return await create();
+  } catch (error) {
+    // The create is not retried by the client (GitHub may have made the run before its answer was lost): look first.
+    if (!isTransient(error)) throw error;
+    return (await existing()) ?? (await create());
+  }
 }
 
 interface Annotation {

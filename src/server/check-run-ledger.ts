@@ -3,8 +3,11 @@
 import type Database from "better-sqlite3";
 import type { CheckRunLedger } from "../github/ports.js";
 
-/** Entries older than this are dropped: nobody re-runs a check on a commit from months ago, and then GitHub is asked. */
-const KEEP_DAYS = 90;
+/**
+ * Entries older than this are dropped. A commit evaluated again after that is taken as never checked: a second run is
+ * created and completed, and GitHub shows the newest, so the cost is an extra completed run on a year-old commit.
+ */
+const KEEP_DAYS = 365;
 
 export class SqliteCheckRunLedger implements CheckRunLedger {
   private readonly select: Database.Statement;

@@ -61,6 +61,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
 
   const worker = new Worker({
     inbox, metrics, concurrency: config.concurrency, perInstallation: config.perInstallation, maxAttempts: 3, log,
+    ...(config.retryBaseMs !== undefined ? { retryDelayMs: config.retryBaseMs } : {}),
     dispatch: (d) => probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) } as Parameters<Probot["receive"]>[0]),
   });
 
@@ -73,7 +74,15 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       return { ok: false, detail: { database: `not writable: ${String(error)}` } };
     }
   };
-  const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: () => worker.wake(), health, log });
+  // A stored delivery is answered 202 even when claiming work fails now: the poll below picks it up.
+  const wakeSafely = () => {
+    try {
+      worker.wake();
+    } catch (error) {
+      log("warn", "could not claim work from the inbox; will try again", { error: String(error) });
+    }
+  };
+  const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: wakeSafely, health, log });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
@@ -97,11 +106,15 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   prune();
   const pruning = setInterval(prune, 3_600_000);
   pruning.unref();
+  // A safety net: work queued while a claim failed (a busy database) is picked up without waiting for the next webhook.
+  const polling = setInterval(wakeSafely, 1000);
+  polling.unref();
 
   return {
     url, webhookUrl: `${url}${config.webhookPath}`, inbox, worker, metrics,
     async close() {
       clearInterval(pruning);
+      clearInterval(polling);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       db.close();

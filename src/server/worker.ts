@@ -10,6 +10,8 @@ export interface WorkerOptions {
   concurrency: number;
   perInstallation: number;
   maxAttempts: number;
+  /** Wait before the first retry of a failed evaluation, doubled for each further one. Default 1 s. */
+  retryDelayMs?: number;
   log: (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -45,27 +47,43 @@ export class Worker {
     this.inFlight.set(delivery.id, delivery);
     const inst = delivery.installationId ?? -1;
     this.perInstallation.set(inst, (this.perInstallation.get(inst) ?? 0) + 1);
+    void this.run(delivery).finally(() => {
+      this.inFlight.delete(delivery.id);
+      const n = (this.perInstallation.get(inst) ?? 1) - 1;
+      if (n <= 0) this.perInstallation.delete(inst);
+      else this.perInstallation.set(inst, n);
+      this.safely("claim more work", () => this.wake());
+    });
+  }
+
+  /** One delivery to its end. Never rejects: a database error here is logged, and the delivery stays recoverable. */
+  private async run(delivery: InboxDelivery): Promise<void> {
     const timer = this.opts.metrics.evaluationSeconds.startTimer();
-    this.opts.dispatch(delivery)
-      .then(() => {
-        this.opts.inbox.finish(delivery.id, "done");
-        this.opts.metrics.deliveries.inc({ result: "evaluated" });
-      })
-      .catch((error: unknown) => {
-        const message = error instanceof Error ? error.message : String(error);
-        const retry = delivery.attempts < this.opts.maxAttempts && !this.stopped;
-        this.opts.inbox.finish(delivery.id, retry ? "queued" : "failed", message.slice(0, 2000));
-        if (!retry) this.opts.metrics.deliveries.inc({ result: "failed" });
-        this.opts.log(retry ? "warn" : "error", retry ? "evaluation failed; will retry" : "evaluation failed", { delivery: delivery.id, error: message });
-      })
-      .finally(() => {
-        timer();
-        this.inFlight.delete(delivery.id);
-        const n = (this.perInstallation.get(inst) ?? 1) - 1;
-        if (n <= 0) this.perInstallation.delete(inst);
-        else this.perInstallation.set(inst, n);
-        this.wake();
-      });
+    try {
+      await this.opts.dispatch(delivery);
+      this.safely("mark a delivery done", () => this.opts.inbox.finish(delivery.id, "done"));
+      this.opts.metrics.deliveries.inc({ result: "evaluated" });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // Shutting down is not the delivery's fault: it goes back to the queue for the next process.
+      const retry = this.stopped || delivery.attempts < this.opts.maxAttempts;
+      this.opts.log(retry ? "warn" : "error", retry ? "evaluation failed; will retry" : "evaluation failed", { delivery: delivery.id, error: message });
+      // Back off before the retry (the PR stays claimed meanwhile), so one short GitHub outage cannot use up every attempt.
+      if (retry && !this.stopped) await new Promise((r) => setTimeout(r, (this.opts.retryDelayMs ?? 1000) * 2 ** Math.max(0, delivery.attempts - 1)));
+      this.safely("record a failed evaluation", () => this.opts.inbox.finish(delivery.id, retry ? "queued" : "failed", message.slice(0, 2000)));
+      if (!retry) this.opts.metrics.deliveries.inc({ result: "failed" });
+    } finally {
+      timer();
+    }
+  }
+
+  /** Runs inbox bookkeeping that must not take the process down (a busy or full disk); the delivery is recovered on restart. */
+  private safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.opts.log("error", `could not ${what}`, { error: String(error) });
+    }
   }
 
   /** Resolves when nothing is queued or in flight (for tests, the demo and graceful shutdown). */

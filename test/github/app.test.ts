@@ -279,6 +279,20 @@ describe("app: faults fail closed", () => {
     expect(row).toMatchObject({ outcome: "error", input: null, input_missing_reason: "GitHub answered 500 to GET /repos/acme/webapp/pulls/7/files?per_page=100" });
   });
 
+  it("looks for the check run before creating it again when its create got a 502, and creates only one", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    t.github.fail("POST", "POST /repos/{o}/{r}/check-runs", 502, 1);
+    await t.deliver("pull_request", prPayload());
+    expect(t.github.routes().filter((r) => r.includes("check-runs") && !r.startsWith("PATCH"))).toEqual([
+      "GET /repos/{o}/{r}/commits/{ref}/check-runs",
+      "POST /repos/{o}/{r}/check-runs",
+      "GET /repos/{o}/{r}/commits/{ref}/check-runs",
+      "POST /repos/{o}/{r}/check-runs",
+    ]);
+    expect(t.github.checkRuns).toHaveLength(1);
+    expect(lastCheck().conclusion).toBe("success");
+  });
+
   it("recovers when GitHub answers after a transient 502", async () => {
     setFiles(t.github, ["docs/a.md"]);
     t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}/reviews", 502, 1);
