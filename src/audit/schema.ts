@@ -1,7 +1,7 @@
 // The audit database's tables, versioned. Each migration moves a file one version up, inside one transaction.
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export class AuditSchemaError extends Error {
   override name = "AuditSchemaError";
@@ -63,6 +63,10 @@ const MIGRATIONS: Migration[] = [
   // 2 -> 3: policy texts stored once, by SHA-256, and referenced from new rows. Older rows keep theirs inline.
   (db) => {
     db.exec("CREATE TABLE policy_texts (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID");
+  },
+  // 3 -> 4: decisions by commit, for PRs that share a head commit (and so share its check run).
+  (db) => {
+    db.exec("CREATE INDEX decisions_head ON decisions (repo, head_sha, pr)");
   },
 ];
 

@@ -201,6 +201,12 @@ export class AuditStore {
     for (const row of rows) yield this.hydrate(row);
   }
 
+  /** The latest decision of each PR whose head was `headSha` when it was evaluated. */
+  latestForHead(repo: string, headSha: string): Array<{ pr: number; outcome: string; decision: string }> {
+    return this.db.prepare(`SELECT pr, outcome, decision FROM decisions WHERE id IN
+      (SELECT max(id) FROM decisions WHERE repo = ? AND head_sha = ? GROUP BY pr) ORDER BY pr`).all(repo, headSha) as Array<{ pr: number; outcome: string; decision: string }>;
+  }
+
   count(): number {
     return (this.db.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n;
   }

@@ -175,8 +175,36 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       }
     }
   }
-  const summary = checkSummary(decision, { htmlBase, auditId });
+  const shown = await strictestForCommit(req, deps, decision);
+  const summary = shown.fromPr === undefined
+    ? checkSummary(decision, { htmlBase, auditId })
+    : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision; this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, { htmlBase })}`;
   if (checkRunId === null) checkRunId = await startCheck(octokit, target, state.checkRuns, deps.appId, detailsUrl);
-  await completeCheck(octokit, target, checkRunId, decision, summary, detailsUrl);
+  await completeCheck(octokit, target, checkRunId, shown.decision, summary, detailsUrl);
   return { decision, auditId, checkRunId };
+}
+
+const STRICTNESS: Record<Decision["outcome"], number> = { not_governed: 0, allowed: 1, needs_approval: 2, denied: 3, error: 4 };
+
+/**
+ * The decision the commit's check must show. Another open PR can have the same head (the same branch proposed into a
+ * second base, whose policy may be laxer); since the check is the commit's, it shows the strictest of their decisions,
+ * or a PR could pass another's required check. Costs a call only when another PR was evaluated at this commit.
+ */
+async function strictestForCommit(req: GovernRequest, deps: AppDeps, own: Decision): Promise<{ decision: Decision; fromPr?: number }> {
+  const { octokit, repository, pr } = req;
+  let shown: { decision: Decision; fromPr?: number } = { decision: own };
+  for (const other of deps.audit.latestForHead(repository.full_name, pr.head.sha)) {
+    if (other.pr === pr.number) continue;
+    const theirs = JSON.parse(other.decision) as Decision;
+    if (STRICTNESS[theirs.outcome] <= STRICTNESS[shown.decision.outcome]) continue;
+    try {
+      const { data } = await octokit.rest.pulls.get({ owner: repository.owner.login, repo: repository.name, pull_number: other.pr });
+      if (data.state !== "open" || data.head.sha !== pr.head.sha) continue;
+    } catch (error) {
+      req.log.warn({ err: error, pr: other.pr }, "could not tell whether a PR sharing this commit is still open; counting it");
+    }
+    shown = { decision: theirs, fromPr: other.pr };
+  }
+  return shown;
 }

@@ -47,6 +47,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       return row;
     },
     countAgentPrs: (q: Parameters<typeof store.countAgentPrs>[0]) => store.countAgentPrs(q),
+    latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
   };
   await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date(), checkRuns: new SqliteCheckRunLedger(db) }));
 

@@ -223,6 +223,21 @@ describe("app: outcomes reported on the PR", () => {
     expect(t.audit.list()[0]?.head_sha).toBe(newer);
   });
 
+  it("shows the strictest decision of the open PRs that share a head commit, since the check belongs to the commit", async () => {
+    setFiles(t.github, ["src/billing/tax.ts"], 7);
+    await t.deliver("pull_request", prPayload({ number: 7 }));
+    setFiles(t.github, ["docs/a.md"], 8);
+    await t.deliver("pull_request", prPayload({ number: 8 }));
+    expect(t.github.checkRuns).toHaveLength(1);
+    expect(lastCheck()).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:billing-freeze" } });
+    expect(lastCheck().output?.summary).toContain('This commit is also the head of #7, whose decision is stricter');
+    expect(t.audit.list().map((r) => [r.pr, r.outcome])).toEqual([[8, "allowed"], [7, "denied"]]);
+
+    t.github.state.pulls.set("acme/webapp#7", { ...(prPayload({ number: 7 })["pull_request"] as Record<string, unknown>), state: "closed" });
+    await t.deliver("pull_request", prPayload({ number: 8, action: "synchronize" }));
+    expect(lastCheck()).toMatchObject({ conclusion: "success", output: { title: "Allowed: 1 file within policy" } });
+  });
+
   it("does nothing for an event about a PR that has been closed since", async () => {
     t.github.state.pulls.set("acme/webapp#7", { ...(prPayload()["pull_request"] as Record<string, unknown>), state: "closed" });
     await t.deliver("pull_request", prPayload(), undefined, { stale: true });
