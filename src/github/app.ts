@@ -2,7 +2,7 @@
 import type { Context, Probot } from "probot";
 import { errorDecision } from "../policy/decide.js";
 import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
-import { governPullRequest, GovernorState } from "./govern.js";
+import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
 import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
 import type { AppDeps } from "./ports.js";
 import { completeCheck, startCheck } from "./report.js";
@@ -61,15 +61,28 @@ export function governorApp(deps: AppDeps) {
       if (run.app?.id !== undefined && run.app.id !== deps.appId) return; // another app's check
       const owner = event.repository.owner.login;
       const repo = event.repository.name;
+      const where = { owner, repo, fullName: event.repository.full_name, sha: run.head_sha, installationId: event.installation?.id ?? null };
       let numbers = run.pull_requests.map((p) => p.number);
       if (numbers.length === 0) {
         // Forks leave pull_requests empty: find the PRs by their head commit.
-        const { data } = await context.octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner, repo, commit_sha: run.head_sha });
-        numbers = data.filter((p) => p.head.sha === run.head_sha && p.state === "open").map((p) => p.number);
+        try {
+          const { data } = await context.octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner, repo, commit_sha: run.head_sha });
+          numbers = data.filter((p) => p.head.sha === run.head_sha && p.state === "open").map((p) => p.number);
+        } catch (error) {
+          return failClosed(context, { ...where, pr: 0 }, `Error: ${describeGitHubError(error)}`, "could not find the PRs of this commit to evaluate again");
+        }
       }
       for (const number of numbers) {
-        const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: number });
-        const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+        let pr: PullRequest;
+        try {
+          const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: number });
+          pr = parsePayload(PullRequestSchema, "pulls.get", data);
+        } catch (error) {
+          const why = error instanceof PayloadError ? error.message : describeGitHubError(error);
+          await failClosed(context, { ...where, pr: number }, `Error: ${why}`, `could not read PR #${number} to evaluate it again`);
+          continue;
+        }
+        if (pr.state !== "open") continue;
         await governPullRequest({
           octokit: context.octokit, repository: event.repository, pr,
           installationId: event.installation?.id ?? null, deliveryId: context.id, log: context.log,
@@ -77,24 +90,33 @@ export function governorApp(deps: AppDeps) {
       }
     });
 
+    /**
+     * What cannot be evaluated still ends in the audit trail and, when the commit is known, in a failing check: an
+     * error is never silence. Reporting errors propagate, so the delivery is retried.
+     */
+    async function failClosed(context: Context, where: { owner?: string; repo?: string; fullName?: string; sha?: string; pr: number; installationId: number | null }, title: string, message: string): Promise<void> {
+      context.log.error({ pr: where.pr }, `${message}: ${title}`);
+      const sha = where.sha && /^[0-9a-f]{40}$/.test(where.sha) ? where.sha : undefined;
+      const decision = errorDecision(title, [{ message: `${message}. Governor fails closed; use Re-run on this check to try again.` }], sha ?? "");
+      deps.audit.record({
+        recorded_at: deps.now().toISOString(), delivery_id: context.id, installation_id: where.installationId,
+        repo: where.fullName ?? "unknown", pr: where.pr, head_sha: sha ?? "", base_sha: "", agent: null,
+        outcome: "error", decision, input: null, input_missing_reason: `${message}: ${title}`,
+      });
+      if (!where.owner || !where.repo || !sha) return;
+      const target = { owner: where.owner, repo: where.repo, headSha: sha };
+      const id = await startCheck(context.octokit, target, state.checkRuns, deps.appId);
+      await completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
+    }
+
     /** A payload Governor cannot read: fail the check when the commit can be named, and always log it. */
     async function reportBadPayload(context: Context, error: unknown): Promise<void> {
       if (!(error instanceof PayloadError)) throw error;
-      context.log.error({ issues: error.issues }, error.message);
-      const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; pull_request?: { head?: { sha?: string }; number?: number } };
-      const owner = p.repository?.owner?.login;
-      const repo = p.repository?.name;
-      const sha = p.pull_request?.head?.sha;
-      const decision = errorDecision("Error: unreadable webhook payload", [{ message: error.message }], sha ?? "");
-      deps.audit.record({
-        recorded_at: deps.now().toISOString(), delivery_id: context.id, installation_id: (context.payload as { installation?: { id?: number } }).installation?.id ?? null,
-        repo: p.repository?.full_name ?? "unknown", pr: p.pull_request?.number ?? 0, head_sha: sha ?? "", base_sha: "", agent: null,
-        outcome: "error", decision, input: null, input_missing_reason: error.message,
-      });
-      if (!owner || !repo || !sha || !/^[0-9a-f]{40}$/.test(sha)) return;
-      const target = { owner, repo, headSha: sha };
-      const id = await startCheck(context.octokit, target, state.checkRuns, deps.appId);
-      await completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
+      const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; pull_request?: { head?: { sha?: string }; number?: number }; installation?: { id?: number } };
+      await failClosed(context, {
+        owner: p.repository?.owner?.login, repo: p.repository?.name, fullName: p.repository?.full_name, sha: p.pull_request?.head?.sha,
+        pr: p.pull_request?.number ?? 0, installationId: p.installation?.id ?? null,
+      }, "Error: unreadable webhook payload", error.message);
     }
   };
 }

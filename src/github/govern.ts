@@ -37,7 +37,7 @@ export interface GovernResult {
   checkRunId: number | null;
 }
 
-function describeGitHubError(error: unknown): string {
+export function describeGitHubError(error: unknown): string {
   const e = error as { status?: number; request?: { method?: string; url?: string }; message?: string };
   const where = e.request?.method && e.request.url ? `${e.request.method} ${e.request.url.replace(/^https?:\/\/[^/]+(\/api\/v3)?/, "")}` : "a GitHub API call";
   return e.status ? `GitHub answered ${e.status} to ${where}` : `${where} failed: ${e.message ?? String(error)}`;

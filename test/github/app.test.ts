@@ -262,6 +262,16 @@ describe("app: re-runs", () => {
     expect(lastCheck().conclusion).toBe("success");
   });
 
+  it("fails the check and records why when a re-run cannot read its PR", async () => {
+    t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}", 404);
+    const payload = example("check_run", "rerequested");
+    Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
+    Object.assign(payload["check_run"] as object, { head_sha: HEAD, app: { ...((payload["check_run"] as { app: object }).app), id: APP_ID }, pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: BASE, repo: {} } }] });
+    await t.deliver("check_run", payload);
+    expect(lastCheck()).toMatchObject({ conclusion: "failure", output: { title: expect.stringMatching(/^Error: GitHub answered 404 to GET \/repos\/acme\/webapp\/pulls\/7/) } });
+    expect(t.audit.list()[0]).toMatchObject({ outcome: "error", pr: 7, head_sha: HEAD });
+  });
+
   it("ignores a re-run of another app's check", async () => {
     const payload = example("check_run", "rerequested");
     Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
