@@ -5,7 +5,7 @@ import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
 import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
 import type { AppDeps } from "./ports.js";
-import { completeCheck, startCheck } from "./report.js";
+import { completeCheck } from "./report.js";
 
 
 export function governorApp(deps: AppDeps) {
@@ -105,7 +105,7 @@ export function governorApp(deps: AppDeps) {
       });
       if (!where.owner || !where.repo || !sha) return;
       const target = { owner: where.owner, repo: where.repo, headSha: sha };
-      const id = await startCheck(context.octokit, target, state.checkRuns, deps.appId);
+      const id = await state.startCheck(context.octokit, target, deps.appId);
       await completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
     }
 

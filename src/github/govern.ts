@@ -8,7 +8,7 @@ import { changeFromPayload, listCommitAuthors, listFiles, listReviews, listTeamM
 import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
-import { completeCheck, MemoryCheckRunLedger, reviewersToRequest, startCheck, syncLabels } from "./report.js";
+import { checkRunKey, completeCheck, MemoryCheckRunLedger, reviewersToRequest, startCheck, syncLabels, type Target } from "./report.js";
 import { checkSummary } from "./summary.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -19,7 +19,18 @@ export class GovernorState {
   readonly policyTexts = new PolicyTextCache();
   readonly compiled = new PolicyCache(512);
   readonly labelsCreated = new Set<string>();
+  /** Check runs being started, by commit: two evaluations of one commit at once (a re-run and a push) share one. */
+  private readonly starting = new Map<string, Promise<number>>();
   constructor(readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger()) {}
+
+  startCheck(octokit: Octokit, target: Target, appId: number, detailsUrl?: string): Promise<number> {
+    const key = checkRunKey(target);
+    const pending = this.starting.get(key);
+    if (pending) return pending;
+    const started = startCheck(octokit, target, this.checkRuns, appId, detailsUrl).finally(() => this.starting.delete(key));
+    this.starting.set(key, started);
+    return started;
+  }
 }
 
 export interface GovernRequest {
@@ -125,7 +136,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   let reviewedBy: string[] = [];
   let missingReason: string | undefined;
   try {
-    checkRunId = await startCheck(octokit, target, state.checkRuns, deps.appId, detailsUrl);
+    checkRunId = await state.startCheck(octokit, target, deps.appId, detailsUrl);
     const gathered = await gatherInput(req, state, deps);
     if (gathered.input === null) {
       decision = errorDecision("Invalid policy: two policy files", [{ message: gathered.conflict, file: ".governance.yml" }], pr.head.sha);
@@ -179,7 +190,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   const summary = shown.fromPr === undefined
     ? checkSummary(decision, { htmlBase, auditId })
     : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision; this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, { htmlBase })}`;
-  if (checkRunId === null) checkRunId = await startCheck(octokit, target, state.checkRuns, deps.appId, detailsUrl);
+  if (checkRunId === null) checkRunId = await state.startCheck(octokit, target, deps.appId, detailsUrl);
   await completeCheck(octokit, target, checkRunId, shown.decision, summary, detailsUrl);
   return { decision, auditId, checkRunId };
 }

@@ -262,6 +262,13 @@ describe("app: re-runs", () => {
     expect(lastCheck().conclusion).toBe("success");
   });
 
+  it("creates one check run when two evaluations of the same commit run at once", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    await Promise.all([t.deliver("pull_request", prPayload()), t.deliver("pull_request", prPayload({ action: "reopened" }))]);
+    expect(t.github.callsTo("POST /repos/{o}/{r}/check-runs")).toHaveLength(1);
+    expect(completed()).toHaveLength(2);
+  });
+
   it("fails the check and records why when a re-run cannot read its PR", async () => {
     t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}", 404);
     const payload = example("check_run", "rerequested");
