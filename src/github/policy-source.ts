@@ -96,8 +96,9 @@ export async function readPolicies(
   if (target.repo !== ORG_POLICY_REPO || !result.repo) {
     const key = `${target.owner}/${ORG_POLICY_REPO}:${ORG_POLICY_PATH}`;
     let entry = cache.get(key);
-    const fresh = entry && (entry.text !== null || now() - entry.at < ABSENT_TTL_MS);
-    if (!entry || !fresh || entry.etag) {
+    // With an ETag, every evaluation asks cheaply (a 304 costs no rate limit); without one, an answer (found or absent)
+    // is believed for a minute, so a tightened org policy is never ignored for longer than that.
+    if (!entry || entry.etag !== undefined || now() - entry.at >= ABSENT_TTL_MS) {
       const read = await readFile(octokit, target.owner, ORG_POLICY_REPO, ORG_POLICY_PATH, undefined, entry?.etag);
       if (read.status === "found") entry = { text: read.text, ...(read.sha ? { sha: read.sha } : {}), ...(read.etag ? { etag: read.etag } : {}), at: now() };
       else if (read.status === "absent") entry = { text: null, at: now() };

@@ -430,6 +430,19 @@ describe("app: audit and efficiency", () => {
     ]);
   });
 
+  it("reads an org policy served without an ETag again after a minute, so a tightened one is not missed", async () => {
+    t.github.state.etags = false;
+    const orgReads = () => t.github.calls.filter((c) => c.path.includes("/repos/acme/.github/contents/")).length;
+    t.github.state.contents.set("acme/.github@default:governance.yml", fixturePolicy("org.yml"));
+    setFiles(t.github, ["docs/a.md"]);
+    await t.deliver("pull_request", prPayload());
+    await t.deliver("pull_request", prPayload({ action: "synchronize", head: "4".repeat(40) }));
+    expect(orgReads()).toBe(1);
+    t.setNow(new Date(Date.parse("2026-11-24T12:01:01Z")));
+    await t.deliver("pull_request", prPayload({ action: "synchronize", head: "5".repeat(40) }));
+    expect(orgReads()).toBe(2);
+  });
+
   it("reads reviews only when the decision has an approval gate", async () => {
     setFiles(t.github, ["docs/a.md"]);
     await t.deliver("pull_request", prPayload());

@@ -29,6 +29,8 @@ export interface TestApp {
   /** Signs `payload` like GitHub and hands it to Probot's verifying receiver. */
   /** Delivers a signed event. GitHub's view of the PR becomes the payload's, unless `stale` (a late, outdated event). */
   deliver(event: string, payload: Record<string, unknown>, id?: string, opts?: { stale?: boolean }): Promise<void>;
+  /** Moves the app's clock (caches that expire, budgets). */
+  setNow(at: Date): void;
   close(): void;
 }
 
@@ -39,9 +41,13 @@ export async function startTestApp(opts: { now?: Date } = {}): Promise<TestApp> 
     appId: APP_ID, privateKey: privateKey(), secret: SECRET, logLevel: "fatal",
     Octokit: governorOctokit({ retries: 2, retryAfterBaseValue: 1 }),
   });
-  await probot.load(governorApp({ audit, appId: APP_ID, now: () => opts.now ?? NOW }));
+  let now = opts.now ?? NOW;
+  await probot.load(governorApp({ audit, appId: APP_ID, now: () => now }));
   return {
     probot, github, audit,
+    setNow(at: Date) {
+      now = at;
+    },
     async deliver(event, payload, id = randomUUID(), opts = {}) {
       const pr = payload["pull_request"] as { number?: number } | undefined;
       const repo = (payload["repository"] as { full_name?: string } | undefined)?.full_name;

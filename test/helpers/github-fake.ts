@@ -28,6 +28,8 @@ export interface FakeReview {
 }
 
 export interface FakeState {
+  /** Whether contents answers carry an ETag (GitHub's do; some proxies strip them). */
+  etags?: boolean;
   /** `owner/repo@ref:path` -> text. The org policy is looked up with ref "default". */
   contents: Map<string, string>;
   files: Map<string, FakeFile[]>;
@@ -131,7 +133,7 @@ export class GitHubFake {
         const ref = url.searchParams.get("ref") ?? "default";
         const text = this.state.contents.get(`${repo}@${ref}:${file}`);
         if (text === undefined) return [404, { message: "Not Found" }];
-        return [200, { type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), sha: "f".repeat(40), path: file }, { etag: `"${text.length}"` }];
+        return [200, { type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), sha: "f".repeat(40), path: file }, this.state.etags === false ? {} : { etag: `"${text.length}"` }];
       }
       case "GET /repos/{o}/{r}/pulls/{n}/files":
         return this.page(url, this.state.files.get(`${repo}#${seg[5]}`) ?? [], 3000);
