@@ -5,7 +5,6 @@ import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
 import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
 import type { AppDeps } from "./ports.js";
-import { completeCheck } from "./report.js";
 
 
 export function governorApp(deps: AppDeps) {
@@ -106,7 +105,7 @@ export function governorApp(deps: AppDeps) {
       if (!where.owner || !where.repo || !sha) return;
       const target = { owner: where.owner, repo: where.repo, headSha: sha };
       const id = await state.startCheck(context.octokit, target, deps.appId);
-      await completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
+      await state.completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
     }
 
     /** A payload Governor cannot read: fail the check when the commit can be named, and always log it. */

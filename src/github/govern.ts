@@ -8,7 +8,7 @@ import { changeFromPayload, listCommitAuthors, listFiles, listReviews, listTeamM
 import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
-import { checkRunKey, completeCheck, MemoryCheckRunLedger, reviewersToRequest, startCheck, syncLabels, type Target } from "./report.js";
+import { checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
 import { checkSummary } from "./summary.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -19,17 +19,43 @@ export class GovernorState {
   readonly policyTexts = new PolicyTextCache();
   readonly compiled = new PolicyCache(512);
   readonly labelsCreated = new Set<string>();
-  /** Check runs being started, by commit: two evaluations of one commit at once (a re-run and a push) share one. */
-  private readonly starting = new Map<string, Promise<number>>();
+  /** Runs being evaluated in this process: never closed as abandoned, never taken over by another evaluation. */
+  private readonly owned = new Set<number>();
+  /** Creates in flight here, by commit: while one is, a not-yet-recorded start is ours, not a crashed process's. */
+  private readonly starting = new Map<string, number>();
   constructor(readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger()) {}
 
-  startCheck(octokit: Octokit, target: Target, appId: number, detailsUrl?: string): Promise<number> {
+  /** A new in-progress run for this evaluation; runs an earlier evaluation abandoned on this commit are closed. */
+  async startCheck(octokit: Octokit, target: Target, appId: number, detailsUrl?: string): Promise<number> {
     const key = checkRunKey(target);
-    const pending = this.starting.get(key);
-    if (pending) return pending;
-    const started = startCheck(octokit, target, this.checkRuns, appId, detailsUrl).finally(() => this.starting.delete(key));
-    this.starting.set(key, started);
-    return started;
+    const before = this.checkRuns.open(key);
+    const startingHere = (this.starting.get(key) ?? 0) > 0;
+    this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
+    let id: number;
+    try {
+      id = await createCheck(octokit, target, this.checkRuns, appId, this.owned, detailsUrl);
+    } finally {
+      const n = (this.starting.get(key) ?? 1) - 1;
+      if (n <= 0) this.starting.delete(key);
+      else this.starting.set(key, n);
+    }
+    this.owned.add(id);
+    try {
+      await closeAbandoned(octokit, target, this.checkRuns, appId, { ids: before.ids, unknown: before.unknown && !startingHere }, this.owned);
+    } catch {
+      // Tidying only: the new run carries the decision, and the next evaluation of this commit tries again.
+    }
+    return id;
+  }
+
+  /** Completes this evaluation's run; a run that could not be completed is closed by the next evaluation. */
+  async completeCheck(octokit: Octokit, target: Target, id: number, decision: Decision, summary: string, detailsUrl: string | undefined): Promise<void> {
+    try {
+      await completeCheck(octokit, target, id, decision, summary, detailsUrl);
+      this.checkRuns.closed(checkRunKey(target), id);
+    } finally {
+      this.owned.delete(id);
+    }
   }
 }
 
@@ -191,7 +217,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     ? checkSummary(decision, { htmlBase, auditId })
     : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision; this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, { htmlBase })}`;
   if (checkRunId === null) checkRunId = await state.startCheck(octokit, target, deps.appId, detailsUrl);
-  await completeCheck(octokit, target, checkRunId, shown.decision, summary, detailsUrl);
+  await state.completeCheck(octokit, target, checkRunId, shown.decision, summary, detailsUrl);
   return { decision, auditId, checkRunId };
 }
 

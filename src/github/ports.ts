@@ -13,14 +13,19 @@ export interface AuditSink {
 }
 
 /**
- * Which `governance` check run Governor created for a commit. `intend` is recorded before the create call and `record`
- * after it, so an answer of "none" is a guarantee that no run exists, and the lookup on GitHub can be skipped.
+ * The `governance` check runs Governor started, per commit, and which it completed. GitHub does not let a completed run
+ * change its conclusion, so every evaluation reports on a run of its own; this ledger lets the next one close what an
+ * earlier (crashed) evaluation left in progress. `intend` is recorded before the create call and `started` after it.
  */
 export interface CheckRunLedger {
-  /** The run's id; "ask" when it may exist but its id is unknown (look it up on GitHub); "none" when it never was created. */
-  lookup(key: string): number | "ask" | "none";
-  intend(key: string): void;
-  record(key: string, id: number): void;
+  /** Runs of this commit not known to be completed; `unknown` when a create was started but its id never recorded. */
+  open(key: string): { ids: number[]; unknown: boolean };
+  intend(key: string): number;
+  started(token: number, id: number): void;
+  /** The run is completed (or given up): it no longer needs closing. Also clears unknown starts up to `token`. */
+  closed(key: string, id: number): void;
+  /** Forget unknown starts of this commit: GitHub was asked and any such run closed. */
+  resolved(key: string): void;
 }
 
 export interface AppDeps {

@@ -16,57 +16,88 @@ export interface Target {
 }
 
 /**
- * Check run ids kept in this process only. It cannot know what an earlier process created, so an unknown commit is
- * "ask": look on GitHub before creating.
+ * The ledger kept in this process only. It cannot know what an earlier process left open, so a commit it has not
+ * seen is `unknown`: GitHub is asked once which runs of ours are still in progress there.
  */
 export class MemoryCheckRunLedger implements CheckRunLedger {
-  private readonly ids = new Map<string, number>();
-  lookup(key: string): number | "ask" {
-    return this.ids.get(key) ?? "ask";
+  private readonly rows = new Map<number, { key: string; id: number | null; closed: boolean }>();
+  private readonly seen = new Set<string>();
+  private next = 1;
+  open(key: string): { ids: number[]; unknown: boolean } {
+    const rows = [...this.rows.values()].filter((r) => r.key === key && !r.closed);
+    return { ids: rows.flatMap((r) => (r.id === null ? [] : [r.id])), unknown: !this.seen.has(key) || rows.some((r) => r.id === null) };
   }
-  intend(): void {}
-  record(key: string, id: number): void {
-    this.ids.set(key, id);
-    if (this.ids.size > 10_000) this.ids.delete(this.ids.keys().next().value as string);
+  intend(key: string): number {
+    for (const [token, row] of this.rows) if (row.closed && this.rows.size > 10_000) this.rows.delete(token);
+    this.rows.set(this.next, { key, id: null, closed: false });
+    return this.next++;
+  }
+  started(token: number, id: number): void {
+    const row = this.rows.get(token);
+    if (row) row.id = id;
+  }
+  closed(key: string, id: number): void {
+    for (const row of this.rows.values()) if (row.key === key && row.id === id) row.closed = true;
+  }
+  resolved(key: string): void {
+    this.seen.add(key);
+    if (this.seen.size > 10_000) this.seen.delete(this.seen.values().next().value as string);
+    for (const row of this.rows.values()) if (row.key === key && row.id === null) row.closed = true;
   }
 }
 
 export const checkRunKey = (t: Target) => `${t.owner}/${t.repo}@${t.headSha}`;
 
+/** Our `governance` runs on the commit that are not completed. */
+async function inProgressRuns(octokit: Octokit, t: Target, appId: number): Promise<number[]> {
+  const { data } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "all", per_page: 100 });
+  return data.check_runs.filter((run) => run.app?.id === appId && run.status !== "completed").map((run) => run.id);
+}
+
 /**
- * The check run for this SHA: the one Governor already has, or a new one `in_progress`. When the ledger cannot rule
- * out an earlier run (a restart, a crash mid-create), GitHub is asked first, so no second, forever in-progress check
- * is ever left behind.
+ * A new `in_progress` run for this evaluation. GitHub does not let a completed run change its conclusion, so each
+ * evaluation reports on a run of its own, and GitHub shows the newest. The create is never repeated blindly: when its
+ * answer is lost, an in-progress run of ours that nobody here owns is taken instead of making a second one.
  */
-export async function startCheck(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, detailsUrl?: string): Promise<number> {
-  const key = checkRunKey(t);
-  const known = ledger.lookup(key);
-  if (typeof known === "number") return known;
-  const existing = async () => {
-    const { data } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "latest", per_page: 20 });
-    const ours = data.check_runs.find((run) => run.app?.id === appId)?.id;
-    if (ours !== undefined) ledger.record(key, ours);
-    return ours;
-  };
-  const create = async () => {
-    const { data } = await octokit.rest.checks.create({
-      owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
-      started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),
-    });
-    ledger.record(key, data.id);
-    return data.id;
-  };
-  if (known === "ask") {
-    const found = await existing();
-    if (found !== undefined) return found;
-  }
-  ledger.intend(key);
+export async function createCheck(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, owned: ReadonlySet<number>, detailsUrl?: string): Promise<number> {
+  const token = ledger.intend(checkRunKey(t));
+  const create = async () => (await octokit.rest.checks.create({
+    owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
+    started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),
+  })).data.id;
+  let id: number;
   try {
-    return await create();
+    id = await create();
   } catch (error) {
-    // The create is not retried by the client (GitHub may have made the run before its answer was lost): look first.
     if (!isTransient(error)) throw error;
-    return (await existing()) ?? (await create());
+    id = (await inProgressRuns(octokit, t, appId)).filter((run) => !owned.has(run)).sort((a, b) => b - a)[0] ?? (await create());
+  }
+  ledger.started(token, id);
+  return id;
+}
+
+/**
+ * Closes the runs of this commit that earlier evaluations left in progress (a crash, a lost answer), so none spins
+ * forever; runs still being evaluated in this process (`owned`) are left to finish.
+ */
+export async function closeAbandoned(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, before: { ids: number[]; unknown: boolean }, owned: ReadonlySet<number>): Promise<void> {
+  const key = checkRunKey(t);
+  let ids = before.ids;
+  if (before.unknown) {
+    ids = [...new Set([...ids, ...(await inProgressRuns(octokit, t, appId))])];
+    ledger.resolved(key);
+  }
+  for (const id of ids.filter((run) => !owned.has(run))) {
+    try {
+      await octokit.rest.checks.update({
+        owner: t.owner, repo: t.repo, check_run_id: id, status: "completed", conclusion: "cancelled", completed_at: new Date().toISOString(),
+        output: { title: "Superseded by a newer evaluation", summary: "This evaluation did not finish (a restart or a lost answer from GitHub). A newer run of the `governance` check on this commit carries the decision." },
+      });
+    } catch (error) {
+      // Already completed (422) is what was wanted; anything else is left for the next evaluation of this commit.
+      if ((error as { status?: number }).status !== 422) continue;
+    }
+    ledger.closed(key, id);
   }
 }
 

@@ -1,56 +1,56 @@
-// The check runs Governor created, by repo and commit, in its SQLite file: a restarted process knows which commits
-// have a run (and its id) and which never had one, so it asks GitHub only where a crash left the answer open.
+// The check runs Governor started, by repo and commit, in its SQLite file: a restarted process knows which runs were
+// left in progress (to close them) and whether a create's answer was lost (then GitHub is asked).
 import type Database from "better-sqlite3";
 import type { CheckRunLedger } from "../github/ports.js";
 
-/**
- * Entries older than this are dropped. A commit evaluated again after that is taken as never checked: a second run is
- * created and completed, and GitHub shows the newest, so the cost is an extra completed run on a year-old commit.
- */
-const KEEP_DAYS = 365;
+/** Completed entries older than this are dropped; open ones are kept until closed. */
+const KEEP_DAYS = 30;
 
 export class SqliteCheckRunLedger implements CheckRunLedger {
-  private readonly select: Database.Statement;
+  private readonly selectOpen: Database.Statement;
   private readonly insertIntent: Database.Statement;
-  private readonly upsertId: Database.Statement;
+  private readonly setId: Database.Statement;
+  private readonly close: Database.Statement;
+  private readonly clearUnknown: Database.Statement;
   private readonly prune: Database.Statement;
-  private readonly known = new Map<string, number>();
   private writes = 0;
 
   constructor(db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS check_runs (
-      key TEXT PRIMARY KEY,
+      token INTEGER PRIMARY KEY AUTOINCREMENT,
+      key TEXT NOT NULL,
       check_run_id INTEGER,
+      closed INTEGER NOT NULL DEFAULT 0,
       at TEXT NOT NULL
-    ) WITHOUT ROWID`);
-    this.select = db.prepare("SELECT check_run_id FROM check_runs WHERE key = ?");
-    this.insertIntent = db.prepare("INSERT OR IGNORE INTO check_runs (key, check_run_id, at) VALUES (?, NULL, ?)");
-    this.upsertId = db.prepare("INSERT INTO check_runs (key, check_run_id, at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET check_run_id = excluded.check_run_id");
-    this.prune = db.prepare("DELETE FROM check_runs WHERE at < ?");
+    );
+    CREATE INDEX IF NOT EXISTS check_runs_open ON check_runs (key, closed);`);
+    this.selectOpen = db.prepare("SELECT check_run_id FROM check_runs WHERE key = ? AND closed = 0");
+    this.insertIntent = db.prepare("INSERT INTO check_runs (key, at) VALUES (?, ?)");
+    this.setId = db.prepare("UPDATE check_runs SET check_run_id = ? WHERE token = ?");
+    this.close = db.prepare("UPDATE check_runs SET closed = 1 WHERE key = ? AND check_run_id = ?");
+    this.clearUnknown = db.prepare("UPDATE check_runs SET closed = 1 WHERE key = ? AND check_run_id IS NULL");
+    this.prune = db.prepare("DELETE FROM check_runs WHERE closed = 1 AND at < ?");
   }
 
-  lookup(key: string): number | "ask" | "none" {
-    const cached = this.known.get(key);
-    if (cached !== undefined) return cached;
-    const row = this.select.get(key) as { check_run_id: number | null } | undefined;
-    if (!row) return "none";
-    if (row.check_run_id === null) return "ask"; // a create was started and its answer never recorded
-    this.remember(key, row.check_run_id);
-    return row.check_run_id;
+  open(key: string): { ids: number[]; unknown: boolean } {
+    const rows = this.selectOpen.all(key) as Array<{ check_run_id: number | null }>;
+    return { ids: rows.flatMap((r) => (r.check_run_id === null ? [] : [r.check_run_id])), unknown: rows.some((r) => r.check_run_id === null) };
   }
 
-  intend(key: string): void {
-    this.insertIntent.run(key, new Date().toISOString());
+  intend(key: string): number {
     if (++this.writes % 1000 === 0) this.prune.run(new Date(Date.now() - KEEP_DAYS * 86_400_000).toISOString());
+    return Number(this.insertIntent.run(key, new Date().toISOString()).lastInsertRowid);
   }
 
-  record(key: string, id: number): void {
-    this.upsertId.run(key, id, new Date().toISOString());
-    this.remember(key, id);
+  started(token: number, id: number): void {
+    this.setId.run(id, token);
   }
 
-  private remember(key: string, id: number): void {
-    this.known.set(key, id);
-    if (this.known.size > 10_000) this.known.delete(this.known.keys().next().value as string);
+  closed(key: string, id: number): void {
+    this.close.run(key, id);
+  }
+
+  resolved(key: string): void {
+    this.clearUnknown.run(key);
   }
 }

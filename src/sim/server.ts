@@ -258,6 +258,10 @@ export class SimServer {
       if (!run || run.repo !== full(params)) throw new ApiError(404, "Not Found");
       const b = body as Json;
       checkOutput(b["output"]);
+      // GitHub: once a check run is completed, neither its status nor its conclusion can change; a new run is needed.
+      if (run.status === "completed" && (b["status"] !== undefined || b["conclusion"] !== undefined)) {
+        throw new ApiError(422, "Validation Failed", [{ resource: "CheckRun", code: "invalid", message: "a completed check run cannot change its status or conclusion" }]);
+      }
       if (b["status"]) run.status = b["status"] as SimCheckRun["status"];
       if (b["conclusion"]) {
         run.conclusion = String(b["conclusion"]);

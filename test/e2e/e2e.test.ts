@@ -72,7 +72,11 @@ describe("end to end over HTTP: scenarios", () => {
     const { pr, run } = await open({ repo: REPO, author: copilot, branch: "copilot/docs", files: [file("docs/a.md")] });
     const done = s.sim.waitForCheck(REPO, pr.number, { after: run.completedAtMs ?? 0 });
     await s.sim.send(s.sim.rerun(REPO, pr.number, { login: "mia", type: "User" }));
-    expect((await done).id).toBe(run.id); // the same check run, updated
+    const again = await done;
+    // GitHub does not let a completed run change its conclusion: the re-run reports on a new run, which GitHub shows.
+    expect(again.id).toBeGreaterThan(run.id);
+    expect(again.conclusion).toBe("success");
+    expect(s.sim.state.checkRunsFor(REPO, pr.head.sha).map((r) => r.status)).toEqual(["completed", "completed"]);
   });
 
   it("makes only calls GitHub's OpenAPI description accepts", async () => {

@@ -68,7 +68,7 @@ export class GitHubFake {
   private faults: Fault[] = [];
   private checkRunId = 1000;
   /** Check runs created so far, as GitHub would list them for a commit. */
-  readonly checkRuns: Array<{ id: number; repo: string; head_sha: string; name: string }> = [];
+  readonly checkRuns: Array<{ id: number; repo: string; head_sha: string; name: string; status?: string; conclusion?: string }> = [];
   private readonly labels = new Set<string>();
 
   constructor(private readonly appId = 4242) {
@@ -118,16 +118,23 @@ export class GitHubFake {
       case "POST /app/installations/{id}/access_tokens":
         return [201, { token: "ghs_test", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" }];
       case "POST /repos/{o}/{r}/check-runs": {
-        const run = { id: ++this.checkRunId, repo, name: (body as { name: string }).name, head_sha: (body as { head_sha: string }).head_sha };
+        const run = { id: ++this.checkRunId, repo, name: (body as { name: string }).name, head_sha: (body as { head_sha: string }).head_sha, status: "in_progress" };
         this.checkRuns.push(run);
-        return [201, { ...run, status: "in_progress" }];
+        return [201, run];
       }
       case "GET /repos/{o}/{r}/commits/{ref}/check-runs": {
         const runs = this.checkRuns.filter((r) => r.repo === repo && r.head_sha === seg[5] && r.name === url.searchParams.get("check_name"));
         return [200, { total_count: runs.length, check_runs: runs.map((r) => ({ ...r, app: { id: this.appId } })) }];
       }
-      case "PATCH /repos/{o}/{r}/check-runs/{id}":
+      case "PATCH /repos/{o}/{r}/check-runs/{id}": {
+        const run = this.checkRuns.find((r) => r.id === Number(seg[5]));
+        const b = body as { status?: string; conclusion?: string };
+        // As GitHub: a completed run's status and conclusion are final.
+        if (run?.status === "completed" && (b.status !== undefined || b.conclusion !== undefined)) return [422, { message: "Validation Failed" }];
+        if (run && b.conclusion !== undefined) Object.assign(run, { status: "completed", conclusion: b.conclusion });
+        else if (run && b.status !== undefined) run.status = b.status;
         return [200, { id: Number(seg[5]), ...(body as object) }];
+      }
       case "GET /repos/{o}/{r}/contents/{path}": {
         const file = seg.slice(5).join("/");
         const ref = url.searchParams.get("ref") ?? "default";

@@ -5,24 +5,30 @@ import { SqliteCheckRunLedger } from "../../src/server/check-run-ledger.js";
 import { tempDir } from "../helpers/cli.js";
 
 const KEY = "acme/webapp@" + "a".repeat(40);
+const ledgerAt = (file = join(tempDir(), "l.db")) => new SqliteCheckRunLedger(new Database(file));
 
 describe("check run ledger", () => {
-  it("answers none for a commit Governor never started a check on, so GitHub need not be asked", () => {
-    const ledger = new SqliteCheckRunLedger(new Database(join(tempDir(), "l.db")));
-    expect(ledger.lookup(KEY)).toBe("none");
+  it("has nothing open for a commit Governor never started a check on, so GitHub need not be asked", () => {
+    expect(ledgerAt().open(KEY)).toEqual({ ids: [], unknown: false });
   });
 
-  it("answers ask when a create was started but its id never recorded (a crash mid-create)", () => {
-    const ledger = new SqliteCheckRunLedger(new Database(join(tempDir(), "l.db")));
+  it("reports a start whose id was never recorded (a crash mid-create) as unknown, until resolved", () => {
+    const ledger = ledgerAt();
     ledger.intend(KEY);
-    expect(ledger.lookup(KEY)).toBe("ask");
+    expect(ledger.open(KEY)).toEqual({ ids: [], unknown: true });
+    ledger.resolved(KEY);
+    expect(ledger.open(KEY)).toEqual({ ids: [], unknown: false });
   });
 
-  it("remembers the id across a restart on the same file", () => {
+  it("remembers runs left in progress across a restart, and forgets them once closed", () => {
     const file = join(tempDir(), "l.db");
-    const first = new SqliteCheckRunLedger(new Database(file));
-    first.intend(KEY);
-    first.record(KEY, 42);
-    expect(new SqliteCheckRunLedger(new Database(file)).lookup(KEY)).toBe(42);
+    const first = ledgerAt(file);
+    first.started(first.intend(KEY), 41);
+    first.started(first.intend(KEY), 42);
+    first.closed(KEY, 42);
+    const second = ledgerAt(file);
+    expect(second.open(KEY)).toEqual({ ids: [41], unknown: false });
+    second.closed(KEY, 41);
+    expect(second.open(KEY)).toEqual({ ids: [], unknown: false });
   });
 });
