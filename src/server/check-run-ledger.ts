@@ -16,6 +16,9 @@ export class SqliteCheckRunLedger implements CheckRunLedger {
   private writes = 0;
 
   constructor(db: Database.Database) {
+    // A ledger from a pre-release build (one row per commit) is replaced: it only ever spares GitHub lookups.
+    const columns = db.prepare("PRAGMA table_info(check_runs)").all() as Array<{ name: string }>;
+    if (columns.length > 0 && !columns.some((c) => c.name === "token")) db.exec("DROP TABLE check_runs");
     db.exec(`CREATE TABLE IF NOT EXISTS check_runs (
       token INTEGER PRIMARY KEY AUTOINCREMENT,
       key TEXT NOT NULL,

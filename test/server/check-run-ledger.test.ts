@@ -31,4 +31,14 @@ describe("check run ledger", () => {
     second.closed(KEY, 41);
     expect(second.open(KEY)).toEqual({ ids: [], unknown: false });
   });
+
+  it("replaces a ledger table of the pre-release shape instead of failing on it", () => {
+    const file = join(tempDir(), "l.db");
+    const db = new Database(file);
+    db.exec("CREATE TABLE check_runs (key TEXT PRIMARY KEY, check_run_id INTEGER, at TEXT NOT NULL) WITHOUT ROWID");
+    db.prepare("INSERT INTO check_runs VALUES (?, 7, 'x')").run(KEY);
+    const ledger = new SqliteCheckRunLedger(db);
+    ledger.started(ledger.intend(KEY), 8);
+    expect(ledger.open(KEY)).toEqual({ ids: [8], unknown: false });
+  });
 });
