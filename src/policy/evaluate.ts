@@ -229,7 +229,7 @@ export function judgeGate(
   }
   approvedBy.sort();
   changesRequestedBy.sort();
-  ignored.sort((a, b) => a.login.localeCompare(b.login));
+  ignored.sort((a, b) => byCodePoint(a.login, b.login));
   return {
     approvers: { teams: [...approvers.teams], users: [...approvers.users], count: approvers.count },
     approved_by: approvedBy,
@@ -241,14 +241,14 @@ export function judgeGate(
 
 /** Each reviewer's latest deciding review: comments do not change a verdict, a dismissal clears it. */
 export function latestReviews(reviews: readonly Review[]): Review[] {
-  const ordered = [...reviews].sort((a, b) => (a.submitted_at ?? "").localeCompare(b.submitted_at ?? "") || a.id - b.id);
+  const ordered = [...reviews].sort((a, b) => byCodePoint(a.submitted_at ?? "", b.submitted_at ?? "") || a.id - b.id);
   const byUser = new Map<string, Review>();
   for (const review of ordered) {
     const key = review.user.login.toLowerCase();
     if (review.state === "APPROVED" || review.state === "CHANGES_REQUESTED") byUser.set(key, review);
     else if (review.state === "DISMISSED") byUser.delete(key);
   }
-  return [...byUser.values()].sort((a, b) => a.user.login.localeCompare(b.user.login));
+  return [...byUser.values()].sort((a, b) => byCodePoint(a.user.login, b.user.login));
 }
 
 interface Finish {
@@ -309,4 +309,9 @@ function summaryOf(f: Finish, denies: AppliedRule[], gates: AppliedRule[], met: 
     return `${who} changed ${files}. ${met} of ${gates.length} approval gate${gates.length === 1 ? " is" : "s are"} met; still needed: ${open.join("; ")}.`;
   }
   return `${who} changed ${files}. Every file is allowed by the policy${gates.length ? ` and all ${gates.length} approval gate${gates.length === 1 ? " is" : "s are"} met` : ""}.`;
+}
+
+/** Order by code point: localeCompare would make the decision's bytes depend on the host's locale (LANG=da_DK sorts "aa" after "z"). */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -192,6 +192,12 @@ describe("evaluate: gates and approvals", () => {
     expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "dana", why: "the PR author cannot approve their own PR" }]);
   });
 
+  it("lists ignored approvals by code point, so the decision's bytes do not depend on the host's locale", () => {
+    const bots = ["zed[bot]", "aaron[bot]", "Bob[bot]"].map((login) => approval(login, { type: "Bot" }));
+    const d = decideCase({ ...migration, change: { reviews: bots, team_members: dba } });
+    expect(d.rules[0]?.gate?.ignored.map((i) => i.login)).toEqual(["Bob[bot]", "aaron[bot]", "zed[bot]"]);
+  });
+
   it("ignores a bot's approval even when the bot is in the team", () => {
     const d = decideCase({ ...migration, change: { reviews: [approval("dependabot[bot]", { type: "Bot" })], team_members: dba } });
     expect(d.outcome).toBe("needs_approval");
