@@ -56,8 +56,16 @@ const MIGRATIONS: Migration[] = [
     const rows = db.prepare("SELECT repo, pr, agent, recorded_at, input FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{ repo: string; pr: number; agent: string; recorded_at: string; input: string | null }>;
     const insert = db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
     for (const row of rows) {
-      const created = row.input ? (JSON.parse(row.input) as { change?: { created_at?: string } }).change?.created_at : undefined;
-      insert.run(row.repo, row.pr, row.agent, created ?? row.recorded_at);
+      let created: string | undefined;
+      try {
+        created = row.input ? (JSON.parse(row.input) as { change?: { created_at?: string } }).change?.created_at : undefined;
+      } catch {
+        created = undefined; // an unreadable input is verify's to report; the row's own time stands in
+      }
+      // The spelling the store writes (…:00.000Z), so that times compare as text.
+      const at = created ?? row.recorded_at;
+      const parsed = Date.parse(at);
+      insert.run(row.repo, row.pr, row.agent, Number.isNaN(parsed) ? at : new Date(parsed).toISOString());
     }
   },
   // 2 -> 3: policy texts stored once, by SHA-256, and referenced from new rows. Older rows keep theirs inline.

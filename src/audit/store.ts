@@ -9,6 +9,17 @@ import { migrate } from "./schema.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
+/** Exactly the columns Governor writes and hashes: readers never see a column that verify does not cover. */
+const COLUMNS = ["id", "recorded_at", "delivery_id", "installation_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome",
+  "evaluator_version", "title", "decision", "input", "input_missing_reason", "prev_hash", "hash"] as const;
+const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
+
+/** When a row's PR was opened, as the budget table records it: from the hashed input, else the row's time. */
+function createdAt(row: AuditRow): string {
+  const created = row.input ? (JSON.parse(row.input) as { change?: { created_at?: string } }).change?.created_at : undefined;
+  return created ?? row.recorded_at;
+}
+
 /** One spelling per instant (2026-11-24T11:00:00.000Z), so that times compare correctly as text in SQL. */
 function isoTime(value: string): string {
   const t = Date.parse(value);
@@ -30,8 +41,6 @@ export interface AuditEntry {
   input: EvaluationInput | null;
   /** Why `input` is null (e.g. "GitHub answered 502 to GET /repos/…/pulls/7/files"). */
   input_missing_reason?: string;
-  /** When the PR was opened, for budgets; defaults to input.change.created_at, then recorded_at. */
-  pr_created_at?: string;
 }
 
 export interface AuditRow {
@@ -146,9 +155,7 @@ export class AuditStore {
         };
         const hash = rowHash(row);
         this.insert.run({ ...row, hash });
-        if (entry.agent) {
-          this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.pr_created_at ?? entry.input?.change.created_at ?? entry.recorded_at));
-        }
+        if (entry.agent) this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
         prev = hash;
         return { id, hash };
       });
@@ -165,31 +172,36 @@ export class AuditStore {
   }
 
   get(id: number): AuditRow | undefined {
-    return this.hydrate(this.db.prepare("SELECT * FROM decisions WHERE id = ?").get(id) as AuditRow | undefined);
+    return this.hydrate(this.db.prepare(`${SELECT} WHERE id = ?`).get(id) as AuditRow | undefined);
   }
 
   list(filters: AuditFilters = {}): AuditRow[] {
     const { sql, params } = where(filters);
-    return (this.db.prepare(`SELECT * FROM decisions ${sql} ORDER BY id DESC LIMIT @limit`).all({ ...params, limit: filters.limit ?? 50 }) as AuditRow[])
+    return (this.db.prepare(`${SELECT} ${sql} ORDER BY id DESC LIMIT @limit`).all({ ...params, limit: filters.limit ?? 50 }) as AuditRow[])
       .map((row) => this.hydrate(row));
   }
 
   /** Oldest first, one row at a time: for export and replay of any number of rows in bounded memory. */
   iterate(filters: AuditFilters = {}): IterableIterator<AuditRow> {
     const { sql, params } = where(filters);
-    return this.hydrateAll(this.db.prepare(`SELECT * FROM decisions ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
+    return this.hydrateAll(this.db.prepare(`${SELECT} ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
       .iterate(filters.limit !== undefined ? { ...params, limit: filters.limit } : params) as IterableIterator<AuditRow>);
   }
 
   latestForPr(repo: string, pr: number): AuditRow | undefined {
-    return this.hydrate(this.db.prepare("SELECT * FROM decisions WHERE repo = ? AND pr = ? ORDER BY id DESC LIMIT 1").get(repo, pr) as AuditRow | undefined);
+    return this.hydrate(this.db.prepare(`${SELECT} WHERE repo = ? AND pr = ? ORDER BY id DESC LIMIT 1`).get(repo, pr) as AuditRow | undefined);
   }
 
-  /** The newest row of each PR (with input), for backtesting a policy change. */
+  /**
+   * The newest row of each PR, for backtesting a policy change: the PR's current state, then the filters (a PR denied
+   * once and allowed since is not "denied"). `since`/`until` bound which rows count, for an "as of" view.
+   */
   latestPerPr(filters: AuditFilters = {}): IterableIterator<AuditRow> {
-    const { sql, params } = where(filters);
-    const inner = `SELECT max(id) FROM decisions ${sql ? `${sql} AND` : "WHERE"} input IS NOT NULL GROUP BY repo, pr`;
-    return this.hydrateAll(this.db.prepare(`SELECT * FROM decisions WHERE id IN (${inner}) ORDER BY repo, pr`).iterate(params) as IterableIterator<AuditRow>);
+    const { sql: window, params: windowParams } = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) });
+    const { sql, params } = where({ ...filters, since: undefined, until: undefined });
+    const latest = `SELECT max(id) FROM decisions ${window} GROUP BY repo, pr`;
+    const outer = `${SELECT} WHERE id IN (${latest}) ${sql ? `AND ${sql.replace(/^WHERE /, "")}` : ""} ORDER BY repo, pr ${filters.limit !== undefined ? "LIMIT @limit" : ""}`;
+    return this.hydrateAll(this.db.prepare(outer).iterate({ ...windowParams, ...params, ...(filters.limit !== undefined ? { limit: filters.limit } : {}) }) as IterableIterator<AuditRow>);
   }
 
   /** Rows as readers see them: the input with its policy texts in place (hashes cover the stored form). */
@@ -211,12 +223,21 @@ export class AuditStore {
     return (this.db.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n;
   }
 
-  /** Walks the chain from the first row; the first row whose content or link does not check out. */
-  verify(): { rows: number; broken: ChainBreak | null } {
+  /**
+   * Walks the chain from the first row; the first row whose content or link does not check out. Also: the tables have
+   * exactly Governor's columns and no triggers, the budget table follows from the rows, the policy texts match their
+   * hashes, and each `expect` anchor (a row id and hash shown on GitHub, in the check run's footer) is still there:
+   * a chain alone cannot tell that its newest rows were cut off or the whole chain rebuilt.
+   */
+  verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): { rows: number; broken: ChainBreak | null } {
+    const structural = this.structureProblem();
+    if (structural) return { rows: 0, broken: { id: null, problem: structural } };
     let prev = GENESIS_HASH;
     let expectedId = 1;
     let rows = 0;
-    for (const row of this.db.prepare("SELECT * FROM decisions ORDER BY id").iterate() as IterableIterator<AuditRow>) {
+    const hashes = new Map<number, string>();
+    const budget = new Map<string, { agent: string; created_at: string }>();
+    for (const row of this.db.prepare(`${SELECT} ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
       rows++;
       if (row.prev_hash !== prev) {
         const problem = row.id !== expectedId
@@ -228,12 +249,45 @@ export class AuditStore {
       if (rowHash(rest) !== hash) return { rows, broken: { id: row.id, problem: `row ${row.id} was edited: its content does not match its hash` } };
       const missing = PolicyTexts.references(row.input).find((sha) => !this.texts.has(sha));
       if (missing) return { rows, broken: { id: row.id, problem: `row ${row.id} refers to policy text ${missing.slice(0, 12)}, which was deleted` } };
+      if (opts.expect?.some((e) => e.id === row.id)) hashes.set(row.id, hash);
+      const key = `${row.repo}#${row.pr}`;
+      if (row.agent && !budget.has(key)) budget.set(key, { agent: row.agent, created_at: isoTime(createdAt(row)) });
       prev = hash;
       expectedId = row.id + 1;
     }
+    for (const anchor of opts.expect ?? []) {
+      const found = hashes.get(anchor.id);
+      if (found === undefined) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id}, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt` } };
+      if (!found.startsWith(anchor.hash.toLowerCase())) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id} has hash ${found.slice(0, 16)}, not ${anchor.hash} as shown on GitHub: the chain was rebuilt` } };
+    }
+    const budgetProblem = this.budgetProblem(budget);
+    if (budgetProblem) return { rows, broken: { id: null, problem: budgetProblem } };
     const text = this.texts.verify();
     if (text) return { rows, broken: { id: null, problem: text.problem } };
     return { rows, broken: null };
+  }
+
+  /** Columns or triggers Governor did not make: a trigger can delete or alter rows as they are written, unseen. */
+  private structureProblem(): string | undefined {
+    const triggers = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all() as Array<{ name: string }>;
+    if (triggers.length > 0) return `the file has triggers Governor never creates (${triggers.map((t) => t.name).join(", ")}); they can alter rows as they are written`;
+    const columns = (this.db.prepare("PRAGMA table_info(decisions)").all() as Array<{ name: string }>).map((c) => c.name);
+    const extra = columns.filter((c) => !(COLUMNS as readonly string[]).includes(c));
+    if (extra.length > 0) return `the decisions table has columns Governor never writes (${extra.join(", ")})`;
+    return undefined;
+  }
+
+  /** The budget table must be what the rows say: one entry per agent PR, with the time it was opened. */
+  private budgetProblem(expected: Map<string, { agent: string; created_at: string }>): string | undefined {
+    const actual = this.db.prepare("SELECT repo, pr, agent, created_at FROM agent_prs").all() as Array<{ repo: string; pr: number; agent: string; created_at: string }>;
+    for (const row of actual) {
+      const want = expected.get(`${row.repo}#${row.pr}`);
+      if (!want || want.agent !== row.agent || want.created_at !== row.created_at) {
+        return `the budget table (agent_prs) does not follow from the decisions at ${row.repo}#${row.pr}: it was edited`;
+      }
+    }
+    if (actual.length !== expected.size) return `the budget table (agent_prs) lacks ${expected.size - actual.length} agent PRs recorded in the decisions`;
+    return undefined;
   }
 
   close(): void {

@@ -148,15 +148,20 @@ export function register(program: Command, ctx: CliContext): void {
 
   audit.command("verify").description("walk the hash chain; exit 1 at the first broken link")
     .option("--db <path>", "audit database")
-    .action((o: { db?: string }) => {
+    .option("--expect <id:sha256>", "a row id and hash prefix shown on GitHub (a check run's footer) that must still be in the trail; repeatable",
+      (v: string, all: string[]) => [...all, v], [] as string[])
+    .action((o: { db?: string; expect: string[] }) => {
+      const anchors = o.expect.map((v) => /^(\d+):([0-9a-fA-F]{8,64})$/.exec(v));
+      const bad = o.expect.find((_, i) => !anchors[i]);
+      if (bad !== undefined) throw new UsageError(`--expect ${bad}: write ROW:HASH, e.g. 42:3f2a9c0b1d4e5f60 (from the check run's footer)`);
       const store = openExisting(ctx, o.db);
       try {
-        const { rows, broken } = store.verify();
+        const { rows, broken } = store.verify({ expect: anchors.map((m) => ({ id: Number(m![1]), hash: m![2]! })) });
         if (broken) {
           ctx.out(broken.id === null ? `audit trail damaged: ${broken.problem}` : `chain broken at row ${broken.id}: ${broken.problem}`);
           return ctx.exit(EXIT.internal);
         }
-        ctx.out(`chain intact: ${rows} rows verified`);
+        ctx.out(`chain intact: ${rows} rows verified${o.expect.length ? `; ${o.expect.length} anchor${o.expect.length === 1 ? "" : "s"} from GitHub found` : ""}`);
       } finally {
         store.close();
       }

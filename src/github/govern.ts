@@ -183,7 +183,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
 
   // The decision is recorded before anything is shown on GitHub, so no check exists without its audit row.
   const agentName = decision.agent?.name ?? null;
-  const { id: auditId } = deps.audit.record({
+  const { id: auditId, hash: auditHash } = deps.audit.record({
     recorded_at: input?.context.now ?? recordedAt, delivery_id: req.deliveryId, installation_id: req.installationId,
     repo: repository.full_name, pr: pr.number, head_sha: pr.head.sha, base_sha: pr.base.sha, agent: agentName,
     outcome: decision.outcome, decision, input, ...(missingReason ? { input_missing_reason: missingReason } : {}),
@@ -214,7 +214,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   }
   const shown = await strictestForCommit(req, deps, decision);
   const summary = shown.fromPr === undefined
-    ? checkSummary(decision, { htmlBase, auditId })
+    ? checkSummary(decision, { htmlBase, auditId, auditHash })
     : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision; this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, { htmlBase })}`;
   if (checkRunId === null) checkRunId = await state.startCheck(octokit, target, deps.appId, detailsUrl);
   await state.completeCheck(octokit, target, checkRunId, shown.decision, summary, detailsUrl);

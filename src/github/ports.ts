@@ -6,7 +6,7 @@ export type Octokit = ProbotOctokit;
 
 export interface AuditSink {
   /** Must be durable before it returns: the check run is reported only after the decision is recorded. */
-  record(entry: AuditEntry): { id: number };
+  record(entry: AuditEntry): { id: number; hash: string };
   countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): number;
   /** The latest decision (canonical JSON) of each PR evaluated at this head commit. */
   latestForHead(repo: string, headSha: string): Array<{ pr: number; decision: string }>;

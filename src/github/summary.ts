@@ -39,7 +39,7 @@ function ruleSection(rule: AppliedRule, htmlBase: string): string {
 }
 
 /** The summary, truncated with a note rather than rejected when a huge PR would exceed GitHub's limit. */
-export function checkSummary(decision: Decision, opts: { htmlBase: string; auditId?: number }): string {
+export function checkSummary(decision: Decision, opts: { htmlBase: string; auditId?: number; auditHash?: string }): string {
   const parts: string[] = [`${ICON[decision.outcome]} ${decision.summary}`];
   if (decision.agent) {
     parts.push(`**Agent:** ${decision.agent.name}, identified by ${decision.agent.signals.map((s) => `${s.kind} ${code(s.value)}`).join(", ")}`);
@@ -56,7 +56,9 @@ export function checkSummary(decision: Decision, opts: { htmlBase: string; audit
   if (decision.unmatched_files.length) {
     parts.push(`**Files no rule covers (the default applies):** ${decision.unmatched_files.slice(0, FILES_PER_RULE).map(code).join(", ")}${decision.unmatched_files.length > FILES_PER_RULE ? `, and ${decision.unmatched_files.length - FILES_PER_RULE} more` : ""}`);
   }
-  parts.push(`<sub>${decision.schema} · evaluator ${decision.evaluator_version}${opts.auditId !== undefined ? ` · audit row ${opts.auditId} (\`governor audit show ${opts.auditId}\`)` : ""}</sub>`);
+  // The row's hash on GitHub is a witness outside the database: `audit verify --expect` proves the trail still holds it.
+  const anchor = opts.auditId !== undefined && opts.auditHash ? `${opts.auditId}:${opts.auditHash.slice(0, 16)}` : undefined;
+  parts.push(`<sub>${decision.schema} · evaluator ${decision.evaluator_version}${opts.auditId !== undefined ? ` · audit row ${opts.auditId} (\`governor audit show ${opts.auditId}\`)` : ""}${anchor ? ` · sha256 ${anchor.split(":")[1]} (\`governor audit verify --expect ${anchor}\`)` : ""}</sub>`);
   return truncate(parts.join("\n\n"));
 }
 

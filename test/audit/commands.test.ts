@@ -113,6 +113,28 @@ describe("governor audit verify", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("chain broken at row 4: row 4 was edited: its content does not match its hash\n");
   });
+
+  it("proves rows shown on GitHub are still there, and catches the newest rows cut off", async () => {
+    const cwd = seeded();
+    const store = openAuditStore(join(cwd, "governor.db"));
+    const anchor = (id: number) => `${id}:${store.get(id)!.hash.slice(0, 16)}`;
+    const [five, six] = [anchor(5), anchor(6)];
+    store.close();
+    expect((await run(["audit", "verify", "--expect", five, "--expect", six], { cwd })).stdout).toBe("chain intact: 6 rows verified; 2 anchors from GitHub found\n");
+    const cut = openAuditStore(join(cwd, "governor.db"));
+    cut.db.prepare("DELETE FROM decisions WHERE id >= 5").run();
+    cut.close();
+    expect((await run(["audit", "verify"], { cwd })).code).toBe(0); // a chain alone cannot tell its newest rows are gone
+    const r = await run(["audit", "verify", "--expect", six], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("row 6, shown on GitHub, is not in the trail");
+  });
+
+  it("refuses a malformed anchor as bad usage", async () => {
+    const r = await run(["audit", "verify", "--expect", "six"], { cwd: seeded() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--expect six: write ROW:HASH");
+  });
 });
 
 describe("governor audit export", () => {

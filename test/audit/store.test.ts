@@ -126,6 +126,39 @@ describe("audit store: rows and chain", () => {
   });
 });
 
+describe("audit store: what the chain alone would miss", () => {
+  it("catches a trigger, which could delete or alter rows as they are written", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    store.db.exec("CREATE TRIGGER hide AFTER INSERT ON decisions WHEN NEW.outcome = 'denied' BEGIN DELETE FROM decisions WHERE id = NEW.id; END");
+    expect(store.verify().broken?.problem).toMatch(/^the file has triggers Governor never creates \(hide\)/);
+  });
+
+  it("catches a column Governor never writes, which readers would otherwise show", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    store.db.exec("ALTER TABLE decisions ADD COLUMN approved_by_ciso TEXT");
+    expect(store.verify().broken?.problem).toBe("the decisions table has columns Governor never writes (approved_by_ciso)");
+    expect(Object.keys(store.get(1)!)).not.toContain("approved_by_ciso");
+  });
+
+  it("catches an edited budget table, which would lift an agent's daily limit", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch(oneOfEach());
+    store.db.prepare("UPDATE agent_prs SET created_at = '1999-01-01T00:00:00.000Z'").run();
+    expect(store.verify().broken?.problem).toMatch(/^the budget table \(agent_prs\) does not follow from the decisions/);
+  });
+});
+
+describe("audit store: the latest decision of each PR", () => {
+  it("filters PRs by their current state, not by an older decision", () => {
+    const store = openAuditStore(dbPath());
+    store.recordBatch([entryFor({ pr: 30, files: ["apps/api/src/billing/x.ts"] }), entryFor({ pr: 30, files: ["docs/a.md"] }), entryFor({ pr: 31, files: ["apps/api/src/billing/x.ts"] })]);
+    expect([...store.latestPerPr({ outcome: "denied" })].map((r) => [r.pr, r.id])).toEqual([[31, 3]]);
+    expect([...store.latestPerPr({})].map((r) => [r.pr, r.id])).toEqual([[30, 2], [31, 3]]);
+  });
+});
+
 describe("audit store: usage for budgets", () => {
   const window = { repo: "acme/webapp", agent: "copilot", since: "2026-11-23T12:00:00.000Z", until: "2026-11-24T12:00:00.000Z" };
 

@@ -358,6 +358,8 @@ describe("app: audit and efficiency", () => {
     const row = t.audit.latestForPr("acme/webapp", 7)!;
     expect(row).toMatchObject({ delivery_id: "delivery-123", installation_id: 99, head_sha: HEAD, base_sha: BASE, agent: "copilot", outcome: "allowed" });
     expect(lastCheck().output?.summary).toContain(`audit row ${row.id}`);
+    // The row's hash is shown on GitHub, a witness outside the database for `governor audit verify --expect`.
+    expect(lastCheck().output?.summary).toContain(`governor audit verify --expect ${row.id}:${row.hash.slice(0, 16)}`);
     const input = EvaluationInputSchema.parse(JSON.parse(row.input!));
     expect(input.change.team_members).toEqual({ "acme/dba": ["dana"] });
     expect(canonicalJson(decide(input))).toBe(row.decision);
