@@ -36,12 +36,15 @@ export function simulate(rows: Iterable<AuditRow>, policies: NewPolicies): Simul
   for (const row of rows) {
     if (row.input === null) continue;
     const input = EvaluationInputSchema.parse(JSON.parse(row.input));
+    // The baseline is today's evaluator on the recorded input, not the recorded outcome: a change of evaluator must
+    // not be counted as the policy's effect.
+    const before = decide(structuredClone(input), cache);
     // Keep where each policy was read from (so links stay right); swap only the text under test.
     if (policies.repo) input.policies.repo = { ...(input.policies.repo ?? { path: policies.repo.path }), text: policies.repo.text };
     if (policies.org) input.policies.org = { ...(input.policies.org ?? { path: policies.org.path }), text: policies.org.text };
     const after = decide(input, cache);
     considered++;
-    const from = row.outcome;
+    const from = before.outcome;
     const to = after.outcome;
     const key = `${from}->${to}`;
     const t = byTransition.get(key) ?? { from, to, prs: [] };

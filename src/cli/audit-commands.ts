@@ -218,11 +218,17 @@ export function register(program: Command, ctx: CliContext): void {
     });
 }
 
+/** Where an export goes when no --out is given. To a real stdout it waits for each write to flush, so a slow reader
+ * (a pipe, ssh) holds the export back instead of the whole trail piling up in memory. */
 function contextStream(ctx: CliContext): Writable {
+  const stdout = ctx.stdout;
   return new Writable({
     write(chunk: Buffer, _enc, done) {
-      ctx.out(chunk.toString("utf8").replace(/\n$/, ""));
-      done();
+      if (stdout) stdout.write(chunk, (error?: Error | null) => done(error ?? undefined));
+      else {
+        ctx.out(chunk.toString("utf8").replace(/\n$/, ""));
+        done();
+      }
     },
   });
 }

@@ -6,6 +6,8 @@ export interface CliContext {
   env: Record<string, string | undefined>;
   /** Records the exit code; the highest code set during a run wins. */
   exit(code: number): void;
+  /** The real standard output, when there is one: streaming commands write to it with backpressure. */
+  stdout?: NodeJS.WritableStream;
 }
 
 /** A problem with what the user asked for (missing file, bad flag value): reported as one line, exit 2. */
@@ -28,6 +30,7 @@ export function processContext(): CliContext {
     err: (text) => void process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
     cwd: process.cwd(),
     env: process.env,
+    stdout: process.stdout,
     exit(next) {
       code = Math.max(code, next);
       process.exitCode = code;

@@ -176,6 +176,15 @@ describe("governor simulate", () => {
     expect(r.stdout).toContain("allowed -> needs_approval: 1\n  acme/webapp#1 (row 1): Needs approval: 0 of 1 gate met");
   });
 
+  it("measures a policy change against today's evaluator, not against an outcome an older evaluator recorded", async () => {
+    const denied = entryFor({ pr: 40, files: ["apps/api/src/billing/x.ts"] });
+    const recordedByOlder = { ...denied, outcome: "allowed" as const, decision: { ...denied.decision, outcome: "allowed" as const, evaluator_version: "0.9.0" } };
+    const cwd = seeded([recordedByOlder]);
+    writeFileSync(join(cwd, "same.yml"), fixturePolicy("webapp-monorepo.yml"));
+    const r = await run(["simulate", "--policy", "same.yml"], { cwd });
+    expect(r.stdout).toContain("1 PRs considered; 0 would change");
+  });
+
   it("refuses an invalid new policy with file:line:column", async () => {
     const cwd = seeded();
     writeFileSync(join(cwd, "bad.yml"), "version: 1\nrulez: []\n");
