@@ -91,6 +91,8 @@ export function migrate(db: Database.Database, path: string): { from: number; to
     const step = MIGRATIONS[v];
     if (!step) throw new AuditSchemaError(`no migration from audit schema version ${v}`, path, from);
     db.transaction(() => {
+      // Another process (a server starting beside the CLI) may have taken this step already: read again under the lock.
+      if ((db.pragma("user_version", { simple: true }) as number) !== v) return;
       step(db);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();

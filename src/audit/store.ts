@@ -5,7 +5,7 @@ import { canonicalJson } from "../policy/canonical.js";
 import type { Decision } from "../policy/decision.js";
 import type { EvaluationInput } from "../policy/input.js";
 import { PolicyTexts } from "./policy-texts.js";
-import { migrate } from "./schema.js";
+import { AuditSchemaError, migrate, SCHEMA_VERSION } from "./schema.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -309,6 +309,15 @@ export function openAuditStore(path: string, opts: { readonly?: boolean } = {}):
   db.pragma("busy_timeout = 5000");
   try {
     if (!opts.readonly) migrate(db, path);
+    else {
+      // Read-only use (verify, export, an archived copy) never changes the file, so it must already be current.
+      const found = db.pragma("user_version", { simple: true }) as number;
+      if (found !== SCHEMA_VERSION) {
+        throw new AuditSchemaError(found > SCHEMA_VERSION
+          ? `${path} has audit schema version ${found}, newer than this Governor understands (${SCHEMA_VERSION}); upgrade Governor rather than risk the trail`
+          : `${path} has audit schema version ${found}, older than this Governor's (${SCHEMA_VERSION}); it is upgraded when opened for writing`, path, found);
+      }
+    }
   } catch (error) {
     db.close();
     throw error;

@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { exportRows } from "../audit/export.js";
 import { Replayer } from "../audit/replay.js";
 import { checkNewPolicies, simulate } from "../audit/simulate.js";
+import { AuditSchemaError, SCHEMA_VERSION } from "../audit/schema.js";
 import { type AuditFilters, type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
 import type { Decision } from "../policy/decision.js";
 import { OUTCOMES } from "../policy/decision.js";
@@ -63,10 +64,19 @@ export function databasePath(ctx: CliContext, db?: string): string {
   return resolve(ctx.cwd, db ?? ctx.env["DATABASE_PATH"] ?? "governor.db");
 }
 
+/** Opens the trail read-only, so verifying or exporting (an archived copy, say) never changes the file. */
 function openExisting(ctx: CliContext, db?: string): AuditStore {
   const path = databasePath(ctx, db);
   if (!existsSync(path)) throw new UsageError(`no audit database at ${path} (set --db or DATABASE_PATH)`);
-  return openAuditStore(path);
+  try {
+    return openAuditStore(path, { readonly: true });
+  } catch (error) {
+    if (!(error instanceof AuditSchemaError) || error.found > SCHEMA_VERSION) throw error;
+    // An older file is upgraded first (each step in a transaction), and says so.
+    ctx.err(`upgrading ${path} from audit schema ${error.found} to ${SCHEMA_VERSION}`);
+    openAuditStore(path).close();
+    return openAuditStore(path, { readonly: true });
+  }
 }
 
 function table(rows: string[][]): string {

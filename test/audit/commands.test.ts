@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/audit/store.js";
@@ -128,6 +129,15 @@ describe("governor audit verify", () => {
     const r = await run(["audit", "verify", "--expect", six], { cwd });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("row 6, shown on GitHub, is not in the trail");
+  });
+
+  it("leaves the file byte for byte as it was, so an archived copy can be verified as evidence", async () => {
+    const cwd = seeded();
+    const file = join(cwd, "governor.db");
+    const before = createHash("sha256").update(readFileSync(file)).digest("hex");
+    expect((await run(["audit", "verify"], { cwd })).code).toBe(0);
+    expect((await run(["audit", "export", "--format", "csv"], { cwd })).code).toBe(0);
+    expect(createHash("sha256").update(readFileSync(file)).digest("hex")).toBe(before);
   });
 
   it("refuses a malformed anchor as bad usage", async () => {
