@@ -67,7 +67,7 @@ export async function benchAudit(): Promise<BenchResult[]> {
     const replayer = new Replayer();
     const replay = timeIt(() => {
       const counts = { identical: 0, different: 0, skipped: 0 };
-      for (const row of store.iterate({})) counts[replayer.replay(row).status] += 1;
+      for (const { row, input } of store.iterateParsed({})) counts[replayer.replay(row, input).status] += 1;
       return counts;
     });
     store.close();

@@ -46,6 +46,18 @@ export class PolicyTexts {
     return stored.replace(REFERENCE, (_, sha: string) => `"text":${JSON.stringify(this.text(sha))}`);
   }
 
+  /**
+   * A parsed stored input with its policy texts put back in place: cheaper than `hydrate` for readers that parse the
+   * input anyway (replay), and every row then shares one string per text, which the policy cache hashes once.
+   */
+  resolve(parsed: unknown): unknown {
+    const policies = (parsed as { policies?: Record<string, { text?: unknown } | undefined> } | null)?.policies;
+    for (const policy of Object.values(policies ?? {})) {
+      if (policy && typeof policy.text === "string" && policy.text.startsWith(TOKEN_PREFIX)) policy.text = this.text(policy.text.slice(TOKEN_PREFIX.length));
+    }
+    return parsed;
+  }
+
   /** The hashes of the texts a stored input refers to. */
   static references(stored: string | null): string[] {
     return stored === null ? [] : [...stored.matchAll(REFERENCE)].map((m) => m[1] as string);

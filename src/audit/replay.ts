@@ -13,9 +13,10 @@ export type ReplayResult =
 export class Replayer {
   private readonly cache = new PolicyCache(1024);
 
-  replay(row: AuditRow): ReplayResult {
+  /** `input`, when given, is the row's input already parsed (see AuditStore.iterateParsed). */
+  replay(row: AuditRow, input?: unknown): ReplayResult {
     if (row.input === null) return { id: row.id, status: "skipped", why: `not replayable: ${row.input_missing_reason ?? "no input recorded"}` };
-    const parsed = EvaluationInputSchema.safeParse(JSON.parse(row.input));
+    const parsed = EvaluationInputSchema.safeParse(input ?? JSON.parse(row.input));
     if (!parsed.success) return { id: row.id, status: "skipped", why: `not replayable: the stored input no longer parses (${parsed.error.issues[0]?.message ?? "invalid"})` };
     const now = decide(parsed.data, this.cache);
     const replayed = canonicalJson(now);

@@ -188,6 +188,14 @@ export class AuditStore {
       .iterate(filters.limit !== undefined ? { ...params, limit: filters.limit } : params) as IterableIterator<AuditRow>);
   }
 
+  /** Oldest first, each row with its input parsed (null when none was recorded): what replay reads, at less cost. */
+  *iterateParsed(filters: AuditFilters = {}): IterableIterator<{ row: AuditRow; input: unknown }> {
+    const { sql, params } = where(filters);
+    const rows = this.db.prepare(`${SELECT} ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
+      .iterate(filters.limit !== undefined ? { ...params, limit: filters.limit } : params) as IterableIterator<AuditRow>;
+    for (const row of rows) yield { row, input: row.input === null ? null : this.texts.resolve(JSON.parse(row.input)) };
+  }
+
   latestForPr(repo: string, pr: number): AuditRow | undefined {
     return this.hydrate(this.db.prepare(`${SELECT} WHERE repo = ? AND pr = ? ORDER BY id DESC LIMIT 1`).get(repo, pr) as AuditRow | undefined);
   }

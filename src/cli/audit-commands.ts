@@ -131,10 +131,11 @@ export function register(program: Command, ctx: CliContext): void {
       try {
         const started = process.hrtime.bigint();
         const replayer = new Replayer();
-        const rows: Iterable<AuditRow> = id !== undefined ? [store.get(id)].filter((r): r is AuditRow => r !== undefined) : store.iterate(filtersOf(o));
+        const one = id !== undefined ? store.get(id) : undefined;
+        const rows: Iterable<{ row: AuditRow; input?: unknown }> = id !== undefined ? (one ? [{ row: one }] : []) : store.iterateParsed(filtersOf(o));
         let replayed = 0, identical = 0, differing = 0, skipped = 0;
-        for (const row of rows) {
-          const result = replayer.replay(row);
+        for (const { row, input } of rows) {
+          const result = replayer.replay(row, input);
           if (result.status === "skipped") {
             skipped++;
             ctx.out(`row ${row.id}: skipped, ${result.why}`);
