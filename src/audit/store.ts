@@ -113,9 +113,13 @@ export class AuditStore {
   private readonly upsertPr: Database.Statement;
   private readonly countPrs: Database.Statement;
   private readonly texts: PolicyTexts;
+  /** On every decision's path (PRs sharing a commit), so prepared once. */
+  private readonly byHead: Database.Statement;
 
   constructor(readonly db: Database.Database, readonly path: string) {
     this.texts = new PolicyTexts(db);
+    this.byHead = db.prepare(`SELECT pr, outcome, decision FROM decisions WHERE id IN
+      (SELECT max(id) FROM decisions WHERE repo = ? AND head_sha = ? GROUP BY pr) ORDER BY pr`);
     this.insert = db.prepare(`INSERT INTO decisions (id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome,
       evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash)
       VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha, @base_sha, @agent, @outcome,
@@ -183,17 +187,19 @@ export class AuditStore {
 
   /** Oldest first, one row at a time: for export and replay of any number of rows in bounded memory. */
   iterate(filters: AuditFilters = {}): IterableIterator<AuditRow> {
-    const { sql, params } = where(filters);
-    return this.hydrateAll(this.db.prepare(`${SELECT} ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
-      .iterate(filters.limit !== undefined ? { ...params, limit: filters.limit } : params) as IterableIterator<AuditRow>);
+    return this.hydrateAll(this.stored(filters));
   }
 
   /** Oldest first, each row with its input parsed (null when none was recorded): what replay reads, at less cost. */
   *iterateParsed(filters: AuditFilters = {}): IterableIterator<{ row: AuditRow; input: unknown }> {
+    for (const row of this.stored(filters)) yield { row, input: row.input === null ? null : this.texts.resolve(JSON.parse(row.input)) };
+  }
+
+  /** Rows as stored (policy texts by reference), oldest first. */
+  private stored(filters: AuditFilters): IterableIterator<AuditRow> {
     const { sql, params } = where(filters);
-    const rows = this.db.prepare(`${SELECT} ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
+    return this.db.prepare(`${SELECT} ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
       .iterate(filters.limit !== undefined ? { ...params, limit: filters.limit } : params) as IterableIterator<AuditRow>;
-    for (const row of rows) yield { row, input: row.input === null ? null : this.texts.resolve(JSON.parse(row.input)) };
   }
 
   latestForPr(repo: string, pr: number): AuditRow | undefined {
@@ -223,8 +229,7 @@ export class AuditStore {
 
   /** The latest decision of each PR whose head was `headSha` when it was evaluated. */
   latestForHead(repo: string, headSha: string): Array<{ pr: number; outcome: string; decision: string }> {
-    return this.db.prepare(`SELECT pr, outcome, decision FROM decisions WHERE id IN
-      (SELECT max(id) FROM decisions WHERE repo = ? AND head_sha = ? GROUP BY pr) ORDER BY pr`).all(repo, headSha) as Array<{ pr: number; outcome: string; decision: string }>;
+    return this.byHead.all(repo, headSha) as Array<{ pr: number; outcome: string; decision: string }>;
   }
 
   count(): number {

@@ -96,43 +96,46 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
     return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [] };
   }
 
+  const change: ChangeInput = { ...base };
+  const decideNow = () => decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
   // A first, cheap pass on the payload alone tells who the agent is and which gates apply, so that only the calls
   // the decision needs are made: commits only when no agent is recognised yet, team members only for gates with reviews.
-  const probe = decide(EvaluationInputSchema.parse({ policies: sources, change: base, context }), state.compiled);
+  const probe = decideNow();
   if (probe.outcome === "error") {
     return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [] };
   }
-  const change: ChangeInput = { ...base };
-  if (!probe.agent) {
+  let agent = probe.agent;
+  if (!agent) {
     change.commit_authors = await listCommitAuthors(octokit, owner, repo, pr.number);
-    const identified = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
+    const identified = decideNow();
     // Still no agent under scope: agents: not governed, and nothing more needs reading.
     if (identified.outcome === "not_governed") {
       const input = EvaluationInputSchema.parse({ policies: sources, change, context });
       return { input, labels: labelsOf(input, state) ?? DEFAULT_LABELS, reviewedBy: [] };
     }
+    agent = identified.agent;
   }
   change.files = await listFiles(octokit, owner, repo, pr.number);
 
-  const withFiles = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
-  if (withFiles.agent) {
+  // Identity does not depend on the files, so the agent is known here.
+  if (agent) {
     // The budget counts the agent's PRs opened in the 24 hours up to this PR's opening, this one included: a PR that
     // was within budget when opened stays within it when re-evaluated later.
     const opened = pr.created_at ? new Date(pr.created_at) : now;
     const others = deps.audit.countAgentPrs({
-      repo: repository.full_name, agent: withFiles.agent.name, since: new Date(opened.getTime() - DAY_MS).toISOString(),
+      repo: repository.full_name, agent: agent.name, since: new Date(opened.getTime() - DAY_MS).toISOString(),
       until: opened.toISOString(), excludePr: pr.number, tieBreakPr: pr.number,
     });
     context.usage.prs_today = others + 1;
   }
-  // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone.
-  // A decision without a gate (allowed, or denied outright) does not read them.
-  // With the budget known: its gate (limits.action: require_approval) is approved by the owners' teams too.
-  const withUsage = decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
-  const reviews = withUsage.gates.total > 0 ? await listReviews(octokit, owner, repo, pr.number) : [];
+  // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone, so
+  // a decision without a gate (allowed, or denied outright) does not read them. The budget's own gate
+  // (limits.action: require_approval) is approved by the owners' teams, hence this pass after the usage is known.
+  const gated = decideNow();
+  const reviews = gated.gates.total > 0 ? await listReviews(octokit, owner, repo, pr.number) : [];
   change.reviews = reviews;
   const teams = new Set<string>();
-  if (reviews.length > 0) for (const rule of withUsage.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
+  if (reviews.length > 0) for (const rule of gated.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
   const teamMembers: Record<string, string[]> = {};
   for (const team of [...teams].sort()) teamMembers[team] = await listTeamMembers(octokit, team);
   change.team_members = teamMembers;

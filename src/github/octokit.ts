@@ -106,7 +106,7 @@ export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctoki
     request: { ...(options["request"] as object | undefined), fetch: timedFetch },
     // Octokit's throttling and retry plugins are off, and their work is done in the hook above. Both run every call
     // through Bottleneck queues: measured on the simulator, 2.1 ms a call bare, 6.5 ms with the retry plugin, 16.6 ms
-    // with both, for an app that makes 6 to 12 calls a decision. The throttling plugin also spaces all writes a second
+    // with both, for an app that makes 4 to 10 calls a decision. The throttling plugin also spaces all writes a second
     // apart in one global queue, which would cap a whole org at one check update per second. Concurrency is bounded per
     // installation by the worker instead, and rate-limit answers are waited out as the plugin would.
     throttle: { ...(options["throttle"] as object | undefined), enabled: false },

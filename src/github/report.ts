@@ -28,7 +28,7 @@ export class MemoryCheckRunLedger implements CheckRunLedger {
     return { ids: rows.flatMap((r) => (r.id === null ? [] : [r.id])), unknown: !this.seen.has(key) || rows.some((r) => r.id === null) };
   }
   intend(key: string): number {
-    for (const [token, row] of this.rows) if (row.closed && this.rows.size > 10_000) this.rows.delete(token);
+    if (this.rows.size > 10_000) for (const [token, row] of this.rows) if (row.closed) this.rows.delete(token);
     this.rows.set(this.next, { key, id: null, closed: false });
     return this.next++;
   }
