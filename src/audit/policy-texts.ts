@@ -63,8 +63,9 @@ export class PolicyTexts {
     return stored === null ? [] : [...stored.matchAll(REFERENCE)].map((m) => m[1] as string);
   }
 
+  /** Whether the table holds the text now: asked of the table, not the read cache, since verify relies on it. */
   has(sha: string): boolean {
-    return this.cache.has(sha) || this.select.get(sha) !== undefined;
+    return this.select.get(sha) !== undefined;
   }
 
   /** The first stored text whose content no longer matches its hash (edited after it was written). */
