@@ -3,6 +3,8 @@ import type { Context, Probot } from "probot";
 import { errorDecision } from "../policy/decide.js";
 import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
+import { checkRunKey } from "./report.js";
+import { checkSummary } from "./summary.js";
 import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
 import type { AppDeps } from "./ports.js";
 
@@ -60,7 +62,7 @@ export function governorApp(deps: AppDeps) {
       if (run.app?.id !== undefined && run.app.id !== deps.appId) return; // another app's check
       const owner = event.repository.owner.login;
       const repo = event.repository.name;
-      const where = { owner, repo, fullName: event.repository.full_name, sha: run.head_sha, installationId: event.installation?.id ?? null };
+      const where = { owner, repo, fullName: event.repository.full_name, htmlUrl: event.repository.html_url, sha: run.head_sha, installationId: event.installation?.id ?? null };
       let numbers = run.pull_requests.map((p) => p.number);
       if (numbers.length === 0) {
         // Forks leave pull_requests empty: find the PRs by their head commit.
@@ -93,19 +95,21 @@ export function governorApp(deps: AppDeps) {
      * What cannot be evaluated still ends in the audit trail and, when the commit is known, in a failing check: an
      * error is never silence. Reporting errors propagate, so the delivery is retried.
      */
-    async function failClosed(context: Context, where: { owner?: string; repo?: string; fullName?: string; sha?: string; pr: number; installationId: number | null }, title: string, message: string): Promise<void> {
+    async function failClosed(context: Context, where: { owner?: string; repo?: string; fullName?: string; htmlUrl?: string; sha?: string; pr: number; installationId: number | null }, title: string, message: string): Promise<void> {
       context.log.error({ pr: where.pr }, `${message}: ${title}`);
       const sha = where.sha && /^[0-9a-f]{40}$/.test(where.sha) ? where.sha : undefined;
       const decision = errorDecision(title, [{ message: `${message}. Governor fails closed; use Re-run on this check to try again.` }], sha ?? "");
-      deps.audit.record({
+      const row = deps.audit.record({
         recorded_at: deps.now().toISOString(), delivery_id: context.id, installation_id: where.installationId,
         repo: where.fullName ?? "unknown", pr: where.pr, head_sha: sha ?? "", base_sha: "", agent: null,
         outcome: "error", decision, input: null, input_missing_reason: `${message}: ${title}`,
       });
       if (!where.owner || !where.repo || !sha) return;
       const target = { owner: where.owner, repo: where.repo, headSha: sha };
+      const htmlBase = where.htmlUrl ? new URL(where.htmlUrl).origin : "https://github.com";
       const id = await state.startCheck(context.octokit, target, deps.appId);
-      await state.completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
+      // Like every check: reported under the commit's lock, with its audit anchor for `governor audit verify --expect`.
+      await state.exclusive(checkRunKey(target), () => state.report(context.octokit, target, id, deps.appId, decision, checkSummary(decision, { htmlBase, auditId: row.id, auditHash: row.hash }), undefined));
     }
 
     /** A payload Governor cannot read: fail the check when the commit can be named, and always log it. */

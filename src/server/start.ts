@@ -46,7 +46,8 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       metrics.decisions.inc({ outcome: entry.outcome });
       return row;
     },
-    countAgentPrs: (q: Parameters<typeof store.countAgentPrs>[0]) => store.countAgentPrs(q),
+    reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
+    knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
   };
   await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date(), checkRuns: new SqliteCheckRunLedger(db) }));
