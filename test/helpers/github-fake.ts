@@ -81,11 +81,24 @@ export class GitHubFake {
   /** Check runs created so far, as GitHub would list them for a commit. */
   readonly checkRuns: Array<{ id: number; repo: string; head_sha: string; name: string; status?: string; conclusion?: string }> = [];
   private readonly labels = new Set<string>();
+  /** Milliseconds each answer takes (0: at once); tests set it to make races visible. */
+  latency: () => number = () => 0;
+  /** Called with each call's route as it is answered, before the answer is made. */
+  onCall: ((route: string) => void) | undefined;
 
   constructor(private readonly appId = 4242) {
     nock.disableNetConnect();
     for (const method of ["GET", "POST", "PATCH", "DELETE"]) {
-      nock(API).persist().intercept(/.*/, method).reply((uri, body) => this.answer(method, uri, body));
+      nock(API).persist().intercept(/.*/, method).reply((uri, body, callback) => {
+        // With latency, the answer is made when the delay is over, as a slow GitHub would answer with its state then.
+        const reply = (): nock.ReplyFnResult => {
+          const [status, answer, headers] = this.answer(method, uri, body);
+          return [status, answer as nock.ReplyBody, headers ?? {}];
+        };
+        const delay = this.latency();
+        if (delay <= 0) return callback(null, reply());
+        setTimeout(() => callback(null, reply()), delay);
+      });
     }
   }
 
@@ -118,6 +131,7 @@ export class GitHubFake {
     const route = match?.[2] ?? `${method} ${path}`;
     const body = typeof rawBody === "string" && rawBody ? (JSON.parse(rawBody) as unknown) : rawBody;
     this.calls.push({ method, path, route, body });
+    this.onCall?.(route);
     const fault = this.faults.find((f) => f.method === method && f.route === route && f.times > 0);
     if (fault) {
       fault.times--;

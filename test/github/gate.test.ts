@@ -1,0 +1,144 @@
+// Issue 10, app half: the ways around the gate, each driven through the real Probot handler with the nock fake.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HEAD, prPayload, setFiles, setPolicy, startTestApp, type TestApp } from "../helpers/app.js";
+
+const POLICY = `version: 1
+classes:
+  docs: ["docs/**", "**/*.md"]
+  billing: ["src/billing/**"]
+rules:
+  - id: billing-freeze
+    match: { classes: [billing] }
+    action: deny
+  - id: docs
+    match: { classes: [docs] }
+    action: allow
+default: require_approval
+default_approvers: { teams: [acme/maintainers], count: 1 }
+owners: { users: [olga] }
+`;
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await startTestApp();
+  setPolicy(t.github, POLICY);
+});
+afterEach(() => t.close());
+
+/** mulberry32: random orders that are the same on every run. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), a | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const shuffle = <T>(items: T[], random: () => number) => items.map((v) => ({ v, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.v);
+const sha = (n: number) => n.toString(16).padStart(40, "c");
+
+/** The conclusion GitHub shows for a commit: that of the newest `governance` run of this app. */
+function shownFor(headSha: string) {
+  const runs = t.github.checkRuns.filter((r) => r.head_sha === headSha && r.name === "governance").sort((a, b) => b.id - a.id);
+  return runs[0];
+}
+
+/** A PR payload with its own opening time. */
+function opened(o: Parameters<typeof prPayload>[0] & { createdAt?: string }) {
+  const payload = prPayload(o);
+  if (o.createdAt) (payload["pull_request"] as Record<string, unknown>)["created_at"] = o.createdAt;
+  return payload;
+}
+
+describe("budgets hold under bursts", () => {
+  it("passes exactly max_prs_per_day of a burst of one agent's PRs evaluated at once, in any order, and keeps them on re-evaluation", async () => {
+    setPolicy(t.github, `${POLICY}limits: { max_prs_per_day: 2, action: deny }\n`);
+    const random = rng(10);
+    for (let round = 0; round < 12; round++) {
+      // Each round two days after the last, so budgets do not carry over.
+      const day = new Date(Date.parse("2026-11-24T11:00:00Z") + round * 2 * 86_400_000);
+      t.setNow(new Date(day.getTime() + 60_000));
+      const numbers = Array.from({ length: 6 }, (_, i) => round * 10 + i + 1);
+      for (const number of numbers) setFiles(t.github, ["docs/a.md"], number);
+      // Opened within the same few seconds, delivered all at once, in a random order.
+      await Promise.all(shuffle(numbers, random).map((number) => t.deliver("pull_request", opened({ number, head: sha(number), createdAt: new Date(day.getTime() + (number % 7) * 1000).toISOString() }))));
+      const conclusions = numbers.map((n) => shownFor(sha(n))?.conclusion);
+      expect(conclusions.filter((c) => c === "success"), `round ${round}: ${conclusions.join(", ")}`).toHaveLength(2);
+      expect(conclusions.filter((c) => c === "failure")).toHaveLength(4);
+      // Evaluated again (a push of nothing, a re-run): a PR within budget stays within it, one over stays over.
+      const passed = numbers.filter((n) => shownFor(sha(n))?.conclusion === "success");
+      await Promise.all(shuffle(numbers, random).map((number) => t.deliver("pull_request", opened({ number, action: "synchronize", head: sha(number), createdAt: new Date(day.getTime() + (number % 7) * 1000).toISOString() }))));
+      expect(numbers.filter((n) => shownFor(sha(n))?.conclusion === "success")).toEqual(passed);
+    }
+    expect(t.audit.verify().broken).toBeNull();
+  });
+
+  it("records each PR's budget position in the decision's input, and verify refuses a reservation lowered afterwards", async () => {
+    setPolicy(t.github, `${POLICY}limits: { max_prs_per_day: 1, action: deny }\n`);
+    for (const number of [1, 2]) {
+      setFiles(t.github, ["docs/a.md"], number);
+      await t.deliver("pull_request", opened({ number, head: sha(number) }));
+    }
+    const row = t.audit.latestForPr("acme/webapp", 2)!;
+    expect(JSON.parse(row.input!).context.usage).toMatchObject({ prs_today: 2, prs_by_agent: { copilot: 2 } });
+    expect(t.audit.verify().broken).toBeNull();
+    t.audit.db.prepare("UPDATE budget_reservations SET position = 1 WHERE pr = 2").run();
+    expect(t.audit.verify().broken?.problem).toMatch(/decided as copilot's PR number 2 of the day, but the budget reservations \(budget_reservations\) say 1/);
+  });
+});
+
+describe("one commit, several PRs", () => {
+  const STRICT_BASE = "3".repeat(40);
+  // PR 7 into main (docs allowed) and PR 8 into release, whose policy at its base denies everything.
+  beforeEach(() => {
+    setPolicy(t.github, "version: 1\ndefault: deny\n", { ref: STRICT_BASE });
+    setFiles(t.github, ["docs/a.md"], 7);
+    setFiles(t.github, ["docs/a.md"], 8);
+  });
+  const lax = (head: string, action = "opened") => prPayload({ number: 7, head, action });
+  const strict = (head: string, action = "opened") => {
+    const payload = prPayload({ number: 8, head, action });
+    const pr = payload["pull_request"] as { base: Record<string, unknown> };
+    pr.base = { ...pr.base, ref: "release", sha: STRICT_BASE };
+    return payload;
+  };
+
+  it("shows the strictest decision of the PRs sharing a head, whatever order their evaluations start and finish in", async () => {
+    const random = rng(1);
+    for (let round = 0; round < 30; round++) {
+      const head = sha(1000 + round);
+      // GitHub's latency, differently each round: the lax PR's reads are slow or fast, so either may finish first.
+      t.github.latency = () => Math.floor(random() * 12);
+      const deliveries = shuffle([() => t.deliver("pull_request", lax(head)), () => t.deliver("pull_request", strict(head))], random);
+      await Promise.all(deliveries.map((d) => d()));
+      const shown = shownFor(head);
+      expect(shown, `round ${round}`).toMatchObject({ status: "completed", conclusion: "failure" });
+      // Nothing of ours is left spinning on the commit.
+      expect(t.github.checkRuns.filter((r) => r.head_sha === head && r.status !== "completed")).toEqual([]);
+    }
+  });
+
+  it("turns a passing commit pending as soon as a new PR appears on it, before it reads anything of the new PR", async () => {
+    await t.deliver("pull_request", lax(HEAD));
+    expect(shownFor(HEAD)?.conclusion).toBe("success");
+    let seenWhileReading: string | undefined;
+    t.github.onCall = (route) => {
+      // The first read of the new PR's inputs: the policy at its base.
+      if (route === "GET /repos/{o}/{r}/contents/{path}" && seenWhileReading === undefined) seenWhileReading = shownFor(HEAD)?.status;
+    };
+    await t.deliver("pull_request", strict(HEAD));
+    expect(seenWhileReading).toBe("in_progress");
+    expect(shownFor(HEAD)?.conclusion).toBe("failure");
+  });
+
+  it("shows the audit anchor of its own row when it shows a sibling PR's stricter decision", async () => {
+    await t.deliver("pull_request", strict(HEAD));
+    await t.deliver("pull_request", lax(HEAD));
+    const row = t.audit.latestForPr("acme/webapp", 7)!;
+    const last = t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string; output?: { summary: string } }).filter((b) => b.conclusion).at(-1)!;
+    expect(last.conclusion).toBe("failure");
+    expect(last.output?.summary).toContain("also the head of #8");
+    expect(last.output?.summary).toContain(`governor audit verify --expect ${row.id}:${row.hash.slice(0, 16)}`);
+  });
+});
