@@ -43,10 +43,6 @@ export const ChangeSchema = z.strictObject({
   labels: z.array(z.string()).default([]),
   /** Logins and e-mails of commit authors and co-author trailers: agents that open PRs as a human leave them here. */
   commit_authors: z.array(z.string()).default([]),
-  /** Logins who authored, committed or pushed commits in the PR. */
-  contributors: z.array(z.string()).default([]),
-  /** Agents that governed this PR before (sticky identity): it stays theirs until an owner releases it. */
-  known_agents: z.array(z.string()).default([]),
   files: z.array(ChangedFileSchema),
   /** Number of files GitHub reports for the PR; larger than files.length when the list could not be fully read. */
   total_files: z.number().int().min(0).optional(),
@@ -65,8 +61,6 @@ export const ContextSchema = z.strictObject({
   usage: z.strictObject({
     /** PRs this agent opened in this repo over the 24 h before `now`, this one included. */
     prs_today: z.number().int().min(0).default(0),
-    /** Per matching agent: this PR's position in that agent's budget (its PRs over the 24 h before, this one included). */
-    prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
-  }).default({ prs_today: 0, prs_by_agent: {} }),
+  }).default({ prs_today: 0 }),
 });
 export type EvalContext = z.infer<typeof ContextSchema>;
