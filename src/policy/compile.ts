@@ -158,6 +158,8 @@ function mergeOwners(candidates: Array<{ value: Approvers | undefined; ref: Poli
             teams: [...new Set([...merged.value.teams, ...value.teams])],
             users: [...new Set([...merged.value.users, ...value.users])],
             count: Math.max(merged.value.count, value.count),
+            // Contributors may approve only if every file that names owners says so: fail closed.
+            allow_contributors: merged.value.allow_contributors && value.allow_contributors,
           },
           ref,
         }

@@ -73,7 +73,7 @@ export function noPolicyDecision(headSha: string): Decision {
     schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "not_governed",
     title: "Not governed: no policy",
     summary: "Not governed: neither the repository (.governance.yml or .github/governance.yml on the base branch) nor the organization (governance.yml in its .github repository) has a Governor policy. If the organization's .github repository does hold one, install Governor on that repository too: GitHub answers \"not found\" for a repository an app cannot see.",
-    agent: null, head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors: [],
+    agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors: [],
   };
 }
 
@@ -83,6 +83,6 @@ export function errorDecision(title: string, errors: Decision["errors"], headSha
   return {
     schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "error", title,
     summary: `Governor could not decide, so the check fails closed. ${list.slice(0, 5).join("; ")}${list.length > 5 ? `; and ${list.length - 5} more` : ""}`,
-    agent: null, head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors,
+    agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors,
   };
 }

@@ -5,7 +5,7 @@ import { actionSeverity, type CompiledPolicy, type CompiledRule } from "./compil
 import {
   type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type LimitResult, type Outcome, type PolicyRef,
 } from "./decision.js";
-import { windowEnd, windowStart } from "./load.js";
+import { isActive } from "./windows.js";
 import { isPolicyFile } from "./paths.js";
 import type { Action, Approvers, Rule } from "./schema.js";
 
@@ -25,6 +25,8 @@ interface PendingRule {
 }
 
 const BUILTIN_REF: PolicyRef = { source: "builtin", path: "", line: 0 };
+/** A gate nobody can meet: what a require_approval falls back to when no approvers are configured anywhere. */
+const NO_APPROVERS: Approvers = { teams: [], users: [], count: 1, allow_contributors: false };
 
 export function evaluate(policy: CompiledPolicy, change: Change, context: EvalContext): Decision {
   const agent = identifyAgent(policy.agents, change);
@@ -79,7 +81,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       add("builtin:policy-change", () => ({
         id: "builtin:policy-change", action: "require_approval", ref: policy.owners?.ref ?? BUILTIN_REF,
         reason: "The change edits a governance policy file; the policy owners must approve it, whatever the rules say.",
-        escalate: escalation, approvers: policy.owners?.value ?? { teams: [], users: [], count: 1 },
+        escalate: escalation, approvers: policy.owners?.value ?? NO_APPROVERS,
       }), path);
     }
   }
@@ -91,7 +93,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     add(limit.id, () => ({
       id: limit.id, action: policy.limits.action, ref: setting?.ref ?? BUILTIN_REF,
       reason: limitReason(limit), escalate: escalation,
-      ...(policy.limits.action === "require_approval" ? { approvers: policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+      ...(policy.limits.action === "require_approval" ? { approvers: policy.owners?.value ?? NO_APPROVERS } : {}),
     }));
   }
 
@@ -121,7 +123,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       id: compiled.id, action: rule.action, ref: compiled.ref,
       ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
       escalate: rule.escalate ?? escalation,
-      ...(rule.action === "require_approval" ? { approvers: rule.approvers ?? policy.defaultApprovers?.value ?? policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+      ...(rule.action === "require_approval" ? { approvers: rule.approvers ?? policy.defaultApprovers?.value ?? policy.owners?.value ?? NO_APPROVERS } : {}),
     }), path);
   }
 
@@ -135,7 +137,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
           ? "No rule covers these files, and the policy's default denies what no rule allows."
           : "No rule covers these files; the policy's default requires an approval.",
       escalate: escalation,
-      ...(action === "require_approval" ? { approvers: policy.defaultApprovers?.value ?? policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+      ...(action === "require_approval" ? { approvers: policy.defaultApprovers?.value ?? policy.owners?.value ?? NO_APPROVERS } : {}),
     }), path);
   }
 }
@@ -148,13 +150,6 @@ export function changedPaths(change: Change): string[] {
     if (file.previous_path) paths.add(file.previous_path);
   }
   return [...paths].sort();
-}
-
-function isActive(rule: Rule, now: number): boolean {
-  if (!rule.active) return true;
-  if (rule.active.from && now < windowStart(rule.active.from)) return false;
-  if (rule.active.until && now >= windowEnd(rule.active.until)) return false;
-  return true;
 }
 
 function appliesToAgent(rule: Rule, agent: AgentIdentity | null): boolean {
@@ -273,6 +268,7 @@ function finish(f: Finish): Decision {
     title,
     summary: summaryOf(f, denies, gates, met),
     agent: f.agent,
+    agents: f.agent ? [f.agent] : [],
     head_sha: f.change.head_sha,
     rules: f.rules,
     gates: { total: gates.length, met },

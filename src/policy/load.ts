@@ -5,6 +5,9 @@ import { checkGlob, rootOnlyHint } from "./matcher.js";
 import { AGENT_PRESETS, type Policy, PolicySchema } from "./schema.js";
 import { lineColumn, type NodePosition, type PathKey, pathId, positionsOf } from "./yaml-positions.js";
 import { closest } from "./suggest.js";
+import { windowEnd, windowStart } from "./windows.js";
+
+export { windowEnd, windowStart };
 
 /** Hard limits on what a policy file may be; each keeps a hostile file from costing more than a normal one. */
 export const POLICY_LIMITS = {
@@ -304,14 +307,4 @@ function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
     }
   }
   return out;
-}
-
-/** Start of an `active.from` bound: a bare date means midnight UTC. */
-export function windowStart(value: string): number {
-  return Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
-}
-
-/** End (exclusive) of an `active.until` bound: a bare date includes that whole day, UTC. */
-export function windowEnd(value: string): number {
-  return value.length === 10 ? Date.parse(`${value}T00:00:00Z`) + 86_400_000 : Date.parse(value);
 }
