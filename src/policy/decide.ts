@@ -39,10 +39,12 @@ function keyOf(policies: EvaluationInput["policies"]): string {
 export function compileInput(policies: EvaluationInput["policies"]): Compiled {
   const origins: { org?: PolicyOrigin; repo?: PolicyOrigin } = {};
   const errors: PolicyProblem[] = [];
+  // The org first: a repo policy is checked as combined with it (it may name the org's agents and rely on its approvers).
   for (const name of ["org", "repo"] as const) {
     const source: PolicySource | undefined = policies[name];
     if (!source) continue;
-    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path);
+    const org = name === "repo" ? origins.org?.loaded.policy : undefined;
+    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path, org ? { org } : {});
     if (result.ok) origins[name] = { loaded: { ...result.loaded, file: source.path }, ...(source.repo ? { repo: source.repo } : {}), ...(source.sha ? { sha: source.sha } : {}) };
     else errors.push(...result.errors);
   }
