@@ -48,10 +48,14 @@ export function register(program: Command, ctx: CliContext): void {
     .command("validate")
     .description("check policy files; print file:line:column for each problem (exit 2 if any error)")
     .argument("[files...]", "policy files (default: the repo policy in the current directory)")
+    .option("--org-policy <file>", "org policy file: check each repo file as combined with it (it may name the org's agents and rely on its approvers)")
     .option("--json", "print problems as JSON")
-    .action((files: string[], opts: { json?: boolean }) => {
+    .action((files: string[], opts: { json?: boolean; orgPolicy?: string }) => {
       const targets = files.length > 0 ? files : [findRepoPolicy(ctx.cwd)];
-      const all = targets.map((file) => ({ file, result: loadPolicy(readText(file, ctx.cwd), file) }));
+      const org = opts.orgPolicy ? { file: opts.orgPolicy, result: loadPolicy(readText(opts.orgPolicy, ctx.cwd), opts.orgPolicy) } : null;
+      // An invalid org policy fails the run on its own errors; the repo files are then checked alone.
+      const combined = org?.result.ok ? { org: org.result.loaded.policy } : {};
+      const all = [...(org ? [org] : []), ...targets.map((file) => ({ file, result: loadPolicy(readText(file, ctx.cwd), file, combined) }))];
       if (opts.json) {
         ctx.out(JSON.stringify(all.map(({ file, result }) => ({
           file, valid: result.ok,
@@ -64,7 +68,7 @@ export function register(program: Command, ctx: CliContext): void {
         const warnings = result.ok ? result.loaded.warnings : result.warnings;
         if (!opts.json) for (const w of warnings) ctx.err(formatProblem(w));
         if (result.ok) {
-          if (!opts.json) ctx.out(`${file}: valid (${result.loaded.policy.rules.length} rules, ${Object.keys(result.loaded.policy.classes).length} classes${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""})`);
+          if (!opts.json) ctx.out(`${file}: valid${org && file !== org.file && org.result.ok ? ` with ${org.file}` : ""} (${result.loaded.policy.rules.length} rules, ${Object.keys(result.loaded.policy.classes).length} classes${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""})`);
         } else {
           failed = true;
           if (!opts.json) for (const e of result.errors) ctx.err(formatProblem(e));

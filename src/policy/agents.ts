@@ -30,6 +30,15 @@ export function customDefinition(agent: CustomAgent): AgentDefinition {
 
 const lower = (s: string) => s.toLowerCase();
 
+/**
+ * One definition from two of the same name (an org's custom agent and a repo's): the union of their signals, so an
+ * org-defined agent stays recognised by everything the org said, whatever the repo writes under that name.
+ */
+export function unionDefinitions(a: AgentDefinition, b: AgentDefinition): AgentDefinition {
+  const union = (x: readonly string[], y: readonly string[]) => [...new Set([...x, ...y])];
+  return { name: a.name, logins: union(a.logins, b.logins), branches: union(a.branches, b.branches), labels: union(a.labels, b.labels), commitAuthors: union(a.commitAuthors, b.commitAuthors) };
+}
+
 /** The signals by which `change` matches `def`, strongest first; empty when it does not match. */
 export function signalsFor(def: AgentDefinition, change: Change): AgentIdentity["signals"] {
   const signals: AgentIdentity["signals"] = [];
@@ -38,7 +47,9 @@ export function signalsFor(def: AgentDefinition, change: Change): AgentIdentity[
   if (def.logins.some((l) => lower(l) === login)) signals.push({ kind: "login", value: change.author.login, matched });
   const branch = def.branches.find((g) => change.head_branch !== "" && minimatch(change.head_branch, g, { dot: true }));
   if (branch) signals.push({ kind: "branch", value: change.head_branch, matched });
-  const label = change.labels.find((l) => def.labels.includes(l));
+  // GitHub label names are case-insensitive: "AI-Generated" is the label "ai-generated".
+  const labels = new Set(def.labels.map(lower));
+  const label = change.labels.find((l) => labels.has(lower(l)));
   if (label !== undefined) signals.push({ kind: "label", value: label, matched });
   const authors = new Set(def.commitAuthors.map(lower));
   const commitAuthor = change.commit_authors.find((a) => authors.has(lower(a)));
@@ -46,24 +57,45 @@ export function signalsFor(def: AgentDefinition, change: Change): AgentIdentity[
   return signals;
 }
 
+const RANK: readonly string[] = ["forced", "login", "branch", "label", "commit_author", "recorded"];
+
 /**
- * Identifies the agent behind a change. Custom agents are tried before presets, each in the order written,
- * and a login match beats branch, label and commit signals, so the answer does not depend on luck of ordering.
+ * Every agent behind a change, the primary (strongest signal) first. Custom agents are tried before presets, each in
+ * the order written, and a login match beats branch, label, commit and recorded signals, so the order of the policy
+ * never changes which kind of signal wins. An agent in `change.known_agents` governed the PR before and still does
+ * (signal `recorded`), even when its definition is gone: dropping a label or renaming a branch never un-governs a PR.
  */
+export function identifyAgents(definitions: readonly AgentDefinition[], change: Change): AgentIdentity[] {
+  const found = new Map<string, AgentIdentity>();
+  const order: string[] = [];
+  const signal = (name: string, s: AgentIdentity["signals"][number]) => {
+    let identity = found.get(name);
+    if (!identity) {
+      identity = { name, signals: [] };
+      found.set(name, identity);
+      order.push(name);
+    }
+    if (!identity.signals.some((x) => x.kind === s.kind)) identity.signals.push(s);
+  };
+  if (change.agent_override) signal(change.agent_override, { kind: "forced", value: change.agent_override, matched: change.agent_override });
+  for (const def of definitions) for (const s of signalsFor(def, change)) signal(def.name, s);
+  for (const name of [...new Set(change.known_agents)].sort(byCodePoint)) signal(name, { kind: "recorded", value: name, matched: name });
+
+  const rank = (identity: AgentIdentity) => Math.min(...identity.signals.map((s) => RANK.indexOf(s.kind)));
+  return order
+    .map((name, i) => ({ identity: found.get(name)!, i }))
+    .map(({ identity, i }) => ({ identity: { name: identity.name, signals: [...identity.signals].sort((a, b) => RANK.indexOf(a.kind) - RANK.indexOf(b.kind)) }, i }))
+    .sort((a, b) => rank(a.identity) - rank(b.identity) || a.i - b.i)
+    .map(({ identity }) => identity);
+}
+
+/** The primary agent behind a change (see identifyAgents), or null. */
 export function identifyAgent(definitions: readonly AgentDefinition[], change: Change): AgentIdentity | null {
-  if (change.agent_override) {
-    return { name: change.agent_override, signals: [{ kind: "forced", value: change.agent_override, matched: change.agent_override }] };
-  }
-  let best: { def: AgentDefinition; signals: AgentIdentity["signals"]; rank: number } | null = null;
-  const rankOf = (kind: string) => ["login", "branch", "label", "commit_author"].indexOf(kind);
-  for (const def of definitions) {
-    const signals = signalsFor(def, change);
-    const first = signals[0];
-    if (!first) continue;
-    const rank = rankOf(first.kind);
-    if (!best || rank < best.rank) best = { def, signals, rank };
-  }
-  return best ? { name: best.def.name, signals: best.signals } : null;
+  return identifyAgents(definitions, change)[0] ?? null;
+}
+
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** True for accounts that can never count as a human approval: GitHub bots and any known agent login. */

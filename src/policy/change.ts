@@ -49,6 +49,10 @@ export const ChangeSchema = z.strictObject({
   reviews: z.array(ReviewSchema).default([]),
   /** Known members of the teams named by approvers ("org/team" -> logins), as read for this evaluation. */
   team_members: z.record(z.string(), z.array(z.string())).default({}),
+  /** Logins of everyone who authored, committed or pushed commits in the PR: their reviews do not count as approvals (see approvers.allow_contributors). */
+  contributors: z.array(z.string()).default([]),
+  /** Agents that governed this PR on an earlier evaluation (recorded by the app): each still governs it, signal kind `recorded`. */
+  known_agents: z.array(z.string()).default([]),
   /** Forces the agent identity (CLI --agent). */
   agent_override: z.string().optional(),
 });
@@ -61,6 +65,8 @@ export const ContextSchema = z.strictObject({
   usage: z.strictObject({
     /** PRs this agent opened in this repo over the 24 h before `now`, this one included. */
     prs_today: z.number().int().min(0).default(0),
-  }).default({ prs_today: 0 }),
+    /** The same count for each agent that matched the PR (by agent name); an agent without an entry falls back to prs_today. */
+    prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
+  }).default({ prs_today: 0, prs_by_agent: {} }),
 });
 export type EvalContext = z.infer<typeof ContextSchema>;

@@ -1,5 +1,5 @@
 // Combines an org policy and a repo policy into one compiled form: merged settings, namespaced rules, and one path matcher.
-import { type AgentDefinition, customDefinition, PRESETS } from "./agents.js";
+import { type AgentDefinition, customDefinition, PRESETS, unionDefinitions } from "./agents.js";
 import type { PolicyRef } from "./decision.js";
 import type { LoadedPolicy } from "./load.js";
 import { compileMatcher, type GlobSet, type PathMatcher } from "./matcher.js";
@@ -19,7 +19,18 @@ export interface CompiledRule {
   source: SourceName;
   rule: Rule;
   ref: PolicyRef;
+  /** For require_approval: who approves, resolved from the rule's own source (an org gate never takes repo approvers). */
+  approvers: Approvers | null;
 }
+
+/** One file's `default`: it applies to a changed file that none of that file's own active rules cover. */
+export interface CompiledDefault extends Setting<Action> {
+  source: SourceName;
+  approvers: Approvers | null;
+}
+
+export type LimitKey = "max_files" | "max_lines" | "max_prs_per_day";
+export const LIMIT_KEYS: readonly LimitKey[] = ["max_files", "max_lines", "max_prs_per_day"];
 
 export interface Setting<T> {
   value: T;
@@ -33,15 +44,22 @@ export interface CompiledPolicy {
   /** For each matcher set, the rules it stands for. */
   setRules: number[][];
   matcher: PathMatcher;
-  default: Setting<Action>;
-  defaultApprovers: Setting<Approvers> | null;
+  /** Each present file's default, org first. */
+  defaults: CompiledDefault[];
+  /** Owners of both files: they approve a change to a policy file. */
   owners: Setting<Approvers> | null;
+  /** The org's owners alone: they approve an exceeded org limit. */
+  orgOwners: Setting<Approvers> | null;
+  /** Who approves an exceeded limit that only the repo sets: the repo's owners, else the org's. */
+  repoOwners: Setting<Approvers> | null;
   limits: {
     max_files?: Setting<number>;
     max_lines?: Setting<number>;
     max_prs_per_day?: Setting<number>;
     action: Action;
   };
+  /** The org's own numeric limits: exceeding one of these is an org gate, whatever the repo says. */
+  orgLimits: Partial<Record<LimitKey, Setting<number>>>;
   labels: Policy["labels"];
   invalidateOnPush: boolean;
 }
@@ -60,47 +78,73 @@ function refOf(origin: PolicyOrigin, source: SourceName, line: number | undefine
   return { source, path: origin.loaded.file, ...(origin.repo ? { repo: origin.repo } : {}), ...(origin.sha ? { sha: origin.sha } : {}), line: line ?? 0 };
 }
 
-/** Merges both policies so a repo can only tighten the org's rules: stricter actions, smaller limits, rules of both. */
+/**
+ * Merges both policies so a repo can only tighten the org's (the merge rules are tabled in docs/policy.md): each file's
+ * rules and default apply as if it were alone, approvers come from the file that opened the gate, limits take the
+ * smaller value and the stricter action, and every switch takes its stricter setting.
+ */
 export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrigin }): CompiledPolicy {
   const present = (["org", "repo"] as const).flatMap((name) => {
     const origin = sources[name];
     return origin ? [{ name, origin, policy: origin.loaded.policy }] : [];
   });
   if (present.length === 0) throw new Error("compilePolicies needs at least one policy");
+  const org = present.find((p) => p.name === "org");
+  const setting = <T>(p: (typeof present)[number], value: T | undefined, key: string): Setting<T> | null =>
+    value === undefined ? null : { value, ref: refOf(p.origin, p.name, p.origin.loaded.lines[key]) };
+  const orgDefaultApprovers = org ? setting(org, org.policy.default_approvers, "default_approvers") : null;
+  const orgOwners = org ? setting(org, org.policy.owners, "owners") : null;
+  const owners = mergeOwners(present.map((p) => ({ value: p.policy.owners, ref: refOf(p.origin, p.name, p.origin.loaded.lines["owners"]) })));
+  const repo = present.find((p) => p.name === "repo");
+  const repoOwners = (repo ? setting(repo, repo.policy.owners, "owners") : null) ?? orgOwners;
+
+  /** Who approves a gate opened by `name`'s rules or default: the org's people for the org; the repo's, else the org's, for the repo. */
+  const gateApprovers = (p: (typeof present)[number]): Approvers | null =>
+    p.name === "org"
+      ? (p.policy.default_approvers ?? p.policy.owners ?? null)
+      : (p.policy.default_approvers ?? orgDefaultApprovers?.value ?? owners?.value ?? null);
 
   const sets: GlobSet[] = [];
   const setRules: number[][] = [];
   const rules: CompiledRule[] = [];
   const agents = new Map<string, AgentDefinition>();
+  const defaults: CompiledDefault[] = [];
   let scope: "agents" | "all" = "agents";
-  let defaultAction: Setting<Action> | null = null;
   let limitsAction: Action = "allow";
   let invalidateOnPush = false;
   const limits: CompiledPolicy["limits"] = { action: "deny" };
+  const orgLimits: CompiledPolicy["orgLimits"] = {};
 
-  for (const { name, origin, policy } of present) {
+  for (const p of present) {
+    const { name, origin, policy } = p;
     const lines = origin.loaded.lines;
     if (policy.scope === "all") scope = "all";
     invalidateOnPush ||= policy.approvals.invalidate_on_push;
 
     const presets = policy.agents.presets === "all" ? AGENT_PRESETS : policy.agents.presets;
     for (const preset of presets) agents.set(preset, PRESETS[preset]);
-    for (const custom of policy.agents.custom) agents.set(custom.name, customDefinition(custom));
+    for (const custom of policy.agents.custom) {
+      const def = customDefinition(custom);
+      const known = agents.get(custom.name);
+      agents.set(custom.name, known ? unionDefinitions(known, def) : def);
+    }
 
-    // Later sources win ties so that the repo's own line is cited when both say the same.
-    const def = { value: policy.default, ref: refOf(origin, name, lines["default"]) };
-    if (!defaultAction || actionSeverity(def.value) >= actionSeverity(defaultAction.value)) defaultAction = def;
+    const fallback = gateApprovers(p);
+    defaults.push({ source: name, value: policy.default, ref: refOf(origin, name, lines["default"]), approvers: fallback });
 
     if (policy.limits) {
       limitsAction = stricter(limitsAction, policy.limits.action);
-      for (const key of ["max_files", "max_lines", "max_prs_per_day"] as const) {
+      for (const key of LIMIT_KEYS) {
         const value = policy.limits[key];
         if (value === undefined) continue;
+        if (name === "org") orgLimits[key] = { value, ref: refOf(origin, name, lines[`limits.${key}`]) };
         const current = limits[key];
-        if (!current || value <= current.value) limits[key] = { value, ref: refOf(origin, name, lines[`limits.${key}`]) };
+        // Ties cite the org's line: its owners approve a limit both files set.
+        if (!current || value < current.value) limits[key] = { value, ref: refOf(origin, name, lines[`limits.${key}`]) };
       }
     }
 
+    // Class names are looked up in a Map: a class called "constructor" or "__proto__" is a name like any other.
     const classSet = new Map<string, number>();
     for (const [cls, globs] of Object.entries(policy.classes)) {
       classSet.set(cls, sets.length);
@@ -109,7 +153,8 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
     }
     policy.rules.forEach((rule, i) => {
       const index = rules.length;
-      rules.push({ id: `${name}:${rule.id}`, source: name, rule, ref: refOf(origin, name, origin.loaded.ruleLines[i]) });
+      const approvers = rule.action === "require_approval" ? (rule.approvers ?? fallback) : null;
+      rules.push({ id: `${name}:${rule.id}`, source: name, rule, ref: refOf(origin, name, origin.loaded.ruleLines[i]), approvers });
       for (const cls of rule.match.classes ?? []) {
         const set = classSet.get(cls);
         if (set !== undefined) setRules[set]?.push(index);
@@ -122,29 +167,30 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
   }
   limits.action = limitsAction === "allow" ? "deny" : limitsAction;
 
-  // The repo's settings are preferred for who approves and how labels read, with the org's as the fallback.
-  const pick = (key: "default_approvers" | "owners"): Setting<Approvers> | null => {
-    for (const { name, origin, policy } of [...present].reverse()) {
-      const value = policy[key];
-      if (value) return { value, ref: refOf(origin, name, origin.loaded.lines[key]) };
-    }
-    return null;
-  };
-  const last = present[present.length - 1];
-
   return {
     scope,
     agents: [...agents.values()].sort((a, b) => customFirst(a, b)),
     rules,
     setRules,
     matcher: compileMatcher(sets),
-    default: defaultAction ?? { value: "require_approval", ref: { source: "builtin", path: "", line: 0 } },
-    defaultApprovers: pick("default_approvers"),
-    owners: mergeOwners(present.map((p) => ({ value: p.policy.owners, ref: refOf(p.origin, p.name, p.origin.loaded.lines["owners"]) }))),
+    defaults,
+    owners,
+    orgOwners,
+    repoOwners,
     limits,
-    labels: last ? last.policy.labels : present[0]!.policy.labels,
+    orgLimits,
+    labels: mergeLabels(present.map((p) => ({ labels: p.policy.labels, written: p.origin.loaded.lines }))),
     invalidateOnPush,
   };
+}
+
+/** Each outcome label: the org's when the org file writes it (repos cannot rename what org automation keys on), else the repo's. */
+function mergeLabels(files: Array<{ labels: Policy["labels"]; written: Record<string, number> }>): Policy["labels"] {
+  const [first, second] = files;
+  if (!first) throw new Error("mergeLabels needs a policy");
+  if (!second) return first.labels;
+  const pick = (key: keyof Policy["labels"]) => (first.written[`labels.${key}`] !== undefined ? first.labels[key] : second.labels[key]);
+  return { allowed: pick("allowed"), needs_approval: pick("needs_approval"), denied: pick("denied") };
 }
 
 /** Owners of both files may approve a policy change; the larger count applies. */
@@ -158,6 +204,8 @@ function mergeOwners(candidates: Array<{ value: Approvers | undefined; ref: Poli
             teams: [...new Set([...merged.value.teams, ...value.teams])],
             users: [...new Set([...merged.value.users, ...value.users])],
             count: Math.max(merged.value.count, value.count),
+            // Contributors may approve only if every file that names owners says so: fail closed.
+            allow_contributors: merged.value.allow_contributors && value.allow_contributors,
           },
           ref,
         }

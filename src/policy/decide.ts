@@ -39,10 +39,12 @@ function keyOf(policies: EvaluationInput["policies"]): string {
 export function compileInput(policies: EvaluationInput["policies"]): Compiled {
   const origins: { org?: PolicyOrigin; repo?: PolicyOrigin } = {};
   const errors: PolicyProblem[] = [];
+  // The org first: a repo policy is checked as combined with it (it may name the org's agents and rely on its approvers).
   for (const name of ["org", "repo"] as const) {
     const source: PolicySource | undefined = policies[name];
     if (!source) continue;
-    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path);
+    const org = name === "repo" ? origins.org?.loaded.policy : undefined;
+    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path, org ? { org } : {});
     if (result.ok) origins[name] = { loaded: { ...result.loaded, file: source.path }, ...(source.repo ? { repo: source.repo } : {}), ...(source.sha ? { sha: source.sha } : {}) };
     else errors.push(...result.errors);
   }
@@ -73,7 +75,7 @@ export function noPolicyDecision(headSha: string): Decision {
     schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "not_governed",
     title: "Not governed: no policy",
     summary: "Not governed: neither the repository (.governance.yml or .github/governance.yml on the base branch) nor the organization (governance.yml in its .github repository) has a Governor policy. If the organization's .github repository does hold one, install Governor on that repository too: GitHub answers \"not found\" for a repository an app cannot see.",
-    agent: null, head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors: [],
+    agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors: [],
   };
 }
 
@@ -83,6 +85,6 @@ export function errorDecision(title: string, errors: Decision["errors"], headSha
   return {
     schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "error", title,
     summary: `Governor could not decide, so the check fails closed. ${list.slice(0, 5).join("; ")}${list.length > 5 ? `; and ${list.length - 5} more` : ""}`,
-    agent: null, head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors,
+    agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors,
   };
 }

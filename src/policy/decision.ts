@@ -4,7 +4,7 @@ import { ActionSchema } from "./schema.js";
 
 export const DECISION_SCHEMA = "governor.decision/v1";
 /** Bumped whenever the evaluator could decide differently on the same inputs; stored with every audit row. */
-export const EVALUATOR_VERSION = "1.1.0";
+export const EVALUATOR_VERSION = "1.2.0";
 
 /** `error`: no decision could be reached (invalid policy, GitHub failure, input too large); it fails closed like a denial. */
 export const OUTCOMES = ["allowed", "needs_approval", "denied", "not_governed", "error"] as const;
@@ -12,7 +12,7 @@ export const OutcomeSchema = z.enum(OUTCOMES);
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
 export const SignalSchema = z.strictObject({
-  kind: z.enum(["login", "branch", "label", "commit_author", "forced", "scope_all"]),
+  kind: z.enum(["login", "branch", "label", "commit_author", "recorded", "forced", "scope_all"]),
   value: z.string(),
   matched: z.string().describe("the preset or custom agent definition that matched"),
 });
@@ -71,7 +71,10 @@ export const DecisionSchema = z.strictObject({
   outcome: OutcomeSchema,
   title: z.string(),
   summary: z.string(),
+  /** The primary agent: the one with the strongest signal. */
   agent: AgentIdentitySchema.nullable(),
+  /** Every agent whose signals matched (the primary first); the PR is bound by the rules and budgets of each. */
+  agents: z.array(AgentIdentitySchema),
   head_sha: z.string(),
   rules: z.array(AppliedRuleSchema),
   gates: z.strictObject({ total: z.number().int(), met: z.number().int() }),

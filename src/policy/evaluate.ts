@@ -1,11 +1,11 @@
 // evaluate(policy, change, context) -> decision: pure and deterministic, the same inputs give the same bytes.
-import { identifyAgent, isAutomatedAccount } from "./agents.js";
+import { identifyAgents, isAutomatedAccount } from "./agents.js";
 import type { Change, EvalContext, Review } from "./change.js";
-import { actionSeverity, type CompiledPolicy, type CompiledRule } from "./compile.js";
+import { actionSeverity, type CompiledDefault, type CompiledPolicy, type CompiledRule, LIMIT_KEYS, type LimitKey } from "./compile.js";
 import {
   type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type LimitResult, type Outcome, type PolicyRef,
 } from "./decision.js";
-import { windowEnd, windowStart } from "./load.js";
+import { isActive } from "./windows.js";
 import { isPolicyFile } from "./paths.js";
 import type { Action, Approvers, Rule } from "./schema.js";
 
@@ -25,13 +25,16 @@ interface PendingRule {
 }
 
 const BUILTIN_REF: PolicyRef = { source: "builtin", path: "", line: 0 };
+/** A gate nobody can meet: what a require_approval falls back to when no approvers are configured anywhere. */
+const NO_APPROVERS: Approvers = { teams: [], users: [], count: 1, allow_contributors: false };
 
 export function evaluate(policy: CompiledPolicy, change: Change, context: EvalContext): Decision {
-  const agent = identifyAgent(policy.agents, change);
-  if (!agent && policy.scope === "agents") {
-    return finish({ outcome: "not_governed", agent: null, change, rules: [], unmatched: [], limits: [], notGovernedWhy: `${change.author.login} is not an agent under this policy (author, branch, labels and commits matched no agent)` });
+  // Every matching agent binds the PR: its rules and its budget apply, and the strictest outcome wins.
+  const agents = identifyAgents(policy.agents, change);
+  if (agents.length === 0 && policy.scope === "agents") {
+    return finish({ outcome: "not_governed", agents, change, rules: [], unmatched: [], limits: [], notGovernedWhy: `${change.author.login} is not an agent under this policy (author, branch, labels and commits matched no agent)` });
   }
-  const identity: AgentIdentity | null = agent ?? null;
+  const agentNames = new Set(agents.map((a) => a.name));
   const pending = new Map<string, PendingRule>();
   const add = (key: string, make: () => Omit<PendingRule, "files" | "order">, file?: string) => {
     let entry = pending.get(key);
@@ -58,40 +61,45 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   }
 
   const now = Date.parse(context.now);
-  const activeRules = policy.rules.map((r) => isActive(r.rule, now) && appliesToAgent(r.rule, identity));
+  const activeRules = policy.rules.map((r) => isActive(r.rule, now) && appliesToAgents(r.rule, agentNames));
   const unmatched = new Set<string>();
-  const defaultSetting = policy.default;
 
   for (const path of changedPaths(change)) {
     const covering = new Set<number>();
     for (const set of policy.matcher.match(path)) for (const r of policy.setRules[set] ?? []) if (activeRules[r]) covering.add(r);
-    if (covering.size === 0) {
-      unmatched.add(path);
-      addDefault(path);
-    } else {
-      const winning = Math.max(...[...covering].map((r) => actionSeverity(policy.rules[r]!.rule.action)));
-      for (const r of [...covering].sort((a, b) => a - b)) {
-        const compiled = policy.rules[r]!;
-        if (actionSeverity(compiled.rule.action) === winning) addRule(compiled, path);
-      }
+    // Each file's default applies where none of that file's own rules cover the path, so a repo rule never lifts the org's default.
+    const coveredBy = new Set([...covering].map((r) => policy.rules[r]!.source));
+    const defaults = policy.defaults.filter((d) => !coveredBy.has(d.source));
+    if (covering.size === 0) unmatched.add(path);
+    const winning = Math.max(...[...covering].map((r) => actionSeverity(policy.rules[r]!.rule.action)), ...defaults.map((d) => actionSeverity(d.value)));
+    for (const r of [...covering].sort((a, b) => a - b)) {
+      const compiled = policy.rules[r]!;
+      if (actionSeverity(compiled.rule.action) === winning) addRule(compiled, path);
     }
+    // An allowing default is only shown for files no rule covers: elsewhere it adds nothing to the decision.
+    for (const d of defaults) if (actionSeverity(d.value) === winning && (d.value !== "allow" || covering.size === 0)) addDefault(d, path);
     if (isPolicyFile(path, change.repo.name)) {
       add("builtin:policy-change", () => ({
         id: "builtin:policy-change", action: "require_approval", ref: policy.owners?.ref ?? BUILTIN_REF,
         reason: "The change edits a governance policy file; the policy owners must approve it, whatever the rules say.",
-        escalate: escalation, approvers: policy.owners?.value ?? { teams: [], users: [], count: 1 },
+        escalate: escalation, approvers: policy.owners?.value ?? NO_APPROVERS,
       }), path);
     }
   }
 
-  const limits = checkLimits(policy, change, context);
-  for (const limit of limits) {
-    if (!limit.exceeded) continue;
-    const setting = policy.limits[limit.id.slice("limits.".length) as "max_files" | "max_lines" | "max_prs_per_day"];
+  const { results: limits, agentOver } = checkLimits(policy, change, context, agents);
+  for (const key of LIMIT_KEYS) {
+    const limit = limits.find((l) => l.id === `limits.${key}`);
+    if (!limit?.exceeded) continue;
+    // Past the org's own limit it is the org's gate: only the org's owners approve it, whatever the repo names.
+    const org = policy.orgLimits[key];
+    const orgGate = org !== undefined && limit.actual > org.value;
+    const setting = orgGate ? org : policy.limits[key];
+    const owners = orgGate ? policy.orgOwners : policy.repoOwners;
     add(limit.id, () => ({
       id: limit.id, action: policy.limits.action, ref: setting?.ref ?? BUILTIN_REF,
-      reason: limitReason(limit), escalate: escalation,
-      ...(policy.limits.action === "require_approval" ? { approvers: policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+      reason: limitReason(key, limit, agentOver), escalate: escalation,
+      ...(policy.limits.action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
     }));
   }
 
@@ -113,7 +121,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   const outcome: Outcome = applied.some((r) => r.action === "deny")
     ? "denied"
     : applied.some((r) => r.gate && !r.gate.met) ? "needs_approval" : "allowed";
-  return finish({ outcome, agent: identity, change, rules: applied, unmatched: [...unmatched].sort(), limits });
+  return finish({ outcome, agents, change, rules: applied, unmatched: [...unmatched].sort(), limits });
 
   function addRule(compiled: CompiledRule, path: string) {
     const rule = compiled.rule;
@@ -121,21 +129,22 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       id: compiled.id, action: rule.action, ref: compiled.ref,
       ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
       escalate: rule.escalate ?? escalation,
-      ...(rule.action === "require_approval" ? { approvers: rule.approvers ?? policy.defaultApprovers?.value ?? policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+      ...(rule.action === "require_approval" ? { approvers: compiled.approvers ?? NO_APPROVERS } : {}),
     }), path);
   }
 
-  function addDefault(path: string) {
-    const action = defaultSetting.value;
-    add("default", () => ({
-      id: "default", action, ref: defaultSetting.ref,
+  function addDefault(setting: CompiledDefault, path: string) {
+    const action = setting.value;
+    const id = `${setting.source}.default`;
+    add(id, () => ({
+      id, action, ref: setting.ref,
       reason: action === "allow"
         ? "No rule covers these files; the policy's default allows them."
         : action === "deny"
           ? "No rule covers these files, and the policy's default denies what no rule allows."
           : "No rule covers these files; the policy's default requires an approval.",
       escalate: escalation,
-      ...(action === "require_approval" ? { approvers: policy.defaultApprovers?.value ?? policy.owners?.value ?? { teams: [], users: [], count: 1 } } : {}),
+      ...(action === "require_approval" ? { approvers: setting.approvers ?? NO_APPROVERS } : {}),
     }), path);
   }
 }
@@ -150,16 +159,9 @@ export function changedPaths(change: Change): string[] {
   return [...paths].sort();
 }
 
-function isActive(rule: Rule, now: number): boolean {
-  if (!rule.active) return true;
-  if (rule.active.from && now < windowStart(rule.active.from)) return false;
-  if (rule.active.until && now >= windowEnd(rule.active.until)) return false;
-  return true;
-}
-
-function appliesToAgent(rule: Rule, agent: AgentIdentity | null): boolean {
+function appliesToAgents(rule: Rule, agents: ReadonlySet<string>): boolean {
   if (!rule.match.agents) return true;
-  return agent !== null && rule.match.agents.includes(agent.name);
+  return rule.match.agents.some((name) => agents.has(name));
 }
 
 function ownersEscalation(policy: CompiledPolicy): string {
@@ -168,8 +170,9 @@ function ownersEscalation(policy: CompiledPolicy): string {
   return who.length > 0 ? `Ask the policy owners: ${who.join(", ")}` : "Ask the repository administrators (the policy names no owners)";
 }
 
-function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContext): LimitResult[] {
+function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContext, agents: readonly AgentIdentity[]): { results: LimitResult[]; agentOver: string | null } {
   const out: LimitResult[] = [];
+  let agentOver: string | null = null;
   const { max_files, max_lines, max_prs_per_day } = policy.limits;
   if (max_files) {
     const actual = Math.max(change.total_files ?? 0, change.files.length);
@@ -180,23 +183,30 @@ function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContex
     out.push({ id: "limits.max_lines", limit: max_lines.value, actual, exceeded: actual > max_lines.value });
   }
   if (max_prs_per_day) {
-    const actual = context.usage.prs_today;
-    out.push({ id: "limits.max_prs_per_day", limit: max_prs_per_day.value, actual, exceeded: actual > max_prs_per_day.value });
+    // Each matching agent's own count; the largest is the one that binds. Inputs stored before prs_by_agent use prs_today.
+    const counts = agents.length === 0
+      ? [{ name: null, n: context.usage.prs_today }]
+      : agents.map((a) => ({ name: a.name, n: Object.hasOwn(context.usage.prs_by_agent, a.name) ? context.usage.prs_by_agent[a.name]! : context.usage.prs_today }));
+    const top = counts.reduce((a, b) => (b.n > a.n ? b : a));
+    agentOver = top.name;
+    out.push({ id: "limits.max_prs_per_day", limit: max_prs_per_day.value, actual: top.n, exceeded: top.n > max_prs_per_day.value });
   }
-  return out;
+  return { results: out, agentOver };
 }
 
-function limitReason(limit: LimitResult): string {
-  switch (limit.id) {
-    case "limits.max_files": return `The PR changes ${limit.actual} files; this agent's budget is ${limit.limit} per PR.`;
-    case "limits.max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); this agent's budget is ${limit.limit} per PR.`;
-    default: return `This is the agent's PR number ${limit.actual} in this repository within 24 hours of its opening; its budget is ${limit.limit} a day.`;
+function limitReason(key: LimitKey, limit: LimitResult, agent: string | null): string {
+  switch (key) {
+    case "max_files": return `The PR changes ${limit.actual} files; this agent's budget is ${limit.limit} per PR.`;
+    case "max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); this agent's budget is ${limit.limit} per PR.`;
+    default: return `This is ${agent ? `the agent ${agent}'s` : "the agent's"} PR number ${limit.actual} in this repository within 24 hours of its opening; its budget is ${limit.limit} a day.`;
   }
 }
 
 /**
  * A gate is met when `count` distinct eligible people approved and no eligible person's latest review requests changes.
- * Eligible: named users and members of named teams, never the PR author, a bot or an agent.
+ * Eligible: named users and members of named teams, never the PR author, a bot or an agent, nor (unless the gate
+ * says `allow_contributors`) anyone who authored, committed or pushed to the PR: approvals come from reviewers.
+ * A contributor who is an approver still holds the gate by requesting changes: a hold only ever makes it stricter.
  */
 export function judgeGate(
   approvers: Approvers,
@@ -208,6 +218,7 @@ export function judgeGate(
   const named = new Set(approvers.users.map(lower));
   for (const team of approvers.teams) for (const member of change.team_members[team] ?? []) named.add(lower(member));
 
+  const contributors = new Set(approvers.allow_contributors ? [] : change.contributors.map(lower));
   const latest = latestReviews(change.reviews);
   const approvedBy: string[] = [];
   const changesRequestedBy: string[] = [];
@@ -221,6 +232,7 @@ export function judgeGate(
         : !named.has(lower(login)) ? "not an approver for this gate" : null;
     if (review.state === "APPROVED") {
       if (why) ignored.push({ login, why });
+      else if (contributors.has(lower(login))) ignored.push({ login, why: "contributed to this PR" });
       else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ login, why: "approved an earlier commit; the approval was invalidated by a push" });
       else approvedBy.push(login);
     } else if (review.state === "CHANGES_REQUESTED" && !why) {
@@ -253,7 +265,8 @@ export function latestReviews(reviews: readonly Review[]): Review[] {
 
 interface Finish {
   outcome: Outcome;
-  agent: AgentIdentity | null;
+  /** Every matching agent, the primary first. */
+  agents: AgentIdentity[];
   change: Change;
   rules: AppliedRule[];
   unmatched: string[];
@@ -272,7 +285,8 @@ function finish(f: Finish): Decision {
     outcome: f.outcome,
     title,
     summary: summaryOf(f, denies, gates, met),
-    agent: f.agent,
+    agent: f.agents[0] ?? null,
+    agents: f.agents,
     head_sha: f.change.head_sha,
     rules: f.rules,
     gates: { total: gates.length, met },
@@ -294,7 +308,8 @@ function titleOf(f: Finish, denies: AppliedRule[], gates: number, met: number): 
 
 function summaryOf(f: Finish, denies: AppliedRule[], gates: AppliedRule[], met: number): string {
   if (f.outcome === "not_governed") return `Not governed: ${f.notGovernedWhy ?? "no agent identified"}. Governor only governs agent-authored PRs under this policy (scope: agents).`;
-  const who = f.agent ? `The agent ${f.agent.name} (identified by ${f.agent.signals.map((s) => `${s.kind} ${s.value}`).join(", ")})` : "The author";
+  const named = f.agents.map((a) => `${a.name} (identified by ${a.signals.map((s) => `${s.kind} ${s.value}`).join(", ")})`);
+  const who = named.length === 0 ? "The author" : named.length === 1 ? `The agent ${named[0]}` : `The agents ${named.slice(0, -1).join(", ")} and ${named[named.length - 1]}`;
   const files = `${f.change.files.length} file${f.change.files.length === 1 ? "" : "s"}`;
   if (f.outcome === "denied") {
     const first = denies[0];

@@ -1,10 +1,13 @@
 // Loads `.governance.yml` text into a checked Policy, or into a list of problems that each say file:line:column and field.
 import { constructFromEvents, parseEvents, YAMLException, type Event } from "js-yaml";
 import type { z } from "zod";
-import { checkGlob, rootOnlyHint } from "./matcher.js";
-import { AGENT_PRESETS, type Policy, PolicySchema } from "./schema.js";
+import { checkGlob, globWarning, rootOnlyHint } from "./matcher.js";
+import { AGENT_PRESETS, GlobListSchema, type Policy, PolicySchema } from "./schema.js";
 import { lineColumn, type NodePosition, type PathKey, pathId, positionsOf } from "./yaml-positions.js";
 import { closest } from "./suggest.js";
+import { windowEnd, windowStart } from "./windows.js";
+
+export { windowEnd, windowStart };
 
 /** Hard limits on what a policy file may be; each keeps a hostile file from costing more than a normal one. */
 export const POLICY_LIMITS = {
@@ -17,7 +20,16 @@ export const POLICY_LIMITS = {
 const CITED_SETTINGS: PathKey[][] = [
   ["default"], ["default_approvers"], ["owners"], ["scope"],
   ["limits", "max_files"], ["limits", "max_lines"], ["limits", "max_prs_per_day"], ["limits", "action"],
+  ["labels", "allowed"], ["labels", "needs_approval"], ["labels", "denied"],
 ];
+
+/**
+ * How a file is loaded. `org`: the org policy this (repo) file is combined with; the checks that depend on the
+ * combination (agent names in match.agents, who approves a gate) then count what the org defines.
+ */
+export interface LoadOptions {
+  org?: Policy;
+}
 
 export interface PolicyProblem {
   severity: "error" | "warning";
@@ -54,7 +66,7 @@ export function formatField(path: readonly PathKey[]): string {
   return out;
 }
 
-export function loadPolicy(rawText: string, file: string): LoadResult {
+export function loadPolicy(rawText: string, file: string, options: LoadOptions = {}): LoadResult {
   const text = rawText.charCodeAt(0) === 0xfeff ? rawText.slice(1) : rawText; // a UTF-8 BOM is legal YAML; drop it
   const at = (offset: number, field: string, message: string, severity: PolicyProblem["severity"] = "error"): PolicyProblem => ({
     severity, file, ...lineColumn(text, offset), field, message,
@@ -99,8 +111,10 @@ export function loadPolicy(rawText: string, file: string): LoadResult {
     const errors = parsed.error.issues.flatMap((issue) => issueProblems(issue, doc, locate, at));
     return fail(errors);
   }
-  const policy = parsed.data;
-  const problems = semanticProblems(policy, (path, message, severity, preferKey) => at(locate(path, preferKey), formatField(path), message, severity));
+  const classes = ownRecord(parsed.data.classes, (doc as Record<string, unknown>)["classes"]);
+  if (!classes.ok) return fail(classes.issues.flatMap((issue) => issueProblems(issue, doc, locate, at)));
+  const policy = { ...parsed.data, classes: classes.value };
+  const problems = semanticProblems(policy, options.org, (path, message, severity, preferKey) => at(locate(path, preferKey), formatField(path), message, severity));
   const errors = problems.filter((p) => p.severity === "error");
   const warnings = problems.filter((p) => p.severity === "warning");
   if (errors.length > 0) return { ok: false, errors, warnings };
@@ -111,6 +125,26 @@ export function loadPolicy(rawText: string, file: string): LoadResult {
     if (pos) lines[path.join(".")] = lineColumn(text, pos.key >= 0 ? pos.key : pos.value).line;
   }
   return { ok: true, loaded: { policy, file, ruleLines, lines, warnings } };
+}
+
+/**
+ * The classes as a prototype-free record: zod builds records on a plain object, where a class named `__proto__` sets
+ * the prototype instead of a key (and vanishes unchecked), and `toString` would seem defined. Such a key is checked
+ * here with the same schema.
+ */
+function ownRecord(parsed: Record<string, string[]>, raw: unknown): { ok: true; value: Record<string, string[]> } | { ok: false; issues: z.core.$ZodIssue[] } {
+  const out = Object.create(null) as Record<string, string[]>;
+  for (const [key, value] of Object.entries(parsed)) out[key] = value;
+  const issues: z.core.$ZodIssue[] = [];
+  if (raw !== null && typeof raw === "object") {
+    for (const key of Object.keys(raw)) {
+      if (Object.hasOwn(out, key)) continue;
+      const checked = GlobListSchema.safeParse((raw as Record<string, unknown>)[key]);
+      if (checked.success) out[key] = checked.data;
+      else issues.push(...checked.error.issues.map((issue) => ({ ...issue, path: ["classes", key, ...issue.path] })));
+    }
+  }
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, value: out };
 }
 
 function fail(errors: PolicyProblem[]): LoadResult {
@@ -207,7 +241,7 @@ export function knownKeysAt(path: readonly PathKey[]): string[] {
   };
   for (const key of path) {
     def = unwrap(def);
-    const next = typeof key === "number" ? def.element : def.type === "record" ? def.valueType : def.shape?.[key];
+    const next = typeof key === "number" ? def.element : def.type === "record" ? def.valueType : def.shape && Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
     if (!next) return [];
     def = next._zod.def;
   }
@@ -218,7 +252,7 @@ export function knownKeysAt(path: readonly PathKey[]): string[] {
 type Report = (path: PathKey[], message: string, severity: PolicyProblem["severity"], preferKey?: boolean) => PolicyProblem;
 
 /** Checks that need the whole policy: references between fields, globs, and gates that could never be met. */
-function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
+function semanticProblems(policy: Policy, org: Policy | undefined, report: Report): PolicyProblem[] {
   const out: PolicyProblem[] = [];
   const error = (path: PathKey[], message: string, preferKey = false) => out.push(report(path, message, "error", preferKey));
   const warn = (path: PathKey[], message: string) => out.push(report(path, message, "warning"));
@@ -231,6 +265,8 @@ function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
       if (problem) return error([...path, i], `invalid glob ${JSON.stringify(glob)}: ${problem}`);
       const hint = rootOnlyHint(glob);
       if (hint) warn([...path, i], `${JSON.stringify(glob)} only matches files at the repository root; did you mean ${JSON.stringify(hint)}?`);
+      const never = globWarning(glob);
+      if (never) warn([...path, i], `${JSON.stringify(glob)} ${never.message}${never.fix ? `; did you mean ${JSON.stringify(never.fix)}?` : ""}`);
     });
   };
 
@@ -239,9 +275,14 @@ function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
     checkGlobs(globs, ["classes", name]);
   }
 
+  // Names a rule may use in match.agents: presets, this file's custom agents and, combined, the org's. A repo agent
+  // of an org agent's name adds to it (the definitions are unioned when compiled), so that is not a duplicate.
   const agentNames = new Set<string>(AGENT_PRESETS);
+  for (const agent of org?.agents.custom ?? []) agentNames.add(agent.name);
+  const ownNames = new Set<string>(AGENT_PRESETS);
   policy.agents.custom.forEach((agent, i) => {
-    if (agentNames.has(agent.name)) error(["agents", "custom", i, "name"], `agent name "${agent.name}" is already used by a preset or another custom agent`);
+    if (ownNames.has(agent.name)) error(["agents", "custom", i, "name"], `agent name "${agent.name}" is already used by a preset or another custom agent`);
+    ownNames.add(agent.name);
     agentNames.add(agent.name);
     if (agent.logins.length + agent.branches.length + agent.labels.length === 0) {
       error(["agents", "custom", i], `custom agent "${agent.name}" needs at least one of logins, branches or labels to be recognised`);
@@ -261,7 +302,7 @@ function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
       error([...base, "match"], "a rule must match at least one class or path");
     }
     rule.match.classes?.forEach((cls, j) => {
-      if (!(cls in policy.classes)) {
+      if (!Object.hasOwn(policy.classes, cls)) {
         const hint = closest(cls, classNames);
         error([...base, "match", "classes", j], `unknown class "${cls}"${hint ? `; did you mean "${hint}"?` : classNames.length ? `; defined classes: ${classNames.join(", ")}` : "; no classes are defined"}`);
       }
@@ -280,8 +321,8 @@ function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
       error([...base, "active"], `the window is empty: from ${from} is not before until ${until}`);
     }
     if (rule.action === "require_approval") {
-      const approvers = rule.approvers ?? policy.default_approvers ?? policy.owners;
-      if (!approvers) error([...base], `rule "${rule.id}" requires approval but names no approvers, and there are no default_approvers or owners`);
+      const approvers = rule.approvers ?? policy.default_approvers ?? policy.owners ?? org?.default_approvers ?? org?.owners;
+      if (!approvers) error([...base], `rule "${rule.id}" requires approval but names no approvers, and there are no default_approvers or owners${org ? " here or in the org policy" : ""}`);
       else checkCount(approvers, rule.approvers ? [...base, "approvers", "count"] : [...base]);
     } else if (rule.approvers) {
       warn([...base, "approvers"], `approvers are ignored for action ${rule.action}`);
@@ -289,13 +330,14 @@ function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
   });
   if (policy.default_approvers) checkCount(policy.default_approvers, ["default_approvers", "count"]);
   if (policy.owners) checkCount(policy.owners, ["owners", "count"]);
-  if (policy.default === "require_approval" && !policy.default_approvers && !policy.owners) {
-    error(["default"], "default is require_approval but there are no default_approvers or owners to approve");
+  // Combined with an org policy, a gate this file opens may be approved by the org's people (see compile.ts).
+  if (policy.default === "require_approval" && !policy.default_approvers && !policy.owners && !org?.default_approvers && !org?.owners) {
+    error(["default"], `default is require_approval but there are no default_approvers or owners to approve${org ? " here or in the org policy" : ""}`);
   }
-  if (policy.limits?.action === "require_approval" && !policy.owners) {
-    error(["limits", "action"], "limits.action require_approval needs owners to approve");
+  if (policy.limits?.action === "require_approval" && !policy.owners && !org?.owners) {
+    error(["limits", "action"], `limits.action require_approval needs owners to approve${org ? " (here or in the org policy)" : ""}`);
   }
-  if (!policy.owners) warn([], "no owners: changes to the policy file itself can only be approved once owners are set (here or in the org policy)");
+  if (!policy.owners && !org?.owners) warn([], "no owners: changes to the policy file itself can only be approved once owners are set (here or in the org policy)");
   if (globCount > POLICY_LIMITS.maxGlobs) error([], `the policy has ${globCount} globs; the limit is ${POLICY_LIMITS.maxGlobs}`);
 
   function checkCount(approvers: { teams: string[]; users: string[]; count: number }, path: PathKey[]) {
@@ -304,14 +346,4 @@ function semanticProblems(policy: Policy, report: Report): PolicyProblem[] {
     }
   }
   return out;
-}
-
-/** Start of an `active.from` bound: a bare date means midnight UTC. */
-export function windowStart(value: string): number {
-  return Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
-}
-
-/** End (exclusive) of an `active.until` bound: a bare date includes that whole day, UTC. */
-export function windowEnd(value: string): number {
-  return value.length === 10 ? Date.parse(`${value}T00:00:00Z`) + 86_400_000 : Date.parse(value);
 }

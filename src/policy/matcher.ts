@@ -13,6 +13,20 @@ export interface PathMatcher {
 
 const OPTIONS: MinimatchOptions = { dot: true };
 
+/**
+ * The minimatch patterns a policy glob stands for: `dir/**` also covers the path `dir` itself, which GitHub reports
+ * for a submodule pointer or a file that replaces a directory (minimatch alone would not match it).
+ */
+export function patternForms(pattern: string): string[] {
+  if (pattern.length > 3 && pattern.endsWith("/**")) {
+    const dir = pattern.slice(0, -3);
+    if (dir !== "**" && !dir.endsWith("/")) return [pattern, dir];
+  }
+  return [pattern];
+}
+
+const matchesGlob = (path: string, pattern: string) => patternForms(pattern).some((p) => minimatch(path, p, OPTIONS));
+
 /** A path is in a set when it matches a positive pattern and no `!` pattern; a set with no positive pattern is empty. */
 export function naiveMatch(sets: readonly GlobSet[], path: string): number[] {
   const out: number[] = [];
@@ -20,13 +34,13 @@ export function naiveMatch(sets: readonly GlobSet[], path: string): number[] {
     let positive = false;
     for (const p of set.patterns) {
       if (p.startsWith("!")) continue;
-      if (minimatch(path, p, OPTIONS)) {
+      if (matchesGlob(path, p)) {
         positive = true;
         break;
       }
     }
     if (!positive) return;
-    for (const p of set.patterns) if (p.startsWith("!") && minimatch(path, p.slice(1), OPTIONS)) return;
+    for (const p of set.patterns) if (p.startsWith("!") && matchesGlob(path, p.slice(1))) return;
     out.push(index);
   });
   return out;
@@ -116,13 +130,14 @@ export function compileMatcher(sets: readonly GlobSet[]): PathMatcher {
   sets.forEach((set, index) => {
     for (const raw of set.patterns) {
       const negative = raw.startsWith("!");
-      const text = negative ? raw.slice(1) : raw;
-      let compiled = byText.get(text);
-      if (!compiled) {
-        compiled = { matcher: new Minimatch(text, OPTIONS), uses: [] };
-        byText.set(text, compiled);
+      for (const text of patternForms(negative ? raw.slice(1) : raw)) {
+        let compiled = byText.get(text);
+        if (!compiled) {
+          compiled = { matcher: new Minimatch(text, OPTIONS), uses: [] };
+          byText.set(text, compiled);
+        }
+        if (!compiled.uses.some((u) => u.set === index && u.negative === negative)) compiled.uses.push({ set: index, negative });
       }
-      compiled.uses.push({ set: index, negative });
     }
   });
   const patterns = [...byText.entries()];
@@ -263,6 +278,55 @@ export function checkGlob(pattern: string): string | undefined {
     return `not a valid glob: ${error instanceof Error ? error.message : String(error)}`;
   }
   return undefined;
+}
+
+/**
+ * A warning for a glob that is valid but can never match a path GitHub reports, with the fix; undefined when fine.
+ * GitHub lists files, never directories, and minimatch reads an unclosed `[` or `{` as a literal character.
+ */
+export function globWarning(pattern: string): { message: string; fix?: string } | undefined {
+  const negated = pattern.startsWith("!");
+  const body = negated ? pattern.slice(1) : pattern;
+  const bang = negated ? "!" : "";
+  if (body.endsWith("/")) {
+    const fix = `${bang}${body.replace(/\/+$/, "")}/**`;
+    return { message: "ends with /: GitHub reports file paths, never directories, so it matches nothing", fix };
+  }
+  let depth = 0;
+  let openClass = -1;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === "\\") {
+      i++;
+      continue;
+    }
+    if (openClass >= 0) {
+      // `]` right after `[` or `[!` is a member of the class, not its end.
+      if (ch === "]" && i > openClass + 1 && !(i === openClass + 2 && (body[openClass + 1] === "!" || body[openClass + 1] === "^"))) openClass = -1;
+      continue;
+    }
+    if (ch === "[") openClass = i;
+    else if (ch === "{") depth++;
+    else if (ch === "}" && depth > 0) depth--;
+  }
+  if (openClass >= 0) return { message: "has an unclosed [, which minimatch matches as a literal [", fix: `${bang}${escapeAt(body, openClass)}` };
+  if (depth > 0) {
+    const at = lastUnclosedBrace(body);
+    return { message: "has an unclosed {, which minimatch matches as a literal {", fix: `${bang}${at >= 0 ? escapeAt(body, at) : body}` };
+  }
+  return undefined;
+}
+
+const escapeAt = (text: string, i: number) => `${text.slice(0, i)}\\${text.slice(i)}`;
+
+function lastUnclosedBrace(body: string): number {
+  const open: number[] = [];
+  for (let i = 0; i < body.length; i++) {
+    if (body[i] === "\\") i++;
+    else if (body[i] === "{") open.push(i);
+    else if (body[i] === "}") open.pop();
+  }
+  return open[0] ?? -1;
 }
 
 /** For a positive pattern that can only match at the repository root (no `/`, some wildcard), the `**\/` form it likely meant. */

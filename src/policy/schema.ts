@@ -26,6 +26,7 @@ export const ApproversSchema = z.strictObject({
   teams: z.array(z.string().regex(TEAM, "a team is written org/team-slug")).default([]),
   users: z.array(z.string().regex(LOGIN, "not a valid GitHub login")).default([]),
   count: z.number().int().min(1).max(15).default(1).describe("distinct eligible approvals required"),
+  allow_contributors: z.boolean().default(false).describe("let people who authored, committed or pushed to the PR approve it"),
 });
 export type Approvers = z.infer<typeof ApproversSchema>;
 

@@ -104,7 +104,7 @@ describe("evaluate: which rules apply to a file", () => {
   it("sends files no rule covers to the default, listing them as unmatched", () => {
     const d = decideCase({ policy: POLICY, files: ["src/app.ts", "docs/a.md"] });
     expect(d.unmatched_files).toEqual(["src/app.ts"]);
-    const def = d.rules.find((r) => r.id === "default");
+    const def = d.rules.find((r) => r.id === "repo.default");
     expect(def?.action).toBe("require_approval");
     expect(def?.gate?.approvers.teams).toEqual(["acme/maintainers"]);
   });
@@ -132,7 +132,7 @@ describe("evaluate: which rules apply to a file", () => {
 
   it("ignores a rule outside its active window", () => {
     const d = decideCase({ policy: POLICY, files: ["src/billing/a.ts"], now: "2027-01-01T00:00:00Z" });
-    expect(ids(d)).toEqual(["default"]);
+    expect(ids(d)).toEqual(["repo.default"]);
   });
 
   it("treats an until date as inclusive of that whole day (UTC)", () => {
@@ -329,7 +329,7 @@ describe("evaluate: org and repo policies combined", () => {
 
   it("takes the stricter default: the repo tightens the org's allow", () => {
     const d = decideCase({ org, policy: POLICY, files: ["src/app.ts"] });
-    expect(d.rules.find((r) => r.id === "default")?.action).toBe("require_approval");
+    expect(d.rules.find((r) => r.id === "repo.default")?.action).toBe("require_approval");
   });
 
   it("cannot loosen the org: a repo allow does not beat an org deny", () => {
