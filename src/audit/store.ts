@@ -28,8 +28,9 @@ function isoTime(value: string): string {
 
 /** The agents a decision binds the PR to (every matching agent; the primary one first seen in `agent`). */
 export function agentNames(decision: Decision): string[] {
-  const all = (decision as { agents?: ReadonlyArray<string | { name: string }> }).agents ?? [];
-  return [...new Set([...(decision.agent ? [decision.agent.name] : []), ...all.map((a) => (typeof a === "string" ? a : a.name))])].sort();
+  // Decisions recorded before evaluator 1.2.0 have no `agents`: their one agent is `agent`.
+  const all = (decision.agents as Decision["agents"] | undefined) ?? [];
+  return [...new Set([...(decision.agent ? [decision.agent.name] : []), ...all.map((a) => a.name)])].sort();
 }
 
 /** A release (`/governance release`) is recorded as a row without input whose reason starts so; it ends the PR's sticky identity. */

@@ -5,7 +5,8 @@ import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
 import { checkRunKey } from "./report.js";
 import { checkSummary } from "./summary.js";
-import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, type Repository, RepositorySchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./release.js";
 import type { AppDeps } from "./ports.js";
 
 
@@ -88,6 +89,36 @@ export function governorApp(deps: AppDeps) {
           octokit: context.octokit, repository: event.repository, pr,
           installationId: event.installation?.id ?? null, deliveryId: context.id, log: context.log,
         }, state, deps);
+      }
+    });
+
+    // `/governance release <reason>` on a PR: an owner ends its sticky agent identity; anyone else is told why not.
+    app.on("issue_comment.created", async (context) => {
+      const body = (context.payload as { comment?: { body?: unknown } }).comment?.body;
+      const reason = typeof body === "string" ? releaseCommand(body) : null;
+      if (reason === null) return;
+      let event;
+      let repository: Repository;
+      try {
+        event = parsePayload(ReleaseCommentSchema, "issue_comment", context.payload);
+        repository = parsePayload(RepositorySchema, "issue_comment.repository", (context.payload as { repository?: unknown }).repository);
+      } catch (error) {
+        return reportBadPayload(context, error);
+      }
+      if (!event.issue.pull_request) return; // an issue, not a PR
+      const owner = repository.owner.login;
+      const repo = repository.name;
+      const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: event.issue.number });
+      const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+      const by = { login: event.comment.user.login, type: event.comment.user.type };
+      const installationId = event.installation?.id ?? null;
+      const outcome = await releasePullRequest(context.octokit, state, deps, { repository, pr, by, reason, installationId, deliveryId: context.id });
+      const reply = outcome.released
+        ? `Released #${pr.number} from agent governance at @${by.login}'s request (audit row ${outcome.auditId}). It is evaluated again now; signals it still carries (author, branch, labels, commits) still make it an agent's PR.`
+        : `Not released: ${outcome.why}`;
+      await context.octokit.rest.issues.createComment({ owner, repo, issue_number: pr.number, body: reply });
+      if (outcome.released && pr.state === "open") {
+        await governPullRequest({ octokit: context.octokit, repository, pr, installationId, deliveryId: context.id, log: context.log }, state, deps);
       }
     });
 

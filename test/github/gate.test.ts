@@ -1,5 +1,6 @@
 // Issue 10, app half: the ways around the gate, each driven through the real Probot handler with the nock fake.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { example } from "../helpers/webhooks.js";
 import { HEAD, prPayload, setFiles, setPolicy, startTestApp, type TestApp } from "../helpers/app.js";
 
 const POLICY = `version: 1
@@ -140,5 +141,90 @@ describe("one commit, several PRs", () => {
     expect(last.conclusion).toBe("failure");
     expect(last.output?.summary).toContain("also the head of #8");
     expect(last.output?.summary).toContain(`governor audit verify --expect ${row.id}:${row.hash.slice(0, 16)}`);
+  });
+});
+
+describe("identity does not come off", () => {
+  const human = { login: "mona", type: "User" };
+  const comments = () => t.github.callsTo("POST /repos/{o}/{r}/issues/{n}/comments").map((c) => (c.body as { body: string }).body);
+  const conclusions = () => t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string }).filter((b) => b.conclusion).map((b) => b.conclusion);
+  function comment(login: string, text: string, type = "User") {
+    const base = example("issue_comment", "created");
+    const pr = prPayload({ author: human, branch: "feature/x" });
+    return {
+      ...base, action: "created",
+      issue: { ...(base["issue"] as object), number: 7, pull_request: { url: "https://api.github.com/repos/acme/webapp/pulls/7", html_url: "https://github.com/acme/webapp/pull/7", diff_url: "", patch_url: "", merged_at: null } },
+      comment: { ...(base["comment"] as object), body: text, user: { login, type } },
+      repository: pr["repository"], installation: pr["installation"],
+    };
+  }
+  beforeEach(() => setFiles(t.github, ["src/billing/x.ts"]));
+
+  it("keeps governing a PR as the agent's once its agent label is removed", async () => {
+    await t.deliver("pull_request", prPayload({ author: human, branch: "feature/x", labels: ["codex"] }));
+    await t.deliver("pull_request", prPayload({ action: "unlabeled", author: human, branch: "feature/x", labels: [] }));
+    expect(conclusions()).toEqual(["failure", "failure"]);
+    const input = JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.input!);
+    expect(input.change.known_agents).toEqual(["codex"]);
+  });
+
+  it("matches agent labels case-insensitively, as GitHub's label names are", async () => {
+    await t.deliver("pull_request", prPayload({ author: human, branch: "feature/x", labels: ["Codex"] }));
+    expect(conclusions()).toEqual(["failure"]);
+  });
+
+  it("lets a policy owner release a PR with /governance release, as an audited decision, and evaluates it again", async () => {
+    await t.deliver("pull_request", prPayload({ author: human, branch: "feature/x", labels: ["codex"] }));
+    t.github.state.pulls.set("acme/webapp#7", prPayload({ author: human, branch: "feature/x", labels: [] })["pull_request"] as Record<string, unknown>);
+    await t.deliver("issue_comment", comment("olga", "/governance release a human took this PR over"));
+    const release = t.audit.list({ pr: 7 }).find((r) => r.title === "Released from agent governance by @olga")!;
+    expect(release).toMatchObject({ outcome: "not_governed", input: null });
+    expect(release.input_missing_reason).toBe("released by @olga (was codex): a human took this PR over");
+    expect(comments()[0]).toContain(`audit row ${release.id}`);
+    expect(conclusions()).toEqual(["failure", "neutral"]);
+    expect(t.audit.knownAgents("acme/webapp", 7)).toEqual([]);
+    expect(t.audit.verify().broken).toBeNull();
+  });
+
+  it("refuses a release by a non-owner, by the PR's author, by a bot, or without a reason, and says why", async () => {
+    await t.deliver("pull_request", prPayload({ author: human, branch: "feature/x", labels: ["codex"] }));
+    await t.deliver("issue_comment", comment("mallory", "/governance release trust me"));
+    await t.deliver("issue_comment", comment("mona", "/governance release it is mine"));
+    await t.deliver("issue_comment", comment("chatgpt-codex-connector[bot]", "/governance release done", "Bot"));
+    await t.deliver("issue_comment", comment("olga", "/governance release"));
+    expect(comments()).toEqual([
+      "Not released: only the policy's owners (@olga) can release a PR from agent governance; @mallory is not one of them.",
+      "Not released: @mona opened this PR; its author cannot release it.",
+      "Not released: @chatgpt-codex-connector[bot] is a bot or an agent; an agent cannot un-govern a PR.",
+      "Not released: a release needs a reason: `/governance release <reason>`; it goes into the audit trail.",
+    ]);
+    expect(t.audit.knownAgents("acme/webapp", 7)).toEqual(["codex"]);
+    expect(conclusions()).toEqual(["failure"]);
+  });
+
+  it("examines commits beyond the 250 the PR commits API lists, through the compare API", async () => {
+    const commits = Array.from({ length: 300 }, (_, i) => ({
+      author: { login: i === 280 ? "copilot-swe-agent[bot]" : "mona" }, committer: { login: "web-flow" },
+      commit: { message: `change ${i}`, author: { email: i === 280 ? "198982749+Copilot@users.noreply.github.com" : "mona@example.com" } },
+    }));
+    t.github.state.commits.set("acme/webapp#7", commits);
+    t.github.state.compare.set(`acme/webapp@${"2".repeat(40)}...${HEAD}`, commits);
+    const payload = prPayload({ author: human, branch: "feature/x" });
+    (payload["pull_request"] as Record<string, unknown>)["commits"] = 300;
+    await t.deliver("pull_request", payload);
+    expect(conclusions()).toEqual(["failure"]);
+    const input = JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.input!);
+    expect(input.change.contributors).toEqual(["copilot-swe-agent[bot]", "mona", "web-flow"]);
+  });
+
+  it("fails closed, saying why, when GitHub cannot list every commit of the PR", async () => {
+    const commits = Array.from({ length: 300 }, () => ({ author: { login: "mona" }, committer: null, commit: { message: "x", author: { email: "mona@example.com" } } }));
+    t.github.state.commits.set("acme/webapp#7", commits);
+    t.github.state.compare.set(`acme/webapp@${"2".repeat(40)}...${HEAD}`, commits.slice(0, 260));
+    const payload = prPayload({ author: human, branch: "feature/x" });
+    (payload["pull_request"] as Record<string, unknown>)["commits"] = 300;
+    await t.deliver("pull_request", payload);
+    const last = t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string; output?: { title: string } }).filter((b) => b.conclusion).at(-1)!;
+    expect(last).toMatchObject({ conclusion: "failure", output: { title: "Error: GitHub lists 300 commits for this PR but returned only 260, so Governor cannot see who made all of them" } });
   });
 });

@@ -15,6 +15,11 @@ describe("app.yml", () => {
     expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read" });
   });
 
+  it("receives PR comments for /governance release, which it answers on the PR", () => {
+    expect(manifest.default_events).toContain("issue_comment");
+    expect(manifest.default_permissions).toMatchObject({ issues: "write", pull_requests: "write" });
+  });
+
   it("points the webhook at the path `governor serve` listens on", () => {
     expect(new URL(manifest.hook_attributes.url).pathname).toBe("/api/github/webhooks");
   });
