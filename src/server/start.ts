@@ -50,7 +50,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
   };
-  await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date(), checkRuns: new SqliteCheckRunLedger(db) }));
+  await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date(), checkRuns: new SqliteCheckRunLedger(db), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }));
 
   const self: SelfIdentity = { appId: config.appId };
   try {

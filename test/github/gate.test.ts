@@ -228,3 +228,92 @@ describe("identity does not come off", () => {
     expect(last).toMatchObject({ conclusion: "failure", output: { title: "Error: GitHub lists 300 commits for this PR but returned only 260, so Governor cannot see who made all of them" } });
   });
 });
+
+describe("a policy read that fails is not \"no policy\"", () => {
+  type Body = { conclusion?: string; output?: { title: string; summary: string } };
+  const last = () => t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as Body).filter((b) => b.conclusion).at(-1)!;
+  const ORG = "version: 1\nclasses:\n  billing: [\"src/billing/**\"]\nrules:\n  - id: org-billing\n    match: { classes: [billing] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n";
+
+  it("fails closed when GitHub does not know the PR's base commit, and does not take that as an absent policy", async () => {
+    const base = "2".repeat(40);
+    t.github.state.contents.delete(`acme/webapp@${base}:.governance.yml`);
+    t.github.state.missingCommits.add(`acme/webapp@${base}`);
+    setFiles(t.github, ["src/billing/x.ts"]);
+    await t.deliver("pull_request", prPayload());
+    expect(last()).toMatchObject({ conclusion: "failure", output: { title: `Error: GitHub does not know the base commit ${base.slice(0, 12)} of acme/webapp (404), so Governor cannot tell whether it has a policy` } });
+    // Once GitHub knows the commit, the policy there is read: nothing was cached as absent.
+    t.github.state.missingCommits.clear();
+    setPolicy(t.github, POLICY);
+    await t.deliver("pull_request", prPayload({ action: "synchronize" }));
+    expect(last()).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:billing-freeze" } });
+  });
+
+  it("retries a 5xx on a policy read, then fails closed naming the file, and reads it again next time", async () => {
+    t.github.fail("GET", "GET /repos/{o}/{r}/contents/{path}", 502, 3);
+    setFiles(t.github, ["docs/a.md"]);
+    await t.deliver("pull_request", prPayload());
+    expect(last().conclusion).toBe("failure");
+    expect(last().output?.title).toMatch(/^Error: could not read acme\/webapp:\.governance\.yml at the base commit 222222222222 \(GitHub answered 502, after retries\)/);
+    await t.deliver("pull_request", prPayload({ action: "synchronize" }));
+    expect(last()).toMatchObject({ conclusion: "success" });
+  });
+
+  it("does not drop a known org policy when the org's .github repository can no longer be seen", async () => {
+    t.github.state.contents.set("acme/.github@default:governance.yml", ORG);
+    setPolicy(t.github, "version: 1\ndefault: allow\n");
+    setFiles(t.github, ["src/billing/x.ts"]);
+    await t.deliver("pull_request", prPayload());
+    expect(last().output?.title).toBe("Denied: org:org-billing");
+    t.github.state.contents.delete("acme/.github@default:governance.yml");
+    t.github.state.hiddenRepos.add("acme/.github");
+    await t.deliver("pull_request", prPayload({ action: "synchronize" }));
+    expect(last()).toMatchObject({ conclusion: "failure", output: { title: expect.stringContaining("can no longer see acme/.github") } });
+  });
+
+  it("says plainly on every check when it cannot see the org's .github repository", async () => {
+    t.github.state.hiddenRepos.add("acme/.github");
+    setFiles(t.github, ["docs/a.md"]);
+    await t.deliver("pull_request", prPayload());
+    expect(last().conclusion).toBe("success");
+    expect(last().output?.summary).toContain("Governor cannot see the organization's acme/.github repository");
+    await t.deliver("pull_request", prPayload({ number: 8, author: { login: "octocat", type: "User" }, branch: "feature/y", head: "9".repeat(40) }));
+    expect(last()).toMatchObject({ conclusion: "neutral", output: { summary: expect.stringContaining("Install Governor on acme/.github too.") } });
+  });
+
+  it("fails closed when the org requires its policy (GOVERNOR_REQUIRE_ORG_POLICY) and the .github repository cannot be seen", async () => {
+    t.close();
+    t = await startTestApp({ requireOrgPolicy: true });
+    setPolicy(t.github, POLICY);
+    t.github.state.hiddenRepos.add("acme/.github");
+    setFiles(t.github, ["docs/a.md"]);
+    await t.deliver("pull_request", prPayload());
+    expect(last()).toMatchObject({ conclusion: "failure", output: { title: "Error: the org policy cannot be read" } });
+  });
+
+  it("governs the org's own .github repository by the org policy, also when it has a policy of its own", async () => {
+    t.github.state.contents.set("acme/.github@default:governance.yml", ORG);
+    t.github.state.contents.set(`acme/.github@${"2".repeat(40)}:.governance.yml`, "version: 1\ndefault: allow\n");
+    const payload = prPayload();
+    const repository = { ...(payload["repository"] as object), name: ".github", full_name: "acme/.github", html_url: "https://github.com/acme/.github" };
+    const pr = payload["pull_request"] as Record<string, unknown>;
+    Object.assign(payload, { repository });
+    pr["base"] = { ...(pr["base"] as object), repo: repository };
+    t.github.state.files.set("acme/.github#7", [{ filename: "src/billing/x.ts", status: "modified", additions: 1, deletions: 0 }]);
+    await t.deliver("pull_request", payload);
+    expect(last()).toMatchObject({ conclusion: "failure", output: { title: "Denied: org:org-billing" } });
+  });
+});
+
+describe("every check shows its audit anchor", () => {
+  it("shows the anchor on the failing check of an internal failure", async () => {
+    t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}", 404);
+    const payload = example("check_run", "rerequested");
+    Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
+    Object.assign(payload["check_run"] as object, { head_sha: HEAD, app: { ...((payload["check_run"] as { app: object }).app), id: 4242 }, pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: "2".repeat(40), repo: {} } }] });
+    await t.deliver("check_run", payload);
+    const row = t.audit.list()[0]!;
+    const last = t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string; output?: { summary: string } }).filter((b) => b.conclusion).at(-1)!;
+    expect(last.conclusion).toBe("failure");
+    expect(last.output?.summary).toContain(`governor audit verify --expect ${row.id}:${row.hash.slice(0, 16)}`);
+  });
+});
