@@ -146,6 +146,25 @@ export class Simulator {
     return { pr, webhook: pullRequestEvent(this.context(o.repo, o.author), pr, "opened") };
   }
 
+  /**
+   * Proposes the head of an open PR again, into another base branch: a second open PR on the same head commit, as
+   * GitHub allows. Returns it and its `pull_request.opened` webhook.
+   */
+  proposeAgain(repo: string, number: number, baseBranch: string, author?: Account): { pr: SimPull; webhook: Webhook } {
+    const first = this.state.pull(repo, number);
+    const r = this.state.repo(repo);
+    const baseSha = r.branches.get(baseBranch);
+    if (!baseSha) throw new Error(`no branch ${baseBranch} in ${repo}`);
+    const next = Math.max(0, ...[...this.state.pulls.values()].filter((p) => p.repo === repo).map((p) => p.number)) + 1;
+    const now = new Date().toISOString();
+    const pr: SimPull = {
+      ...structuredClone(first), number: next, user: author ?? first.user, base: { ref: baseBranch, sha: baseSha },
+      reviews: [], requestedUsers: [], requestedTeams: [], created_at: now, updated_at: now,
+    };
+    this.state.pulls.set(`${repo}#${next}`, pr);
+    return { pr, webhook: pullRequestEvent(this.context(repo, pr.user), pr, "opened") };
+  }
+
   /** Pushes new changes to the PR's branch: a new head SHA and the `synchronize` webhook. */
   push(repo: string, number: number, files: FileChange[]): { sha: string; webhook: Webhook } {
     const pr = this.state.pull(repo, number);
