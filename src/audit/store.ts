@@ -237,6 +237,12 @@ export class AuditStore {
     return reserve.immediate();
   }
 
+  /** PRs of merge group rows (see src/github/merge-group.ts) recorded on `baseSha`: those ahead in the queue. */
+  mergeGroupPrs(repo: string, baseSha: string): number[] {
+    return (this.db.prepare(`SELECT DISTINCT pr FROM decisions WHERE repo = ? AND base_sha = ? AND input IS NULL AND pr > 0
+      AND input_missing_reason LIKE 'merge group %' ORDER BY pr`).all(repo, baseSha) as Array<{ pr: number }>).map((r) => r.pr);
+  }
+
   /** The agents this PR has been governed as (and not released from): it stays theirs. */
   knownAgents(repo: string, pr: number): string[] {
     return (this.identities.all(repo, pr) as Array<{ agent: string }>).map((r) => r.agent);

@@ -6,6 +6,7 @@ import { describeGitHubError, governPullRequest, GovernorState } from "./govern.
 import { checkRunKey } from "./report.js";
 import { checkSummary } from "./summary.js";
 import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, type Repository, RepositorySchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import { governMergeGroup } from "./merge-group.js";
 import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./release.js";
 import type { AppDeps } from "./ports.js";
 
@@ -89,6 +90,17 @@ export function governorApp(deps: AppDeps) {
           octokit: context.octokit, repository: event.repository, pr,
           installationId: event.installation?.id ?? null, deliveryId: context.id, log: context.log,
         }, state, deps);
+      }
+    });
+
+    // A merge queue asks for the required checks of a group commit: the strictest decision of the PRs in it.
+    app.on("merge_group.checks_requested", async (context) => {
+      try {
+        await governMergeGroup({ octokit: context.octokit, installationId: (context.payload as { installation?: { id?: number } }).installation?.id ?? null, deliveryId: context.id, log: context.log }, context.payload, state, deps);
+      } catch (error) {
+        if (!(error instanceof PayloadError)) throw error;
+        const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; merge_group?: { head_sha?: string }; installation?: { id?: number } };
+        await failClosed(context, { owner: p.repository?.owner?.login, repo: p.repository?.name, fullName: p.repository?.full_name, sha: p.merge_group?.head_sha, pr: 0, installationId: p.installation?.id ?? null }, "Error: unreadable webhook payload", error.message);
       }
     });
 

@@ -18,6 +18,8 @@ export interface AuditSink {
   knownAgents(repo: string, pr: number): string[];
   /** The latest decision (canonical JSON) of each PR evaluated at this head commit, with its audit row. */
   latestForHead(repo: string, headSha: string): Array<{ pr: number; id: number; hash: string; decision: string }>;
+  /** PRs of merge groups recorded on this base commit (the PRs ahead in a merge queue), ascending. */
+  mergeGroupPrs?(repo: string, baseSha: string): number[];
   /** When a rule's time window next opens or closes for this PR (null: never): it is evaluated again then. */
   scheduleReevaluation?(q: { repo: string; pr: number; installationId: number | null; dueAt: string | null }): void;
 }

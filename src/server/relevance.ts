@@ -66,6 +66,11 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
       headSha: sha,
     };
   }
+  if (event === "merge_group") {
+    if (!(GOVERNED_EVENTS.merge_group as readonly string[]).includes(action)) return skip(`merge_group.${action} does not ask for checks`);
+    const sha = str(obj(body["merge_group"])?.["head_sha"]) ?? null;
+    return { evaluate: true, installationId, prKey: repo && sha ? `${repo}@${sha}` : null, headSha: sha };
+  }
   if (event === "issue_comment") {
     if (!(GOVERNED_EVENTS.issue_comment as readonly string[]).includes(action)) return skip(`issue_comment.${action} is not a new command`);
     const issue = obj(body["issue"]);

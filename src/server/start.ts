@@ -48,6 +48,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     },
     reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
     knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
+    mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
   };
   await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date(), checkRuns: new SqliteCheckRunLedger(db), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }));

@@ -42,3 +42,42 @@ describe("over HTTP: one commit, several PRs", () => {
     }
   });
 });
+
+describe("over HTTP: merge queues", () => {
+  const devin = { login: "devin-ai-integration[bot]", type: "Bot" as const };
+  async function openAndWait(o: Parameters<Stack["sim"]["openPullRequest"]>[0]) {
+    const { pr, webhook } = s.sim.openPullRequest(o);
+    await s.sim.send(webhook);
+    await s.governor.worker.whenIdle();
+    return pr;
+  }
+
+  it("puts a governance check on each merge group's commit with the strictest decision of the PRs in it, those ahead included", async () => {
+    const allowed = await openAndWait({ repo: REPO, author: copilot, branch: "copilot/docs", files: [{ path: "docs/q.md", content: "x\n" }] });
+    const denied = await openAndWait({ repo: REPO, author: devin, branch: "devin/bill", files: [{ path: "src/billing/q.ts", content: "x\n" }] });
+    const alone = s.sim.enqueue(REPO, [allowed.number]);
+    // A second queue on a new base: the denied PR first, the allowed one behind it (its group holds both).
+    s.sim.commit(REPO, "main", { "docs/other.md": "z\n" });
+    const groups = [...alone, ...s.sim.enqueue(REPO, [denied.number, allowed.number])];
+    const shown: Array<string | null | undefined> = [];
+    for (const group of groups) {
+      expect((await s.sim.send(group.webhook)).status).toBe(202);
+      await s.governor.worker.whenIdle();
+      shown.push(newestRun(group.headSha)?.conclusion);
+    }
+    // Alone, the allowed PR's group passes; behind the denied PR, whose changes its group holds, it fails.
+    expect(shown).toEqual(["success", "failure", "failure"]);
+    expect(newestRun(groups[2]!.headSha)?.output.summary).toContain(`merge queue group of #${allowed.number}`);
+    expect(newestRun(groups[2]!.headSha)?.output.summary).toContain(`#${denied.number} (audit row`);
+    expect(newestRun(groups[2]!.headSha)?.output.summary).toMatch(/governor audit verify --expect \d+:[0-9a-f]{16}/);
+  });
+
+  it("fails a merge group closed when the queued PR's head is not the one its queue branch names", async () => {
+    const allowed = await openAndWait({ repo: REPO, author: copilot, branch: "copilot/docs2", files: [{ path: "docs/q2.md", content: "x\n" }] });
+    const [group] = s.sim.enqueue(REPO, [allowed.number]);
+    s.sim.push(REPO, allowed.number, [{ path: "docs/q3.md", content: "y\n" }]);
+    await s.sim.send(group!.webhook);
+    await s.governor.worker.whenIdle();
+    expect(newestRun(group!.headSha)).toMatchObject({ conclusion: "failure", output: { title: expect.stringContaining(`PR #${allowed.number} was queued at`) } });
+  });
+});

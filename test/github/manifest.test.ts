@@ -12,7 +12,7 @@ describe("app.yml", () => {
   });
 
   it("asks for the least permissions its calls need, and nothing else", () => {
-    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read" });
+    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read", merge_queues: "read" });
   });
 
   it("receives PR comments for /governance release, which it answers on the PR", () => {
