@@ -255,17 +255,15 @@ export class AuditStore {
       ON CONFLICT (repo, pr) DO UPDATE SET installation_id = excluded.installation_id, due_at = excluded.due_at`).run(q.repo, q.pr, q.installationId, isoTime(q.dueAt));
   }
 
-  /** Re-evaluations due at `now`, removed as they are handed out (the caller queues them durably first). */
-  takeDueReevaluations(now: Date, queue: (due: { repo: string; pr: number; installationId: number | null; dueAt: string }) => void): number {
-    const take = this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= ? ORDER BY due_at LIMIT 100").all(now.toISOString()) as Array<{ repo: string; pr: number; installation_id: number | null; due_at: string }>;
-      for (const row of rows) {
-        queue({ repo: row.repo, pr: row.pr, installationId: row.installation_id, dueAt: row.due_at });
-        this.db.prepare("DELETE FROM reevaluations WHERE repo = ? AND pr = ? AND due_at = ?").run(row.repo, row.pr, row.due_at);
-      }
-      return rows.length;
-    });
-    return take.immediate();
+  /** Re-evaluations due at `now`, oldest first. The caller queues each durably, then clears it (`clearReevaluation`). */
+  dueReevaluations(now: Date, limit = 100): Array<{ repo: string; pr: number; installationId: number | null; dueAt: string }> {
+    return (this.db.prepare("SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= ? ORDER BY due_at LIMIT ?").all(now.toISOString(), limit) as Array<{ repo: string; pr: number; installation_id: number | null; due_at: string }>)
+      .map((r) => ({ repo: r.repo, pr: r.pr, installationId: r.installation_id, dueAt: r.due_at }));
+  }
+
+  /** Removes a re-evaluation once queued; one rescheduled since (another due time) stays. */
+  clearReevaluation(q: { repo: string; pr: number; dueAt: string }): void {
+    this.db.prepare("DELETE FROM reevaluations WHERE repo = ? AND pr = ? AND due_at = ?").run(q.repo, q.pr, q.dueAt);
   }
 
   get(id: number): AuditRow | undefined {

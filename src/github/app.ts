@@ -11,9 +11,28 @@ import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./rele
 import type { AppDeps } from "./ports.js";
 
 
-export function governorApp(deps: AppDeps) {
+/** What the runtime can ask of the loaded app beyond webhooks. */
+export interface GovernorApi {
+  /** Evaluates an open PR again, freshly read (a time window opened or closed); no event is needed. */
+  reevaluate(q: { repo: string; pr: number; installationId: number | null; deliveryId: string }): Promise<void>;
+}
+
+export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) => void } = {}) {
   return (app: Probot): void => {
     const state = new GovernorState(deps.checkRuns);
+
+    hooks.ready?.({
+      async reevaluate(q) {
+        if (q.installationId === null) throw new Error(`cannot evaluate ${q.repo}#${q.pr} again: no installation recorded`);
+        const octokit = await app.auth(q.installationId);
+        const [owner = "", repo = ""] = q.repo.split("/");
+        const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: q.pr });
+        const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+        if (pr.state !== "open") return;
+        const repository = parsePayload(RepositorySchema, "pulls.get base.repo", data.base.repo);
+        await governPullRequest({ octokit, repository, pr, installationId: q.installationId, deliveryId: q.deliveryId, log: app.log }, state, deps);
+      },
+    });
 
     const fromPullRequestPayload = async (context: Context<"pull_request" | "pull_request_review">) => {
       const payload = context.payload as { action?: string; changes?: { base?: unknown } };

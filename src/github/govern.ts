@@ -4,6 +4,7 @@ import type { ChangeInput } from "../policy/change.js";
 import { compiledPolicies, decide, errorDecision, PolicyCache } from "../policy/decide.js";
 import type { Decision } from "../policy/decision.js";
 import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
+import { nextWindowChange } from "../policy/windows.js";
 import { agentNames } from "../audit/store.js";
 import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
@@ -246,6 +247,8 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     outcome: decision.outcome, decision, input, ...(missingReason ? { input_missing_reason: missingReason } : {}),
   });
 
+  scheduleWindowChange(req, state, deps, input, decision);
+
   // Labels and reviewers first: a completed check then means everything about this decision is on the PR.
   if (decision.outcome !== "not_governed" || pr.labels.some((l) => Object.values(labels).includes(l.name))) {
     try {
@@ -280,6 +283,23 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     return state.report(octokit, target, id, deps.appId, shown.decision, summary, detailsUrl);
   });
   return { decision, auditId, checkRunId: shownRun };
+}
+
+/**
+ * A rule's time window that opens or closes later changes the decision without any event: the PR is put on the durable
+ * schedule to be evaluated again at that instant. A PR no rule window concerns any more is taken off it.
+ */
+function scheduleWindowChange(req: GovernRequest, state: GovernorState, deps: AppDeps, input: EvaluationInput | null, decision: Decision): void {
+  if (!deps.audit.scheduleReevaluation) return;
+  const governed = input !== null && decision.outcome !== "not_governed" && decision.outcome !== "error";
+  const compiled = governed ? compiledPolicies(input.policies, state.compiled) : null;
+  const next = compiled?.ok ? nextWindowChange(compiled.policy, new Date(input!.context.now)) : null;
+  try {
+    deps.audit.scheduleReevaluation({ repo: req.repository.full_name, pr: req.pr.number, installationId: req.installationId, dueAt: next ? next.toISOString() : null });
+  } catch (error) {
+    // The decision is recorded and will be reported; a missed schedule only delays the window's effect to the next event.
+    req.log.error({ err: error, pr: req.pr.number }, "could not schedule the re-evaluation of a time window");
+  }
 }
 
 /** Notes that apply to every check of the org (an org policy Governor cannot see), above the decision. */

@@ -48,6 +48,10 @@ export interface ServerConfig {
   inboxRetentionDays?: number;
   /** A PR whose org's `.github` repository Governor cannot see fails closed instead of being judged without the org policy. */
   requireOrgPolicy?: boolean;
+  /** How often the schedule of time-window re-evaluations is looked at. Default 15 s (a window takes effect within a minute). */
+  reevaluateEveryMs?: number;
+  /** The clock (tests move it); default the system's. */
+  clock?: () => Date;
 }
 
 export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {

@@ -81,3 +81,36 @@ describe("over HTTP: merge queues", () => {
     expect(newestRun(group!.headSha)).toMatchObject({ conclusion: "failure", output: { title: expect.stringContaining(`PR #${allowed.number} was queued at`) } });
   });
 });
+
+describe("over HTTP: time windows take effect on time", () => {
+  it("evaluates an open agent PR again when a freeze starts, without any event, and the PR that was green turns red", async () => {
+    await s.close();
+    let now = new Date("2026-12-24T23:59:00Z");
+    s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 50, reevaluateEveryMs: 50, clock: () => now } });
+    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1
+classes:
+  docs: ["docs/**"]
+rules:
+  - id: holiday-freeze
+    match: { classes: [docs] }
+    action: deny
+    reason: "Frozen over the holidays."
+    active: { from: "2026-12-25T00:00:00Z" }
+  - id: docs
+    match: { classes: [docs] }
+    action: allow
+default: deny
+` });
+    const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: "copilot/late", files: [{ path: "docs/late.md", content: "x\n" }] });
+    await s.sim.send(webhook);
+    await s.governor.worker.whenIdle();
+    const green = newestRun(pr.head.sha);
+    expect(green?.conclusion).toBe("success");
+    // Midnight passes; no webhook is sent.
+    now = new Date("2026-12-25T00:00:01Z");
+    const deadline = Date.now() + 10_000;
+    while (newestRun(pr.head.sha)?.id === green?.id && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await s.governor.worker.whenIdle();
+    expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:holiday-freeze" } });
+  });
+});
