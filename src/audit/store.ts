@@ -38,6 +38,11 @@ export const RELEASE_REASON_PREFIX = "released by @";
 export const isReleaseRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
   row.input === null && (row.input_missing_reason ?? "").startsWith(RELEASE_REASON_PREFIX);
 
+/** A merge queue group's row (src/github/merge-group.ts): the strictest decision of several PRs, no identity of its own. */
+export const MERGE_GROUP_REASON_PREFIX = "merge group ";
+const isMergeGroupRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
+  row.input === null && (row.input_missing_reason ?? "").startsWith(MERGE_GROUP_REASON_PREFIX);
+
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The budget positions a decision was evaluated with, from its stored input. */
@@ -195,7 +200,7 @@ export class AuditStore {
         if (entry.agent) this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
         // Sticky identity, in the same transaction as the decision that established it; a release row ends it.
         if (isReleaseRow(row)) this.identityRelease.run(entry.repo, entry.pr);
-        else for (const agent of agentNames(entry.decision)) this.identityInsert.run(entry.repo, entry.pr, agent, id);
+        else if (!isMergeGroupRow(row)) for (const agent of agentNames(entry.decision)) this.identityInsert.run(entry.repo, entry.pr, agent, id);
         prev = hash;
         return { id, hash };
       });
@@ -240,7 +245,7 @@ export class AuditStore {
   /** PRs of merge group rows (see src/github/merge-group.ts) recorded on `baseSha`: those ahead in the queue. */
   mergeGroupPrs(repo: string, baseSha: string): number[] {
     return (this.db.prepare(`SELECT DISTINCT pr FROM decisions WHERE repo = ? AND base_sha = ? AND input IS NULL AND pr > 0
-      AND input_missing_reason LIKE 'merge group %' ORDER BY pr`).all(repo, baseSha) as Array<{ pr: number }>).map((r) => r.pr);
+      AND substr(input_missing_reason, 1, ${MERGE_GROUP_REASON_PREFIX.length}) = '${MERGE_GROUP_REASON_PREFIX}' ORDER BY pr`).all(repo, baseSha) as Array<{ pr: number }>).map((r) => r.pr);
   }
 
   /** The agents this PR has been governed as (and not released from): it stays theirs. */
@@ -359,7 +364,7 @@ export class AuditStore {
       const key = `${row.repo}#${row.pr}`;
       if (row.agent && !budget.has(key)) budget.set(key, { agent: row.agent, created_at: isoTime(createdAt(row)) });
       if (isReleaseRow(row)) identities.delete(key);
-      else for (const agent of agentNames(JSON.parse(row.decision) as Decision)) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
+      else if (!isMergeGroupRow(row)) for (const agent of agentNames(JSON.parse(row.decision) as Decision)) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
       // The budget position a decision was made with must still be the reservation's: lowering one would pass a PR over budget.
       for (const [agent, position] of Object.entries(positionsOf(row.input))) {
         const reserved = positions.get(row.repo, agent, row.pr) as { position: number } | undefined;

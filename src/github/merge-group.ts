@@ -1,5 +1,6 @@
 // Merge queues: the `governance` check on a merge group's commit carries the strictest decision of the PRs in it.
 import { z } from "zod";
+import { MERGE_GROUP_REASON_PREFIX } from "../audit/store.js";
 import { errorDecision } from "../policy/decide.js";
 import type { Decision } from "../policy/decision.js";
 import { describeGitHubError, governPullRequest, type GovernorState, type GovernRequest } from "./govern.js";
@@ -8,7 +9,6 @@ import type { AppDeps } from "./ports.js";
 import { checkRunKey } from "./report.js";
 import { checkSummary } from "./summary.js";
 
-export const MERGE_GROUP_REASON_PREFIX = "merge group ";
 
 export const MergeGroupEventSchema = z.object({
   action: z.literal("checks_requested"),
@@ -66,7 +66,7 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
   const prs = results.map((r) => `#${r.pr} (audit row ${r.row}: ${r.decision.title})`).join(", ");
   const row = deps.audit.record({
     recorded_at: deps.now().toISOString(), delivery_id: req.deliveryId, installation_id: req.installationId,
-    repo: repository.full_name, pr: entry?.number ?? 0, head_sha: group.head_sha, base_sha: group.base_sha, agent: decision.agent?.name ?? null,
+    repo: repository.full_name, pr: entry?.number ?? 0, head_sha: group.head_sha, base_sha: group.base_sha, agent: null, // the PRs' own rows carry their agents
     outcome: decision.outcome, decision, input: null,
     input_missing_reason: `${MERGE_GROUP_REASON_PREFIX}${group.head_ref}: the strictest decision of ${prs || "no PR"}${failure ? `; ${failure}` : ""}`,
   });
