@@ -1,6 +1,8 @@
 // Issue 10 over HTTP: signed webhooks against the simulator, the real server, inbox and worker.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { generateAppKey } from "../../src/demo/app-process.js";
 import { type Stack, startStack } from "../../src/demo/stack.js";
+import { startGovernor } from "../../src/server/start.js";
 
 const REPO = "acme/webapp";
 const copilot = { login: "Copilot", type: "Bot" as const };
@@ -112,5 +114,33 @@ default: deny
     while (newestRun(pr.head.sha)?.id === green?.id && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await s.governor.worker.whenIdle();
     expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:holiday-freeze" } });
+  });
+});
+
+describe("over HTTP: the time-window schedule survives a restart", () => {
+  it("evaluates the PR again after a restart when its window changed while Governor was down", async () => {
+    await s.close();
+    let now = new Date("2026-12-24T23:59:00Z");
+    s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 50, reevaluateEveryMs: 50, clock: () => now } });
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nclasses:\n  docs: [\"docs/**\"]\nrules:\n  - id: freeze\n    match: { classes: [docs] }\n    action: deny\n    active: { from: \"2026-12-25T00:00:00Z\" }\n  - id: docs\n    match: { classes: [docs] }\n    action: allow\ndefault: deny\n" });
+    const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: "copilot/restart", files: [{ path: "docs/r.md", content: "x\n" }] });
+    await s.sim.send(webhook);
+    await s.governor.worker.whenIdle();
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
+    await s.governor.close();
+    now = new Date("2026-12-25T08:00:00Z");
+    const again = await startGovernor({
+      appId: s.sim.state.app.id, privateKey: generateAppKey(), secret: s.secret, webhookPath: "/api/github/webhooks", baseUrl: s.sim.apiUrl,
+      logLevel: "fatal", databasePath: s.databasePath, port: 0, host: "127.0.0.1", concurrency: 4, perInstallation: 4,
+      requestTimeoutMs: 2000, retryBaseMs: 50, reevaluateEveryMs: 50, clock: () => now,
+    }, () => undefined);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (newestRun(pr.head.sha)?.conclusion !== "failure" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:freeze" } });
+    } finally {
+      await again.worker.whenIdle();
+      await again.close();
+    }
   });
 });
