@@ -75,6 +75,19 @@ describe("budgets hold under bursts", () => {
     expect(t.audit.verify().broken).toBeNull();
   });
 
+  it("binds a PR to the budget of every agent whose signals match: a Copilot PR co-authored by Claude counts against Claude's too", async () => {
+    setPolicy(t.github, `${POLICY}limits: { max_prs_per_day: 1, action: deny }\n`);
+    const claudeCommit = { author: { login: "mona" }, commit: { message: "fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>", author: { email: "mona@example.com" } } };
+    for (const number of [1, 2]) {
+      setFiles(t.github, ["docs/a.md"], number);
+      t.github.state.commits.set(`acme/webapp#${number}`, [claudeCommit]);
+    }
+    await t.deliver("pull_request", opened({ number: 1, head: sha(1), author: { login: "mona", type: "User" }, branch: "feature/a" }));
+    await t.deliver("pull_request", opened({ number: 2, head: sha(2) }));
+    expect([shownFor(sha(1))?.conclusion, shownFor(sha(2))?.conclusion]).toEqual(["success", "failure"]);
+    expect(JSON.parse(t.audit.latestForPr("acme/webapp", 2)!.input!).context.usage.prs_by_agent).toEqual({ claude: 2, copilot: 1 });
+  });
+
   it("records each PR's budget position in the decision's input, and verify refuses a reservation lowered afterwards", async () => {
     setPolicy(t.github, `${POLICY}limits: { max_prs_per_day: 1, action: deny }\n`);
     for (const number of [1, 2]) {
