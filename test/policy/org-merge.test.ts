@@ -40,6 +40,17 @@ describe("org and repo: custom agents", () => {
   });
 });
 
+describe("org and repo: a repo agent cannot shadow an org's", () => {
+  it("keeps the org's rules for copilot when a repo custom agent claims Copilot's login", () => {
+    const org = "version: 1\nrules:\n  - id: no-copilot-infra\n    match: { paths: [\"infra/**\"], agents: [copilot] }\n    action: deny\ndefault: allow\nowners: { users: [o] }\n";
+    const repo = "version: 1\nagents: { custom: [{ name: helper, logins: [Copilot] }] }\ndefault: allow\nowners: { users: [r] }\n";
+    const d = decideCase({ org, policy: repo, files: ["infra/main.tf"] });
+    expect(d.agent?.name).toBe("helper");
+    expect(d.agents.map((a) => a.name)).toEqual(["helper", "copilot"]);
+    expect(d.outcome).toBe("denied");
+  });
+});
+
 describe("org and repo: who approves", () => {
   const ORG_GATE = `version: 1
 rules:
