@@ -138,15 +138,20 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     const id = `${setting.source}.default`;
     add(id, () => ({
       id, action, ref: setting.ref,
-      reason: action === "allow"
-        ? "No rule covers these files; the policy's default allows them."
-        : action === "deny"
-          ? "No rule covers these files, and the policy's default denies what no rule allows."
-          : "No rule covers these files; the policy's default requires an approval.",
+      reason: defaultReason(action, policy.defaults.length > 1 ? setting.source : null),
       escalate: escalation,
       ...(action === "require_approval" ? { approvers: setting.approvers ?? NO_APPROVERS } : {}),
     }), path);
   }
+}
+
+/** Why a default applies; with both policies, whose default it is (the other file's rules may cover the files). */
+function defaultReason(action: Action, source: "org" | "repo" | null): string {
+  const none = source ? `No rule of the ${source} policy covers these files` : "No rule covers these files";
+  const whose = source ? `the ${source} policy's default` : "the policy's default";
+  return action === "allow"
+    ? `${none}; ${whose} allows them.`
+    : action === "deny" ? `${none}, and ${whose} denies what no rule allows.` : `${none}; ${whose} requires an approval.`;
 }
 
 /** Each file's path, and for a rename or copy its old path too: moving a file out of a protected place is a change to that place. */

@@ -49,6 +49,44 @@ describe("governor validate", () => {
   });
 });
 
+describe("governor validate --org-policy", () => {
+  const ORG = "version: 1\nagents: { custom: [{ name: acme-bot, logins: [acme] }] }\ndefault: allow\ndefault_approvers: { users: [dev] }\nowners: { users: [o] }\n";
+  const REPO = "version: 1\nrules:\n  - id: bot-api\n    match: { paths: [\"api/**\"], agents: [acme-bot] }\n    action: require_approval\n";
+
+  it("accepts a repo policy that names the org's agents and relies on its approvers", async () => {
+    const r = await run(["validate", "--org-policy", "org.yml", ".governance.yml"], { cwd: tempDir({ "org.yml": ORG, ".governance.yml": REPO }) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("org.yml: valid (0 rules, 0 classes)\n.governance.yml: valid with org.yml (1 rules, 0 classes)\n");
+    expect(r.stderr).toBe("");
+  });
+
+  it("refuses the same repo policy alone, with file:line:column", async () => {
+    const r = await run(["validate", ".governance.yml"], { cwd: tempDir({ ".governance.yml": REPO }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('.governance.yml:4:42: error: rules[0].match.agents[0]: unknown agent "acme-bot"');
+  });
+
+  it("exits 2 with file:line:column for an error in the combination, through the real bin", () => {
+    const cwd = tempDir({ "org.yml": ORG, ".governance.yml": REPO.replace("[acme-bot]", "[acme-bto]") });
+    const r = runBin(["validate", "--org-policy", "org.yml"], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('.governance.yml:4:42: error: rules[0].match.agents[0]: unknown agent "acme-bto"; did you mean "acme-bot"?');
+  });
+
+  it("fails on an invalid org policy, reporting its errors", async () => {
+    const r = await run(["validate", "--org-policy", "org.yml", ".governance.yml"], { cwd: tempDir({ "org.yml": "version: 1\nscope: sometimes\n", ".governance.yml": REPO }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("org.yml:2:8: error: scope: expected");
+  });
+
+  it("warns about a glob that can never match, and still exits 0", async () => {
+    const cwd = tempDir({ "p.yml": "version: 1\nclasses: { infra: ['infra/terraform/'] }\ndefault: allow\nowners: { users: [a] }\n" });
+    const r = await run(["validate", "p.yml"], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('p.yml:2:21: warning: classes.infra[0]: "infra/terraform/" ends with /: GitHub reports file paths, never directories, so it matches nothing; did you mean "infra/terraform/**"?');
+  });
+});
+
 describe("governor schema", () => {
   it("prints a JSON Schema generated from the zod schema", async () => {
     const r = await run(["schema"], { cwd: tempDir() });

@@ -125,6 +125,13 @@ describe("evaluate: which rules apply to a file", () => {
     expect(d.outcome).toBe("denied");
   });
 
+  it("covers a path reported as dir itself (a submodule pointer) by a dir/** rule", () => {
+    const policy = "version: 1\nrules:\n  - { id: vendored, match: { paths: [\"vendor/lib/**\"] }, action: deny }\ndefault: allow\nowners: { users: [o] }\n";
+    const d = decideCase({ policy, files: [file("vendor/lib", { additions: 1, deletions: 1 })] });
+    expect(d.outcome).toBe("denied");
+    expect(d.rules.map((r) => r.id)).toEqual(["repo:vendored"]);
+  });
+
   it("counts deletions", () => {
     const d = decideCase({ policy: POLICY, files: [file("src/billing/old.ts", { status: "removed", additions: 0, deletions: 40 })] });
     expect(d.outcome).toBe("denied");

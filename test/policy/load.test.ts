@@ -157,11 +157,60 @@ describe("loadPolicy: each error class, with line and column", () => {
   });
 });
 
+describe("loadPolicy: combined with an org policy", () => {
+  const ORG = loadPolicy("version: 1\nagents: { custom: [{ name: acme-bot, logins: [acme] }] }\ndefault: allow\ndefault_approvers: { users: [dev] }\nowners: { users: [o] }\nlimits: { max_files: 5 }\n", "org.yml");
+  const org = ORG.ok ? ORG.loaded.policy : undefined;
+  const REPO = "version: 1\nrules:\n  - id: bot-api\n    match: { paths: [\"api/**\"], agents: [acme-bot] }\n    action: require_approval\nlimits: { max_files: 3, action: require_approval }\n";
+
+  it("accepts a repo rule naming an org agent, and gates relying on the org's approvers", () => {
+    const result = loadPolicy(REPO, ".governance.yml", { org });
+    expect(result.ok && result.loaded.warnings).toEqual([]);
+  });
+
+  it("reports each of those, with a suggestion, when the repo file is checked alone", () => {
+    expect(errorsOf(REPO).map((e) => e.message)).toEqual([
+      'unknown agent "acme-bot"',
+      'rule "bot-api" requires approval but names no approvers, and there are no default_approvers or owners',
+      "default is require_approval but there are no default_approvers or owners to approve",
+      "limits.action require_approval needs owners to approve",
+    ]);
+  });
+
+  it("suggests the org's agent for a misspelt name when combined", () => {
+    const result = loadPolicy(REPO.replace("acme-bot]", "acme-bto]"), ".governance.yml", { org });
+    expect(!result.ok && result.errors.map((e) => [e.line, e.column, e.message])).toEqual([[4, 42, 'unknown agent "acme-bto"; did you mean "acme-bot"?']]);
+  });
+
+  it("allows a repo agent with the name of an org agent (their signals are unioned)", () => {
+    const text = "version: 1\nagents: { custom: [{ name: acme-bot, labels: [ai] }] }\ndefault: allow\n";
+    expect(loadPolicy(text, ".governance.yml", { org }).ok).toBe(true);
+  });
+});
+
 describe("loadPolicy: warnings", () => {
   it("warns when a glob can only match at the root", () => {
     const [w] = warningsOf(BASE.replace('["docs/**"]', '["*.md"]'));
     expect(w).toMatchObject({ severity: "warning", line: 3, field: "classes.docs[0]" });
     expect(w?.message).toBe('"*.md" only matches files at the repository root; did you mean "**/*.md"?');
+  });
+
+  it.each([
+    ["a trailing slash", '"infra/terraform/"', '"infra/terraform/" ends with /: GitHub reports file paths, never directories, so it matches nothing; did you mean "infra/terraform/**"?'],
+    ["an unclosed [", '"app/[id.tsx"', '"app/[id.tsx" has an unclosed [, which minimatch matches as a literal [; did you mean "app/\\\\[id.tsx"?'],
+    ["an unclosed {", '"src/{a,b/x.ts"', '"src/{a,b/x.ts" has an unclosed {, which minimatch matches as a literal {; did you mean "src/\\\\{a,b/x.ts"?'],
+  ])("warns about a glob with %s that can never match what GitHub reports, with the fix", (_what, glob, message) => {
+    const [w] = warningsOf(BASE.replace('["docs/**"]', `[${glob}]`));
+    expect(w).toMatchObject({ severity: "warning", line: 3, column: 11, field: "classes.docs[0]", message });
+  });
+
+  it("warns about a never-matching glob in a rule's paths and a custom agent's branches too", () => {
+    const text = BASE.replace("classes: [docs] }", 'classes: [docs], paths: ["db/"] }').replace("version: 1\n", 'version: 1\nagents: { custom: [{ name: bot, branches: ["bot/"] }] }\n');
+    expect(warningsOf(text).map((w) => w.field)).toEqual(["agents.custom[0].branches[0]", "rules[0].match.paths[0]"]);
+  });
+
+  it("still rejects a leading ./ or / as an error rather than a warning", () => {
+    expect(errorsOf(BASE.replace('["docs/**"]', '["./docs/**"]'))[0]?.message).toMatch(/never match a repository path/);
+    expect(errorsOf(BASE.replace('["docs/**"]', '["/docs/**"]'))[0]?.message).toMatch(/drop the leading \//);
   });
 
   it("warns when there are no owners", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkGlob, compileMatcher, type GlobSet, naiveMatch, rootOnlyHint } from "../../src/policy/matcher.js";
+import { checkGlob, compileMatcher, globWarning, type GlobSet, naiveMatch, rootOnlyHint } from "../../src/policy/matcher.js";
 
 const match = (sets: GlobSet[], path: string) => compileMatcher(sets).match(path);
 
@@ -46,6 +46,39 @@ describe("compiled matcher: semantics", () => {
     const sets = [{ patterns: ["**/*.md"] }, { patterns: ["docs/**", "!**/*.md"] }];
     expect(match(sets, "docs/a.md")).toEqual([0]);
     expect(match(sets, "docs/a.png")).toEqual([1]);
+  });
+});
+
+describe("compiled matcher: dir/** covers dir", () => {
+  it("puts the path dir itself (a submodule pointer, a file replacing a directory) in a dir/** set", () => {
+    expect(match([{ patterns: ["vendor/lib/**"] }], "vendor/lib")).toEqual([0]);
+    expect(match([{ patterns: ["**/secrets/**"] }], "deploy/secrets")).toEqual([0]);
+    expect(naiveMatch([{ patterns: ["vendor/lib/**"] }], "vendor/lib")).toEqual([0]);
+  });
+
+  it("excludes dir itself with !dir/**", () => {
+    expect(match([{ patterns: ["vendor/**", "!vendor/lib/**"] }], "vendor/lib")).toEqual([]);
+  });
+
+  it("does not widen other patterns: dir/**/*.ts, dir/* and dir-other stay out", () => {
+    expect(match([{ patterns: ["vendor/**/*.ts"] }, { patterns: ["vendor/*"] }, { patterns: ["vendor/**"] }], "vendor")).toEqual([2]);
+    expect(match([{ patterns: ["vendor/**"] }], "vendor-other")).toEqual([]);
+  });
+});
+
+describe("globWarning", () => {
+  it("warns about a trailing slash and suggests dir/**", () => {
+    expect(globWarning("infra/terraform/")).toEqual({ message: "ends with /: GitHub reports file paths, never directories, so it matches nothing", fix: "infra/terraform/**" });
+    expect(globWarning("!infra/")?.fix).toBe("!infra/**");
+  });
+
+  it("warns about an unclosed [ or { and suggests escaping it", () => {
+    expect(globWarning("app/[id.tsx")).toEqual({ message: "has an unclosed [, which minimatch matches as a literal [", fix: "app/\\[id.tsx" });
+    expect(globWarning("src/{a,b/x.ts")?.fix).toBe("src/\\{a,b/x.ts");
+  });
+
+  it("says nothing for closed classes and braces, escapes, or ] as a class member", () => {
+    for (const ok of ["app/[id].tsx", "src/{a,b}/x.ts", "a/\\[x", "[]]x", "[!]]x", "docs/**"]) expect(globWarning(ok), ok).toBeUndefined();
   });
 });
 
@@ -179,5 +212,21 @@ describe("compiled matcher: differential test against minimatch", () => {
     const paths = [...Array.from({ length: 2000 }, gen.path), "apps/api/src/auth/x.md", "envs/prod-eu/iam/role.tf", "internal/cards/pan_store.go", "a/.env.local"];
     const compiled = compileMatcher(sets);
     for (const path of paths) expect(compiled.match(path), path).toEqual(naiveMatch(sets, path));
+  });
+
+  it("agrees with naive minimatch on paths that name a directory (dir/** covering dir)", () => {
+    const gen = generator(99);
+    const sets = Array.from({ length: 150 }, gen.set);
+    const segments = ["src", "docs", "a", ".github", "api", "db", "migrations", "日本"];
+    const r = rng(5);
+    const paths = Array.from({ length: 2000 }, () => Array.from({ length: 1 + Math.floor(r() * 3) }, () => segments[Math.floor(r() * segments.length)]).join("/"));
+    const compiled = compileMatcher(sets);
+    let nonEmpty = 0;
+    for (const path of paths) {
+      const expected = naiveMatch(sets, path);
+      expect(compiled.match(path), path).toEqual(expected);
+      if (expected.length > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(500);
   });
 });
