@@ -51,7 +51,7 @@ function readText(path: string, cwd: string): string {
 
 /** `owner/name` from --repo, else GITHUB_REPOSITORY (set in Actions), else the origin remote. */
 export function repoName(opts: { repo?: string; env: Record<string, string | undefined>; cwd: string }): { owner: string; name: string; known: boolean } {
-  const full = opts.repo ?? opts.env["GITHUB_REPOSITORY"] ?? originRepo(opts.cwd);
+  const full = opts.repo || opts.env["GITHUB_REPOSITORY"] || originRepo(opts.cwd);
   if (!full) return { owner: "local", name: "repo", known: false };
   const [owner, name, extra] = full.split("/");
   if (!owner || !name || extra !== undefined) throw new UsageError(`--repo ${full}: expected OWNER/NAME`);
