@@ -16,7 +16,7 @@ import { fetchOrgPolicy } from "./org-policy.js";
 
 /** A way in which the local answer may differ from the app's; `id` is stable for scripts. */
 export interface Caveat {
-  id: "policy_not_from_base" | "org_policy_unread" | "org_policy_absent" | "no_policy" | "reviews" | "team_members" | "budget" | "author" | "commits";
+  id: "policy_not_from_base" | "org_policy_unread" | "org_policy_absent" | "no_policy" | "reviews" | "team_members" | "budget" | "author" | "commits" | "lines";
   message: string;
 }
 
