@@ -68,6 +68,10 @@ export function explainer(policies: EvaluationInput["policies"], opts: { now: st
   if (!origins.org && !origins.repo) return { ok: false, errors: [{ severity: "error", file: "", line: 0, column: 0, field: "", message: "no policy to explain" }] };
   const compiled = compilePolicies(origins);
   const now = Date.parse(opts.now);
+  // The escalation the evaluator gives a rule that names none (evaluate.ts: ownersEscalation).
+  const owners = compiled.owners?.value;
+  const ownerList = owners ? [...owners.teams.map((t) => `@${t}`), ...owners.users.map((u) => `@${u}`)] : [];
+  const fallbackEscalation = ownerList.length > 0 ? `Ask the policy owners: ${ownerList.join(", ")}` : "Ask the repository administrators (the policy names no owners)";
   const agentNames = opts.agent ? [opts.agent] : compiled.agents.map((a) => a.name);
 
   const explain = (path: string): PathExplanation => {
@@ -84,7 +88,7 @@ export function explainer(policies: EvaluationInput["policies"], opts: { now: st
         ...(rule.active ? { window: rule.active } : {}),
         ...(approvers ? { approvers } : {}),
         ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
-        ...(rule.escalate !== undefined ? { escalate: rule.escalate } : {}),
+        ...(rule.action !== "allow" ? { escalate: rule.escalate ?? fallbackEscalation } : {}),
         via: inClass.length > 0 ? inClass.map((c) => `class ${c}`) : ["paths"],
         ref,
       };
