@@ -17,7 +17,7 @@ const MAX_OUTPUT = 256 * 1024 * 1024;
 
 export function git(args: readonly string[], cwd: string): string {
   try {
-    // LC_ALL=C: messages we quote stay in one language; GIT_* from the environment could point git elsewhere, keep them.
+    // LC_ALL=C: git's messages, which errors quote, stay in one language whatever the user's locale.
     return execFileSync("git", args, { cwd, encoding: "utf8", maxBuffer: MAX_OUTPUT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LC_ALL: "C" } });
   } catch (error) {
     const e = error as { stderr?: string; code?: string };
@@ -96,7 +96,7 @@ const CO_AUTHOR = /^co-authored-by:\s*(.*?)\s*<([^>]*)>\s*$/gim;
  */
 export function commitAuthors(base: string, cwd: string): string[] {
   // %x1e and %x1f cannot occur in names, e-mails or (in practice) messages; records are split on them.
-  const log = git(["log", "--no-color", "--format=%x1e%an%x1f%ae%x1f%B", "--end-of-options", `${base}..HEAD`, "--"], cwd);
+  const log = git(["log", "--no-color", "--no-show-signature", "--format=%x1e%an%x1f%ae%x1f%B", "--end-of-options", `${base}..HEAD`, "--"], cwd);
   const authors = new Set<string>();
   for (const record of log.split("\x1e")) {
     if (!record) continue;

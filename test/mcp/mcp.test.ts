@@ -93,7 +93,8 @@ describe("governor mcp", () => {
   });
 
   it("policy_summary says what the agent may change freely, what needs approval, what it may not touch, and its limits", async () => {
-    const out = (await call("policy_summary", { agent: "claude" })).json() as Record<string, Array<{ rule: string; paths: string[]; approvers?: string }>> & { limits: Record<string, unknown>; uncovered_paths: { action: string } };
+    type Rules = Array<{ rule: string; paths: string[]; approvers?: string }>;
+    const out = (await call("policy_summary", { agent: "claude" })).json() as { may_change_freely: Rules; needs_approval: Rules; may_not_touch: Rules; limits: Record<string, unknown>; uncovered_paths: { action: string } };
     expect(out.may_change_freely.map((r) => r.rule)).toEqual(["repo:tests-docs-ui"]);
     expect(out.may_change_freely[0]!.paths).toContain("docs/**");
     expect(out.needs_approval.map((r) => `${r.rule}: ${r.approvers}`)).toEqual([
