@@ -105,8 +105,12 @@ export async function localPolicies(opts: PolicyOptions): Promise<LocalPolicies>
   } else {
     caveats.push({ id: "org_policy_unread", message: token ? "The org policy was not read: the repository's owner is unknown (pass --repo OWNER/NAME)." : "The org policy was not read: pass --org-policy FILE, or set GITHUB_TOKEN to fetch the org's .github/governance.yml." });
   }
+  if (!policies.org && !policies.repo && !opts.baseSha) {
+    // Without a base there is no "the app would find no policy" to report: most likely the wrong directory.
+    throw new UsageError(`no policy file: expected ${REPO_POLICY_PATHS.join(" or ")} in ${opts.cwd} (or pass --base REF, --policy FILE or --org-policy FILE)`);
+  }
   if (!policies.org && !policies.repo) {
-    caveats.push({ id: "no_policy", message: opts.baseSha ? `No policy: neither ${REPO_POLICY_PATHS.join(" nor ")} exists at the base commit, and no org policy was read.` : "No policy was found." });
+    caveats.push({ id: "no_policy", message: `No policy: neither ${REPO_POLICY_PATHS.join(" nor ")} exists at the base commit, and no org policy was read.` });
   }
   return { policies, repo: { owner: name.owner, name: name.name }, repoKnown: name.known, caveats };
 }

@@ -178,3 +178,22 @@ describe("governor check: caveats say where the app's answer may differ", () => 
     expect((JSON.parse(r.stdout) as CheckJson).caveats.map((c) => c.id)).toEqual(["policy_not_from_base", "org_policy_unread", "budget", "commits"]);
   });
 });
+
+describe("governor check: without any policy", () => {
+  it("is not governed when the base has no policy, as the app would say, with a caveat", () => {
+    const repo = gitRepo({ "README.md": "hi\n" });
+    repo.git("checkout", "-qb", "copilot/x");
+    repo.commit("x", { "src/a.ts": "a\n" });
+    const { code, out, decision } = check(repo.dir, ["--base", "main", "--author", "Copilot"]);
+    expect(code).toBe(0);
+    expect(decision.title).toBe("Not governed: no policy");
+    expect(out.caveats.map((c) => c.id)).toEqual(["org_policy_unread", "no_policy"]);
+  });
+
+  it("exits 2 without --base when the working tree has no policy file", () => {
+    const repo = gitRepo({ "README.md": "hi\n" });
+    const r = runBin(["check", "--files-from", "-", ...NOW], { cwd: repo.dir, input: "a.ts\n", env: ENV });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no policy file: expected .governance.yml or .github/governance.yml");
+  });
+});
