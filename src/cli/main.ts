@@ -10,6 +10,7 @@ async function registrations(): Promise<Register[]> {
     import("./policy-commands.js"),
     import("./audit-commands.js"),
     import("./serve-commands.js"),
+    import("./dashboard-command.js"),
   ]);
   return modules.map((m) => m.register);
 }
