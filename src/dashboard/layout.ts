@@ -40,7 +40,7 @@ ul.files { columns: 2; margin:.25rem 0; }
 .status-ok { color:var(--ok); font-weight:700; } .status-bad { color:var(--bad); font-weight:700; }
 .charts { display:grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap:1rem; }
 figure { margin:0; border:1px solid var(--line); border-radius:6px; padding:.5rem; }
-figure canvas { width:100%; height:260px; }
+.chart-box { position:relative; height:280px; }
 figcaption { font-weight:600; margin-bottom:.25rem; }
 .bar { background:#eaeef2; border-radius:4px; height:.6rem; min-width:6rem; }
 .bar > span { display:block; height:100%; border-radius:4px; background:var(--accent); }

@@ -252,9 +252,9 @@ ${totals.length === 0 ? html`<p role="status">No agent activity in this window.<
 <h2>Over time</h2>
 <noscript><p class="note">The charts need JavaScript; the table below has the same figures.</p></noscript>
 <div class="charts">
-<figure><figcaption id="c-outcomes-t">Decisions per day by outcome</figcaption><canvas id="chart-outcomes" role="img" aria-labelledby="c-outcomes-t"></canvas></figure>
-<figure><figcaption id="c-prs-t">PRs per day, per agent</figcaption><canvas id="chart-prs" role="img" aria-labelledby="c-prs-t"></canvas></figure>
-<figure><figcaption id="c-lines-t">Lines changed per day, per agent</figcaption><canvas id="chart-lines" role="img" aria-labelledby="c-lines-t"></canvas></figure>
+<figure><figcaption id="c-outcomes-t">Decisions per day by outcome</figcaption><div class="chart-box"><canvas id="chart-outcomes" role="img" aria-labelledby="c-outcomes-t"></canvas></div></figure>
+<figure><figcaption id="c-prs-t">PRs per day, per agent</figcaption><div class="chart-box"><canvas id="chart-prs" role="img" aria-labelledby="c-prs-t"></canvas></div></figure>
+<figure><figcaption id="c-lines-t">Lines changed per day, per agent</figcaption><div class="chart-box"><canvas id="chart-lines" role="img" aria-labelledby="c-lines-t"></canvas></div></figure>
 </div>
 <script type="application/json" id="agent-days">${jsonForScript(days)}</script>
 <details><summary>Per agent and day (table)</summary><table>
@@ -275,7 +275,7 @@ ${lines.length === 0 ? html`<p role="status">No limits recorded: no policy in th
   const pct = l.limit > 0 ? Math.min(100, Math.round((l.actual / l.limit) * 100)) : 100;
   return html`<tr><td>${l.repo}</td><td>${l.agent}</td><td><code>${l.id}</code></td><td class="num">${l.actual}</td><td class="num">${l.limit}</td>
 <td><div class="bar${l.exceeded ? " over" : ""}" role="img" aria-label="${pct}% of the limit${l.exceeded ? ", exceeded" : ""}"><span style="width:${pct}%"></span></div></td>
-<td><a href="${decisionPath(l.decision_id)}">#${l.decision_id}</a> ${time(l.recorded_at)}</td></tr>`;
+<td><a href="${decisionPath(l.decision_id)}">row #${l.decision_id}</a> ${time(l.recorded_at)}</td></tr>`;
 })}</tbody></table>`}`,
   });
 }
