@@ -24,8 +24,8 @@
   });
   ["prs", "lines"].forEach(function (key) {
     draw("chart-" + key, {
-      type: "line",
-      data: { labels: dayList, datasets: agents.map(function (agent, i) { return { label: agent, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], data: dayList.map(function (day) { return sum(day, key, agent); }), tension: 0.2 }; }) },
+      type: "bar",
+      data: { labels: dayList, datasets: agents.map(function (agent, i) { return { label: agent, borderColor: palette[i % palette.length], backgroundColor: palette[i % palette.length], data: dayList.map(function (day) { return sum(day, key, agent); }) }; }) },
       options: Object.assign({}, common, { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }),
     });
   });
