@@ -14,13 +14,14 @@ import type { Viewer } from "./layout.js";
 import { type AuditSource, CursorError, type DecisionFilters, type DecisionListItem, OUTCOMES, type VerifyStatus } from "./source.js";
 import { SqliteAuditSource } from "./sqlite-source.js";
 import {
-  agentsPage, agentTotals, budgetsPage, decisionPage, decisionsPage, type FilterForm, historyPage, messagePage, overridesPage, prPath, verifyPage,
+  agentsPage, agentTotals, budgetsPage, decisionPage, decisionsPage, type FilterForm, historyPage, messagePage, overridesPage, verifyPage,
 } from "./views.js";
 
 export { DashboardConfigError, readDashboardConfig, type DashboardConfig } from "./config.js";
 export { SqliteAuditSource } from "./sqlite-source.js";
 export type { AuditSource } from "./source.js";
-export { prPath } from "./views.js";
+/** The PR history page's path (`/dashboard/prs/{owner}/{repo}/{number}`): what a check run's Details link can point at. */
+export { prPath as prHistoryPath } from "./views.js";
 
 export type DashboardHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -201,7 +202,7 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
     if (route === "/dashboard" || route === "/dashboard/") {
       const { filters, form, cursor } = parseFilters(url);
       const result = await opts.source.listDecisions(filters, { cursor: cursor ?? null, limit: PAGE_SIZE });
-      sendHtml(res, 200, decisionsPage(viewer, filters, form, result, cursor));
+      sendHtml(res, 200, decisionsPage(viewer, form, result, cursor));
     } else if ((m = /^\/dashboard\/decisions\/(\d{1,15})$/.exec(route))) {
       const row = await opts.source.getDecision(Number(m[1]));
       if (!row) throw new RequestError(404, `no decision ${m[1]} in the trail`);
@@ -345,5 +346,3 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
 export function createDashboard(config: DashboardConfig, databasePath: string, log: Log): DashboardHandler & { close(): Promise<void> } {
   return dashboardHandler({ source: SqliteAuditSource.open(databasePath), auth: { kind: "github", github: new GitHubAuth(config, log) }, htmlBase: config.webBase, log });
 }
-
-export { prPath as prHistoryPath };

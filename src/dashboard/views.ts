@@ -90,18 +90,17 @@ function decisionTable(items: DecisionListItem[], caption: string): Safe {
 </table>`;
 }
 
-function pager(base: string, filters: DecisionFilters, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
-  void filters;
+function pager(base: string, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
   return html`<nav class="pager" aria-label="Pages">${cursor ? html`<a href="${base}${query(form)}">Newest</a>` : ""}${result.next ? html`<a href="${base}${query(form, { cursor: result.next })}" rel="next">Older decisions</a>` : html`<span class="note">End of the trail.</span>`}</nav>`;
 }
 
-export function decisionsPage(viewer: Viewer, filters: DecisionFilters, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
+export function decisionsPage(viewer: Viewer, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
   return page({
     title: "Decisions", section: "decisions", viewer,
     body: html`<h1>Decisions</h1>
 ${filterForm("/dashboard", form)}
 ${decisionTable(result.items, `Newest first${cursor ? ", continued" : ""}: ${result.items.length} shown.`)}
-${pager("/dashboard", filters, form, result, cursor)}
+${pager("/dashboard", form, result, cursor)}
 <p class="note">The same list as JSON: <a href="/api/decisions${query(form, cursor ? { cursor } : {})}">/api/decisions${query(form, cursor ? { cursor } : {})}</a></p>`,
   });
 }
@@ -115,7 +114,7 @@ page lists decisions carrying a rule whose id starts with <code>override</code>,
 ${filterForm("/dashboard/overrides", form)}
 ${result.items.length === 0 && !cursor
   ? html`<p role="status"><strong>No overrides recorded.</strong> ${Object.keys(filters).length ? "None match these filters." : "Nothing in the trail was let through against its policy."}</p>`
-  : html`${decisionTable(result.items, "Newest first.")}${pager("/dashboard/overrides", filters, form, result, cursor)}`}`,
+  : html`${decisionTable(result.items, "Newest first.")}${pager("/dashboard/overrides", form, result, cursor)}`}`,
   });
 }
 

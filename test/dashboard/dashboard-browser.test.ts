@@ -183,6 +183,20 @@ describe("the dashboard in a browser", () => {
     await context.close();
   });
 
+  it("works without JavaScript: sign in, filter and open a decision", async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    expect((await signIn(page, base, "olga")).status()).toBe(302);
+    await page.getByLabel("Agent").fill("devin");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.waitForURL(/agent=devin/);
+    expect(await page.locator("main table tbody tr td:nth-child(5)").allTextContents()).toEqual(["devin"]);
+    await page.locator("main table tbody tr td:first-child a").first().click();
+    await page.waitForURL(/\/dashboard\/decisions\/\d+$/);
+    expect(await page.locator("#anchor").textContent()).toMatch(/^\d+:[0-9a-f]{16}$/);
+    await context.close();
+  });
+
   it("shows hostile text from the trail as text, never as markup", async () => {
     const { context, page, dialogs } = await member();
     await page.goto(`${base}/dashboard?agent=copilot`);
