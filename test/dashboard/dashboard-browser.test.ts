@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DashboardConfig, parseTeams } from "../../src/dashboard/config.js";
 import { generateAppKey } from "../../src/demo/app-process.js";
 import { DEMO_SCENARIO, type Stack } from "../../src/demo/stack.js";
@@ -33,8 +33,16 @@ async function open(o: Parameters<Stack["sim"]["openPullRequest"]>[0]) {
   return { pr, run: await done };
 }
 
+let missing: unknown;
+
 beforeAll(async () => {
-  browser = await launchChromium();
+  // A missing Chromium fails every test here with the reason (in beforeEach), rather than leaving them "skipped".
+  try {
+    browser = await launchChromium();
+  } catch (error) {
+    missing = error;
+    return;
+  }
   // The stack of src/demo/stack.ts, with the dashboard configured: its GitHub addresses are the simulator's, known once it runs.
   const sim = await startSimulator();
   const scenario = loadScenario(sim, DEMO_SCENARIO);
@@ -63,6 +71,10 @@ beforeAll(async () => {
   await done;
   await open({ repo: REPO, author: { login: "devin-ai-integration[bot]", type: "Bot" }, branch: "devin/tax", title: "Round tax", files: [{ path: "src/billing/invoice.ts", content: "x\n", additions: 3, deletions: 0 }] });
   await open({ repo: REPO, author: copilot, branch: "copilot/hostile", title: "<script>alert(2)</script>", files: [{ path: HOSTILE, content: "x\n", additions: 1, deletions: 0 }] });
+});
+
+beforeEach(() => {
+  if (missing) throw missing;
 });
 
 afterAll(async () => {
