@@ -11,6 +11,7 @@ async function registrations(): Promise<Register[]> {
     import("./audit-commands.js"),
     import("./serve-commands.js"),
     import("./preflight-commands.js"),
+    import("./dashboard-command.js"),
   ]);
   return modules.map((m) => m.register);
 }

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { type DashboardConfig, readDashboardConfig } from "../dashboard/config.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -45,6 +46,8 @@ export interface ServerConfig {
   retryBaseMs?: number;
   /** Finished deliveries are kept this many days (for redeliveries and debugging), then dropped. Default 7. */
   inboxRetentionDays?: number;
+  /** The audit dashboard (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GOVERNOR_DASHBOARD_TEAMS); absent: off. */
+  dashboard?: DashboardConfig;
 }
 
 export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {
@@ -54,6 +57,12 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     throw new ConfigError(`cannot start: the environment is incomplete or wrong:\n${lines.join("\n")}\nSee README.md, "Install on an organization".`);
   }
   const e = parsed.data;
+  let dashboard: DashboardConfig | null;
+  try {
+    dashboard = readDashboardConfig(env);
+  } catch (error) {
+    throw new ConfigError(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  }
   let privateKey = e.PRIVATE_KEY?.replace(/\\n/g, "\n");
   if (!privateKey && e.PRIVATE_KEY_PATH) {
     try {
@@ -80,5 +89,6 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     requestTimeoutMs: Math.max(100, Number(e.GITHUB_TIMEOUT_MS)),
     retryBaseMs: Number(e.GITHUB_RETRY_BASE_MS),
     inboxRetentionDays: Math.max(1, Number(e.GOVERNOR_INBOX_RETENTION_DAYS)),
+    ...(dashboard ? { dashboard } : {}),
   };
 }
