@@ -1,0 +1,24 @@
+// Typed store errors, each with the store and operation it came from.
+
+export class StoreError extends Error {
+  override name = "StoreError";
+  constructor(message: string, readonly store: string, readonly operation: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The schema is newer than this Governor, or a migration is missing: refuse rather than risk the data. */
+export class StoreSchemaError extends StoreError {
+  override name = "StoreSchemaError";
+  constructor(message: string, store: string, readonly found: number, readonly known: number) {
+    super(message, store, "migrate");
+  }
+}
+
+/** Imported rows that do not continue the chain as hashed: nothing of the batch was written. */
+export class ChainImportError extends StoreError {
+  override name = "ChainImportError";
+  constructor(message: string, store: string, readonly id: number) {
+    super(message, store, "importStored");
+  }
+}

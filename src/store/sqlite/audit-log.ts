@@ -1,0 +1,124 @@
+// The SQLite audit log behind the async port: today's AuditStore, unchanged, for everything it already does; the
+// stored-row reads and the import that a copy needs read and write its tables directly.
+import Database from "better-sqlite3";
+import { AuditStore } from "../../audit/store.js";
+import { migrate as migrateAudit } from "../../audit/schema.js";
+import { agentPrOf, importProblem } from "../chain.js";
+import { ChainImportError } from "../errors.js";
+import { sha256 } from "../policy-refs.js";
+import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, StoredPolicyText, VerifyResult } from "../ports.js";
+
+const COLUMNS = "id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
+const PAGE = 1000;
+
+const report = (r: { from: number; to: number }): MigrationReport => ({
+  store: "audit", from: r.from, to: r.to, applied: Array.from({ length: r.to - r.from }, (_, i) => `audit schema version ${r.from + i + 1}`),
+});
+
+export class SqliteAuditLog implements AuditLog {
+  readonly kind = "sqlite" as const;
+
+  constructor(readonly store: AuditStore) {}
+
+  private get db(): Database.Database {
+    return this.store.db;
+  }
+
+  async migrate(): Promise<MigrationReport> {
+    return report(migrateAudit(this.db, this.store.path));
+  }
+
+  async append(entries: readonly AuditEntry[]): Promise<Appended[]> {
+    return entries.length === 0 ? [] : this.store.recordBatch(entries);
+  }
+
+  async importStored(rows: readonly AuditRecord[], texts: readonly StoredPolicyText[]): Promise<void> {
+    const insertRow = this.db.prepare(`INSERT INTO decisions (${COLUMNS}) VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha,
+      @base_sha, @agent, @outcome, @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
+    const insertText = this.db.prepare("INSERT OR IGNORE INTO policy_texts (sha256, text) VALUES (?, ?)");
+    const insertPr = this.db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
+    const head = this.db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
+    this.db.transaction(() => {
+      const problem = importProblem(rows, head.get() as Appended | undefined);
+      if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "sqlite", problem.id);
+      for (const t of texts) {
+        if (sha256(t.text) !== t.sha256) throw new ChainImportError(`cannot import: policy text ${t.sha256.slice(0, 12)} does not match its hash`, "sqlite", 0);
+        insertText.run(t.sha256, t.text);
+      }
+      for (const row of rows) {
+        insertRow.run(row);
+        const entry = agentPrOf(row);
+        if (entry) insertPr.run(entry.repo, entry.pr, entry.agent, entry.created_at);
+      }
+    }).immediate();
+  }
+
+  async get(id: number): Promise<AuditRecord | undefined> {
+    return this.store.get(id);
+  }
+
+  async list(filters: AuditFilters = {}): Promise<AuditRecord[]> {
+    return this.store.list(filters);
+  }
+
+  async *iterate(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
+    yield* this.store.iterate(filters);
+  }
+
+  async *iterateStored(afterId = 0): AsyncIterable<AuditRecord> {
+    // Pages rather than one open statement: the caller awaits between rows, and writers must not wait on a reader.
+    const page = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE id > ? ORDER BY id LIMIT ?`);
+    for (let last = afterId; ;) {
+      const rows = page.all(last, PAGE) as AuditRecord[];
+      yield* rows;
+      if (rows.length < PAGE) return;
+      last = (rows[rows.length - 1] as AuditRecord).id;
+    }
+  }
+
+  async *policyTexts(): AsyncIterable<StoredPolicyText> {
+    yield* this.db.prepare("SELECT sha256, text FROM policy_texts ORDER BY sha256").all() as StoredPolicyText[];
+  }
+
+  async latestForPr(repo: string, pr: number): Promise<AuditRecord | undefined> {
+    return this.store.latestForPr(repo, pr);
+  }
+
+  async *latestPerPr(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
+    yield* this.store.latestPerPr(filters);
+  }
+
+  async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>> {
+    return this.store.latestForHead(repo, headSha);
+  }
+
+  async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {
+    return this.store.countAgentPrs(q);
+  }
+
+  async count(): Promise<number> {
+    return this.store.count();
+  }
+
+  async verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): Promise<VerifyResult> {
+    return this.store.verify(opts);
+  }
+}
+
+/**
+ * Opens (creating or upgrading) the SQLite audit file as openAuditStore does, and says what the upgrade did. WAL with
+ * synchronous=FULL: a committed decision survives a killed process and a power loss alike.
+ */
+export function openSqliteAuditLog(path: string): { log: SqliteAuditLog; migration: MigrationReport } {
+  const db = new Database(path);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("busy_timeout = 5000");
+    const migration = report(migrateAudit(db, path));
+    return { log: new SqliteAuditLog(new AuditStore(db, path)), migration };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
