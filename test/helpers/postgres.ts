@@ -52,7 +52,7 @@ export interface PostgresServer {
  * initdb + pg_ctl start in a fresh directory. PostgreSQL refuses to run as root, so as root the server runs as the
  * `postgres` user (Debian's package creates it) and the directory is handed to that user.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<PostgresServer> {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), "governor-pg-"));
   const data = join(dir, "data");
@@ -73,9 +73,11 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort();
   try {
     run("initdb", ["-D", data, "-U", USER, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"]);
-    // Durability is not under test here; a fast server is. Sockets stay in the temp dir, TCP on loopback only.
+    // Tests want a fast server, not a durable one (a benchmark asks for `durable`: PostgreSQL's defaults, as SQLite's
+    // synchronous=FULL is timed beside it). Sockets stay in the temp dir, TCP on loopback only.
+    const fast = opts.durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
     run("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "60", "-o",
-      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`, "start"]);
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c max_connections=300${fast}`, "start"]);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -93,13 +93,22 @@ export class PostgresAuditLog implements AuditLog {
 
   async append(entries: readonly AuditEntry[]): Promise<Appended[]> {
     if (entries.length === 0) return [];
-    return await transaction(this.pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
-      const head = await this.head(client);
-      const { rows, texts, agentPrs } = chainRows(entries, head, this.refs);
+    // Three round trips, the lock held from the first to the commit: begin, lock and read the head in one; all rows in
+    // one statement; commit. A single append's cost is then mostly the commit's flush.
+    const client = await this.pool.connect();
+    try {
+      const results = await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1`) as unknown as pg.QueryResult[];
+      const last = results[2]?.rows[0] as { id: string; hash: string } | undefined;
+      const { rows, texts, agentPrs } = chainRows(entries, last ? { id: Number(last.id), hash: last.hash } : undefined, this.refs);
       await this.write(client, rows, texts, agentPrs);
+      await client.query("COMMIT");
       return rows.map((r) => ({ id: r.id, hash: r.hash }));
-    });
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async importStored(rows: readonly AuditRecord[], texts: readonly StoredPolicyText[]): Promise<void> {
@@ -123,20 +132,20 @@ export class PostgresAuditLog implements AuditLog {
     return rows[0] ? { id: Number(rows[0].id), hash: rows[0].hash } : undefined;
   }
 
-  /** One statement per table whatever the batch size: columns travel as arrays. */
+  /** One statement for the whole batch, whatever its size: columns travel as arrays, the three tables as CTEs. */
   private async write(client: pg.PoolClient, rows: readonly AuditRecord[], texts: readonly StoredPolicyText[], agentPrs: readonly AgentPr[]): Promise<void> {
-    if (texts.length > 0) {
-      await client.query("INSERT INTO policy_texts (sha256, text) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (sha256) DO NOTHING",
-        [texts.map((t) => t.sha256), texts.map((t) => t.text)]);
-    }
     const types = ["bigint", "text", "text", "bigint", "text", "integer", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text"];
-    await client.query(`INSERT INTO decisions (${COLUMNS.join(", ")}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`,
-      COLUMNS.map((c) => rows.map((r) => r[c])));
-    if (agentPrs.length > 0) {
-      // The first agent seen for a PR keeps it: a PR does not move between budgets.
-      await client.query(`INSERT INTO agent_prs (repo, pr, agent, created_at) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[])
-        ON CONFLICT (repo, pr) DO NOTHING`, [agentPrs.map((a) => a.repo), agentPrs.map((a) => a.pr), agentPrs.map((a) => a.agent), agentPrs.map((a) => a.created_at)]);
-    }
+    const n = COLUMNS.length;
+    // The first agent seen for a PR keeps it: a PR does not move between budgets.
+    await client.query(`WITH texts AS (
+        INSERT INTO policy_texts (sha256, text) SELECT * FROM unnest($${n + 1}::text[], $${n + 2}::text[]) ON CONFLICT (sha256) DO NOTHING
+      ), prs AS (
+        INSERT INTO agent_prs (repo, pr, agent, created_at) SELECT * FROM unnest($${n + 3}::text[], $${n + 4}::integer[], $${n + 5}::text[], $${n + 6}::text[])
+        ON CONFLICT (repo, pr) DO NOTHING
+      )
+      INSERT INTO decisions (${COLUMNS.join(", ")}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`,
+    [...COLUMNS.map((c) => rows.map((r) => r[c])), texts.map((t) => t.sha256), texts.map((t) => t.text),
+      agentPrs.map((a) => a.repo), agentPrs.map((a) => a.pr), agentPrs.map((a) => a.agent), agentPrs.map((a) => a.created_at)]);
   }
 
   async get(id: number): Promise<AuditRecord | undefined> {
