@@ -68,6 +68,19 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     expect((await collect(audit.iterate({ limit: 1001 }))).length).toBe(1001);
   });
 
+  it("goes on appending while an export iterates, on the same connection", async () => {
+    const { audit } = await open();
+    await audit.append(agentEntries(1500));
+    let seen = 0;
+    for await (const row of audit.iterate()) {
+      if (row.id % 500 === 0) await audit.append(agentEntries(1, 2000 + row.id));
+      seen++;
+    }
+    for await (const row of audit.latestPerPr({ limit: 3 })) await audit.append(agentEntries(1, 3000 + row.pr));
+    expect(seen).toBeGreaterThanOrEqual(1500);
+    expect(await audit.verify()).toMatchObject({ broken: null });
+  });
+
   it("finds the latest decision of a PR, of each PR, and of each PR at a head commit", async () => {
     const { audit } = await open();
     const older = entryFor({ pr: 7, files: ["docs/a.md"], at: "2026-11-24T11:00:00.000Z", change: { head_sha: "c".repeat(40) } });

@@ -2,6 +2,7 @@
 // stored-row reads and the import that a copy needs read and write its tables directly.
 import Database from "better-sqlite3";
 import { AuditStore } from "../../audit/store.js";
+import { PolicyTexts } from "../../audit/policy-texts.js";
 import { migrate as migrateAudit } from "../../audit/schema.js";
 import { agentPrOf, importProblem } from "../chain.js";
 import { ChainImportError } from "../errors.js";
@@ -15,10 +16,31 @@ const report = (r: { from: number; to: number }): MigrationReport => ({
   store: "audit", from: r.from, to: r.to, applied: Array.from({ length: r.to - r.from }, (_, i) => `audit schema version ${r.from + i + 1}`),
 });
 
+/** WHERE clauses for the filters, as AuditStore reads them. */
+function where(filters: AuditFilters, params: Record<string, string | number>): string[] {
+  const clauses: string[] = [];
+  if (filters.repo !== undefined) (clauses.push("repo = @repo"), (params["repo"] = filters.repo));
+  if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
+  if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
+  if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
+  if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
+  return clauses;
+}
+
+const whereSql = (clauses: string[]) => (clauses.length ? `WHERE ${clauses.join(" AND ")}` : "");
+
+/**
+ * Iteration reads a page at a time (`all`), never through an open statement: the caller awaits between rows, and a
+ * better-sqlite3 connection with an open iterator refuses every other statement, appends included.
+ */
 export class SqliteAuditLog implements AuditLog {
   readonly kind = "sqlite" as const;
+  private readonly texts: PolicyTexts;
 
-  constructor(readonly store: AuditStore) {}
+  constructor(readonly store: AuditStore) {
+    this.texts = new PolicyTexts(store.db);
+  }
 
   private get db(): Database.Database {
     return this.store.db;
@@ -62,7 +84,21 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async *iterate(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
-    yield* this.store.iterate(filters);
+    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    for (let last = 0; left > 0;) {
+      const params: Record<string, string | number> = {};
+      const clauses = where(filters, params);
+      clauses.push("id > @last");
+      const rows = this.db.prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`).all({ ...params, last, page: Math.min(PAGE, left) }) as AuditRecord[];
+      yield* rows.map((row) => this.hydrate(row));
+      if (rows.length < PAGE) return;
+      left -= rows.length;
+      last = (rows[rows.length - 1] as AuditRecord).id;
+    }
+  }
+
+  private hydrate(row: AuditRecord): AuditRecord {
+    return row.input === null ? row : { ...row, input: this.texts.hydrate(row.input) };
   }
 
   async *iterateStored(afterId = 0): AsyncIterable<AuditRecord> {
@@ -85,7 +121,21 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async *latestPerPr(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
-    yield* this.store.latestPerPr(filters);
+    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    for (let after: { repo: string; pr: number } | undefined; left > 0;) {
+      const params: Record<string, string | number> = {};
+      const window = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) }, params);
+      const outer = where({ ...filters, since: undefined, until: undefined }, params);
+      if (after) (outer.push("(repo > @afterRepo OR (repo = @afterRepo AND pr > @afterPr))"), (params["afterRepo"] = after.repo), (params["afterPr"] = after.pr));
+      const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
+      const rows = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT @page`)
+        .all({ ...params, page: Math.min(PAGE, left) }) as AuditRecord[];
+      yield* rows.map((row) => this.hydrate(row));
+      if (rows.length < PAGE) return;
+      left -= rows.length;
+      const end = rows[rows.length - 1] as AuditRecord;
+      after = { repo: end.repo, pr: end.pr };
+    }
   }
 
   async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>> {
