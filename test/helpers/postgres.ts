@@ -82,16 +82,20 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  return {
-    url: `postgres://${USER}@127.0.0.1:${port}/`,
-    stop() {
-      try {
-        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    process.off("exit", stop);
+    try {
+      run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   };
+  // pg_ctl leaves the server running on its own: a run that ends without its teardown must not leave it behind.
+  process.on("exit", stop);
+  return { url: `postgres://${USER}@127.0.0.1:${port}/`, stop };
 }
 
 /** vitest globalSetup: one server for the whole run, its address (or why there is none) handed to every test file. */
