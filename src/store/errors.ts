@@ -22,3 +22,14 @@ export class ChainImportError extends StoreError {
     super(message, store, "importStored");
   }
 }
+
+/** Runs a store operation; a driver error comes out as a StoreError naming the store and the operation. */
+export async function inContext<T>(store: string, operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new StoreError(`${store}: ${operation} failed: ${detail}`, store, operation, { cause: error });
+  }
+}

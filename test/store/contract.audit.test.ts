@@ -1,6 +1,7 @@
 // The audit log port, on SQLite and on PostgreSQL alike: one chain, the same hashes, the same verify findings.
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/audit/store.js";
+import { StoreError } from "../../src/store/errors.js";
 import { entryFor, oneOfEach } from "../helpers/audit.js";
 import { backends, postgresBackend, sqliteBackend, type Opened } from "./backends.js";
 
@@ -171,5 +172,21 @@ describe("AuditLog across stores", () => {
     expect(b).toEqual(a);
     expect(await collect(postgres.audit.iterateStored())).toEqual(await collect(sqlite.audit.iterateStored()));
     expect(await collect(postgres.audit.iterate())).toEqual(await collect(sqlite.audit.iterate()));
+  });
+});
+
+describe("AuditLog errors on PostgreSQL", () => {
+  it("fails an append it cannot store with a StoreError naming the operation, writing nothing of the batch", async () => {
+    const s = await postgresBackend.open();
+    opened.push(s);
+    // PostgreSQL text cannot hold U+0000; SQLite can. The row is refused loudly rather than stored altered.
+    const bad = entryFor({ pr: 2, files: ["docs/a.md"] });
+    bad.agent = "bot\u0000";
+    const error = await s.audit.append([entryFor({ pr: 1, files: ["docs/a.md"] }), bad]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreError);
+    expect(error).toMatchObject({ store: "postgres", operation: "append" });
+    expect((error as Error).message).toMatch(/^postgres: append failed: /);
+    expect(await s.audit.count()).toBe(0);
+    expect((await s.audit.append([entryFor({ pr: 1, files: ["docs/a.md"] })]))[0]?.id).toBe(1);
   });
 });

@@ -2,7 +2,7 @@
 // head and write the rows under it, so two replicas can never link to the same head; rows, hashes and stored inputs are
 // exactly what the SQLite store writes for the same entries.
 import type pg from "pg";
-import { ChainImportError } from "../errors.js";
+import { ChainImportError, inContext } from "../errors.js";
 import { agentPrOf, chainRows, importProblem, verifyChain, type AgentPr } from "../chain.js";
 import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
 import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, StoredPolicyText, VerifyResult } from "../ports.js";
@@ -92,38 +92,45 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async append(entries: readonly AuditEntry[]): Promise<Appended[]> {
-    if (entries.length === 0) return [];
-    // Three round trips, the lock held from the first to the commit: begin, lock and read the head in one; all rows in
-    // one statement; commit. A single append's cost is then mostly the commit's flush.
-    const client = await this.pool.connect();
-    try {
-      const results = await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1`) as unknown as pg.QueryResult[];
-      const last = results[2]?.rows[0] as { id: string; hash: string } | undefined;
-      const { rows, texts, agentPrs } = chainRows(entries, last ? { id: Number(last.id), hash: last.hash } : undefined, this.refs);
-      await this.write(client, rows, texts, agentPrs);
-      await client.query("COMMIT");
-      return rows.map((r) => ({ id: r.id, hash: r.hash }));
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    return inContext("postgres", "append", async () => {
+      if (entries.length === 0) return [];
+      // Three round trips, the lock held from the first to the commit: begin, lock and read the head in one; all rows in
+      // one statement; commit. A single append's cost is then mostly the commit's flush.
+      const client = await this.pool.connect();
+      let failed = false;
+      try {
+        const results = await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1`) as unknown as pg.QueryResult[];
+        const last = results[2]?.rows[0] as { id: string; hash: string } | undefined;
+        const { rows, texts, agentPrs } = chainRows(entries, last ? { id: Number(last.id), hash: last.hash } : undefined, this.refs);
+        await this.write(client, rows, texts, agentPrs);
+        await client.query("COMMIT");
+        return rows.map((r) => ({ id: r.id, hash: r.hash }));
+      } catch (error) {
+        failed = true;
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      } finally {
+        // A connection that failed mid-transaction may be broken: it is closed rather than handed out again.
+        client.release(failed);
+      }
+    });
   }
 
   async importStored(rows: readonly AuditRecord[], texts: readonly StoredPolicyText[]): Promise<void> {
-    await transaction(this.pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
-      const problem = importProblem(rows, await this.head(client));
-      if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "postgres", problem.id);
-      const bad = texts.find((t) => sha256(t.text) !== t.sha256);
-      if (bad) throw new ChainImportError(`cannot import: policy text ${bad.sha256.slice(0, 12)} does not match its hash`, "postgres", 0);
-      const firstPerPr = new Map<string, AgentPr>();
-      for (const row of rows) {
-        const entry = agentPrOf(row);
-        if (entry && !firstPerPr.has(`${entry.repo}#${entry.pr}`)) firstPerPr.set(`${entry.repo}#${entry.pr}`, entry);
-      }
-      await this.write(client, rows, texts, [...firstPerPr.values()]);
+    return inContext("postgres", "importStored", async () => {
+      await transaction(this.pool, async (client) => {
+        await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+        const problem = importProblem(rows, await this.head(client));
+        if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "postgres", problem.id);
+        const bad = texts.find((t) => sha256(t.text) !== t.sha256);
+        if (bad) throw new ChainImportError(`cannot import: policy text ${bad.sha256.slice(0, 12)} does not match its hash`, "postgres", 0);
+        const firstPerPr = new Map<string, AgentPr>();
+        for (const row of rows) {
+          const entry = agentPrOf(row);
+          if (entry && !firstPerPr.has(`${entry.repo}#${entry.pr}`)) firstPerPr.set(`${entry.repo}#${entry.pr}`, entry);
+        }
+        await this.write(client, rows, texts, [...firstPerPr.values()]);
+      });
     });
   }
 

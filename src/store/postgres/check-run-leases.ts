@@ -1,6 +1,7 @@
 // The check runs every replica started, with the replica that owns each and until when: a replica closes a run left in
 // progress only when it is its own or its owner's lease has expired (the owner died or stalled).
 import type pg from "pg";
+import { inContext } from "../errors.js";
 import { KEEP_CLOSED_MS, viewOpenRuns } from "../check-run-view.js";
 import type { CheckRunLeases, MigrationReport, OpenCheckRuns } from "../ports.js";
 import { migrate, type Migration } from "./migrate.js";
@@ -41,28 +42,38 @@ export class PostgresCheckRunLeases implements CheckRunLeases {
   }
 
   async intend(key: string, owner: string, leaseMs: number): Promise<number> {
-    const now = this.now().getTime();
-    if (++this.writes % 1000 === 0) await this.pool.query("DELETE FROM check_run_leases WHERE closed AND at < $1", [now - KEEP_CLOSED_MS]);
-    const { rows } = await this.pool.query<{ token: string }>("INSERT INTO check_run_leases (key, owner, lease_expires_at, at) VALUES ($1, $2, $3, $4) RETURNING token",
-      [key, owner, now + leaseMs, now]);
-    return Number(rows[0]?.token);
+    return inContext("postgres", "intend", async () => {
+      const now = this.now().getTime();
+      if (++this.writes % 1000 === 0) await this.pool.query("DELETE FROM check_run_leases WHERE closed AND at < $1", [now - KEEP_CLOSED_MS]);
+      const { rows } = await this.pool.query<{ token: string }>("INSERT INTO check_run_leases (key, owner, lease_expires_at, at) VALUES ($1, $2, $3, $4) RETURNING token",
+        [key, owner, now + leaseMs, now]);
+      return Number(rows[0]?.token);
+    });
   }
 
   async started(token: number, id: number): Promise<void> {
-    await this.pool.query("UPDATE check_run_leases SET check_run_id = $2 WHERE token = $1", [token, id]);
+    return inContext("postgres", "started", async () => {
+      await this.pool.query("UPDATE check_run_leases SET check_run_id = $2 WHERE token = $1", [token, id]);
+    });
   }
 
   async heartbeat(owner: string, leaseMs: number): Promise<number> {
-    const { rowCount } = await this.pool.query("UPDATE check_run_leases SET lease_expires_at = $2 WHERE owner = $1 AND NOT closed", [owner, this.now().getTime() + leaseMs]);
-    return rowCount ?? 0;
+    return inContext("postgres", "heartbeat", async () => {
+      const { rowCount } = await this.pool.query("UPDATE check_run_leases SET lease_expires_at = $2 WHERE owner = $1 AND NOT closed", [owner, this.now().getTime() + leaseMs]);
+      return rowCount ?? 0;
+    });
   }
 
   async closed(key: string, id: number): Promise<void> {
-    await this.pool.query("UPDATE check_run_leases SET closed = true WHERE key = $1 AND check_run_id = $2", [key, id]);
+    return inContext("postgres", "closed", async () => {
+      await this.pool.query("UPDATE check_run_leases SET closed = true WHERE key = $1 AND check_run_id = $2", [key, id]);
+    });
   }
 
   async resolved(key: string, owner: string): Promise<void> {
-    await this.pool.query("UPDATE check_run_leases SET closed = true WHERE key = $1 AND check_run_id IS NULL AND NOT closed AND (owner = $2 OR lease_expires_at <= $3)",
-      [key, owner, this.now().getTime()]);
+    return inContext("postgres", "resolved", async () => {
+      await this.pool.query("UPDATE check_run_leases SET closed = true WHERE key = $1 AND check_run_id IS NULL AND NOT closed AND (owner = $2 OR lease_expires_at <= $3)",
+        [key, owner, this.now().getTime()]);
+    });
   }
 }

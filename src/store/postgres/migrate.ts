@@ -47,15 +47,18 @@ export async function migrate(pool: pg.Pool, store: string, steps: readonly Migr
 /** Runs `fn` in one transaction on one connection of the pool. */
 export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let failed = false;
   try {
     await client.query("BEGIN");
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
   } catch (error) {
+    failed = true;
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   } finally {
-    client.release();
+    // A connection that failed mid-transaction may be broken: it is closed rather than handed out again.
+    client.release(failed);
   }
 }
