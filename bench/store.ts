@@ -74,6 +74,15 @@ export async function benchStore(): Promise<BenchResult[]> {
     const postgresBatched = await rate(postgres.audit, BATCHED_ROWS, BATCH);
     const sqliteSingle = await rate(sqlite.audit, SINGLE_ROWS, 1);
     const postgresSingle = await rate(postgres.audit, SINGLE_ROWS, 1);
+    // Three replicas appending one row per transaction at once: the chain lock serialises them, so this is the
+    // ceiling on unbatched decisions per second for the whole cluster.
+    const replicas = [postgres, openPostgresStores(`${server.url}bench`, { max: 1 }), openPostgresStores(`${server.url}bench`, { max: 1 })];
+    const made = entries(0, SINGLE_ROWS);
+    const concurrentMs = await timed(() => Promise.all(replicas.map(async (r, k) => {
+      for (let i = k; i < made.length; i += replicas.length) await r.audit.append([made[i] as AuditEntry]);
+    })));
+    const concurrent = SINGLE_ROWS / (concurrentMs / 1000);
+    for (const r of replicas.slice(1)) await r.close();
     const verified = await postgres.audit.verify();
     if (verified.broken) throw new Error(`the benchmark's PostgreSQL chain does not verify: ${verified.broken.problem}`);
     await sqlite.close();
@@ -81,6 +90,7 @@ export async function benchStore(): Promise<BenchResult[]> {
     return [
       { name: "audit appends, PostgreSQL, batched", value: postgresBatched, unit: "rows/s", baseline: { name: "SQLite batched", value: sqliteBatched }, ratio: postgresBatched / sqliteBatched, note: `${BATCHED_ROWS} rows in transactions of ${BATCH}, fsync on; >1 is faster than SQLite` },
       { name: "audit appends, PostgreSQL, one per transaction", value: postgresSingle, unit: "rows/s", baseline: { name: "SQLite one per transaction", value: sqliteSingle }, ratio: postgresSingle / sqliteSingle, note: `${SINGLE_ROWS} rows, each durable before the next; >1 is faster than SQLite` },
+      { name: "audit appends, PostgreSQL, 3 replicas one per transaction", value: concurrent, unit: "rows/s", baseline: { name: "PostgreSQL 1 replica", value: postgresSingle }, ratio: concurrent / postgresSingle, note: "appends serialise on the chain lock: ~1x means one chain's ceiling; batch to go past it" },
     ];
   } finally {
     server.stop();
