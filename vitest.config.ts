@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // One PostgreSQL server for the run (the store contract suite); tests that need it fail when it cannot start.
+    globalSetup: ["test/helpers/postgres.ts"],
   },
 });

@@ -79,7 +79,7 @@ const MIGRATIONS: Migration[] = [
   // 4 -> 5: atomic budget reservations, sticky agent identities, and the schedule of time-window re-evaluations.
   (db) => {
     db.exec(`
-      CREATE TABLE budget_reservations (
+      CREATE TABLE agent_budget_places (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         repo TEXT NOT NULL,
         agent TEXT NOT NULL,
@@ -88,7 +88,7 @@ const MIGRATIONS: Migration[] = [
         position INTEGER NOT NULL,
         UNIQUE (repo, agent, pr)
       );
-      CREATE INDEX budget_reservations_window ON budget_reservations (repo, agent, opened_at);
+      CREATE INDEX agent_budget_places_window ON agent_budget_places (repo, agent, opened_at);
       CREATE TABLE pr_identities (
         repo TEXT NOT NULL,
         pr INTEGER NOT NULL,

@@ -40,10 +40,19 @@ export const isReleaseRow = (row: { input: unknown; input_missing_reason: string
 
 /** A merge queue group's row (src/github/merge-group.ts): the strictest decision of several PRs, no identity of its own. */
 export const MERGE_GROUP_REASON_PREFIX = "merge group ";
-const isMergeGroupRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
+export const isMergeGroupRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
   row.input === null && (row.input_missing_reason ?? "").startsWith(MERGE_GROUP_REASON_PREFIX);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What a row does to its PR's sticky identity (pr_identities): a release ends it, a merge group row leaves it alone,
+ * any other row adds the agents its decision names. For writers that rebuild the table from rows (imports).
+ */
+export function identityEffect(row: { input: unknown; input_missing_reason: string | null | undefined; decision: string }): { release: true } | { release: false; agents: string[] } {
+  if (isReleaseRow(row)) return { release: true };
+  return { release: false, agents: isMergeGroupRow(row) ? [] : agentNames(JSON.parse(row.decision) as Decision) };
+}
 
 /** The budget positions a decision was evaluated with, from its stored input. */
 function positionsOf(input: string | null): Record<string, number> {
@@ -157,9 +166,9 @@ export class AuditStore {
       VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha, @base_sha, @agent, @outcome,
       @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
     this.lastHash = db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
-    this.reservation = db.prepare("SELECT position FROM budget_reservations WHERE repo = ? AND agent = ? AND pr = ?");
-    this.reserveCount = db.prepare("SELECT count(*) AS n FROM budget_reservations WHERE repo = ? AND agent = ? AND opened_at > ?");
-    this.reserveInsert = db.prepare("INSERT INTO budget_reservations (repo, agent, pr, opened_at, position) VALUES (?, ?, ?, ?, ?)");
+    this.reservation = db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?");
+    this.reserveCount = db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE repo = ? AND agent = ? AND opened_at > ?");
+    this.reserveInsert = db.prepare("INSERT INTO agent_budget_places (repo, agent, pr, opened_at, position) VALUES (?, ?, ?, ?, ?)");
     this.identityInsert = db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     this.identityRelease = db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
     this.identities = db.prepare("SELECT agent FROM pr_identities WHERE repo = ? AND pr = ? ORDER BY agent");
@@ -347,7 +356,7 @@ export class AuditStore {
     const hashes = new Map<number, string>();
     const budget = new Map<string, { agent: string; created_at: string }>();
     const identities = new Map<string, Set<string>>();
-    const positions = this.db.prepare("SELECT position FROM budget_reservations WHERE repo = ? AND agent = ? AND pr = ?");
+    const positions = this.db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?");
     for (const row of this.db.prepare(`${SELECT} ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
       rows++;
       if (row.prev_hash !== prev) {
@@ -369,7 +378,7 @@ export class AuditStore {
       for (const [agent, position] of Object.entries(positionsOf(row.input))) {
         const reserved = positions.get(row.repo, agent, row.pr) as { position: number } | undefined;
         if (reserved?.position !== position) {
-          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${agent}'s PR number ${position} of the day, but the budget reservations (budget_reservations) say ${reserved ? reserved.position : "nothing"}: they were edited` } };
+          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${agent}'s PR number ${position} of the day, but the budget reservations (agent_budget_places) say ${reserved ? reserved.position : "nothing"}: they were edited` } };
         }
       }
       prev = hash;

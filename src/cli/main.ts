@@ -10,6 +10,8 @@ async function registrations(): Promise<Register[]> {
     import("./policy-commands.js"),
     import("./audit-commands.js"),
     import("./serve-commands.js"),
+    import("./preflight-commands.js"),
+    import("./dashboard-command.js"),
   ]);
   return modules.map((m) => m.register);
 }

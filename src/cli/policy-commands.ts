@@ -1,17 +1,19 @@
 // `governor validate`, `governor schema` and `governor check`: the policy, offline.
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { ChangeInput, ChangedFile, Review } from "../policy/change.js";
+import type { ChangedFile } from "../policy/change.js";
 import { decide } from "../policy/decide.js";
-import { EvaluationInputSchema, type PolicySource } from "../policy/input.js";
+import type { PolicySource } from "../policy/input.js";
 import { formatProblem, loadPolicy } from "../policy/load.js";
 import { REPO_POLICY_PATHS } from "../policy/paths.js";
 import { policyJsonSchema } from "../policy/schema.js";
-import { filesFromGit, parseFileList } from "./changed-files.js";
+import { parseFileList } from "./changed-files.js";
 import { type CliContext, EXIT, UsageError } from "./context.js";
-import { renderDecision } from "./render-decision.js";
+import { currentBranch, filesSince, resolveCommit } from "./git.js";
+import { decisionAnnotations, reportValidateGithub, validateFormatOption } from "./github-format.js";
+import { authorsSince, buildInput, decisionCaveats, localPolicies } from "./preflight.js";
+import { renderCheck } from "./render-decision.js";
 
 /** The repo policy file in `dir`; both files present is an error, as it is on GitHub. */
 export function findRepoPolicy(dir: string): string {
@@ -50,12 +52,14 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("[files...]", "policy files (default: the repo policy in the current directory)")
     .option("--org-policy <file>", "org policy file: check each repo file as combined with it (it may name the org's agents and rely on its approvers)")
     .option("--json", "print problems as JSON")
-    .action((files: string[], opts: { json?: boolean; orgPolicy?: string }) => {
+    .addOption(validateFormatOption())
+    .action((files: string[], opts: { json?: boolean; orgPolicy?: string; format?: string }) => {
       const targets = files.length > 0 ? files : [findRepoPolicy(ctx.cwd)];
       const org = opts.orgPolicy ? { file: opts.orgPolicy, result: loadPolicy(readText(opts.orgPolicy, ctx.cwd), opts.orgPolicy) } : null;
       // An invalid org policy fails the run on its own errors; the repo files are then checked alone.
       const combined = org?.result.ok ? { org: org.result.loaded.policy } : {};
       const all = [...(org ? [org] : []), ...targets.map((file) => ({ file, result: loadPolicy(readText(file, ctx.cwd), file, combined) }))];
+      if (opts.format === "github") return reportValidateGithub(all, ctx);
       if (opts.json) {
         ctx.out(JSON.stringify(all.map(({ file, result }) => ({
           file, valid: result.ok,
@@ -84,28 +88,39 @@ export function register(program: Command, ctx: CliContext): void {
 
   program
     .command("check")
-    .description("evaluate a change against the policy without GitHub (exit 0 allowed, 3 needs approval, 4 denied, 2 invalid)")
-    .option("--policy <file>", "repo policy file (default: .governance.yml or .github/governance.yml here)")
-    .option("--org-policy <file>", "org policy file, combined so the repo can only tighten it")
-    .option("--base <ref>", "changed files from git diff REF...HEAD")
-    .option("--files-from <file>", "changed files from a list, numstat or name-status output ('-' for stdin)")
-    .option("--repo <owner/name>", "the repository", "local/repo")
-    .option("--author <login>", "PR author login", "local-user")
+    .description("evaluate a change as the app would, before it is a PR (exit 0 allowed, 3 needs approval, 4 denied, 2 invalid)")
+    .option("--policy <file>", "repo policy file (default: the repo policy at --base, else in the working tree)")
+    .option("--org-policy <file>", "org policy file, combined so the repo can only tighten it (default with GITHUB_TOKEN: the org's .github/governance.yml)")
+    .option("--base <ref>", "the PR's base: policy read at this commit, files from git diff REF...HEAD, commit authors from git log REF..HEAD")
+    .option("--files-from <file>", "changed files from git diff --numstat/--name-status/--name-only output (-z too), or a list ('-' for stdin)")
+    .option("--repo <owner/name>", "the repository (default: GITHUB_REPOSITORY, else the origin remote)")
+    .option("--author <login>", "PR author login (default: local-user)")
     .addOption(new Option("--author-type <type>", "PR author account type").choices(["User", "Bot"]).default("User"))
     .option("--branch <name>", "head branch (default: the current git branch)")
     .option("--label <label>", "a PR label (repeatable)", collect, [])
-    .option("--commit-author <login-or-email>", "a commit author or co-author (repeatable)", collect, [])
-    .option("--agent <name>", "force the agent identity")
+    .option("--commit-author <login-or-email>", "a commit author or co-author, besides those in git log (repeatable)", collect, [])
+    .option("--agent <name>", "force the agent identity (a preset or a custom agent of the policy)")
     .option("--approved-by <login>", "an approval of the head commit (repeatable)", collect, [])
     .option("--changes-requested-by <login>", "a review requesting changes (repeatable)", collect, [])
     .option("--team <member:org/team>", "team membership for offline checks (repeatable)", collect, [])
     .option("--now <iso>", "evaluation time (default: now)", isoTime)
-    .option("--prs-today <n>", "this agent's PRs in the repo over the last 24 h, this one included", nonNegativeInt, 1)
-    .option("--json", "print the decision object (governor.decision/v1)")
-    .action((opts: CheckOptions) => {
-      const input = buildCheckInput(opts, ctx, () => readStdin());
+    .option("--prs-today <n>", "this agent's PRs in the repo over the last 24 h, this one included (default: 1)", nonNegativeInt)
+    .addOption(new Option("--format <format>", "output: text, json (governor.check/v1) or github (workflow annotations and text)").choices(["text", "json", "github"]))
+    .option("--json", "print the decision object only (governor.decision/v1)")
+    .action(async (opts: CheckOptions) => {
+      const { input, caveats, sources } = await buildCheckInput(opts, ctx, () => readStdin());
       const decision = decide(input);
-      ctx.out(opts.json ? JSON.stringify(decision, null, 2) : renderDecision(decision));
+      const all = [...caveats, ...decisionCaveats(decision, {
+        reviews: opts.approvedBy.length + opts.changesRequestedBy.length > 0, teams: opts.team.length > 0,
+        prsToday: opts.prsToday !== undefined, author: opts.author !== undefined || opts.agent !== undefined, commits: opts.base !== undefined,
+      })];
+      // --json stays the bare decision object (governor.decision/v1) that scripts read; --format json adds the caveats.
+      if (opts.json) ctx.out(JSON.stringify(decision, null, 2));
+      else if (opts.format === "json") ctx.out(JSON.stringify({ schema: "governor.check/v1", decision, caveats: all, policies: sources }, null, 2));
+      else {
+        if (opts.format === "github") for (const line of decisionAnnotations(decision)) ctx.out(line);
+        ctx.out(renderCheck(decision, all));
+      }
       const code = { allowed: EXIT.ok, not_governed: EXIT.ok, needs_approval: EXIT.needsApproval, denied: EXIT.denied, error: EXIT.usage }[decision.outcome];
       ctx.exit(code);
     });
@@ -117,8 +132,8 @@ interface CheckOptions {
   orgPolicy?: string;
   base?: string;
   filesFrom?: string;
-  repo: string;
-  author: string;
+  repo?: string;
+  author?: string;
   authorType: string;
   branch?: string;
   label: string[];
@@ -128,7 +143,8 @@ interface CheckOptions {
   changesRequestedBy: string[];
   team: string[];
   now?: string;
-  prsToday: number;
+  prsToday?: number;
+  format?: "text" | "json" | "github";
   json?: boolean;
 }
 
@@ -136,53 +152,21 @@ function readStdin(): string {
   return readFileSync(0, "utf8");
 }
 
-function currentBranch(cwd: string): string {
-  try {
-    return execFileSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-  } catch {
-    return "";
-  }
-}
-
-const HEAD_SHA = "0000000000000000000000000000000000000000";
-
-export function buildCheckInput(opts: CheckOptions, ctx: CliContext, stdin: () => string) {
-  const policyPath = opts.policy ?? findRepoPolicy(ctx.cwd);
-  const policies: { org?: PolicySource; repo?: PolicySource } = {
-    repo: { text: readText(policyPath, ctx.cwd), path: opts.policy ? policyPath : policyPath },
-  };
-  if (opts.orgPolicy) policies.org = { text: readText(opts.orgPolicy, ctx.cwd), path: opts.orgPolicy };
-
-  if (opts.base && opts.filesFrom) throw new UsageError("use either --base or --files-from, not both");
+/** The input `check` evaluates, the caveats known before deciding, and where the policies came from. */
+export async function buildCheckInput(opts: CheckOptions, ctx: CliContext, stdin: () => string) {
+  const baseSha = opts.base !== undefined ? resolveCommit(opts.base, ctx.cwd) : undefined;
+  const local = await localPolicies({ cwd: ctx.cwd, env: ctx.env, ...(baseSha ? { baseSha } : {}), ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.orgPolicy ? { orgPolicy: opts.orgPolicy } : {}), ...(opts.repo ? { repo: opts.repo } : {}) });
   let files: ChangedFile[];
-  if (opts.base) files = filesFromGit(opts.base, ctx.cwd);
-  else if (opts.filesFrom) files = parseFileList(opts.filesFrom === "-" ? stdin() : readText(opts.filesFrom, ctx.cwd), opts.filesFrom);
+  if (opts.filesFrom) files = parseFileList(opts.filesFrom === "-" ? stdin() : readText(opts.filesFrom, ctx.cwd), opts.filesFrom);
+  else if (baseSha) files = filesSince(baseSha, ctx.cwd);
   else throw new UsageError("say which files changed: --base REF or --files-from FILE|-");
-
-  const [owner = "local", name = "repo"] = opts.repo.split("/");
-  const teamMembers: Record<string, string[]> = {};
-  for (const entry of opts.team) {
-    const [member, team] = entry.split(":");
-    if (!member || !team || !team.includes("/")) throw new UsageError(`--team ${entry}: expected MEMBER:org/team`);
-    (teamMembers[team] ??= []).push(member);
-  }
-  const now = opts.now ?? new Date().toISOString();
-  const reviews: Review[] = [
-    ...opts.approvedBy.map((login) => ({ login, state: "APPROVED" as const })),
-    ...opts.changesRequestedBy.map((login) => ({ login, state: "CHANGES_REQUESTED" as const })),
-  ].map((r, i) => ({ id: i + 1, user: { login: r.login, type: r.login.endsWith("[bot]") ? "Bot" : "User" }, state: r.state, commit_id: HEAD_SHA, submitted_at: now }));
-
-  const change: ChangeInput = {
-    repo: { owner, name },
-    author: { login: opts.author, type: opts.authorType },
-    head_branch: opts.branch ?? currentBranch(ctx.cwd),
-    head_sha: HEAD_SHA,
-    labels: opts.label,
-    commit_authors: opts.commitAuthor,
-    files,
-    reviews,
-    team_members: teamMembers,
-    ...(opts.agent ? { agent_override: opts.agent } : {}),
-  };
-  return EvaluationInputSchema.parse({ policies, change, context: { now, usage: { prs_today: opts.prsToday } } });
+  const input = buildInput(local, {
+    files, branch: opts.branch ?? currentBranch(ctx.cwd), now: opts.now ?? new Date().toISOString(),
+    ...(opts.author ? { author: opts.author } : {}), authorType: opts.authorType, labels: opts.label,
+    commitAuthors: authorsSince(baseSha, ctx.cwd, opts.commitAuthor), ...(opts.agent ? { agent: opts.agent } : {}),
+    approvedBy: opts.approvedBy, changesRequestedBy: opts.changesRequestedBy, team: opts.team,
+    ...(opts.prsToday !== undefined ? { prsToday: opts.prsToday } : {}),
+  });
+  const describe = (s: PolicySource | undefined) => (s ? { path: s.path, ...(s.repo ? { repo: s.repo } : {}), ...(s.sha ? { sha: s.sha } : {}) } : null);
+  return { input, caveats: local.caveats, sources: { repo: describe(local.policies.repo), org: describe(local.policies.org) } };
 }

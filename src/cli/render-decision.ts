@@ -37,3 +37,10 @@ function refText(ref: Decision["rules"][number]["policy_ref"]): string {
   if (ref.source === "builtin" || !ref.path) return " (built in)";
   return ` (${ref.repo ? `${ref.repo}:` : ""}${ref.path}:${ref.line})`;
 }
+
+/** `check`'s report: the decision, then where the app's answer may differ from it. */
+export function renderCheck(decision: Decision, caveats: ReadonlyArray<{ message: string }>): string {
+  const text = renderDecision(decision);
+  if (caveats.length === 0) return text;
+  return `${text}\n\nThe app's answer may differ:\n${caveats.map((c) => `- ${c.message}`).join("\n")}`;
+}

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { type DashboardConfig, readDashboardConfig } from "../dashboard/config.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -52,6 +53,8 @@ export interface ServerConfig {
   reevaluateEveryMs?: number;
   /** The clock (tests move it); default the system's. */
   clock?: () => Date;
+  /** The audit dashboard (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GOVERNOR_DASHBOARD_TEAMS); absent: off. */
+  dashboard?: DashboardConfig;
 }
 
 export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {
@@ -61,6 +64,12 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     throw new ConfigError(`cannot start: the environment is incomplete or wrong:\n${lines.join("\n")}\nSee README.md, "Install on an organization".`);
   }
   const e = parsed.data;
+  let dashboard: DashboardConfig | null;
+  try {
+    dashboard = readDashboardConfig(env);
+  } catch (error) {
+    throw new ConfigError(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  }
   let privateKey = e.PRIVATE_KEY?.replace(/\\n/g, "\n");
   if (!privateKey && e.PRIVATE_KEY_PATH) {
     try {
@@ -88,5 +97,6 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     retryBaseMs: Number(e.GITHUB_RETRY_BASE_MS),
     inboxRetentionDays: Math.max(1, Number(e.GOVERNOR_INBOX_RETENTION_DAYS)),
     requireOrgPolicy: e.GOVERNOR_REQUIRE_ORG_POLICY === "true",
+    ...(dashboard ? { dashboard } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import Database from "better-sqlite3";
 import { Probot } from "probot";
 import { openAuditStore } from "../audit/store.js";
+import { createDashboard } from "../dashboard/index.js";
 import { type GovernorApi, governorApp } from "../github/app.js";
 import { governorOctokit } from "../github/octokit.js";
 import type { ServerConfig } from "./config.js";
@@ -98,7 +99,9 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       log("warn", "could not claim work from the inbox; will try again", { error: String(error) });
     }
   };
-  const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: wakeSafely, health, log });
+  // The dashboard reads the audit file through its own read-only connection: it can never write the trail.
+  const dashboard = config.dashboard ? createDashboard(config.dashboard, config.databasePath, log) : undefined;
+  const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: wakeSafely, health, log, ...(dashboard ? { dashboard } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
@@ -155,6 +158,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       db.close();
+      await dashboard?.close();
       store.close();
     },
   };

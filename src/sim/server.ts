@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type Fault, Faults } from "./faults.js";
+import { SimOAuth } from "./oauth.js";
 import { OpenApiValidator } from "./openapi.js";
 import { type SimCheckRun, type SimPull, type SimRepo, SimState } from "./state.js";
 
@@ -44,6 +45,8 @@ type Handler = (ctx: { params: Record<string, string>; query: URLSearchParams; b
 export class SimServer {
   readonly log: LoggedRequest[] = [];
   readonly faults = new Faults();
+  /** OAuth web flow and GET /user (src/sim/oauth.ts), for dashboard sign-in. */
+  readonly oauth = new SimOAuth();
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly validator = new OpenApiValidator(SERVED);
@@ -84,6 +87,8 @@ export class SimServer {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
+    // --- OAuth hook (src/sim/oauth.ts): answered before the REST API's validation, like GitHub's web host ---
+    if (this.oauth.serve(method, path, url, req, raw, res)) return;
 
     const finish = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       this.log.push({ method, route, url: url.pathname + url.search, status, at: started, ms: performance.now() - started });

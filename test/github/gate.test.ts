@@ -97,8 +97,8 @@ describe("budgets hold under bursts", () => {
     const row = t.audit.latestForPr("acme/webapp", 2)!;
     expect(JSON.parse(row.input!).context.usage).toMatchObject({ prs_today: 2, prs_by_agent: { copilot: 2 } });
     expect(t.audit.verify().broken).toBeNull();
-    t.audit.db.prepare("UPDATE budget_reservations SET position = 1 WHERE pr = 2").run();
-    expect(t.audit.verify().broken?.problem).toMatch(/decided as copilot's PR number 2 of the day, but the budget reservations \(budget_reservations\) say 1/);
+    t.audit.db.prepare("UPDATE agent_budget_places SET position = 1 WHERE pr = 2").run();
+    expect(t.audit.verify().broken?.problem).toMatch(/decided as copilot's PR number 2 of the day, but the budget reservations \(agent_budget_places\) say 1/);
   });
 });
 

@@ -1,0 +1,123 @@
+// The dashboard's reads over today's SQLite audit file, opened read-only: the dashboard can never alter the trail.
+import type Database from "better-sqlite3";
+import { type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
+import {
+  type AgentDay, type AuditSource, type BudgetLine, type DecisionFilters, type DecisionListItem, decodeCursor, encodeCursor,
+  type Outcome, type Page, type PageRequest, type VerifyStatus,
+} from "./source.js";
+
+const LIST_COLUMNS = "id, recorded_at, repo, pr, head_sha, agent, outcome, title, evaluator_version, hash";
+/** A PR with more decisions than this shows its newest ones (a loop of re-runs, say). */
+const HISTORY_LIMIT = 1000;
+
+type Params = Record<string, string | number>;
+
+function clauses(f: DecisionFilters, params: Params): string[] {
+  const out: string[] = [];
+  // A range on the repo column rather than LIKE: it uses the (repo, pr, id) index and has no wildcard characters to escape.
+  if (f.org !== undefined) (out.push("repo >= @orgLo AND repo < @orgHi"), (params["orgLo"] = `${f.org}/`), (params["orgHi"] = `${f.org}0`));
+  if (f.repo !== undefined) (out.push("repo = @repo"), (params["repo"] = f.repo));
+  if (f.agent !== undefined) (out.push("agent = @agent"), (params["agent"] = f.agent));
+  if (f.outcome !== undefined) (out.push("outcome = @outcome"), (params["outcome"] = f.outcome));
+  if (f.since !== undefined) (out.push("recorded_at >= @since"), (params["since"] = f.since));
+  if (f.until !== undefined) (out.push("recorded_at < @until"), (params["until"] = f.until));
+  return out;
+}
+
+export class SqliteAuditSource implements AuditSource {
+  private readonly db: Database.Database;
+
+  constructor(private readonly store: AuditStore) {
+    this.db = store.db;
+  }
+
+  /** Opens the file read-only; it must exist and be at the current schema (as `governor audit` requires). */
+  static open(path: string): SqliteAuditSource {
+    return new SqliteAuditSource(openAuditStore(path, { readonly: true }));
+  }
+
+  async listDecisions(filters: DecisionFilters, page: PageRequest): Promise<Page<DecisionListItem>> {
+    return this.keyset(filters, page, []);
+  }
+
+  async overrides(filters: DecisionFilters, page: PageRequest): Promise<Page<DecisionListItem>> {
+    // No override mechanism exists yet; a decision that carries a rule named override… is what one will look like.
+    return this.keyset(filters, page, ["EXISTS (SELECT 1 FROM json_each(decision, '$.rules') r WHERE json_extract(r.value, '$.id') LIKE 'override%')"]);
+  }
+
+  /**
+   * Newest first from the cursor: the ids are chosen in an inner query over indexes only (id, and repo/time when
+   * filtered), then only those rows are read. An offset would read every skipped row; this reads one page.
+   */
+  private keyset(filters: DecisionFilters, page: PageRequest, extra: string[]): Page<DecisionListItem> {
+    const params: Params = { limit: page.limit + 1 };
+    const where = [...clauses(filters, params), ...extra];
+    if (page.cursor) (where.push("id < @cursor"), (params["cursor"] = decodeCursor(page.cursor)));
+    const inner = `SELECT id FROM decisions ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT @limit`;
+    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM decisions WHERE id IN (${inner}) ORDER BY id DESC`).all(params) as DecisionListItem[];
+    const more = rows.length > page.limit;
+    const items = more ? rows.slice(0, page.limit) : rows;
+    return { items, next: more && items.length ? encodeCursor(items[items.length - 1]!.id) : null };
+  }
+
+  async getDecision(id: number): Promise<AuditRow | undefined> {
+    return this.store.get(id);
+  }
+
+  async prHistory(repo: string, pr: number): Promise<AuditRow[]> {
+    return this.store.list({ repo, pr, limit: HISTORY_LIMIT }).reverse();
+  }
+
+  async agentActivity(filters: { org?: string; since: string; until: string }): Promise<AgentDay[]> {
+    const params: Params = {};
+    const where = ["agent IS NOT NULL", ...clauses({ ...(filters.org ? { org: filters.org } : {}), since: filters.since, until: filters.until }, params)].join(" AND ");
+    const counts = this.db.prepare(`SELECT agent, substr(recorded_at, 1, 10) AS day, count(DISTINCT repo || '#' || pr) AS prs,
+      sum(outcome = 'allowed') AS allowed, sum(outcome = 'needs_approval') AS needs_approval, sum(outcome = 'denied') AS denied,
+      sum(outcome = 'error') AS error, sum(outcome = 'not_governed') AS not_governed
+      FROM decisions WHERE ${where} GROUP BY agent, day ORDER BY day, agent`).all(params) as Array<Omit<AgentDay, "lines">>;
+    // Lines: the size of each PR as its last decision of the day saw it (a PR pushed to three times counts once).
+    const lines = this.db.prepare(`SELECT agent, day, sum(lines) AS lines FROM (
+        SELECT agent, substr(recorded_at, 1, 10) AS day,
+          (SELECT coalesce(sum(json_extract(f.value, '$.additions') + json_extract(f.value, '$.deletions')), 0) FROM json_each(input, '$.change.files') f) AS lines
+        FROM decisions WHERE id IN (SELECT max(id) FROM decisions WHERE ${where} GROUP BY repo, pr, substr(recorded_at, 1, 10)) AND input IS NOT NULL)
+      GROUP BY agent, day`).all(params) as Array<{ agent: string; day: string; lines: number }>;
+    const byKey = new Map(lines.map((l) => [`${l.agent}\0${l.day}`, l.lines]));
+    return counts.map((c) => ({ ...c, lines: byKey.get(`${c.agent}\0${c.day}`) ?? 0 }));
+  }
+
+  async budgets(filters: { org?: string }): Promise<BudgetLine[]> {
+    const params: Params = {};
+    const where = ["agent IS NOT NULL", ...clauses(filters.org ? { org: filters.org } : {}, params)].join(" AND ");
+    const rows = this.db.prepare(`SELECT id, recorded_at, repo, agent, json_extract(decision, '$.limits') AS limits FROM decisions
+      WHERE id IN (SELECT max(id) FROM decisions WHERE ${where} GROUP BY repo, agent) ORDER BY repo, agent`).all(params) as Array<{ id: number; recorded_at: string; repo: string; agent: string; limits: string | null }>;
+    return rows.flatMap((r) => {
+      const limits = parseLimits(r.limits);
+      return limits.map((l) => ({ repo: r.repo, agent: r.agent, id: l.id, limit: l.limit, actual: l.actual, exceeded: l.exceeded, decision_id: r.id, recorded_at: r.recorded_at }));
+    });
+  }
+
+  async verify(): Promise<VerifyStatus> {
+    const started = performance.now();
+    const result = this.store.verify();
+    return {
+      ok: result.broken === null, rows: result.rows, broken_id: result.broken?.id ?? null, problem: result.broken?.problem ?? null,
+      checked_at: new Date().toISOString(), ms: Math.round(performance.now() - started),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.store.close();
+  }
+}
+
+/** Limits as the decision stored them; anything not of that shape is left out rather than guessed at. */
+function parseLimits(text: string | null): Array<{ id: string; limit: number; actual: number; exceeded: boolean }> {
+  if (!text) return [];
+  const value: unknown = JSON.parse(text);
+  if (!Array.isArray(value)) return [];
+  return value.filter((l): l is { id: string; limit: number; actual: number; exceeded: boolean } =>
+    typeof l === "object" && l !== null && typeof (l as { id?: unknown }).id === "string" && typeof (l as { limit?: unknown }).limit === "number"
+    && typeof (l as { actual?: unknown }).actual === "number" && typeof (l as { exceeded?: unknown }).exceeded === "boolean");
+}
+
+export type { Outcome };

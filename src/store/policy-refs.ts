@@ -1,0 +1,45 @@
+// Policy texts by reference inside a stored input, in exactly the form src/audit/policy-texts.ts writes: the stored
+// input (and so the row's hash) is the same whichever store wrote it. Pure: the stores keep the texts.
+import { createHash } from "node:crypto";
+import type { EvaluationInput } from "../policy/input.js";
+import type { StoredPolicyText } from "./ports.js";
+
+const TOKEN_PREFIX = "\u0000policy:sha256:";
+const REFERENCE = /"text":"\\u0000policy:sha256:([0-9a-f]{64})"/g;
+const CACHE_LIMIT = 256;
+
+export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+/** Hashes of policy texts by text: the app hands over the same cached policy string for every evaluation. */
+export class PolicyRefs {
+  private readonly hashes = new Map<string, string>();
+
+  /** The stored form of the input, and the texts it refers to (to be stored once each). */
+  stash(input: EvaluationInput): { stored: string; texts: StoredPolicyText[] } {
+    const policies: Record<string, unknown> = {};
+    const texts: StoredPolicyText[] = [];
+    for (const [source, policy] of Object.entries(input.policies)) {
+      if (!policy) continue;
+      let sha = this.hashes.get(policy.text);
+      if (sha === undefined) {
+        sha = sha256(policy.text);
+        if (this.hashes.size >= CACHE_LIMIT) this.hashes.clear();
+        this.hashes.set(policy.text, sha);
+      }
+      texts.push({ sha256: sha, text: policy.text });
+      policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
+    }
+    return { stored: JSON.stringify({ ...input, policies }), texts };
+  }
+}
+
+/** The hashes of the texts a stored input refers to. */
+export function references(stored: string | null): string[] {
+  return stored === null ? [] : [...stored.matchAll(REFERENCE)].map((m) => m[1] as string);
+}
+
+/** The stored input with its texts put back: exactly the JSON of the input that was evaluated. */
+export function hydrate(stored: string | null, text: (sha: string) => string): string | null {
+  if (stored === null || !stored.includes("\\u0000policy:sha256:")) return stored;
+  return stored.replace(REFERENCE, (_, sha: string) => `"text":${JSON.stringify(text(sha))}`);
+}

@@ -1,0 +1,203 @@
+// The stores the core needs, as async ports in domain types. SQLite (one process) and PostgreSQL (several replicas)
+// implement the same ports and pass the same contract suite (test/store). No row shapes and no database handle leave
+// an implementation: callers see entries, records, deliveries, leases and positions.
+import type { AuditEntry, AuditFilters, AuditRow, ChainBreak } from "../audit/store.js";
+
+export type { AuditEntry, AuditFilters, ChainBreak };
+
+/**
+ * One decision as the chain holds it: every hashed field, `decision` and `input` as canonical/stored JSON. Identical
+ * in both stores, so that the same entries appended in the same order give byte-identical hashes.
+ */
+export type AuditRecord = AuditRow;
+
+export interface Appended {
+  id: number;
+  hash: string;
+}
+
+export interface VerifyResult {
+  rows: number;
+  broken: ChainBreak | null;
+}
+
+/** What `migrate()` did to one store's schema. */
+export interface MigrationReport {
+  store: string;
+  from: number;
+  to: number;
+  /** Names of the migrations applied now, oldest first; empty when the schema was current. */
+  applied: string[];
+}
+
+/** A policy text as stored once, by the SHA-256 of its content. */
+export interface StoredPolicyText {
+  sha256: string;
+  text: string;
+}
+
+export interface AuditLog {
+  readonly kind: "sqlite" | "postgres";
+  /**
+   * Appends decisions as one transaction, all or none, each linked to the previous row's hash (the chain of
+   * src/audit/store.ts rowHash). Appends from any number of processes are serialised: the chain never forks. Durable
+   * when the promise resolves.
+   */
+  append(entries: readonly AuditEntry[]): Promise<Appended[]>;
+  get(id: number): Promise<AuditRecord | undefined>;
+  /** Newest first, `limit` (default 50) rows, policy texts in place. */
+  list(filters?: AuditFilters): Promise<AuditRecord[]>;
+  /** Oldest first, in bounded memory, policy texts in place: export and replay. */
+  iterate(filters?: AuditFilters): AsyncIterable<AuditRecord>;
+  /** Rows exactly as stored and hashed (policy texts by reference), oldest first from `afterId`: copy and backup. */
+  iterateStored(afterId?: number): AsyncIterable<AuditRecord>;
+  /** Every stored policy text (each once): what `iterateStored` rows refer to. */
+  policyTexts(): AsyncIterable<StoredPolicyText>;
+  /**
+   * Takes rows and texts already hashed elsewhere (a copy): each row must link to the current head and match its
+   * hash, or nothing of the batch is written. Rows keep their ids and hashes.
+   */
+  importStored(rows: readonly AuditRecord[], texts: readonly StoredPolicyText[]): Promise<void>;
+  latestForPr(repo: string, pr: number): Promise<AuditRecord | undefined>;
+  /** The newest row of each PR (`since`/`until` bound which rows count), then the other filters; by repo, pr. */
+  latestPerPr(filters?: AuditFilters): AsyncIterable<AuditRecord>;
+  /** The latest decision of each PR whose head was `headSha` when it was evaluated, by PR number. */
+  latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>>;
+  /** As AuditStore.countAgentPrs: distinct PRs of the agent opened in [since, until), ties at `until` by PR number. */
+  countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number>;
+  count(): Promise<number>;
+  /** As AuditStore.verify, with the same problems in the same words: chain, structure, budget table, texts, anchors. */
+  verify(opts?: { expect?: Array<{ id: number; hash: string }> }): Promise<VerifyResult>;
+  migrate(): Promise<MigrationReport>;
+}
+
+export type DeliveryStatus = "queued" | "processing" | "done" | "superseded" | "failed" | "ignored";
+
+/** What receipt decided about a delivery (src/server/relevance.ts Relevance has exactly this shape). */
+export interface DeliveryRouting {
+  evaluate: boolean;
+  why?: string;
+  installationId: number | null;
+  /** `owner/name#number` (or `owner/name@sha`): deliveries of one key are worked one at a time and coalesce. */
+  prKey: string | null;
+  headSha: string | null;
+}
+
+export interface IncomingDelivery {
+  id: string;
+  event: string;
+  action: string | null;
+  payload: string;
+  relevance: DeliveryRouting;
+}
+
+/** A claim on a delivery: `owner` works it until `expiresAt`, unless it heartbeats. */
+export interface Lease {
+  owner: string;
+  expiresAt: Date;
+}
+
+export interface ClaimedDelivery {
+  seq: number;
+  id: string;
+  event: string;
+  payload: string;
+  installationId: number | null;
+  prKey: string | null;
+  headSha: string | null;
+  /** Including this claim. */
+  attempts: number;
+  lease: Lease;
+}
+
+export interface ClaimRequest {
+  /** The claiming replica (stable for the process's life, unique across replicas). */
+  owner: string;
+  max: number;
+  leaseMs: number;
+  /** Deliveries of one installation being worked at once, across every replica. */
+  installationLimit: number;
+}
+
+export interface DeliveryQueue {
+  readonly kind: "sqlite" | "postgres";
+  /** Stores a delivery before GitHub is answered; `duplicate` for a delivery id already stored. */
+  accept(d: IncomingDelivery): Promise<{ status: "queued" | "ignored" | "duplicate" }>;
+  /**
+   * Leases up to `max` queued deliveries to `owner`, first requeueing deliveries whose lease expired. Never a PR key
+   * that is leased (to anyone, live) and never past `installationLimit` leased deliveries of one installation, counted
+   * over every replica. Of a PR's queued deliveries only the newest is claimed; the older ones become `superseded`.
+   */
+  claim(req: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /** Extends `owner`'s leases on these deliveries; returns the ids still held (a lost lease is not renewed). */
+  heartbeat(owner: string, ids: readonly string[], leaseMs: number): Promise<string[]>;
+  /**
+   * Ends `owner`'s lease: done, failed, or back to the queue (a retry). False, and nothing changes, when the lease is no
+   * longer the owner's (it expired and was reclaimed): the delivery is another replica's now.
+   */
+  finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean>;
+  /** Requeues deliveries whose lease expired, and only those: never work a live replica holds. Returns how many. */
+  reclaimExpired(): Promise<number>;
+  /** Queued or leased. */
+  depth(): Promise<number>;
+  counts(): Promise<Record<DeliveryStatus, number>>;
+  statusOf(id: string): Promise<{ status: DeliveryStatus; note: string | null; attempts: number; lease: Lease | null } | undefined>;
+  /** Drops finished deliveries older than `before`; returns how many went. */
+  prune(before: Date): Promise<number>;
+  migrate(): Promise<MigrationReport>;
+}
+
+/** The check runs of one commit as one replica sees them. */
+export interface OpenCheckRuns {
+  /** Runs not known to be completed that this replica may close: its own, or any whose lease expired. */
+  ids: number[];
+  /** A start that this replica may close was recorded without its id (its create's answer was lost). */
+  unknown: boolean;
+  /** Runs another replica holds under a live lease: never close these, even when GitHub lists them in progress. */
+  heldElsewhere: number[];
+  /** Another replica has a live start without an id yet: a GitHub listing cannot tell its run from an abandoned one. */
+  pendingElsewhere: boolean;
+}
+
+/**
+ * src/github/ports.ts CheckRunLedger, with an owner and a lease on every start: a run is closed as cancelled only by
+ * the replica that owns its lease, or by anyone after the lease expired.
+ */
+export interface CheckRunLeases {
+  readonly kind: "sqlite" | "postgres";
+  open(key: string, owner: string): Promise<OpenCheckRuns>;
+  /** Recorded before the create call; the returned token names the start. */
+  intend(key: string, owner: string, leaseMs: number): Promise<number>;
+  started(token: number, id: number): Promise<void>;
+  /** Extends every open run `owner` holds; returns how many. */
+  heartbeat(owner: string, leaseMs: number): Promise<number>;
+  /** The run is completed (or given up): it no longer needs closing. */
+  closed(key: string, id: number): Promise<void>;
+  /** Forget the id-less starts of this commit that `owner` may close: GitHub was asked and any such run closed. */
+  resolved(key: string, owner: string): Promise<void>;
+  migrate(): Promise<MigrationReport>;
+}
+
+export interface Reservation {
+  /** What the budget counts in, e.g. a repository (`owner/name`) or an org. */
+  scope: string;
+  agent: string;
+  pr: number;
+  /** When the PR counts from (its opening time): the window is [at - windowMs, at]. */
+  at: Date;
+  windowMs: number;
+}
+
+export interface BudgetCounter {
+  readonly kind: "sqlite" | "postgres";
+  /**
+   * Atomically reserves a place for (scope, agent, pr) and returns its position: 1 + the number of reservations of
+   * (scope, agent) for other PRs, already made when this one is, whose `at` lies in [at - windowMs, at]. The position is
+   * fixed when first reserved: reserving the same (scope, agent, pr) again returns the stored position (and keeps the
+   * first `at`), so re-evaluating a PR never moves it. Reservations of one (scope, agent) are serialised across
+   * processes, so of a concurrent burst of N new PRs at one instant exactly one gets each of the positions 1..N, and a
+   * budget of `limit` admits exactly those with position <= limit.
+   */
+  reserve(r: Reservation): Promise<number>;
+  migrate(): Promise<MigrationReport>;
+}

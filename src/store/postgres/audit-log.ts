@@ -1,0 +1,306 @@
+// The audit log in PostgreSQL: one chain for every replica. Appends take a transaction-scoped advisory lock, read the
+// head and write the rows under it, so two replicas can never link to the same head; rows, hashes and stored inputs are
+// exactly what the SQLite store writes for the same entries.
+import type pg from "pg";
+import { ChainImportError, inContext } from "../errors.js";
+import { agentPrOf, chainRows, importProblem, verifyChain, type AgentPr } from "../chain.js";
+import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
+import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, StoredPolicyText, VerifyResult } from "../ports.js";
+import { migrate, transaction, type Migration } from "./migrate.js";
+
+/** Serialises chain appends across replicas ("audit" as a lock key). */
+const APPEND_LOCK = 0x6175_6469;
+const PAGE = 1000;
+
+const COLUMNS = ["id", "recorded_at", "delivery_id", "installation_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome",
+  "evaluator_version", "title", "decision", "input", "input_missing_reason", "prev_hash", "hash"] as const;
+const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
+const TABLES = ["decisions", "agent_prs", "policy_texts"];
+
+// "C" collation: text compares by code point as in SQLite, so time ranges and repo order agree across stores.
+export const AUDIT_MIGRATIONS: readonly Migration[] = [
+  {
+    name: "decisions with their hash chain, the budget table and policy texts",
+    sql: `
+      CREATE TABLE decisions (
+        id BIGINT PRIMARY KEY,
+        recorded_at TEXT COLLATE "C" NOT NULL,
+        delivery_id TEXT COLLATE "C",
+        installation_id BIGINT,
+        repo TEXT COLLATE "C" NOT NULL,
+        pr INTEGER NOT NULL,
+        head_sha TEXT COLLATE "C" NOT NULL,
+        base_sha TEXT COLLATE "C" NOT NULL,
+        agent TEXT COLLATE "C",
+        outcome TEXT COLLATE "C" NOT NULL,
+        evaluator_version TEXT COLLATE "C" NOT NULL,
+        title TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        input TEXT,
+        input_missing_reason TEXT,
+        prev_hash TEXT COLLATE "C" NOT NULL,
+        hash TEXT COLLATE "C" NOT NULL
+      );
+      CREATE INDEX decisions_time ON decisions (recorded_at);
+      CREATE INDEX decisions_pr ON decisions (repo, pr, id);
+      CREATE INDEX decisions_head ON decisions (repo, head_sha, pr);
+      CREATE TABLE agent_prs (
+        repo TEXT COLLATE "C" NOT NULL,
+        pr INTEGER NOT NULL,
+        agent TEXT COLLATE "C" NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (repo, pr)
+      );
+      CREATE INDEX agent_prs_window ON agent_prs (repo, agent, created_at);
+      CREATE TABLE policy_texts (sha256 TEXT COLLATE "C" PRIMARY KEY, text TEXT NOT NULL);
+    `,
+  },
+];
+
+interface PgRow extends Omit<AuditRecord, "id" | "installation_id"> {
+  id: string;
+  installation_id: string | null;
+}
+
+const toRecord = (r: PgRow): AuditRecord => ({ ...r, id: Number(r.id), installation_id: r.installation_id === null ? null : Number(r.installation_id) });
+
+/** WHERE clauses for the filters, numbered from `$start`. */
+function where(filters: AuditFilters, params: unknown[]): string[] {
+  const clauses: string[] = [];
+  const add = (sql: string, value: unknown) => (params.push(value), clauses.push(sql.replace("?", `$${params.length}`)));
+  if (filters.repo !== undefined) add("repo = ?", filters.repo);
+  if (filters.pr !== undefined) add("pr = ?", filters.pr);
+  if (filters.agent !== undefined) add("agent = ?", filters.agent);
+  if (filters.outcome !== undefined) add("outcome = ?", filters.outcome);
+  if (filters.since !== undefined) add("recorded_at >= ?", filters.since);
+  if (filters.until !== undefined) add("recorded_at < ?", filters.until);
+  return clauses;
+}
+
+const whereSql = (clauses: string[]) => (clauses.length ? `WHERE ${clauses.join(" AND ")}` : "");
+
+export class PostgresAuditLog implements AuditLog {
+  readonly kind = "postgres" as const;
+  private readonly refs = new PolicyRefs();
+  /** Texts read back, by hash: few policies, read over and over. */
+  private readonly texts = new Map<string, string>();
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  migrate(): Promise<MigrationReport> {
+    return migrate(this.pool, "audit", AUDIT_MIGRATIONS);
+  }
+
+  async append(entries: readonly AuditEntry[]): Promise<Appended[]> {
+    return inContext("postgres", "append", async () => {
+      if (entries.length === 0) return [];
+      // Three round trips, the lock held from the first to the commit: begin, lock and read the head in one; all rows in
+      // one statement; commit. A single append's cost is then mostly the commit's flush.
+      const client = await this.pool.connect();
+      let failed = false;
+      try {
+        const results = await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1`) as unknown as pg.QueryResult[];
+        const last = results[2]?.rows[0] as { id: string; hash: string } | undefined;
+        const { rows, texts, agentPrs } = chainRows(entries, last ? { id: Number(last.id), hash: last.hash } : undefined, this.refs);
+        await this.write(client, rows, texts, agentPrs);
+        await client.query("COMMIT");
+        return rows.map((r) => ({ id: r.id, hash: r.hash }));
+      } catch (error) {
+        failed = true;
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      } finally {
+        // A connection that failed mid-transaction may be broken: it is closed rather than handed out again.
+        client.release(failed);
+      }
+    });
+  }
+
+  async importStored(rows: readonly AuditRecord[], texts: readonly StoredPolicyText[]): Promise<void> {
+    return inContext("postgres", "importStored", async () => {
+      await transaction(this.pool, async (client) => {
+        await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
+        const problem = importProblem(rows, await this.head(client));
+        if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "postgres", problem.id);
+        const bad = texts.find((t) => sha256(t.text) !== t.sha256);
+        if (bad) throw new ChainImportError(`cannot import: policy text ${bad.sha256.slice(0, 12)} does not match its hash`, "postgres", 0);
+        const firstPerPr = new Map<string, AgentPr>();
+        for (const row of rows) {
+          const entry = agentPrOf(row);
+          if (entry && !firstPerPr.has(`${entry.repo}#${entry.pr}`)) firstPerPr.set(`${entry.repo}#${entry.pr}`, entry);
+        }
+        await this.write(client, rows, texts, [...firstPerPr.values()]);
+      });
+    });
+  }
+
+  private async head(client: pg.PoolClient): Promise<Appended | undefined> {
+    const { rows } = await client.query<{ id: string; hash: string }>("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
+    return rows[0] ? { id: Number(rows[0].id), hash: rows[0].hash } : undefined;
+  }
+
+  /** One statement for the whole batch, whatever its size: columns travel as arrays, the three tables as CTEs. */
+  private async write(client: pg.PoolClient, rows: readonly AuditRecord[], texts: readonly StoredPolicyText[], agentPrs: readonly AgentPr[]): Promise<void> {
+    const types = ["bigint", "text", "text", "bigint", "text", "integer", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text"];
+    const n = COLUMNS.length;
+    // The first agent seen for a PR keeps it: a PR does not move between budgets.
+    await client.query(`WITH texts AS (
+        INSERT INTO policy_texts (sha256, text) SELECT * FROM unnest($${n + 1}::text[], $${n + 2}::text[]) ON CONFLICT (sha256) DO NOTHING
+      ), prs AS (
+        INSERT INTO agent_prs (repo, pr, agent, created_at) SELECT * FROM unnest($${n + 3}::text[], $${n + 4}::integer[], $${n + 5}::text[], $${n + 6}::text[])
+        ON CONFLICT (repo, pr) DO NOTHING
+      )
+      INSERT INTO decisions (${COLUMNS.join(", ")}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`,
+    [...COLUMNS.map((c) => rows.map((r) => r[c])), texts.map((t) => t.sha256), texts.map((t) => t.text),
+      agentPrs.map((a) => a.repo), agentPrs.map((a) => a.pr), agentPrs.map((a) => a.agent), agentPrs.map((a) => a.created_at)]);
+  }
+
+  async get(id: number): Promise<AuditRecord | undefined> {
+    const { rows } = await this.pool.query<PgRow>(`${SELECT} WHERE id = $1`, [id]);
+    return (await this.hydrated(rows.map(toRecord)))[0];
+  }
+
+  async list(filters: AuditFilters = {}): Promise<AuditRecord[]> {
+    const params: unknown[] = [];
+    const clauses = where(filters, params);
+    params.push(filters.limit ?? 50);
+    const { rows } = await this.pool.query<PgRow>(`${SELECT} ${whereSql(clauses)} ORDER BY id DESC LIMIT $${params.length}`, params);
+    return await this.hydrated(rows.map(toRecord));
+  }
+
+  async *iterate(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
+    for await (const page of this.pages(filters)) yield* await this.hydrated(page);
+  }
+
+  async *iterateStored(afterId = 0): AsyncIterable<AuditRecord> {
+    for await (const page of this.pages({}, afterId)) yield* page;
+  }
+
+  /** Rows as stored, oldest first, a page at a time (keyset on id: bounded memory, no long-held cursor). */
+  private async *pages(filters: AuditFilters, afterId = 0): AsyncIterable<AuditRecord[]> {
+    let last = afterId;
+    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      const params: unknown[] = [];
+      const clauses = where(filters, params);
+      params.push(last);
+      clauses.push(`id > $${params.length}`);
+      params.push(Math.min(PAGE, left));
+      const { rows } = await this.pool.query<PgRow>(`${SELECT} ${whereSql(clauses)} ORDER BY id LIMIT $${params.length}`, params);
+      if (rows.length === 0) return;
+      const page = rows.map(toRecord);
+      yield page;
+      left -= page.length;
+      last = (page[page.length - 1] as AuditRecord).id;
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  async *policyTexts(): AsyncIterable<StoredPolicyText> {
+    let last = "";
+    for (;;) {
+      const { rows } = await this.pool.query<StoredPolicyText>("SELECT sha256, text FROM policy_texts WHERE sha256 > $1 ORDER BY sha256 LIMIT 200", [last]);
+      yield* rows;
+      if (rows.length < 200) return;
+      last = (rows[rows.length - 1] as StoredPolicyText).sha256;
+    }
+  }
+
+  async latestForPr(repo: string, pr: number): Promise<AuditRecord | undefined> {
+    const { rows } = await this.pool.query<PgRow>(`${SELECT} WHERE repo = $1 AND pr = $2 ORDER BY id DESC LIMIT 1`, [repo, pr]);
+    return (await this.hydrated(rows.map(toRecord)))[0];
+  }
+
+  async *latestPerPr(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
+    let after: { repo: string; pr: number } | undefined;
+    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    while (left > 0) {
+      const params: unknown[] = [];
+      const window = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) }, params);
+      const outer = where({ ...filters, since: undefined, until: undefined }, params);
+      if (after) {
+        params.push(after.repo, after.pr);
+        outer.push(`(repo, pr) > ($${params.length - 1}, $${params.length})`);
+      }
+      params.push(Math.min(PAGE, left));
+      const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
+      const { rows } = await this.pool.query<PgRow>(`${SELECT} WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT $${params.length}`, params);
+      if (rows.length === 0) return;
+      const page = await this.hydrated(rows.map(toRecord));
+      yield* page;
+      left -= page.length;
+      const end = page[page.length - 1] as AuditRecord;
+      after = { repo: end.repo, pr: end.pr };
+      if (rows.length < PAGE) return;
+    }
+  }
+
+  async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>> {
+    const { rows } = await this.pool.query<{ pr: number; outcome: string; decision: string }>(`SELECT pr, outcome, decision FROM decisions WHERE id IN
+      (SELECT max(id) FROM decisions WHERE repo = $1 AND head_sha = $2 GROUP BY pr) ORDER BY pr`, [repo, headSha]);
+    return rows;
+  }
+
+  async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::integer AS n FROM agent_prs WHERE repo = $1 AND agent = $2 AND created_at >= $3
+      AND (created_at < $4 OR (created_at = $4 AND pr < $5)) AND pr != $6`, [q.repo, q.agent, q.since, q.until, q.tieBreakPr ?? -1, q.excludePr ?? -1]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::integer AS n FROM decisions");
+    return rows[0]?.n ?? 0;
+  }
+
+  verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): Promise<VerifyResult> {
+    const pool = this.pool;
+    return verifyChain({
+      structureProblem: () => this.structureProblem(),
+      rows: () => this.iterateStored(),
+      textHashes: async () => new Set((await pool.query<{ sha256: string }>("SELECT sha256 FROM policy_texts")).rows.map((r) => r.sha256)),
+      agentPrs: async () => (await pool.query<AgentPr>("SELECT repo, pr, agent, created_at FROM agent_prs")).rows,
+      textProblem: async () => {
+        for await (const t of this.policyTexts()) if (sha256(t.text) !== t.sha256) return `policy text ${t.sha256.slice(0, 12)} was edited: its content does not match its hash`;
+        return undefined;
+      },
+    }, opts);
+  }
+
+  /** Triggers, rules or columns Governor did not make: any of them can alter rows as they are written, unseen. */
+  private async structureProblem(): Promise<string | undefined> {
+    const triggers = await this.pool.query<{ name: string }>(`SELECT tgname AS name FROM pg_trigger
+      WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relname = ANY($1) AND relnamespace = current_schema()::regnamespace)`, [TABLES]);
+    if (triggers.rows.length > 0) return `the database has triggers Governor never creates (${triggers.rows.map((t) => t.name).join(", ")}); they can alter rows as they are written`;
+    const rules = await this.pool.query<{ name: string }>("SELECT rulename AS name FROM pg_rules WHERE schemaname = current_schema() AND tablename = ANY($1)", [TABLES]);
+    if (rules.rows.length > 0) return `the database has rules Governor never creates (${rules.rows.map((r) => r.name).join(", ")}); they can rewrite rows as they are written`;
+    const columns = await this.pool.query<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'decisions'");
+    const extra = columns.rows.map((c) => c.name).filter((c) => !(COLUMNS as readonly string[]).includes(c));
+    if (extra.length > 0) return `the decisions table has columns Governor never writes (${extra.join(", ")})`;
+    return undefined;
+  }
+
+  /** Rows as readers see them: inputs with their policy texts in place (hashes cover the stored form). */
+  private async hydrated(rows: AuditRecord[]): Promise<AuditRecord[]> {
+    const page = new Map<string, string>();
+    const wanted: string[] = [];
+    for (const sha of new Set(rows.flatMap((r) => references(r.input)))) {
+      const cached = this.texts.get(sha);
+      if (cached === undefined) wanted.push(sha);
+      else page.set(sha, cached);
+    }
+    if (wanted.length > 0) {
+      const { rows: found } = await this.pool.query<StoredPolicyText>("SELECT sha256, text FROM policy_texts WHERE sha256 = ANY($1)", [wanted]);
+      if (this.texts.size + found.length > 256) this.texts.clear();
+      for (const t of found) (this.texts.set(t.sha256, t.text), page.set(t.sha256, t.text));
+    }
+    return rows.map((row) => (row.input === null ? row : {
+      ...row,
+      input: hydrate(row.input, (sha) => {
+        const text = page.get(sha);
+        // A missing text is a damaged store, not something to paper over; verify names it too.
+        if (text === undefined) throw new Error(`the audit store has no policy text ${sha}: the database was damaged (run governor audit verify)`);
+        return text;
+      }),
+    }));
+  }
+}

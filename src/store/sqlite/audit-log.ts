@@ -1,0 +1,180 @@
+// The SQLite audit log behind the async port: today's AuditStore, unchanged, for everything it already does; the
+// stored-row reads and the import that a copy needs read and write its tables directly.
+import Database from "better-sqlite3";
+import { AuditStore, identityEffect } from "../../audit/store.js";
+import { PolicyTexts } from "../../audit/policy-texts.js";
+import { migrate as migrateAudit } from "../../audit/schema.js";
+import { agentPrOf, importProblem } from "../chain.js";
+import { ChainImportError } from "../errors.js";
+import { sha256 } from "../policy-refs.js";
+import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, StoredPolicyText, VerifyResult } from "../ports.js";
+
+const COLUMNS = "id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
+const PAGE = 1000;
+
+const report = (r: { from: number; to: number }): MigrationReport => ({
+  store: "audit", from: r.from, to: r.to, applied: Array.from({ length: r.to - r.from }, (_, i) => `audit schema version ${r.from + i + 1}`),
+});
+
+/** WHERE clauses for the filters, as AuditStore reads them. */
+function where(filters: AuditFilters, params: Record<string, string | number>): string[] {
+  const clauses: string[] = [];
+  if (filters.repo !== undefined) (clauses.push("repo = @repo"), (params["repo"] = filters.repo));
+  if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
+  if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
+  if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
+  if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
+  return clauses;
+}
+
+const whereSql = (clauses: string[]) => (clauses.length ? `WHERE ${clauses.join(" AND ")}` : "");
+
+/**
+ * Iteration reads a page at a time (`all`), never through an open statement: the caller awaits between rows, and a
+ * better-sqlite3 connection with an open iterator refuses every other statement, appends included.
+ */
+export class SqliteAuditLog implements AuditLog {
+  readonly kind = "sqlite" as const;
+  private readonly texts: PolicyTexts;
+
+  constructor(readonly store: AuditStore) {
+    this.texts = new PolicyTexts(store.db);
+  }
+
+  private get db(): Database.Database {
+    return this.store.db;
+  }
+
+  async migrate(): Promise<MigrationReport> {
+    return report(migrateAudit(this.db, this.store.path));
+  }
+
+  async append(entries: readonly AuditEntry[]): Promise<Appended[]> {
+    return entries.length === 0 ? [] : this.store.recordBatch(entries);
+  }
+
+  async importStored(rows: readonly AuditRecord[], texts: readonly StoredPolicyText[]): Promise<void> {
+    const insertRow = this.db.prepare(`INSERT INTO decisions (${COLUMNS}) VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha,
+      @base_sha, @agent, @outcome, @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
+    const insertText = this.db.prepare("INSERT OR IGNORE INTO policy_texts (sha256, text) VALUES (?, ?)");
+    const insertPr = this.db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
+    const insertIdentity = this.db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
+    const releaseIdentity = this.db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
+    const head = this.db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
+    this.db.transaction(() => {
+      const problem = importProblem(rows, head.get() as Appended | undefined);
+      if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "sqlite", problem.id);
+      for (const t of texts) {
+        if (sha256(t.text) !== t.sha256) throw new ChainImportError(`cannot import: policy text ${t.sha256.slice(0, 12)} does not match its hash`, "sqlite", 0);
+        insertText.run(t.sha256, t.text);
+      }
+      for (const row of rows) {
+        insertRow.run(row);
+        const entry = agentPrOf(row);
+        if (entry) insertPr.run(entry.repo, entry.pr, entry.agent, entry.created_at);
+        // Sticky identities follow from the rows, as the store writes them (verify rebuilds them the same way).
+        const identity = identityEffect(row);
+        if (identity.release) releaseIdentity.run(row.repo, row.pr);
+        else for (const agent of identity.agents) insertIdentity.run(row.repo, row.pr, agent, row.id);
+      }
+    }).immediate();
+  }
+
+  async get(id: number): Promise<AuditRecord | undefined> {
+    return this.store.get(id);
+  }
+
+  async list(filters: AuditFilters = {}): Promise<AuditRecord[]> {
+    return this.store.list(filters);
+  }
+
+  async *iterate(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
+    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    for (let last = 0; left > 0;) {
+      const params: Record<string, string | number> = {};
+      const clauses = where(filters, params);
+      clauses.push("id > @last");
+      const rows = this.db.prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`).all({ ...params, last, page: Math.min(PAGE, left) }) as AuditRecord[];
+      yield* rows.map((row) => this.hydrate(row));
+      if (rows.length < PAGE) return;
+      left -= rows.length;
+      last = (rows[rows.length - 1] as AuditRecord).id;
+    }
+  }
+
+  private hydrate(row: AuditRecord): AuditRecord {
+    return row.input === null ? row : { ...row, input: this.texts.hydrate(row.input) };
+  }
+
+  async *iterateStored(afterId = 0): AsyncIterable<AuditRecord> {
+    // Pages rather than one open statement: the caller awaits between rows, and writers must not wait on a reader.
+    const page = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE id > ? ORDER BY id LIMIT ?`);
+    for (let last = afterId; ;) {
+      const rows = page.all(last, PAGE) as AuditRecord[];
+      yield* rows;
+      if (rows.length < PAGE) return;
+      last = (rows[rows.length - 1] as AuditRecord).id;
+    }
+  }
+
+  async *policyTexts(): AsyncIterable<StoredPolicyText> {
+    yield* this.db.prepare("SELECT sha256, text FROM policy_texts ORDER BY sha256").all() as StoredPolicyText[];
+  }
+
+  async latestForPr(repo: string, pr: number): Promise<AuditRecord | undefined> {
+    return this.store.latestForPr(repo, pr);
+  }
+
+  async *latestPerPr(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
+    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    for (let after: { repo: string; pr: number } | undefined; left > 0;) {
+      const params: Record<string, string | number> = {};
+      const window = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) }, params);
+      const outer = where({ ...filters, since: undefined, until: undefined }, params);
+      if (after) (outer.push("(repo > @afterRepo OR (repo = @afterRepo AND pr > @afterPr))"), (params["afterRepo"] = after.repo), (params["afterPr"] = after.pr));
+      const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
+      const rows = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT @page`)
+        .all({ ...params, page: Math.min(PAGE, left) }) as AuditRecord[];
+      yield* rows.map((row) => this.hydrate(row));
+      if (rows.length < PAGE) return;
+      left -= rows.length;
+      const end = rows[rows.length - 1] as AuditRecord;
+      after = { repo: end.repo, pr: end.pr };
+    }
+  }
+
+  async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>> {
+    return this.store.latestForHead(repo, headSha);
+  }
+
+  async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {
+    return this.store.countAgentPrs(q);
+  }
+
+  async count(): Promise<number> {
+    return this.store.count();
+  }
+
+  async verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): Promise<VerifyResult> {
+    return this.store.verify(opts);
+  }
+}
+
+/**
+ * Opens (creating or upgrading) the SQLite audit file as openAuditStore does, and says what the upgrade did. WAL with
+ * synchronous=FULL: a committed decision survives a killed process and a power loss alike.
+ */
+export function openSqliteAuditLog(path: string): { log: SqliteAuditLog; migration: MigrationReport } {
+  const db = new Database(path);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("busy_timeout = 5000");
+    const migration = report(migrateAudit(db, path));
+    return { log: new SqliteAuditLog(new AuditStore(db, path)), migration };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

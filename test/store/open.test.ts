@@ -1,0 +1,31 @@
+// DATABASE_URL selects PostgreSQL; nothing (or DATABASE_PATH) keeps SQLite; anything else is refused, never ignored.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { openStores } from "../../src/store/open.js";
+import { freshDatabase } from "../helpers/postgres.js";
+
+const file = () => join(mkdtempSync(join(tmpdir(), "governor-open-")), "governor.db");
+
+describe("openStores", () => {
+  it("keeps SQLite without a DATABASE_URL, and reports what opening migrated once", async () => {
+    const stores = openStores({ databasePath: file() });
+    expect(stores.kind).toBe("sqlite");
+    expect((await stores.migrate()).map((m) => m.applied.length > 0)).toEqual([true, true, true, true]);
+    expect((await stores.migrate()).map((m) => m.applied)).toEqual([[], [], [], []]);
+    await stores.close();
+  });
+
+  it("uses PostgreSQL for a postgres:// DATABASE_URL", async () => {
+    const stores = openStores({ databaseUrl: await freshDatabase("open"), databasePath: file() });
+    expect(stores.kind).toBe("postgres");
+    expect((await stores.migrate()).map((m) => m.store)).toEqual(["audit", "queue", "check_runs", "budget"]);
+    expect(await stores.audit.count()).toBe(0);
+    await stores.close();
+  });
+
+  it("refuses a DATABASE_URL that is not PostgreSQL rather than falling back to the file", () => {
+    expect(() => openStores({ databaseUrl: "mysql://db/governor", databasePath: file() })).toThrow("DATABASE_URL must be a postgres:// or postgresql:// URL (got mysql:…); unset it to use the SQLite file");
+  });
+});
