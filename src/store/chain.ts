@@ -1,7 +1,7 @@
 // The hash chain, independent of where it is stored: rows built from entries exactly as src/audit/store.ts builds them
 // (same fields, same rowHash, so the same hashes), and the verify walk with the same findings in the same words.
 import { canonicalJson } from "../policy/canonical.js";
-import { GENESIS_HASH, rowHash } from "../audit/store.js";
+import { GENESIS_HASH, identityEffect, rowHash } from "../audit/store.js";
 import type { Appended, AuditEntry, AuditRecord, StoredPolicyText, VerifyResult } from "./ports.js";
 import { references, type PolicyRefs } from "./policy-refs.js";
 
@@ -27,6 +27,12 @@ function createdAt(row: AuditRecord): string {
 /** The budget entry a stored row implies (none without an agent). */
 export function agentPrOf(row: AuditRecord): AgentPr | undefined {
   return row.agent ? { repo: row.repo, pr: row.pr, agent: row.agent, created_at: isoTime(createdAt(row)) } : undefined;
+}
+
+/** The budget places a stored row was decided with (a copy carries them, so verify's position check holds there). */
+export function reservationsOf(row: AuditRecord): Array<{ repo: string; agent: string; pr: number; openedAt: string; position: number }> {
+  const opened = isoTime(createdAt(row));
+  return Object.entries(positionsOf(row.input)).map(([agent, position]) => ({ repo: row.repo, agent, pr: row.pr, openedAt: opened, position }));
 }
 
 /** Rows for `entries`, linked after `head`; the texts they refer to; and their budget entries (first per PR). */
@@ -88,6 +94,16 @@ export interface ChainSource {
   agentPrs(): Promise<AgentPr[]>;
   /** The first stored text whose content no longer matches its hash. */
   textProblem(): Promise<string | undefined>;
+  /** The sticky identity table (pr_identities), when the store keeps one. */
+  identities?(): Promise<Array<{ repo: string; pr: number; agent: string }>>;
+  /** The budget position reserved for (repo, agent, pr), when the store keeps them beside the chain. */
+  position?(repo: string, agent: string, pr: number): Promise<number | undefined>;
+}
+
+/** The budget positions a decision was evaluated with, from its stored input. */
+function positionsOf(input: string | null): Record<string, number> {
+  if (!input) return {};
+  return (JSON.parse(input) as { context?: { usage?: { prs_by_agent?: Record<string, number> } } }).context?.usage?.prs_by_agent ?? {};
 }
 
 /** AuditStore.verify's walk over any store: the first problem found, in the same words. */
@@ -100,6 +116,7 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
   let rows = 0;
   const hashes = new Map<number, string>();
   const budget = new Map<string, { agent: string; created_at: string }>();
+  const identities = new Map<string, Set<string>>();
   for await (const row of source.rows()) {
     rows++;
     if (row.prev_hash !== prev) {
@@ -116,6 +133,18 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
     const entry = agentPrOf(row);
     const key = `${row.repo}#${row.pr}`;
     if (entry && !budget.has(key)) budget.set(key, { agent: entry.agent, created_at: entry.created_at });
+    const effect = identityEffect(row);
+    if (effect.release) identities.delete(key);
+    else for (const agent of effect.agents) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
+    if (source.position) {
+      // The budget position a decision was made with must still be the reservation's: lowering one would pass a PR over budget.
+      for (const [agent, position] of Object.entries(positionsOf(row.input))) {
+        const reserved = await source.position(row.repo, agent, row.pr);
+        if (reserved !== position) {
+          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${agent}'s PR number ${position} of the day, but the budget reservations say ${reserved ?? "nothing"}: they were edited` } };
+        }
+      }
+    }
     prev = hash;
     expectedId = row.id + 1;
   }
@@ -132,6 +161,13 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
     }
   }
   if (actual.length !== budget.size) return { rows, broken: { id: null, problem: `the budget table (agent_prs) lacks ${budget.size - actual.length} agent PRs recorded in the decisions` } };
+  if (source.identities) {
+    const actual = await source.identities();
+    const bad = actual.find((row) => !identities.get(`${row.repo}#${row.pr}`)?.has(row.agent));
+    if (bad) return { rows, broken: { id: null, problem: `the identity table (pr_identities) does not follow from the decisions at ${bad.repo}#${bad.pr}: it was edited` } };
+    const n = [...identities.values()].reduce((sum, set) => sum + set.size, 0);
+    if (actual.length !== n) return { rows, broken: { id: null, problem: `the identity table (pr_identities) lacks ${n - actual.length} agent identities recorded in the decisions: a PR could shed its agent` } };
+  }
   const text = await source.textProblem();
   if (text) return { rows, broken: { id: null, problem: text } };
   return { rows, broken: null };

@@ -36,6 +36,13 @@ export interface StoredPolicyText {
   text: string;
 }
 
+export interface Reevaluation {
+  repo: string;
+  pr: number;
+  installationId: number | null;
+  dueAt: string;
+}
+
 export interface AuditLog {
   readonly kind: "sqlite" | "postgres";
   /**
@@ -61,8 +68,18 @@ export interface AuditLog {
   latestForPr(repo: string, pr: number): Promise<AuditRecord | undefined>;
   /** The newest row of each PR (`since`/`until` bound which rows count), then the other filters; by repo, pr. */
   latestPerPr(filters?: AuditFilters): AsyncIterable<AuditRecord>;
-  /** The latest decision of each PR whose head was `headSha` when it was evaluated, by PR number. */
-  latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>>;
+  /** The latest decision of each PR whose head was `headSha` when it was evaluated, with its row, by PR number. */
+  latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; id: number; hash: string; outcome: string; decision: string }>>;
+  /** Agents this PR was governed as and not released from (sticky identity, written with each row), sorted. */
+  knownAgents(repo: string, pr: number): Promise<string[]>;
+  /** PRs of merge group rows recorded on this base commit (those ahead in a merge queue), ascending. */
+  mergeGroupPrs(repo: string, baseSha: string): Promise<number[]>;
+  /** Sets (or, with null, clears) when a PR must be evaluated again because a rule's time window opens or closes. */
+  scheduleReevaluation(q: Omit<Reevaluation, "dueAt"> & { dueAt: string | null }): Promise<void>;
+  /** Re-evaluations due at `now`, oldest first. The caller queues each durably, then clears it. */
+  dueReevaluations(now: Date, limit?: number): Promise<Reevaluation[]>;
+  /** Removes a re-evaluation once queued; one rescheduled since (another due time) stays. */
+  clearReevaluation(q: { repo: string; pr: number; dueAt: string }): Promise<void>;
   /** As AuditStore.countAgentPrs: distinct PRs of the agent opened in [since, until), ties at `until` by PR number. */
   countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number>;
   count(): Promise<number>;
@@ -183,7 +200,7 @@ export interface Reservation {
   scope: string;
   agent: string;
   pr: number;
-  /** When the PR counts from (its opening time): the window is [at - windowMs, at]. */
+  /** When the PR counts from (its opening time): reservations opened after `at - windowMs` count. */
   at: Date;
   windowMs: number;
 }
@@ -192,7 +209,9 @@ export interface BudgetCounter {
   readonly kind: "sqlite" | "postgres";
   /**
    * Atomically reserves a place for (scope, agent, pr) and returns its position: 1 + the number of reservations of
-   * (scope, agent) for other PRs, already made when this one is, whose `at` lies in [at - windowMs, at]. The position is
+   * (scope, agent) for other PRs, already made when this one is, whose `at` lies after `at - windowMs` (no upper bound:
+   * a PR opened earlier but reserved later counts those reserved before it, so a staggered burst cannot share a
+   * position; this is AuditSink.reserveAgentPr's rule). The position is
    * fixed when first reserved: reserving the same (scope, agent, pr) again returns the stored position (and keeps the
    * first `at`), so re-evaluating a PR never moves it. Reservations of one (scope, agent) are serialised across
    * processes, so of a concurrent burst of N new PRs at one instant exactly one gets each of the positions 1..N, and a

@@ -133,6 +133,29 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     expect((await s.audit.verify()).broken?.problem).toMatch(/^row 1 refers to policy text [0-9a-f]{12}, which was deleted$/);
   });
 
+  it("keeps each PR's agents as sticky identities with its rows, and verify names an edited identity table", async () => {
+    const s = await open();
+    const entries = agentEntries(2);
+    await s.audit.append(entries);
+    const agent = entries[0]!.agent!;
+    expect(await s.audit.knownAgents("acme/webapp", 1)).toEqual([agent]);
+    expect(await s.audit.knownAgents("acme/webapp", 99)).toEqual([]);
+    await s.sql("DELETE FROM pr_identities WHERE pr = 2");
+    expect((await s.audit.verify()).broken?.problem).toMatch(/identity table \(pr_identities\) lacks 1/);
+  });
+
+  it("keeps the time-window schedule: due ones oldest first, cleared only at the due time queued", async () => {
+    const { audit } = await open();
+    await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 1, installationId: 7, dueAt: "2026-11-24T13:00:00.000Z" });
+    await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 2, installationId: null, dueAt: "2026-11-24T12:30:00.000Z" });
+    await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 3, installationId: 7, dueAt: "2026-11-25T00:00:00.000Z" });
+    const due = await audit.dueReevaluations(new Date("2026-11-24T14:00:00.000Z"));
+    expect(due.map((d) => [d.pr, d.installationId])).toEqual([[2, null], [1, 7]]);
+    await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 1, installationId: 7, dueAt: "2026-11-24T13:30:00.000Z" });
+    for (const d of due) await audit.clearReevaluation(d);
+    expect((await audit.dueReevaluations(new Date("2026-11-24T14:00:00.000Z"))).map((d) => d.pr)).toEqual([1]);
+  });
+
   it("verify refuses a table with a column Governor never writes", async () => {
     const s = await open();
     await s.audit.append(agentEntries(1));

@@ -39,8 +39,14 @@ describe.each(backends)("BudgetCounter on $name", (backend) => {
     await budget.reserve({ ...base, pr: 1, at: at(0) });
     await budget.reserve({ ...base, agent: "devin", pr: 2, at: at(0) });
     await budget.reserve({ ...base, scope: "acme/other", pr: 3, at: at(0) });
-    expect(await budget.reserve({ ...base, pr: 4, at: at(DAY) })).toBe(2);
-    expect(await budget.reserve({ ...base, pr: 5, at: at(DAY + 1) })).toBe(2);
+    expect(await budget.reserve({ ...base, pr: 4, at: at(DAY - 1) })).toBe(2);
+    expect(await budget.reserve({ ...base, pr: 5, at: at(DAY) })).toBe(2);
+  });
+
+  it("counts a PR opened later but reserved earlier, so a staggered burst cannot share a position", async () => {
+    const { budget } = await open();
+    expect(await budget.reserve({ ...base, pr: 1, at: at(60_000) })).toBe(1);
+    expect(await budget.reserve({ ...base, pr: 2, at: at(0) })).toBe(2);
   });
 
   it("gives exactly one of each position 1..N to a concurrent burst from three connections", async () => {

@@ -47,14 +47,14 @@ describe("PostgreSQL schema migrations", () => {
     const stores = openPostgresStores(await url, { schema });
     closers.push(() => stores.close());
     expect(await stores.migrate()).toEqual([
-      { store: "audit", from: 0, to: 1, applied: ["decisions with their hash chain, the budget table and policy texts"] },
+      { store: "audit", from: 0, to: 2, applied: ["decisions with their hash chain, the budget table and policy texts", "sticky identities and the time-window schedule"] },
       { store: "queue", from: 0, to: 1, applied: ["delivery queue with leases"] },
       { store: "check_runs", from: 0, to: 1, applied: ["check runs with owners and leases"] },
       { store: "budget", from: 0, to: 1, applied: ["budget reservations"] },
     ]);
     expect((await stores.migrate()).map((r) => r.applied)).toEqual([[], [], [], []]);
     const { rows } = await admin.query(`SELECT store, version FROM ${schema}.governor_migrations ORDER BY store`);
-    expect(rows).toEqual([{ store: "audit", version: 1 }, { store: "budget", version: 1 }, { store: "check_runs", version: 1 }, { store: "queue", version: 1 }]);
+    expect(rows).toEqual([{ store: "audit", version: 1 }, { store: "audit", version: 2 }, { store: "budget", version: 1 }, { store: "check_runs", version: 1 }, { store: "queue", version: 1 }]);
   });
 
   it("applies each step once when three replicas migrate at the same moment", async () => {

@@ -3,9 +3,10 @@
 // exactly what the SQLite store writes for the same entries.
 import type pg from "pg";
 import { ChainImportError, inContext } from "../errors.js";
-import { agentPrOf, chainRows, importProblem, verifyChain, type AgentPr } from "../chain.js";
+import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
+import { agentPrOf, chainRows, importProblem, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
 import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
-import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, StoredPolicyText, VerifyResult } from "../ports.js";
+import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, Reevaluation, StoredPolicyText, VerifyResult } from "../ports.js";
 import { migrate, transaction, type Migration } from "./migrate.js";
 
 /** Serialises chain appends across replicas ("audit" as a lock key). */
@@ -15,7 +16,7 @@ const PAGE = 1000;
 const COLUMNS = ["id", "recorded_at", "delivery_id", "installation_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome",
   "evaluator_version", "title", "decision", "input", "input_missing_reason", "prev_hash", "hash"] as const;
 const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
-const TABLES = ["decisions", "agent_prs", "policy_texts"];
+const TABLES = ["decisions", "agent_prs", "policy_texts", "pr_identities"];
 
 // "C" collation: text compares by code point as in SQLite, so time ranges and repo order agree across stores.
 export const AUDIT_MIGRATIONS: readonly Migration[] = [
@@ -53,6 +54,26 @@ export const AUDIT_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX agent_prs_window ON agent_prs (repo, agent, created_at);
       CREATE TABLE policy_texts (sha256 TEXT COLLATE "C" PRIMARY KEY, text TEXT NOT NULL);
+    `,
+  },
+  {
+    name: "sticky identities and the time-window schedule",
+    sql: `
+      CREATE TABLE pr_identities (
+        repo TEXT COLLATE "C" NOT NULL,
+        pr INTEGER NOT NULL,
+        agent TEXT COLLATE "C" NOT NULL,
+        first_row BIGINT NOT NULL,
+        PRIMARY KEY (repo, pr, agent)
+      );
+      CREATE TABLE reevaluations (
+        repo TEXT COLLATE "C" NOT NULL,
+        pr INTEGER NOT NULL,
+        installation_id BIGINT,
+        due_at TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (repo, pr)
+      );
+      CREATE INDEX reevaluations_due ON reevaluations (due_at);
     `,
   },
 ];
@@ -130,6 +151,10 @@ export class PostgresAuditLog implements AuditLog {
           if (entry && !firstPerPr.has(`${entry.repo}#${entry.pr}`)) firstPerPr.set(`${entry.repo}#${entry.pr}`, entry);
         }
         await this.write(client, rows, texts, [...firstPerPr.values()]);
+        // The budget places the rows were decided with (the BudgetCounter's table), so verify holds on the copy.
+        for (const r of rows.flatMap(reservationsOf)) {
+          await client.query("INSERT INTO budget_reservations (scope, agent, pr, at, position) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [r.repo, r.agent, r.pr, Date.parse(r.openedAt), r.position]);
+        }
       });
     });
   }
@@ -153,6 +178,18 @@ export class PostgresAuditLog implements AuditLog {
       INSERT INTO decisions (${COLUMNS.join(", ")}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`,
     [...COLUMNS.map((c) => rows.map((r) => r[c])), texts.map((t) => t.sha256), texts.map((t) => t.text),
       agentPrs.map((a) => a.repo), agentPrs.map((a) => a.pr), agentPrs.map((a) => a.agent), agentPrs.map((a) => a.created_at)]);
+    await this.writeIdentities(client, rows);
+  }
+
+  /** Sticky identities, in the decision's transaction, as the SQLite store keeps them: a release row ends them. */
+  private async writeIdentities(client: pg.PoolClient, rows: readonly AuditRecord[]): Promise<void> {
+    for (const row of rows) {
+      const effect = identityEffect(row);
+      if (effect.release) await client.query("DELETE FROM pr_identities WHERE repo = $1 AND pr = $2", [row.repo, row.pr]);
+      else if (effect.agents.length > 0) {
+        await client.query("INSERT INTO pr_identities (repo, pr, agent, first_row) SELECT $1, $2, unnest($3::text[]), $4 ON CONFLICT DO NOTHING", [row.repo, row.pr, effect.agents, row.id]);
+      }
+    }
   }
 
   async get(id: number): Promise<AuditRecord | undefined> {
@@ -235,10 +272,39 @@ export class PostgresAuditLog implements AuditLog {
     }
   }
 
-  async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>> {
-    const { rows } = await this.pool.query<{ pr: number; outcome: string; decision: string }>(`SELECT pr, outcome, decision FROM decisions WHERE id IN
+  async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; id: number; hash: string; outcome: string; decision: string }>> {
+    const { rows } = await this.pool.query<{ pr: number; id: string; hash: string; outcome: string; decision: string }>(`SELECT id, hash, pr, outcome, decision FROM decisions WHERE id IN
       (SELECT max(id) FROM decisions WHERE repo = $1 AND head_sha = $2 GROUP BY pr) ORDER BY pr`, [repo, headSha]);
-    return rows;
+    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  async knownAgents(repo: string, pr: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ agent: string }>("SELECT agent FROM pr_identities WHERE repo = $1 AND pr = $2 ORDER BY agent", [repo, pr]);
+    return rows.map((r) => r.agent);
+  }
+
+  async mergeGroupPrs(repo: string, baseSha: string): Promise<number[]> {
+    const { rows } = await this.pool.query<{ pr: number }>(`SELECT DISTINCT pr FROM decisions WHERE repo = $1 AND base_sha = $2 AND input IS NULL AND pr > 0
+      AND starts_with(input_missing_reason, $3) ORDER BY pr`, [repo, baseSha, MERGE_GROUP_REASON_PREFIX]);
+    return rows.map((r) => r.pr);
+  }
+
+  async scheduleReevaluation(q: Omit<Reevaluation, "dueAt"> & { dueAt: string | null }): Promise<void> {
+    await inContext("postgres", "scheduleReevaluation", async () => {
+      if (q.dueAt === null) await this.pool.query("DELETE FROM reevaluations WHERE repo = $1 AND pr = $2", [q.repo, q.pr]);
+      else await this.pool.query(`INSERT INTO reevaluations (repo, pr, installation_id, due_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (repo, pr) DO UPDATE SET installation_id = excluded.installation_id, due_at = excluded.due_at`, [q.repo, q.pr, q.installationId, new Date(q.dueAt).toISOString()]);
+    });
+  }
+
+  async dueReevaluations(now: Date, limit = 100): Promise<Reevaluation[]> {
+    const { rows } = await this.pool.query<{ repo: string; pr: number; installation_id: string | null; due_at: string }>(
+      "SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= $1 ORDER BY due_at LIMIT $2", [now.toISOString(), limit]);
+    return rows.map((r) => ({ repo: r.repo, pr: r.pr, installationId: r.installation_id === null ? null : Number(r.installation_id), dueAt: r.due_at }));
+  }
+
+  async clearReevaluation(q: { repo: string; pr: number; dueAt: string }): Promise<void> {
+    await this.pool.query("DELETE FROM reevaluations WHERE repo = $1 AND pr = $2 AND due_at = $3", [q.repo, q.pr, q.dueAt]);
   }
 
   async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {
@@ -259,6 +325,9 @@ export class PostgresAuditLog implements AuditLog {
       rows: () => this.iterateStored(),
       textHashes: async () => new Set((await pool.query<{ sha256: string }>("SELECT sha256 FROM policy_texts")).rows.map((r) => r.sha256)),
       agentPrs: async () => (await pool.query<AgentPr>("SELECT repo, pr, agent, created_at FROM agent_prs")).rows,
+      identities: async () => (await pool.query<{ repo: string; pr: number; agent: string }>("SELECT repo, pr, agent FROM pr_identities")).rows,
+      // The BudgetCounter's table, when it exists in this schema (scope = the repository).
+      position: async (repo, agent, pr) => (await pool.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND pr = $3", [repo, agent, pr]).catch(() => ({ rows: [] as Array<{ position: number }> }))).rows[0]?.position,
       textProblem: async () => {
         for await (const t of this.policyTexts()) if (sha256(t.text) !== t.sha256) return `policy text ${t.sha256.slice(0, 12)} was edited: its content does not match its hash`;
         return undefined;

@@ -41,8 +41,9 @@ export class PostgresBudgetCounter implements BudgetCounter {
         const again = await client.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND pr = $3", [r.scope, r.agent, r.pr]);
         if (again.rows[0]) return again.rows[0].position;
         const at = r.at.getTime();
-        const { rows } = await client.query<{ n: number }>("SELECT count(*)::integer AS n FROM budget_reservations WHERE scope = $1 AND agent = $2 AND pr <> $3 AND at BETWEEN $4 AND $5",
-          [r.scope, r.agent, r.pr, at - r.windowMs, at]);
+        // No upper bound: a PR opened earlier but reserved later still counts those reserved before it (a staggered burst).
+        const { rows } = await client.query<{ n: number }>("SELECT count(*)::integer AS n FROM budget_reservations WHERE scope = $1 AND agent = $2 AND pr <> $3 AND at > $4",
+          [r.scope, r.agent, r.pr, at - r.windowMs]);
         const position = (rows[0]?.n ?? 0) + 1;
         await client.query("INSERT INTO budget_reservations (scope, agent, pr, at, position) VALUES ($1, $2, $3, $4, $5)", [r.scope, r.agent, r.pr, at, position]);
         return position;

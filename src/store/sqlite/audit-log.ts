@@ -4,10 +4,10 @@ import Database from "better-sqlite3";
 import { AuditStore, identityEffect } from "../../audit/store.js";
 import { PolicyTexts } from "../../audit/policy-texts.js";
 import { migrate as migrateAudit } from "../../audit/schema.js";
-import { agentPrOf, importProblem } from "../chain.js";
+import { agentPrOf, importProblem, reservationsOf } from "../chain.js";
 import { ChainImportError } from "../errors.js";
 import { sha256 } from "../policy-refs.js";
-import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, StoredPolicyText, VerifyResult } from "../ports.js";
+import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, Reevaluation, StoredPolicyText, VerifyResult } from "../ports.js";
 
 const COLUMNS = "id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
 const PAGE = 1000;
@@ -62,6 +62,7 @@ export class SqliteAuditLog implements AuditLog {
     const insertIdentity = this.db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     const releaseIdentity = this.db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
     const head = this.db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
+    const insertPlace = this.db.prepare("INSERT OR IGNORE INTO agent_budget_places (repo, agent, pr, opened_at, position) VALUES (?, ?, ?, ?, ?)");
     this.db.transaction(() => {
       const problem = importProblem(rows, head.get() as Appended | undefined);
       if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "sqlite", problem.id);
@@ -73,6 +74,8 @@ export class SqliteAuditLog implements AuditLog {
         insertRow.run(row);
         const entry = agentPrOf(row);
         if (entry) insertPr.run(entry.repo, entry.pr, entry.agent, entry.created_at);
+        // The budget places the rows were decided with, so verify's position check holds on the copy.
+        for (const r of reservationsOf(row)) insertPlace.run(r.repo, r.agent, r.pr, r.openedAt, r.position);
         // Sticky identities follow from the rows, as the store writes them (verify rebuilds them the same way).
         const identity = identityEffect(row);
         if (identity.release) releaseIdentity.run(row.repo, row.pr);
@@ -144,8 +147,28 @@ export class SqliteAuditLog implements AuditLog {
     }
   }
 
-  async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; outcome: string; decision: string }>> {
+  async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; id: number; hash: string; outcome: string; decision: string }>> {
     return this.store.latestForHead(repo, headSha);
+  }
+
+  async knownAgents(repo: string, pr: number): Promise<string[]> {
+    return this.store.knownAgents(repo, pr);
+  }
+
+  async mergeGroupPrs(repo: string, baseSha: string): Promise<number[]> {
+    return this.store.mergeGroupPrs(repo, baseSha);
+  }
+
+  async scheduleReevaluation(q: Omit<Reevaluation, "dueAt"> & { dueAt: string | null }): Promise<void> {
+    this.store.scheduleReevaluation(q);
+  }
+
+  async dueReevaluations(now: Date, limit?: number): Promise<Reevaluation[]> {
+    return this.store.dueReevaluations(now, limit);
+  }
+
+  async clearReevaluation(q: { repo: string; pr: number; dueAt: string }): Promise<void> {
+    this.store.clearReevaluation(q);
   }
 
   async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {

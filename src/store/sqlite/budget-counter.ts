@@ -1,5 +1,6 @@
 // Budget reservations in SQLite: count and insert in one immediate transaction, so processes on one file reserving at
-// once get distinct, consecutive positions.
+// once get distinct, consecutive positions. They live in the audit file's agent_budget_places (scope = the repository),
+// the table AuditStore.verify checks every recorded position against; budget_reservations (migration 1) stays unused.
 import type Database from "better-sqlite3";
 import type { BudgetCounter, MigrationReport, Reservation } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
@@ -29,9 +30,10 @@ export class SqliteBudgetCounter implements BudgetCounter {
   constructor(private readonly db: Database.Database) {
     this.migrated = migrateSqlite(db, "budget", SQLITE_BUDGET_MIGRATIONS);
     this.statements = {
-      find: db.prepare("SELECT position FROM budget_reservations WHERE scope = ? AND agent = ? AND pr = ?"),
-      count: db.prepare("SELECT count(*) AS n FROM budget_reservations WHERE scope = @scope AND agent = @agent AND pr <> @pr AND at BETWEEN @since AND @at"),
-      insert: db.prepare("INSERT INTO budget_reservations (scope, agent, pr, at, position) VALUES (@scope, @agent, @pr, @at, @position)"),
+      find: db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?"),
+      // No upper bound: a PR opened earlier but reserved later still counts those reserved before it (a staggered burst).
+      count: db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE repo = @scope AND agent = @agent AND pr <> @pr AND opened_at > @since"),
+      insert: db.prepare("INSERT INTO agent_budget_places (repo, agent, pr, opened_at, position) VALUES (@scope, @agent, @pr, @at, @position)"),
     };
   }
 
@@ -45,8 +47,9 @@ export class SqliteBudgetCounter implements BudgetCounter {
       const existing = s.find.get(r.scope, r.agent, r.pr) as { position: number } | undefined;
       if (existing) return existing.position;
       const at = r.at.getTime();
-      const position = (s.count.get({ scope: r.scope, agent: r.agent, pr: r.pr, since: at - r.windowMs, at }) as { n: number }).n + 1;
-      s.insert.run({ scope: r.scope, agent: r.agent, pr: r.pr, at, position });
+      const since = new Date(at - r.windowMs).toISOString();
+      const position = (s.count.get({ scope: r.scope, agent: r.agent, pr: r.pr, since }) as { n: number }).n + 1;
+      s.insert.run({ scope: r.scope, agent: r.agent, pr: r.pr, at: r.at.toISOString(), position });
       return position;
     }).immediate();
   }
