@@ -19,7 +19,7 @@ export interface GovernorApi {
 
 export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) => void } = {}) {
   return (app: Probot): void => {
-    const state = new GovernorState(deps.checkRuns);
+    const state = new GovernorState(deps.checkRuns, deps.commitLock);
 
     hooks.ready?.({
       async reevaluate(q) {
@@ -161,7 +161,7 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       context.log.error({ pr: where.pr }, `${message}: ${title}`);
       const sha = where.sha && /^[0-9a-f]{40}$/.test(where.sha) ? where.sha : undefined;
       const decision = errorDecision(title, [{ message: `${message}. Governor fails closed; use Re-run on this check to try again.` }], sha ?? "");
-      const row = deps.audit.record({
+      const row = await deps.audit.record({
         recorded_at: deps.now().toISOString(), delivery_id: context.id, installation_id: where.installationId,
         repo: where.fullName ?? "unknown", pr: where.pr, head_sha: sha ?? "", base_sha: "", agent: null,
         outcome: "error", decision, input: null, input_missing_reason: `${message}: ${title}`,

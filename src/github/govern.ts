@@ -10,7 +10,7 @@ import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles
 import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
-import { checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
+import { CHECK_NAME, checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
 import { checkSummary, CONCLUSION } from "./summary.js";
 
 const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "governance: needs approval", denied: "governance: denied" };
@@ -28,7 +28,7 @@ export class GovernorState {
   private readonly locks = new Map<string, Promise<void>>();
   /** Per commit: the newest run of ours completed in this process (GitHub shows the newest run of a name). */
   private readonly newestCompleted = new Map<string, { id: number; shows: string }>();
-  constructor(readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger()) {}
+  constructor(readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger(), private readonly sharedLock?: AppDeps["commitLock"]) {}
 
   /**
    * Runs `fn` alone among this process's reports on one commit. Several PRs can share a head commit and so its check;
@@ -43,7 +43,8 @@ export class GovernorState {
     this.locks.set(key, tail);
     await before;
     try {
-      return await fn();
+      // Several replicas: the commit's lock is also taken in the database, so other processes' reports wait too.
+      return await (this.sharedLock ? this.sharedLock(key, fn) : fn());
     } finally {
       release();
       if (this.locks.get(key) === tail) this.locks.delete(key);
@@ -60,7 +61,8 @@ export class GovernorState {
     await this.completeCheck(octokit, target, id, decision, summary, detailsUrl);
     let shown = id;
     const shows = `${CONCLUSION[decision.outcome]}\u0000${decision.title}`;
-    const newest = this.newestCompleted.get(key);
+    // Other replicas complete runs too: with a shared lock the newest completed run is asked of GitHub.
+    const newest = this.sharedLock ? await newestCompletedOnGitHub(octokit, target, appId, id) : this.newestCompleted.get(key);
     if (newest && newest.id > id) {
       // The newer run already shows this conclusion and title: GitHub's answer for the commit is right as it is.
       if (newest.shows === shows) return newest.id;
@@ -76,7 +78,7 @@ export class GovernorState {
   /** A new in-progress run for this evaluation; runs an earlier evaluation abandoned on this commit are closed. */
   async startCheck(octokit: Octokit, target: Target, appId: number, detailsUrl?: string): Promise<number> {
     const key = checkRunKey(target);
-    const before = this.checkRuns.open(key);
+    const before = await this.checkRuns.open(key);
     const startingHere = (this.starting.get(key) ?? 0) > 0;
     this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
     let id: number;
@@ -89,7 +91,7 @@ export class GovernorState {
     }
     this.owned.add(id);
     try {
-      await closeAbandoned(octokit, target, this.checkRuns, appId, { ids: before.ids, unknown: before.unknown && !startingHere }, this.owned);
+      await closeAbandoned(octokit, target, this.checkRuns, appId, { ...before, unknown: before.unknown && !startingHere }, this.owned);
     } catch {
       // Tidying only: the new run carries the decision, and the next evaluation of this commit tries again.
     }
@@ -100,11 +102,18 @@ export class GovernorState {
   async completeCheck(octokit: Octokit, target: Target, id: number, decision: Decision, summary: string, detailsUrl: string | undefined): Promise<void> {
     try {
       await completeCheck(octokit, target, id, decision, summary, detailsUrl);
-      this.checkRuns.closed(checkRunKey(target), id);
+      await this.checkRuns.closed(checkRunKey(target), id);
     } finally {
       this.owned.delete(id);
     }
   }
+}
+
+/** Our newest completed run of the check on this commit newer than `than`, and what it shows (several replicas). */
+async function newestCompletedOnGitHub(octokit: Octokit, t: Target, appId: number, than: number): Promise<{ id: number; shows: string } | undefined> {
+  const { data } = await octokit.rest.checks.listForRef({ owner: t.owner, repo: t.repo, ref: t.headSha, check_name: CHECK_NAME, filter: "all", per_page: 100 });
+  const newer = data.check_runs.filter((r) => r.app?.id === appId && r.status === "completed" && r.id > than).sort((a, b) => b.id - a.id)[0];
+  return newer ? { id: newer.id, shows: `${newer.conclusion ?? ""}\u0000${newer.output?.title ?? ""}` } : undefined;
 }
 
 export interface GovernRequest {
@@ -153,7 +162,7 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   }
 
   // Once governed as an agent's, a PR stays governed as that agent's, whatever its label, branch or later commits say.
-  const change: ChangeInput = { ...base, known_agents: deps.audit.knownAgents(repository.full_name, pr.number) };
+  const change: ChangeInput = { ...base, known_agents: await deps.audit.knownAgents(repository.full_name, pr.number) };
   const decideNow = () => decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
   const probe = decideNow();
   if (probe.outcome === "error") {
@@ -176,7 +185,7 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   // of PRs opened at once cannot all pass a limit. The position is fixed at the first evaluation and stays.
   const agents = agentNames(identified);
   if (agents.length > 0) {
-    const positions = deps.audit.reserveAgentPr({ repo: repository.full_name, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
+    const positions = await deps.audit.reserveAgentPr({ repo: repository.full_name, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
     context.usage.prs_by_agent = positions;
     context.usage.prs_today = Math.max(1, ...Object.values(positions));
   }
@@ -241,13 +250,13 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
 
   // The decision is recorded before anything is shown on GitHub, so no check exists without its audit row.
   const agentName = decision.agent?.name ?? null;
-  const { id: auditId, hash: auditHash } = deps.audit.record({
+  const { id: auditId, hash: auditHash } = await deps.audit.record({
     recorded_at: input?.context.now ?? recordedAt, delivery_id: req.deliveryId, installation_id: req.installationId,
     repo: repository.full_name, pr: pr.number, head_sha: pr.head.sha, base_sha: pr.base.sha, agent: agentName,
     outcome: decision.outcome, decision, input, ...(missingReason ? { input_missing_reason: missingReason } : {}),
   });
 
-  scheduleWindowChange(req, state, deps, input, decision);
+  await scheduleWindowChange(req, state, deps, input, decision);
 
   // Labels and reviewers first: a completed check then means everything about this decision is on the PR.
   if (decision.outcome !== "not_governed" || pr.labels.some((l) => Object.values(labels).includes(l.name))) {
@@ -289,13 +298,13 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
  * A rule's time window that opens or closes later changes the decision without any event: the PR is put on the durable
  * schedule to be evaluated again at that instant. A PR no rule window concerns any more is taken off it.
  */
-function scheduleWindowChange(req: GovernRequest, state: GovernorState, deps: AppDeps, input: EvaluationInput | null, decision: Decision): void {
+async function scheduleWindowChange(req: GovernRequest, state: GovernorState, deps: AppDeps, input: EvaluationInput | null, decision: Decision): Promise<void> {
   if (!deps.audit.scheduleReevaluation) return;
   const governed = input !== null && decision.outcome !== "not_governed" && decision.outcome !== "error";
   const compiled = governed ? compiledPolicies(input.policies, state.compiled) : null;
   const next = compiled?.ok ? nextWindowChange(compiled.policy, new Date(input!.context.now)) : null;
   try {
-    deps.audit.scheduleReevaluation({ repo: req.repository.full_name, pr: req.pr.number, installationId: req.installationId, dueAt: next ? next.toISOString() : null });
+    await deps.audit.scheduleReevaluation({ repo: req.repository.full_name, pr: req.pr.number, installationId: req.installationId, dueAt: next ? next.toISOString() : null });
   } catch (error) {
     // The decision is recorded and will be reported; a missed schedule only delays the window's effect to the next event.
     req.log.error({ err: error, pr: req.pr.number }, "could not schedule the re-evaluation of a time window");
@@ -317,7 +326,7 @@ const STRICTNESS: Record<Decision["outcome"], number> = { not_governed: 0, allow
 export async function strictestForCommit(req: Pick<GovernRequest, "octokit" | "repository" | "log"> & { pr: { number: number; head: { sha: string } } }, deps: AppDeps, own: Decision): Promise<{ decision: Decision; fromPr?: number; row?: number }> {
   const { octokit, repository, pr } = req;
   let shown: { decision: Decision; fromPr?: number; row?: number } = { decision: own };
-  for (const other of deps.audit.latestForHead(repository.full_name, pr.head.sha)) {
+  for (const other of await deps.audit.latestForHead(repository.full_name, pr.head.sha)) {
     // Row 0 is "no PR could be named" (a failed re-run lookup): nothing that can be re-read, and not a PR's decision.
     if (other.pr === pr.number || other.pr <= 0) continue;
     const theirs = JSON.parse(other.decision) as Decision;

@@ -38,7 +38,7 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
   const target = { owner, repo, headSha: group.head_sha };
   const id = await state.startCheck(req.octokit, target, deps.appId); // the group's check is pending at once
   const entry = queueEntry(group.head_ref);
-  const numbers = entry ? [...new Set([...(deps.audit.mergeGroupPrs?.(repository.full_name, group.base_sha) ?? []), entry.number])].sort((a, b) => a - b) : [];
+  const numbers = entry ? [...new Set([...((await deps.audit.mergeGroupPrs?.(repository.full_name, group.base_sha)) ?? []), entry.number])].sort((a, b) => a - b) : [];
   const results: Array<{ pr: number; decision: Decision; row: number }> = [];
   let failure: string | undefined = entry ? undefined : `the merge group's branch ${group.head_ref} does not name its PR (gh-readonly-queue/{base}/pr-{number}-{sha}), so Governor cannot tell what it contains`;
   for (const number of failure ? [] : numbers) {
@@ -64,7 +64,7 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
     ? errorDecision(`Error: ${failure ?? "the merge group holds no PR Governor could evaluate"}`, [{ message: `${failure ?? "no PR evaluated"}. Governor fails closed on the merge group.` }], group.head_sha)
     : { ...strictest.decision, head_sha: group.head_sha };
   const prs = results.map((r) => `#${r.pr} (audit row ${r.row}: ${r.decision.title})`).join(", ");
-  const row = deps.audit.record({
+  const row = await deps.audit.record({
     recorded_at: deps.now().toISOString(), delivery_id: req.deliveryId, installation_id: req.installationId,
     repo: repository.full_name, pr: entry?.number ?? 0, head_sha: group.head_sha, base_sha: group.base_sha, agent: null, // the PRs' own rows carry their agents
     outcome: decision.outcome, decision, input: null,

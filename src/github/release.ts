@@ -37,7 +37,7 @@ export async function releasePullRequest(
   q: { repository: Repository; pr: PullRequest; by: { login: string; type: string }; reason: string; installationId: number | null; deliveryId: string | null },
 ): Promise<ReleaseOutcome> {
   const { repository, pr, by } = q;
-  const known = deps.audit.knownAgents(repository.full_name, pr.number);
+  const known = await deps.audit.knownAgents(repository.full_name, pr.number);
   if (known.length === 0) return { released: false, why: `#${pr.number} is not governed as an agent's PR, so there is nothing to release.` };
   if (!q.reason) return { released: false, why: "a release needs a reason: `/governance release <reason>`; it goes into the audit trail." };
   const policies = await readPolicies(octokit, { owner: repository.owner.login, repo: repository.name, baseSha: pr.base.sha }, state.policyTexts, () => deps.now().getTime());
@@ -64,7 +64,7 @@ export async function releasePullRequest(
     title: `Released from agent governance by @${by.login}`,
     summary: `@${by.login}, an owner of the policy, released #${pr.number} from the agent identity it had (${known.join(", ")}): ${q.reason}. Its own signals still apply on the next evaluation.`,
   };
-  const row = deps.audit.record({
+  const row = await deps.audit.record({
     recorded_at: deps.now().toISOString(), delivery_id: q.deliveryId, installation_id: q.installationId,
     repo: repository.full_name, pr: pr.number, head_sha: pr.head.sha, base_sha: pr.base.sha, agent: null,
     outcome: "not_governed", decision, input: null, input_missing_reason: `${RELEASE_REASON_PREFIX}${by.login} (was ${known.join(", ")}): ${q.reason}`,

@@ -1,7 +1,7 @@
 // Reports a decision on the PR: the `governance` check run (with annotations), the outcome label, and reviewers.
 import type { Decision } from "../policy/decision.js";
 import { isTransient } from "./octokit.js";
-import type { CheckRunLedger, Octokit } from "./ports.js";
+import type { CheckRunLedger, Octokit, OpenRuns } from "./ports.js";
 import { CONCLUSION } from "./summary.js";
 
 export const CHECK_NAME = "governance";
@@ -23,23 +23,23 @@ export class MemoryCheckRunLedger implements CheckRunLedger {
   private readonly rows = new Map<number, { key: string; id: number | null; closed: boolean }>();
   private readonly seen = new Set<string>();
   private next = 1;
-  open(key: string): { ids: number[]; unknown: boolean } {
+  async open(key: string): Promise<OpenRuns> {
     const rows = [...this.rows.values()].filter((r) => r.key === key && !r.closed);
     return { ids: rows.flatMap((r) => (r.id === null ? [] : [r.id])), unknown: !this.seen.has(key) || rows.some((r) => r.id === null) };
   }
-  intend(key: string): number {
+  async intend(key: string): Promise<number> {
     if (this.rows.size > 10_000) for (const [token, row] of this.rows) if (row.closed) this.rows.delete(token);
     this.rows.set(this.next, { key, id: null, closed: false });
     return this.next++;
   }
-  started(token: number, id: number): void {
+  async started(token: number, id: number): Promise<void> {
     const row = this.rows.get(token);
     if (row) row.id = id;
   }
-  closed(key: string, id: number): void {
+  async closed(key: string, id: number): Promise<void> {
     for (const row of this.rows.values()) if (row.key === key && row.id === id) row.closed = true;
   }
-  resolved(key: string): void {
+  async resolved(key: string): Promise<void> {
     this.seen.add(key);
     if (this.seen.size > 10_000) this.seen.delete(this.seen.values().next().value as string);
     for (const row of this.rows.values()) if (row.key === key && row.id === null) row.closed = true;
@@ -60,7 +60,7 @@ async function inProgressRuns(octokit: Octokit, t: Target, appId: number): Promi
  * answer is lost, an in-progress run of ours that nobody here owns is taken instead of making a second one.
  */
 export async function createCheck(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, owned: ReadonlySet<number>, detailsUrl?: string): Promise<number> {
-  const token = ledger.intend(checkRunKey(t));
+  const token = await ledger.intend(checkRunKey(t));
   const create = async () => (await octokit.rest.checks.create({
     owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
     started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),
@@ -72,7 +72,7 @@ export async function createCheck(octokit: Octokit, t: Target, ledger: CheckRunL
     if (!isTransient(error)) throw error;
     id = (await inProgressRuns(octokit, t, appId)).filter((run) => !owned.has(run)).sort((a, b) => b - a)[0] ?? (await create());
   }
-  ledger.started(token, id);
+  await ledger.started(token, id);
   return id;
 }
 
@@ -80,14 +80,16 @@ export async function createCheck(octokit: Octokit, t: Target, ledger: CheckRunL
  * Closes the runs of this commit that earlier evaluations left in progress (a crash, a lost answer), so none spins
  * forever; runs still being evaluated in this process (`owned`) are left to finish.
  */
-export async function closeAbandoned(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, before: { ids: number[]; unknown: boolean }, owned: ReadonlySet<number>): Promise<void> {
+export async function closeAbandoned(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, before: OpenRuns, owned: ReadonlySet<number>): Promise<void> {
   const key = checkRunKey(t);
   let ids = before.ids;
-  if (before.unknown) {
+  // Another replica's start without an id yet could be any in-progress run GitHub lists: the listing is not used then.
+  if (before.unknown && !before.pendingElsewhere) {
     ids = [...new Set([...ids, ...(await inProgressRuns(octokit, t, appId))])];
-    ledger.resolved(key);
+    await ledger.resolved(key);
   }
-  for (const id of ids.filter((run) => !owned.has(run))) {
+  const held = new Set(before.heldElsewhere ?? []);
+  for (const id of ids.filter((run) => !owned.has(run) && !held.has(run))) {
     try {
       await octokit.rest.checks.update({
         owner: t.owner, repo: t.repo, check_run_id: id, status: "completed", conclusion: "cancelled", completed_at: new Date().toISOString(),
@@ -97,7 +99,7 @@ export async function closeAbandoned(octokit: Octokit, t: Target, ledger: CheckR
       // Already completed (422) is what was wanted; anything else is left for the next evaluation of this commit.
       if ((error as { status?: number }).status !== 422) continue;
     }
-    ledger.closed(key, id);
+    await ledger.closed(key, id);
   }
 }
 

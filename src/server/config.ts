@@ -25,6 +25,10 @@ const EnvSchema = z.object({
   GITHUB_TIMEOUT_MS: z.string().regex(/^\d+$/).default("10000"),
   GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),
   GOVERNOR_INBOX_RETENTION_DAYS: z.string().regex(/^\d+$/).default("7"),
+  // Several replicas: PostgreSQL, each replica's lease length, and optionally a name that survives its restarts.
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL").optional(),
+  GOVERNOR_LEASE_MS: z.string().regex(/^\d+$/).default("60000"),
+  GOVERNOR_REPLICA_ID: z.string().optional(),
   GOVERNOR_REQUIRE_ORG_POLICY: z.enum(["true", "false"], { message: "GOVERNOR_REQUIRE_ORG_POLICY must be true or false" }).default("false"),
 });
 
@@ -37,6 +41,12 @@ export interface ServerConfig {
   baseUrl: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
   databasePath: string;
+  /** PostgreSQL (DATABASE_URL): every replica shares it; absent: the SQLite file at databasePath. */
+  databaseUrl?: string;
+  /** How long a replica's claim on a delivery or check run lasts without a heartbeat (every third of it). Default 60 s. */
+  leaseMs?: number;
+  /** GOVERNOR_REPLICA_ID: this replica's name across restarts (then it takes back its own leases at once). */
+  replicaId?: string;
   port: number;
   host: string;
   concurrency: number;
@@ -89,6 +99,9 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     baseUrl: e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : "https://api.github.com",
     logLevel: e.LOG_LEVEL,
     databasePath: resolve(cwd, e.DATABASE_PATH),
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    leaseMs: Math.max(1000, Number(e.GOVERNOR_LEASE_MS)),
+    ...(e.GOVERNOR_REPLICA_ID ? { replicaId: e.GOVERNOR_REPLICA_ID } : {}),
     port: Number(e.PORT),
     host: e.HOST,
     concurrency: Math.max(1, Number(e.GOVERNOR_CONCURRENCY)),

@@ -1,7 +1,7 @@
 // The HTTP front: verify, store, answer 202 in milliseconds. Evaluation happens later, from the inbox.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Inbox } from "./inbox.js";
+import type { DeliveryQueue } from "../store/ports.js";
 import type { Metrics } from "./metrics.js";
 import { relevanceOf, type SelfIdentity } from "./relevance.js";
 
@@ -11,12 +11,13 @@ export const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
 export interface FrontOptions {
   secret: string;
   webhookPath: string;
-  inbox: Inbox;
+  /** The shared queue: a delivery is stored (durably, deduplicated) before GitHub is answered. */
+  inbox: Pick<DeliveryQueue, "accept">;
   metrics: Metrics;
   self: SelfIdentity;
   /** Called after a delivery is queued, to wake the worker. */
   onQueued: () => void;
-  health: () => { ok: boolean; detail: Record<string, unknown> };
+  health: () => Promise<{ ok: boolean; detail: Record<string, unknown> }>;
   log: (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
   /** The audit dashboard (src/dashboard): true when it answered the request. */
   dashboard?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -137,7 +138,7 @@ export function createFront(opts: FrontOptions): Server {
     opts.metrics.received.inc({ event });
     const action = typeof (payload as { action?: unknown }).action === "string" ? ((payload as { action: string }).action) : null;
     const relevance = relevanceOf(event, payload, opts.self);
-    const result = opts.inbox.accept({ id, event, action, payload: body, relevance });
+    const result = await opts.inbox.accept({ id, event, action, payload: body, relevance });
     if (result.status === "duplicate") opts.metrics.deliveries.inc({ result: "duplicate" });
     if (result.status === "ignored") opts.metrics.deliveries.inc({ result: "ignored" });
     if (result.status === "queued") opts.onQueued();
@@ -150,7 +151,7 @@ export function createFront(opts: FrontOptions): Server {
     const work = async () => {
       if (route === `POST ${opts.webhookPath}`) return handleWebhook(req, res);
       if (route === "GET /healthz") {
-        const health = opts.health();
+        const health = await opts.health();
         return send(res, health.ok ? 200 : 503, { status: health.ok ? "ok" : "unhealthy", ...health.detail });
       }
       if (route === "GET /metrics") return send(res, 200, await opts.metrics.registry.metrics(), opts.metrics.registry.contentType);

@@ -11,8 +11,8 @@ export interface Metrics {
 }
 
 export interface InboxView {
-  depth(): number;
-  counts(): Record<string, number>;
+  depth(): Promise<number>;
+  counts(): Promise<Record<string, number>>;
 }
 
 export function createMetrics(inbox: InboxView): Metrics {
@@ -25,12 +25,12 @@ export function createMetrics(inbox: InboxView): Metrics {
     evaluationSeconds: new Histogram({ name: "governor_evaluation_seconds", help: "Time from claiming a delivery to its reported check", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
     githubSeconds: new Histogram({ name: "governor_github_request_seconds", help: "GitHub API request latency", labelNames: ["route", "status"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
   };
-  new Gauge({ name: "governor_inbox_depth", help: "Deliveries queued or being evaluated", registers: [registry], collect() { this.set(inbox.depth()); } });
+  new Gauge({ name: "governor_inbox_depth", help: "Deliveries queued or being evaluated", registers: [registry], async collect() { this.set(await inbox.depth()); } });
   new Gauge({
     name: "governor_inbox_deliveries", help: "Deliveries in the inbox by status (done, superseded, failed, ignored, queued, processing)",
     labelNames: ["status"], registers: [registry],
-    collect() {
-      for (const [status, n] of Object.entries(inbox.counts())) this.set({ status }, n);
+    async collect() {
+      for (const [status, n] of Object.entries(await inbox.counts())) this.set({ status }, n);
     },
   });
   return metrics;

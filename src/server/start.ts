@@ -1,15 +1,17 @@
 // Starts Governor: audit store, durable inbox, the Probot app, the worker and the HTTP front, wired one way.
+import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import Database from "better-sqlite3";
+import { hostname } from "node:os";
 import { Probot } from "probot";
-import { openAuditStore } from "../audit/store.js";
 import { createDashboard } from "../dashboard/index.js";
 import { type GovernorApi, governorApp } from "../github/app.js";
 import { governorOctokit } from "../github/octokit.js";
 import type { ServerConfig } from "./config.js";
 import { createFront } from "./http.js";
-import { SqliteCheckRunLedger } from "./check-run-ledger.js";
-import { Inbox } from "./inbox.js";
+import { auditSinkOf, checkRunLedgerOf } from "./app-ports.js";
+import { openStores } from "../store/open.js";
+import { adoptLegacyInbox } from "./legacy-inbox.js";
+import type { DeliveryQueue } from "../store/ports.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { SelfIdentity } from "./relevance.js";
 import { Worker } from "./worker.js";
@@ -17,10 +19,23 @@ import { Worker } from "./worker.js";
 /** The inbox event of a synthetic delivery: evaluate a PR again because a rule's time window opened or closed. */
 export const REEVALUATE_EVENT = "governor.reevaluate";
 
+/**
+ * This process's id among replicas. GOVERNOR_REPLICA_ID names a replica across its restarts (a restarted replica then
+ * takes back its own leases at once); otherwise one SQLite file has one process, so it is always the same replica, and
+ * a PostgreSQL replica is hostname:pid:random, unique across hosts and restarts, its leases freed by expiry.
+ */
+export function replicaOwner(kind: "sqlite" | "postgres", named?: string): string {
+  if (named) return named;
+  return kind === "sqlite" ? "sqlite" : `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
 export interface RunningGovernor {
   url: string;
   webhookUrl: string;
-  inbox: Inbox;
+  /** The shared delivery queue (SQLite or PostgreSQL). */
+  inbox: DeliveryQueue;
+  /** This replica's id (the owner of its leases). */
+  owner: string;
   worker: Worker;
   metrics: Metrics;
   close(): Promise<void>;
@@ -29,11 +44,19 @@ export interface RunningGovernor {
 type Log = (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
 
 export async function startGovernor(config: ServerConfig, log: Log): Promise<RunningGovernor> {
-  const store = openAuditStore(config.databasePath);
-  const db = new Database(config.databasePath);
-  db.pragma("journal_mode = WAL");
-  db.pragma("busy_timeout = 5000");
-  const inbox = new Inbox(db);
+  const stores = openStores({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), databasePath: config.databasePath }, {
+    onError: (error) => log("warn", "an idle database connection broke; it is reopened on next use", { error: String(error) }),
+  });
+  const applied = (await stores.migrate()).filter((m) => m.applied.length > 0);
+  if (applied.length > 0) log("info", "brought the database schema up to date", { store: stores.kind, applied: applied.map((m) => `${m.store} ${m.from}->${m.to}`) });
+  const inbox = stores.queue;
+  const leaseMs = config.leaseMs ?? 60_000;
+  const owner = replicaOwner(stores.kind, config.replicaId);
+  // An upgrade from a build with the old inbox table: its unfinished deliveries move to the queue, none is lost.
+  if (stores.kind === "sqlite") {
+    const moved = await adoptLegacyInbox(config.databasePath, inbox);
+    if (moved > 0) log("info", "moved unfinished deliveries from the old inbox table to the delivery queue", { moved });
+  }
   const metrics = createMetrics(inbox);
 
   const probot = new Probot({
@@ -44,21 +67,10 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       ...(config.retryBaseMs !== undefined ? { retryAfterBaseValue: config.retryBaseMs } : {}),
       onRequest: (route) => { const end = metrics.githubSeconds.startTimer({ route }); return (status) => void end({ status }); } }),
   });
-  const audit = {
-    record: (entry: Parameters<typeof store.record>[0]) => {
-      const row = store.record(entry);
-      metrics.decisions.inc({ outcome: entry.outcome });
-      return row;
-    },
-    reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
-    knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
-    mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
-    latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
-    scheduleReevaluation: (q: Parameters<typeof store.scheduleReevaluation>[0]) => store.scheduleReevaluation(q),
-  };
+  const audit = auditSinkOf(stores, { onRecorded: (entry) => metrics.decisions.inc({ outcome: entry.outcome }) });
   const clock = config.clock ?? (() => new Date());
   let api: GovernorApi | undefined;
-  await probot.load(governorApp({ audit, appId: config.appId, now: clock, checkRuns: new SqliteCheckRunLedger(db), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }, { ready: (a) => (api = a) }));
+  await probot.load(governorApp({ audit, appId: config.appId, now: clock, checkRuns: checkRunLedgerOf(stores.checkRuns, { owner, leaseMs }), ...(stores.kind === "postgres" ? { commitLock: <T>(key: string, fn: () => Promise<T>) => stores.locks.withLock(key, fn) } : {}), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }, { ready: (a) => (api = a) }));
 
   const self: SelfIdentity = { appId: config.appId };
   try {
@@ -70,7 +82,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   }
 
   const worker = new Worker({
-    inbox, metrics, concurrency: config.concurrency, perInstallation: config.perInstallation, maxAttempts: 3, log,
+    queue: inbox, owner, leaseMs, metrics, concurrency: config.concurrency, perInstallation: config.perInstallation, maxAttempts: 3, log,
     ...(config.retryBaseMs !== undefined ? { retryDelayMs: config.retryBaseMs } : {}),
     dispatch: (d) => {
       if (d.event === REEVALUATE_EVENT) {
@@ -82,23 +94,17 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     },
   });
 
-  const health = () => {
+  // A write probe on the chosen store: a replica that cannot store deliveries must leave the load balancer's rotation.
+  const health = async () => {
     try {
-      db.prepare("CREATE TABLE IF NOT EXISTS health (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT)").run();
-      db.prepare("INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at").run(new Date().toISOString());
-      return { ok: true, detail: { database: "writable", inbox_depth: inbox.depth() } };
+      await inbox.accept({ id: `health:${owner}`, event: "governor.health", action: null, payload: "{}", relevance: { evaluate: false, why: "health probe", installationId: null, prKey: null, headSha: null } });
+      return { ok: true, detail: { database: "writable", store: stores.kind, replica: owner, inbox_depth: await inbox.depth() } };
     } catch (error) {
-      return { ok: false, detail: { database: `not writable: ${String(error)}` } };
+      return { ok: false, detail: { database: `not writable: ${String(error)}`, store: stores.kind, replica: owner } };
     }
   };
-  // A stored delivery is answered 202 even when claiming work fails now: the poll below picks it up.
-  const wakeSafely = () => {
-    try {
-      worker.wake();
-    } catch (error) {
-      log("warn", "could not claim work from the inbox; will try again", { error: String(error) });
-    }
-  };
+  // A stored delivery is answered 202 even when claiming work fails now (the worker logs it): the poll picks it up.
+  const wakeSafely = () => void worker.wake();
   // The dashboard reads the audit file through its own read-only connection: it can never write the trail.
   const dashboard = config.dashboard ? createDashboard(config.dashboard, config.databasePath, log) : undefined;
   const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: wakeSafely, health, log, ...(dashboard ? { dashboard } : {}) });
@@ -110,31 +116,52 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
 
-  const recovered = inbox.recover();
-  if (recovered > 0) log("info", "picked up unfinished deliveries after a restart", { recovered });
-  worker.wake();
-
-  const prune = () => {
+  // Only leases that expired: work another live replica holds is never taken. The claim also reclaims as it goes.
+  const reclaim = async (restarted = false) => {
     try {
-      const dropped = inbox.prune(new Date(Date.now() - (config.inboxRetentionDays ?? 7) * 86_400_000));
+      // A replica with a stable name is its own predecessor: what that process held is unfinished, and nobody else's.
+      const own = restarted && (config.replicaId || stores.kind === "sqlite") ? await inbox.releaseOwn(owner) : 0;
+      if (own > 0) log("info", "picked up unfinished deliveries after a restart", { recovered: own });
+      const recovered = await inbox.reclaimExpired();
+      if (recovered > 0) log("info", "picked up deliveries whose lease expired (a replica stopped)", { recovered });
+    } catch (error) {
+      log("warn", "could not reclaim expired leases; will try again", { error: String(error) });
+    }
+  };
+  await reclaim(true);
+  wakeSafely();
+  // Check runs this replica started stay its own while it lives.
+  const beatRuns = async () => {
+    try {
+      await stores.checkRuns.heartbeat(owner, leaseMs);
+    } catch (error) {
+      log("warn", "could not renew check-run leases; will try again", { error: String(error) });
+    }
+  };
+  const beating = setInterval(() => void beatRuns(), Math.max(50, Math.floor(leaseMs / 3)));
+  beating.unref();
+
+  const prune = async () => {
+    try {
+      const dropped = await inbox.prune(new Date(Date.now() - (config.inboxRetentionDays ?? 7) * 86_400_000));
       if (dropped > 0) log("info", "dropped finished deliveries past their retention", { dropped });
     } catch (error) {
       log("warn", "could not prune the inbox; it will be tried again", { error: String(error) });
     }
   };
-  prune();
-  const pruning = setInterval(prune, 3_600_000);
+  await prune();
+  const pruning = setInterval(() => void prune(), 3_600_000);
   pruning.unref();
   // Time windows: a re-evaluation that falls due goes into the inbox (durably, under an id of its own, so a restart
   // between queueing and clearing it queues nothing twice), then off the schedule.
-  const reevaluateDue = () => {
+  const reevaluateDue = async () => {
     try {
-      for (const due of store.dueReevaluations(clock())) {
-        const result = inbox.accept({
+      for (const due of await stores.audit.dueReevaluations(clock())) {
+        const result = await inbox.accept({
           id: `reevaluate:${due.repo}#${due.pr}@${due.dueAt}`, event: REEVALUATE_EVENT, action: null, payload: JSON.stringify(due),
           relevance: { evaluate: true, installationId: due.installationId, prKey: `${due.repo}#${due.pr}`, headSha: null },
         });
-        store.clearReevaluation(due);
+        await stores.audit.clearReevaluation(due);
         if (result.status === "queued") log("info", "a rule's time window changed; evaluating the PR again", { repo: due.repo, pr: due.pr, due: due.dueAt });
       }
       wakeSafely();
@@ -142,24 +169,24 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       log("warn", "could not queue due re-evaluations; will try again", { error: String(error) });
     }
   };
-  reevaluateDue();
-  const reevaluating = setInterval(reevaluateDue, config.reevaluateEveryMs ?? 15_000);
+  await reevaluateDue();
+  const reevaluating = setInterval(() => void reevaluateDue(), config.reevaluateEveryMs ?? 15_000);
   reevaluating.unref();
   // A safety net: work queued while a claim failed (a busy database) is picked up without waiting for the next webhook.
   const polling = setInterval(wakeSafely, 1000);
   polling.unref();
 
   return {
-    url, webhookUrl: `${url}${config.webhookPath}`, inbox, worker, metrics,
+    url, webhookUrl: `${url}${config.webhookPath}`, inbox, owner, worker, metrics,
     async close() {
       clearInterval(pruning);
+      clearInterval(beating);
       clearInterval(polling);
       clearInterval(reevaluating);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
-      db.close();
       await dashboard?.close();
-      store.close();
+      await stores.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // Which store a process uses: PostgreSQL when DATABASE_URL names one (several replicas), else the SQLite file.
 import { StoreError } from "./errors.js";
-import type { AuditLog, BudgetCounter, CheckRunLeases, DeliveryQueue, MigrationReport } from "./ports.js";
+import type { AuditLog, BudgetCounter, CheckRunLeases, CommitLocks, DeliveryQueue, MigrationReport } from "./ports.js";
 import { openPostgresStores, type PostgresOptions } from "./postgres/index.js";
 import { openSqliteStores } from "./sqlite/index.js";
 
@@ -10,6 +10,7 @@ export interface Stores {
   queue: DeliveryQueue;
   checkRuns: CheckRunLeases;
   budget: BudgetCounter;
+  locks: CommitLocks;
   /**
    * Brings every store's schema up to date and says what was applied. PostgreSQL needs it before first use (replicas
    * may all call it: each step is applied once); SQLite stores migrate as they open, and the first call reports that.
@@ -37,6 +38,8 @@ export function openStores(where: StoreLocation, opts: PostgresOptions = {}): St
   let opened: MigrationReport[] | undefined = s.migrations;
   return {
     kind: "sqlite", audit: s.audit, queue: s.queue, checkRuns: s.checkRuns, budget: s.budget, close: () => s.close(),
+    // One process per file: GovernorState already serialises a commit's reports within it.
+    locks: { kind: "sqlite", withLock: (_key, fn) => fn() },
     async migrate() {
       const first = opened;
       opened = undefined;

@@ -155,6 +155,11 @@ export interface DeliveryQueue {
   finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean>;
   /** Requeues deliveries whose lease expired, and only those: never work a live replica holds. Returns how many. */
   reclaimExpired(): Promise<number>;
+  /**
+   * Requeues every delivery `owner` holds: a replica restarted under the same name (GOVERNOR_REPLICA_ID, or the one
+   * process of a SQLite file) takes back what its previous life left, at once instead of after the lease.
+   */
+  releaseOwn(owner: string): Promise<number>;
   /** Queued or leased. */
   depth(): Promise<number>;
   counts(): Promise<Record<DeliveryStatus, number>>;
@@ -219,4 +224,13 @@ export interface BudgetCounter {
    */
   reserve(r: Reservation): Promise<number>;
   migrate(): Promise<MigrationReport>;
+}
+
+/**
+ * Runs work on one commit alone across every replica (PostgreSQL: an advisory lock; SQLite, one process per file: the
+ * process's own serialisation suffices). Keeps "a shared head shows the strictest decision" true across replicas.
+ */
+export interface CommitLocks {
+  readonly kind: "sqlite" | "postgres";
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }

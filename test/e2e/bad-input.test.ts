@@ -55,13 +55,13 @@ const health = async () => (await fetch(`${s.governor.url}/healthz`)).status;
 async function drained(): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const h = (await (await fetch(`${s.governor.url}/healthz`)).json()) as { inbox_depth: number };
-    if (h.inbox_depth === 0 && !(db.prepare("SELECT 1 FROM inbox WHERE status = 'processing'").get())) return;
+    if (h.inbox_depth === 0 && !(db.prepare("SELECT 1 FROM delivery_queue WHERE status = 'processing'").get())) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error("the inbox did not drain");
 }
 const auditRows = (delivery: string) => db.prepare("SELECT outcome, title, decision, input_missing_reason FROM decisions WHERE delivery_id = ?").all(delivery) as Array<{ outcome: string; title: string; decision: string; input_missing_reason: string | null }>;
-const inInbox = (delivery: string) => (db.prepare("SELECT count(*) AS n FROM inbox WHERE delivery_id = ?").get(delivery) as { n: number }).n;
+const inInbox = (delivery: string) => (db.prepare("SELECT count(*) AS n FROM delivery_queue WHERE delivery_id = ?").get(delivery) as { n: number }).n;
 
 beforeAll(async () => {
   s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 20 } });

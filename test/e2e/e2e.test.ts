@@ -95,7 +95,7 @@ describe("end to end over HTTP: deliveries", () => {
     expect(s.sim.requestLog().filter((r) => r.route.includes("check-runs"))).toEqual([]);
     const store = openAuditStore(s.databasePath);
     expect(store.count()).toBe(0);
-    expect(s.governor.inbox.counts()).toMatchObject({ queued: 0, done: 0, ignored: 0 });
+    expect(await s.governor.inbox.counts()).toMatchObject({ queued: 0, done: 0, ignored: 0 });
     store.close();
   });
 
@@ -113,7 +113,7 @@ describe("end to end over HTTP: deliveries", () => {
   it("serves health and metrics", async () => {
     await open({ repo: REPO, author: copilot, branch: "copilot/docs", files: [file("docs/a.md")] });
     await s.governor.worker.whenIdle();
-    expect(await (await fetch(`${s.governor.url}/healthz`)).json()).toEqual({ status: "ok", database: "writable", inbox_depth: 0 });
+    expect(await (await fetch(`${s.governor.url}/healthz`)).json()).toEqual({ status: "ok", database: "writable", store: "sqlite", replica: "sqlite", inbox_depth: 0 });
     const metrics = await (await fetch(`${s.governor.url}/metrics`)).text();
     expect(metrics).toContain('governor_decisions_total{outcome="allowed"} 1');
     expect(metrics).toContain('governor_deliveries_total{result="evaluated"} 1');

@@ -5,6 +5,8 @@ import { sign } from "@octokit/webhooks-methods";
 import { Probot } from "probot";
 import { type AuditStore, openAuditStore } from "../../src/audit/store.js";
 import { governorApp } from "../../src/github/app.js";
+import { auditSinkOf } from "../../src/server/app-ports.js";
+import { openStores } from "../../src/store/open.js";
 import { governorOctokit } from "../../src/github/octokit.js";
 import { tempDir } from "./cli.js";
 import { GitHubFake } from "./github-fake.js";
@@ -36,13 +38,16 @@ export interface TestApp {
 
 export async function startTestApp(opts: { now?: Date; requireOrgPolicy?: boolean } = {}): Promise<TestApp> {
   const github = new GitHubFake();
-  const audit = openAuditStore(join(tempDir(), "audit.db"));
+  const file = join(tempDir(), "audit.db");
+  // The app writes through the async ports, as the server wires them; the test reads the same file directly.
+  const stores = openStores({ databasePath: file });
+  const audit = openAuditStore(file);
   const probot = new Probot({
     appId: APP_ID, privateKey: privateKey(), secret: SECRET, logLevel: "fatal",
     Octokit: governorOctokit({ retries: 2, retryAfterBaseValue: 1 }),
   });
   let now = opts.now ?? NOW;
-  await probot.load(governorApp({ audit, appId: APP_ID, now: () => now, ...(opts.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }));
+  await probot.load(governorApp({ audit: auditSinkOf(stores), appId: APP_ID, now: () => now, ...(opts.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }));
   return {
     probot, github, audit,
     setNow(at: Date) {
@@ -58,6 +63,7 @@ export async function startTestApp(opts: { now?: Date; requireOrgPolicy?: boolea
     close() {
       github.close();
       audit.close();
+      void stores.close();
     },
   };
 }

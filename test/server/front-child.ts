@@ -3,15 +3,14 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import Database from "better-sqlite3";
 import { createFront } from "../../src/server/http.js";
-import { Inbox } from "../../src/server/inbox.js";
+import { openSqliteStores } from "../../src/store/sqlite/index.js";
 import { createMetrics } from "../../src/server/metrics.js";
 
-const inbox = new Inbox(new Database(join(process.argv[2] ?? ".", "front.db")));
+const inbox = openSqliteStores(join(process.argv[2] ?? ".", "front.db")).queue;
 const server = createFront({
   secret: "s", webhookPath: "/api/github/webhooks", inbox, metrics: createMetrics(inbox), self: { appId: 1 },
-  onQueued: () => undefined, log: () => undefined, health: () => ({ ok: true, detail: {} }),
+  onQueued: () => undefined, log: () => undefined, health: async () => ({ ok: true, detail: {} }),
 });
 global.gc?.();
 const start = process.memoryUsage().rss;

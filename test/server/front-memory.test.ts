@@ -3,10 +3,9 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-import Database from "better-sqlite3";
 import type { AddressInfo } from "node:net";
 import { createFront } from "../../src/server/http.js";
-import { Inbox } from "../../src/server/inbox.js";
+import { openSqliteStores } from "../../src/store/sqlite/index.js";
 import { createMetrics } from "../../src/server/metrics.js";
 import { ROOT, tempDir } from "../helpers/cli.js";
 
@@ -57,10 +56,10 @@ describe("webhook front: bodies refused before they are read", () => {
   afterEach(() => closers.splice(0).forEach((c) => c()));
 
   it("answers 413 to a signed delivery whose Content-Length is over 25 MB as soon as the headers arrive", async () => {
-    const inbox = new Inbox(new Database(join(tempDir(), "front.db")));
+    const inbox = openSqliteStores(join(tempDir(), "front.db")).queue;
     const server = createFront({
       secret: "s", webhookPath: "/api/github/webhooks", inbox, metrics: createMetrics(inbox), self: { appId: 1 },
-      onQueued: () => undefined, log: () => undefined, health: () => ({ ok: true, detail: {} }),
+      onQueued: () => undefined, log: () => undefined, health: async () => ({ ok: true, detail: {} }),
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     closers.push(() => server.close());

@@ -1,9 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFront } from "../../src/server/http.js";
-import { Inbox } from "../../src/server/inbox.js";
+import { openSqliteStores } from "../../src/store/sqlite/index.js";
 import { createMetrics } from "../../src/server/metrics.js";
 import { tempDir } from "../helpers/cli.js";
 import { example, signedHeaders } from "../helpers/webhooks.js";
@@ -15,14 +14,13 @@ afterEach(async () => {
 });
 
 async function startFront(opts: { healthy?: boolean } = {}) {
-  const db = new Database(join(tempDir(), "front.db"));
-  const inbox = new Inbox(db);
+  const inbox = openSqliteStores(join(tempDir(), "front.db")).queue;
   const metrics = createMetrics(inbox);
   let woken = 0;
   const server = createFront({
     secret: SECRET, webhookPath: "/api/github/webhooks", inbox, metrics, self: { appId: 42, slug: "governor" },
     onQueued: () => void woken++, log: () => undefined,
-    health: () => ({ ok: opts.healthy ?? true, detail: { database: opts.healthy === false ? "not writable" : "writable" } }),
+    health: async () => ({ ok: opts.healthy ?? true, detail: { database: opts.healthy === false ? "not writable" : "writable" } }),
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   closers.push(() => new Promise((r) => server.close(() => r())));
@@ -46,7 +44,7 @@ describe("webhook front", () => {
     const body = JSON.stringify(example("pull_request", "opened"));
     const res = await fetch(`${url}/api/github/webhooks`, { method: "POST", headers: await signedHeaders(SECRET, "pull_request", "d-noinst", body), body });
     expect(await res.json()).toEqual({ delivery: "d-noinst", status: "ignored", note: "the payload names no installation, so Governor cannot act on it" });
-    expect(inbox.depth()).toBe(0);
+    expect(await inbox.depth()).toBe(0);
   });
 
   it("stores a signed delivery and answers 202 before any evaluation", async () => {
@@ -54,7 +52,7 @@ describe("webhook front", () => {
     const res = await post(front.url, "pull_request", "d-1", example("pull_request", "opened"));
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ delivery: "d-1", status: "queued" });
-    expect(front.inbox.statusOf("d-1")?.status).toBe("queued");
+    expect((await front.inbox.statusOf("d-1"))?.status).toBe("queued");
     expect(front.woken()).toBe(1);
   });
 
@@ -62,7 +60,7 @@ describe("webhook front", () => {
     const front = await startFront();
     const res = await post(front.url, "pull_request", "d-2", example("pull_request", "opened"), "not-the-secret");
     expect(res.status).toBe(401);
-    expect(front.inbox.statusOf("d-2")).toBeUndefined();
+    expect(await front.inbox.statusOf("d-2")).toBeUndefined();
   });
 
   it("rejects a missing signature with 401", async () => {
@@ -77,7 +75,7 @@ describe("webhook front", () => {
     await post(front.url, "pull_request", "d-4", example("pull_request", "opened"));
     const again = await post(front.url, "pull_request", "d-4", example("pull_request", "opened"));
     expect(await again.json()).toEqual({ delivery: "d-4", status: "duplicate" });
-    expect(front.inbox.depth()).toBe(1);
+    expect(await front.inbox.depth()).toBe(1);
   });
 
   it("ignores events Governor does not evaluate, saying why", async () => {

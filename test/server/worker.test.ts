@@ -1,23 +1,22 @@
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { Inbox, type InboxDelivery } from "../../src/server/inbox.js";
 import { createMetrics } from "../../src/server/metrics.js";
 import { Worker } from "../../src/server/worker.js";
+import type { ClaimedDelivery, DeliveryQueue } from "../../src/store/ports.js";
+import { openSqliteStores } from "../../src/store/sqlite/index.js";
 import { tempDir } from "../helpers/cli.js";
 
-function setup(dispatch: (d: InboxDelivery) => Promise<void>, opts: { retryDelayMs?: number } = {}) {
-  const db = new Database(join(tempDir(), "w.db"));
-  db.pragma("journal_mode = WAL");
-  const inbox = new Inbox(db);
+function setup(dispatch: (d: ClaimedDelivery) => Promise<void>, opts: { retryDelayMs?: number; leaseMs?: number; owner?: string; file?: string } = {}) {
+  const stores = openSqliteStores(opts.file ?? join(tempDir(), "w.db"));
+  const queue: DeliveryQueue = stores.queue;
   const logs: string[] = [];
   const worker = new Worker({
-    inbox, metrics: createMetrics(inbox), dispatch, concurrency: 4, perInstallation: 4, maxAttempts: 3,
+    queue, owner: opts.owner ?? "replica-a", leaseMs: opts.leaseMs ?? 60_000, metrics: createMetrics(queue), dispatch, concurrency: 4, perInstallation: 4, maxAttempts: 3,
     retryDelayMs: opts.retryDelayMs ?? 1, log: (level, msg) => void logs.push(`${level}: ${msg}`),
   });
-  const accept = (id: string, pr: number) => inbox.accept({ id, event: "pull_request", action: "opened", payload: "{}", relevance: { evaluate: true, installationId: 1, prKey: `acme/web#${pr}`, headSha: "a" } });
-  const status = (id: string) => (db.prepare("SELECT status FROM inbox WHERE delivery_id = ?").get(id) as { status: string }).status;
-  return { inbox, worker, accept, status, logs };
+  const accept = (id: string, pr: number) => queue.accept({ id, event: "pull_request", action: "opened", payload: "{}", relevance: { evaluate: true, installationId: 1, prKey: `acme/web#${pr}`, headSha: "a" } });
+  const status = async (id: string) => (await queue.statusOf(id))?.status;
+  return { queue, worker, accept, status, logs, close: () => stores.close() };
 }
 
 describe("worker", () => {
@@ -27,43 +26,63 @@ describe("worker", () => {
       times.push(performance.now());
       throw new Error("GitHub is down");
     }, { retryDelayMs: 60 });
-    w.accept("d1", 1);
-    w.worker.wake();
+    await w.accept("d1", 1);
+    await w.worker.wake();
     await w.worker.whenIdle();
     expect(times).toHaveLength(3);
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(55);
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(110);
-    expect(w.status("d1")).toBe("failed");
+    expect(await w.status("d1")).toBe("failed");
   });
 
   it("puts a delivery whose evaluation failed during shutdown back in the queue for the next process", async () => {
     let release!: () => void;
     const w = setup(() => new Promise<void>((_, reject) => void (release = () => reject(new Error("aborted by shutdown")))));
-    w.accept("d1", 1);
-    w.worker.wake();
+    await w.accept("d1", 1);
+    await w.worker.wake();
     const stopping = w.worker.stop();
     release();
     await stopping;
-    expect(w.status("d1")).toBe("queued");
+    expect(await w.status("d1")).toBe("queued");
   });
 
-  it("keeps working when the inbox cannot record a result, leaving that delivery to recovery", async () => {
+  it("keeps working when the queue cannot record a result, leaving that delivery's lease to expire", async () => {
     const w = setup(async () => undefined);
-    const finish = w.inbox.finish.bind(w.inbox);
+    const finish = w.queue.finish.bind(w.queue);
     let broken = true;
-    w.inbox.finish = (...args: Parameters<Inbox["finish"]>) => {
+    w.queue.finish = async (...args: Parameters<DeliveryQueue["finish"]>) => {
       if (broken) {
         broken = false;
         throw new Error("SQLITE_BUSY: database is locked");
       }
-      finish(...args);
+      return finish(...args);
     };
-    w.accept("d1", 1);
-    w.accept("d2", 2);
-    w.worker.wake();
+    await w.accept("d1", 1);
+    await w.accept("d2", 2);
+    await w.worker.wake();
     await new Promise((r) => setTimeout(r, 50));
-    expect([w.status("d1"), w.status("d2")].sort()).toEqual(["done", "processing"]);
+    expect([await w.status("d1"), await w.status("d2")].sort()).toEqual(["done", "processing"]);
     expect(w.logs).toContain("error: could not mark a delivery done");
-    expect(w.inbox.recover()).toBe(1);
+  });
+
+  it("keeps a long evaluation's lease alive with heartbeats, so another replica never takes it", async () => {
+    const file = join(tempDir(), "w.db");
+    let finishSlow!: () => void;
+    const slow = setup(() => new Promise<void>((r) => void (finishSlow = r)), { leaseMs: 150, file });
+    const other: string[] = [];
+    const rival = setup(async (d) => void other.push(d.id), { leaseMs: 150, owner: "replica-b", file });
+    await slow.accept("d1", 1);
+    await slow.worker.wake();
+    // Five lease lengths later the rival, claiming all along, has still not been given the delivery.
+    for (let i = 0; i < 15; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      await rival.worker.wake();
+    }
+    expect(other).toEqual([]);
+    expect(await slow.status("d1")).toBe("processing");
+    finishSlow();
+    await slow.worker.stop();
+    expect(await slow.status("d1")).toBe("done");
+    await rival.worker.stop();
   });
 });

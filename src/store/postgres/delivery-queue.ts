@@ -140,6 +140,13 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     });
   }
 
+  async releaseOwn(owner: string): Promise<number> {
+    return inContext("postgres", "releaseOwn", async () => {
+      const { rowCount } = await this.pool.query("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_owner = $1", [owner]);
+      return rowCount ?? 0;
+    });
+  }
+
   async depth(): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::integer AS n FROM delivery_queue WHERE status IN ('queued', 'processing')");
     return rows[0]?.n ?? 0;

@@ -1,7 +1,8 @@
 // Every store on one PostgreSQL pool: what a replica opens when DATABASE_URL names PostgreSQL.
 import pg from "pg";
 import { StoreError } from "../errors.js";
-import type { AuditLog, BudgetCounter, CheckRunLeases, DeliveryQueue, MigrationReport } from "../ports.js";
+import type { AuditLog, BudgetCounter, CheckRunLeases, CommitLocks, DeliveryQueue, MigrationReport } from "../ports.js";
+import { PostgresCommitLocks } from "./commit-lock.js";
 import { PostgresAuditLog } from "./audit-log.js";
 import { PostgresBudgetCounter } from "./budget-counter.js";
 import { PostgresCheckRunLeases } from "./check-run-leases.js";
@@ -12,6 +13,7 @@ export interface PostgresStores {
   queue: DeliveryQueue;
   checkRuns: CheckRunLeases;
   budget: BudgetCounter;
+  locks: CommitLocks;
   /** Brings every store's schema up to date (each in its own transaction); what was applied, per store. */
   migrate(): Promise<MigrationReport[]>;
   close(): Promise<void>;
@@ -20,6 +22,8 @@ export interface PostgresStores {
 export interface PostgresOptions {
   /** Connections in this process's pool. */
   max?: number;
+  /** Connections for per-commit locks, apart from the pool (default 10): at most this many commits locked at once. */
+  lockConnections?: number;
   /** A schema of its own (e.g. one per deployment); it must exist. Default: the database's search_path. */
   schema?: string;
   now?: () => Date;
@@ -42,11 +46,20 @@ export function openPostgresStores(url: string, opts: PostgresOptions = {}): Pos
   const queue = new PostgresDeliveryQueue(pool, now);
   const checkRuns = new PostgresCheckRunLeases(pool, now);
   const budget = new PostgresBudgetCounter(pool);
+  const lockPool = new pg.Pool({
+    connectionString: url, max: opts.lockConnections ?? 10,
+    ...(opts.schema !== undefined ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  lockPool.on("error", (error) => opts.onError?.(error));
+  const locks = new PostgresCommitLocks(lockPool);
   return {
-    audit, queue, checkRuns, budget,
+    audit, queue, checkRuns, budget, locks,
     async migrate() {
       return [await audit.migrate(), await queue.migrate(), await checkRuns.migrate(), await budget.migrate()];
     },
-    close: () => pool.end(),
+    close: async () => {
+      await lockPool.end();
+      await pool.end();
+    },
   };
 }

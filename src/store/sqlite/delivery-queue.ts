@@ -120,6 +120,10 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.statements.reclaim.run(this.now().getTime()).changes;
   }
 
+  async releaseOwn(owner: string): Promise<number> {
+    return this.db.prepare("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_owner = ?").run(owner).changes;
+  }
+
   async depth(): Promise<number> {
     return (this.db.prepare("SELECT count(*) AS n FROM delivery_queue WHERE status IN ('queued', 'processing')").get() as { n: number }).n;
   }
