@@ -5,6 +5,8 @@ import { Writable } from "node:stream";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { exportRows } from "../audit/export.js";
 import { Replayer } from "../audit/replay.js";
+import { openPostgresStores } from "../store/postgres/index.js";
+import { postgresUrlOf } from "./store-commands.js";
 import { checkNewPolicies, simulate } from "../audit/simulate.js";
 import { AuditSchemaError, SCHEMA_VERSION } from "../audit/schema.js";
 import { type AuditFilters, type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
@@ -79,6 +81,10 @@ function openExisting(ctx: CliContext, db?: string): AuditStore {
   }
 }
 
+async function* rowsOnly(rows: AsyncIterable<AuditRow>): AsyncIterable<{ row: AuditRow }> {
+  for await (const row of rows) yield { row };
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")).join("\n");
@@ -125,16 +131,20 @@ export function register(program: Command, ctx: CliContext): void {
   withFilters(audit.command("replay").description("evaluate stored inputs again; exit 1 if any decision differs"))
     .argument("[id]", "one row (default: with --all, every row matching the filters)", positiveInt)
     .option("--all", "every row matching the filters")
-    .action((id: number | undefined, o: FilterOptions & { all?: boolean }) => {
+    .action(async (id: number | undefined, o: FilterOptions & { all?: boolean }) => {
       if (id === undefined && !o.all) throw new UsageError("give a row id, or --all");
-      const store = openExisting(ctx, o.db);
+      // PostgreSQL (a postgres:// --db, or DATABASE_URL) is read through the AuditLog port; SQLite as before.
+      const url = postgresUrlOf(ctx, o.db);
+      const pgStores = url ? openPostgresStores(url) : undefined;
+      const store = pgStores ? undefined : openExisting(ctx, o.db);
       try {
         const started = process.hrtime.bigint();
         const replayer = new Replayer();
-        const one = id !== undefined ? store.get(id) : undefined;
-        const rows: Iterable<{ row: AuditRow; input?: unknown }> = id !== undefined ? (one ? [{ row: one }] : []) : store.iterateParsed(filtersOf(o));
+        const one = id !== undefined ? (pgStores ? await pgStores.audit.get(id) : store!.get(id)) : undefined;
+        const rows: Iterable<{ row: AuditRow; input?: unknown }> | AsyncIterable<{ row: AuditRow; input?: unknown }> = id !== undefined ? (one ? [{ row: one }] : [])
+          : pgStores ? rowsOnly(pgStores.audit.iterate(filtersOf(o))) : store!.iterateParsed(filtersOf(o));
         let replayed = 0, identical = 0, differing = 0, skipped = 0;
-        for (const { row, input } of rows) {
+        for await (const { row, input } of rows) {
           const result = replayer.replay(row, input);
           if (result.status === "skipped") {
             skipped++;
@@ -153,7 +163,8 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(`replayed ${replayed}, identical ${identical}, differing ${differing}, skipped ${skipped} in ${(ms / 1000).toFixed(2)} s`);
         ctx.exit(differing > 0 ? EXIT.internal : EXIT.ok);
       } finally {
-        store.close();
+        store?.close();
+        await pgStores?.close();
       }
     });
 
@@ -161,20 +172,24 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--db <path>", "audit database")
     .option("--expect <id:sha256>", "a row id and hash prefix shown on GitHub (a check run's footer) that must still be in the trail; repeatable",
       (v: string, all: string[]) => [...all, v], [] as string[])
-    .action((o: { db?: string; expect: string[] }) => {
+    .action(async (o: { db?: string; expect: string[] }) => {
       const anchors = o.expect.map((v) => /^(\d+):([0-9a-fA-F]{8,64})$/.exec(v));
       const bad = o.expect.find((_, i) => !anchors[i]);
       if (bad !== undefined) throw new UsageError(`--expect ${bad}: write ROW:HASH, e.g. 42:3f2a9c0b1d4e5f60 (from the check run's footer)`);
-      const store = openExisting(ctx, o.db);
+      const url = postgresUrlOf(ctx, o.db);
+      const pgStores = url ? openPostgresStores(url) : undefined;
+      const store = pgStores ? undefined : openExisting(ctx, o.db);
       try {
-        const { rows, broken } = store.verify({ expect: anchors.map((m) => ({ id: Number(m![1]), hash: m![2]! })) });
+        const expect = anchors.map((m) => ({ id: Number(m![1]), hash: m![2]! }));
+        const { rows, broken } = pgStores ? await pgStores.audit.verify({ expect }) : store!.verify({ expect });
         if (broken) {
           ctx.out(broken.id === null ? `audit trail damaged: ${broken.problem}` : `chain broken at row ${broken.id}: ${broken.problem}`);
           return ctx.exit(EXIT.internal);
         }
         ctx.out(`chain intact: ${rows} rows verified${o.expect.length ? `; ${o.expect.length} anchor${o.expect.length === 1 ? "" : "s"} from GitHub found` : ""}`);
       } finally {
-        store.close();
+        store?.close();
+        await pgStores?.close();
       }
     });
 

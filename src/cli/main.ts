@@ -9,6 +9,7 @@ async function registrations(): Promise<Register[]> {
   const modules = await Promise.all([
     import("./policy-commands.js"),
     import("./audit-commands.js"),
+    import("./store-commands.js"),
     import("./serve-commands.js"),
     import("./preflight-commands.js"),
     import("./dashboard-command.js"),
