@@ -5,6 +5,7 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchAudit } from "./audit.js";
 import { benchMatcher } from "./matcher.js";
+import { benchStore } from "./store.js";
 import type { BenchResult } from "./result.js";
 import { benchWebhooks } from "./webhooks.js";
 
@@ -30,6 +31,8 @@ const sections: Array<[string, () => Promise<BenchResult[]>]> = [
   ["matcher", benchMatcher],
   ["audit", benchAudit],
   ["webhooks", benchWebhooks],
+  // Audit appends on PostgreSQL (a server of its own, fsync on) beside SQLite.
+  ["store", benchStore],
 ];
 
 /** Runs one section in a child process of its own: a fresh heap and JIT, so no section pays for another's garbage. */

@@ -144,6 +144,18 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     expect((await s.audit.verify()).broken?.problem).toMatch(/identity table \(pr_identities\) lacks 1/);
   });
 
+  it("ends a PR's sticky identity with a release row in the same batch, and verify agrees", async () => {
+    const { audit } = await open();
+    const [governed] = agentEntries(1);
+    const release: AuditEntry = { ...governed!, agent: null, outcome: "not_governed", input: null, input_missing_reason: "released by @dana (was copilot): a human took it over" };
+    const [again] = agentEntries(1);
+    await audit.append([governed!, release]);
+    expect(await audit.knownAgents("acme/webapp", 1)).toEqual([]);
+    await audit.append([again!]);
+    expect(await audit.knownAgents("acme/webapp", 1)).toEqual([governed!.agent]);
+    expect((await audit.verify()).broken).toBeNull();
+  });
+
   it("keeps the time-window schedule: due ones oldest first, cleared only at the due time queued", async () => {
     const { audit } = await open();
     await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 1, installationId: 7, dueAt: "2026-11-24T13:00:00.000Z" });

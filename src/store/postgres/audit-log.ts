@@ -181,14 +181,27 @@ export class PostgresAuditLog implements AuditLog {
     await this.writeIdentities(client, rows);
   }
 
-  /** Sticky identities, in the decision's transaction, as the SQLite store keeps them: a release row ends them. */
+  /**
+   * Sticky identities, in the decision's transaction, as the SQLite store keeps them: a release row ends them. Two
+   * statements per batch, whatever its size: what the batch releases, then the agents named after each PR's last release.
+   */
   private async writeIdentities(client: pg.PoolClient, rows: readonly AuditRecord[]): Promise<void> {
+    const perPr = new Map<string, { repo: string; pr: number; released: boolean; agents: Map<string, number> }>();
     for (const row of rows) {
+      const key = `${row.repo}#${row.pr}`;
+      const state = perPr.get(key) ?? perPr.set(key, { repo: row.repo, pr: row.pr, released: false, agents: new Map() }).get(key)!;
       const effect = identityEffect(row);
-      if (effect.release) await client.query("DELETE FROM pr_identities WHERE repo = $1 AND pr = $2", [row.repo, row.pr]);
-      else if (effect.agents.length > 0) {
-        await client.query("INSERT INTO pr_identities (repo, pr, agent, first_row) SELECT $1, $2, unnest($3::text[]), $4 ON CONFLICT DO NOTHING", [row.repo, row.pr, effect.agents, row.id]);
-      }
+      if (effect.release) (state.released = true), state.agents.clear();
+      else for (const agent of effect.agents) if (!state.agents.has(agent)) state.agents.set(agent, row.id);
+    }
+    const released = [...perPr.values()].filter((s) => s.released);
+    if (released.length > 0) {
+      await client.query("DELETE FROM pr_identities WHERE (repo, pr) IN (SELECT * FROM unnest($1::text[], $2::integer[]))", [released.map((s) => s.repo), released.map((s) => s.pr)]);
+    }
+    const adds = [...perPr.values()].flatMap((s) => [...s.agents].map(([agent, first]) => ({ repo: s.repo, pr: s.pr, agent, first })));
+    if (adds.length > 0) {
+      await client.query("INSERT INTO pr_identities (repo, pr, agent, first_row) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[]) ON CONFLICT DO NOTHING",
+        [adds.map((a) => a.repo), adds.map((a) => a.pr), adds.map((a) => a.agent), adds.map((a) => a.first)]);
     }
   }
 
