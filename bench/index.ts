@@ -5,6 +5,7 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchAudit } from "./audit.js";
 import { benchMatcher } from "./matcher.js";
+import { benchReplicas } from "./replicas.js";
 import { benchStore } from "./store.js";
 import type { BenchResult } from "./result.js";
 import { benchWebhooks } from "./webhooks.js";
@@ -33,6 +34,8 @@ const sections: Array<[string, () => Promise<BenchResult[]>]> = [
   ["webhooks", benchWebhooks],
   // Audit appends on PostgreSQL (a server of its own, fsync on) beside SQLite.
   ["store", benchStore],
+  // Decisions per second of 1 and 3 serve replicas on PostgreSQL beside SQLite, GitHub 50 ms away.
+  ["replicas", benchReplicas],
 ];
 
 /** Runs one section in a child process of its own: a fresh heap and JIT, so no section pays for another's garbage. */

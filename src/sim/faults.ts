@@ -3,7 +3,7 @@
 export interface Fault {
   /** HTTP method, or undefined for any. */
   method?: string;
-  /** The OpenAPI path template, e.g. `/repos/{owner}/{repo}/pulls/{pull_number}/files`. */
+  /** The OpenAPI path template, e.g. `/repos/{owner}/{repo}/pulls/{pull_number}/files`; `*` for every route. */
   route: string;
   kind: "status" | "latency" | "secondary" | "primary" | "drop";
   status?: number;
@@ -27,7 +27,7 @@ export class Faults {
 
   /** The fault for this request, if any, counting it against its `times`. */
   take(method: string, route: string): Fault | undefined {
-    const f = this.list.find((x) => x.left > 0 && x.route === route && (x.method === undefined || x.method === method));
+    const f = this.list.find((x) => x.left > 0 && (x.route === route || x.route === "*") && (x.method === undefined || x.method === method));
     if (!f) return undefined;
     f.left--;
     return f;
