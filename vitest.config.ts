@@ -1,11 +1,23 @@
 import { defineConfig } from "vitest/config";
 
+// Two projects: `unit` (in-process, fast) and `system` (real processes, servers, the packed package). `npm test` runs
+// both; `npm run test:unit` is the quick loop. The bin runs the compiled dist/, so it is built first when stale.
+const SYSTEM = ["test/e2e/**/*.test.ts", "test/server/front.test.ts", "test/server/start.test.ts", "test/package/**/*.test.ts", "test/audit/commands.test.ts"];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // Crash and end-to-end tests start real processes and servers; give them room on a 2-core machine.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    globalSetup: ["test/helpers/build.ts"],
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: SYSTEM, testTimeout: 20_000, hookTimeout: 20_000 },
+      },
+      {
+        extends: true,
+        // Crash and end-to-end tests start real processes and servers; give them room on a 2-core machine.
+        test: { name: "system", include: SYSTEM, testTimeout: 60_000, hookTimeout: 60_000 },
+      },
+    ],
   },
 });

@@ -38,9 +38,10 @@ export function register(program: Command, ctx: CliContext): void {
     .command("demo")
     .description("play the Governor story against a local GitHub simulator: no GitHub account needed")
     .option("--serve", "keep the simulator and the app running and print how to send your own webhooks")
-    .option("--db <path>", "audit database file", "governor-demo.db")
-    .action(async (opts: { serve?: boolean; db: string }) => {
+    .option("--db <path>", "audit database file (default: governor-demo.db in the temporary folder)")
+    .option("--force", "replace the --db file even when it is not a demo database")
+    .action(async (opts: { serve?: boolean; db?: string; force?: boolean }) => {
       const { runDemo } = await import("../demo/run.js");
-      ctx.exit(await runDemo({ ctx, keepServing: opts.serve === true, databasePath: opts.db }));
+      ctx.exit(await runDemo({ ctx, keepServing: opts.serve === true, force: opts.force === true, ...(opts.db !== undefined ? { databasePath: opts.db } : {}) }));
     });
 }
