@@ -22,7 +22,9 @@ const COMMAND_MODULE: Record<string, keyof typeof MODULES> = {
 };
 
 async function registrations(argv: string[]): Promise<Register[]> {
-  const command = argv.slice(2).find((a) => !a.startsWith("-"));
+  const args = argv.slice(2);
+  const command = args.find((a) => !a.startsWith("-"));
+  if (command === undefined && args.some((a) => a === "-V" || a === "--version")) return []; // the version needs no command
   const only = command !== undefined ? COMMAND_MODULE[command] : undefined;
   const wanted = only ? [MODULES[only]] : Object.values(MODULES);
   return (await Promise.all(wanted.map((load) => load()))).map((m) => m.register);
