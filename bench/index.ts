@@ -30,7 +30,7 @@ function table(results: BenchResult[]): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-const sections: Array<[string, () => Promise<BenchResult[]>]> = [
+const sections: Array<[string, () => BenchResult[] | Promise<BenchResult[]>]> = [
   ["matcher", benchMatcher],
   ["audit", benchAudit],
   ["webhooks", benchWebhooks],

@@ -2,7 +2,7 @@
 // its first /healthz answer, while GitHub accepts connections and never replies, beside a bare Node HTTP server's.
 // GOVERNOR_BENCH_BIN measures another build of the bin (e.g. an older checkout's) in the same way.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +19,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function timeProcess(args: string[], cwd: string): number {
   const started = performance.now();
   const r = spawnSync(process.execPath, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
-  if (r.status !== 0 && r.status !== 3 && r.status !== 4) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr}`);
+  if (r.status !== 0 && r.status !== 3 && r.status !== 4) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr.toString("utf8")}`);
   return performance.now() - started;
 }
 
@@ -34,7 +34,10 @@ async function timeToHealthz(args: string[], env: Record<string, string>, cwd: s
       child.stdout.setEncoding("utf8").on("data", (c: string) => {
         out += c;
         const m = /listening on (\S+)/.exec(out);
-        if (m?.[1]) (clearTimeout(timer), resolve(m[1]));
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
       });
     });
     for (;;) {
@@ -49,7 +52,7 @@ async function timeToHealthz(args: string[], env: Record<string, string>, cwd: s
 
 export async function benchStartup(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "governor-bench-startup-"));
-  writeFileSync(join(dir, ".governance.yml"), (await import("node:fs")).readFileSync(POLICY, "utf8"));
+  writeFileSync(join(dir, ".governance.yml"), readFileSync(POLICY, "utf8"));
   writeFileSync(join(dir, "files.txt"), "docs/guide.md\napps/web/src/page.tsx\nREADME.md\n");
   const check = [BIN, "check", "--files-from", "files.txt", "--author", "Copilot", "--author-type", "Bot", "--branch", "copilot/x"];
   const checkMs: number[] = [];

@@ -121,7 +121,7 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.err(`no decision with id ${id}`);
           return ctx.exit(EXIT.usage);
         }
-        if (o.json) return ctx.out(JSON.stringify({ ...row, decision: JSON.parse(row.decision), input: row.input ? JSON.parse(row.input) : null }, null, 2));
+        if (o.json) return ctx.out(JSON.stringify({ ...row, decision: JSON.parse(row.decision) as unknown, input: row.input ? (JSON.parse(row.input) as unknown) : null }, null, 2));
         ctx.out(showRow(row));
       } finally {
         store.close();
@@ -268,7 +268,7 @@ function contextStream(ctx: CliContext): Writable {
       if (gone) return done();
       if (stdout) {
         stdout.write(chunk, (error?: Error | null) => {
-          if ((error as NodeJS.ErrnoException | null | undefined)?.code === "EPIPE") {
+          if (error && (error as NodeJS.ErrnoException).code === "EPIPE") {
             gone = true;
             return done();
           }

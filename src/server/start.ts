@@ -73,7 +73,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     dispatch: async (d) => {
       started.set(d.id, performance.now());
       try {
-        await probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) } as Parameters<Probot["receive"]>[0]);
+        await probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) as unknown } as Parameters<Probot["receive"]>[0]);
       } finally {
         started.delete(d.id);
       }

@@ -19,8 +19,7 @@ it("logs each decision once at info with repo, PR, head, agent, outcome, rule id
   await done;
   const decisions = lines.filter((l) => l.msg === "decision");
   expect(decisions).toHaveLength(1);
-  expect(decisions[0]).toMatchObject({
-    level: "info",
-    extra: { repo: "acme/webapp", pr: pr.number, head: pr.head.sha, agent: "devin", outcome: "denied", rules: expect.arrayContaining(["repo:billing-freeze"]), ms: expect.any(Number) },
-  });
+  expect(decisions[0]).toMatchObject({ level: "info", extra: { repo: "acme/webapp", pr: pr.number, head: pr.head.sha, agent: "devin", outcome: "denied" } });
+  expect(decisions[0]?.extra?.["rules"]).toContain("repo:billing-freeze");
+  expect(typeof decisions[0]?.extra?.["ms"]).toBe("number");
 });
