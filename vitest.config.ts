@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     globalSetup: ["test/helpers/build.ts"],
     pool: "forks",
+    // Two workers on the 2-core machine (the default leaves one core idle): the system tests mostly wait on processes.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
