@@ -70,7 +70,7 @@ export async function benchStartup(): Promise<BenchResult[]> {
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
   const env = {
     APP_ID: "1", PRIVATE_KEY: generateAppKey(), WEBHOOK_SECRET: "s", GHE_HOST: `127.0.0.1:${(silent.address() as { port: number }).port}`, GHE_PROTOCOL: "http",
-    LOG_LEVEL: "fatal", GITHUB_TIMEOUT_MS: "60000",
+    LOG_LEVEL: "fatal",
   };
   const bare = "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port + ' ') })";
   const serveMs: number[] = [];
