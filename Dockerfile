@@ -2,9 +2,14 @@
 # built package, install the tarball for production (--omit=dev), run the `governor` it installs. (This repository's
 # machines cannot run `docker build`; keep these steps and the test's in step.)
 
+# Node 24 LTS, pinned to 24.18.1: better-sqlite3 12 compiled against Node 24.19+ headers aborts the process ("Assertion
+# failed: (env) != nullptr" in RemoveEnvironmentCleanupHook, nodejs/node#65446). Move on when better-sqlite3 13
+# (N-API) is adopted. Both stages must use the same Node: the addon is compiled in the first and run in the second.
+ARG NODE_IMAGE=node:24.18.1-bookworm-slim
+
 # Build: the checkout's dependencies (lockfile), the compiled dist/ (npm ci runs `prepare`), then the tarball, then
 # its production install, which compiles better-sqlite3 for this image's Node.
-FROM node:24-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -14,7 +19,7 @@ RUN echo '{"private":true}' > package.json \
  && npm install --omit=dev --no-audit --no-fund /tmp/agent-governor-*.tgz
 
 # Run: only the production install, as an unprivileged user; the audit trail and inbox on a volume.
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     DATABASE_PATH=/data/governor.db \
     PORT=3000 \
