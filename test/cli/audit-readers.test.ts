@@ -20,12 +20,12 @@ function seeded(entries = oneOfEach()): { dir: string; path: string } {
   return { dir, path };
 }
 
-/** The file as the previous schema left it (before migration 3 -> 4 added the by-commit index). */
+/** The file as the previous schema left it (before migration 4 -> 5 added budget places, identities and re-evaluations). */
 function downgrade(path: string): void {
-  expect(SCHEMA_VERSION).toBe(4); // a new migration needs this undone too
+  expect(SCHEMA_VERSION).toBe(5); // a new migration needs this undone too
   const db = new Database(path);
-  db.exec("DROP INDEX decisions_head");
-  db.pragma("user_version = 3");
+  db.exec("DROP TABLE agent_budget_places; DROP TABLE pr_identities; DROP TABLE reevaluations");
+  db.pragma("user_version = 4");
   db.close();
 }
 
