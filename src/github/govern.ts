@@ -147,7 +147,7 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
 
   const base: ChangeInput = changeFromPayload(repository, pr);
   const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
-  const context: { now: string; usage: { prs_today: number; prs_by_agent: Record<string, number> } } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
+  const context: { now: string; usage: { prs_today: number; prs_by_agent: Record<string, number>; prs_by_agent_week?: Record<string, number>; org_prs_by_agent?: Record<string, number>; org_prs_by_agent_week?: Record<string, number> } } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
   if (!sources.org && !sources.repo) {
     return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
   }
@@ -176,9 +176,15 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   // of PRs opened at once cannot all pass a limit. The position is fixed at the first evaluation and stays.
   const agents = agentNames(identified);
   if (agents.length > 0) {
-    const positions = deps.audit.reserveAgentPr({ repo: repository.full_name, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
-    context.usage.prs_by_agent = positions;
-    context.usage.prs_today = Math.max(1, ...Object.values(positions));
+    // Places in the repository and across the org (org_limits), for a day and a week: one reservation for all.
+    const places = await deps.audit.reserveBudgetPlaces({ repo: repository.full_name, org: owner, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
+    context.usage.prs_by_agent = places.repo.day;
+    context.usage.prs_by_agent_week = places.repo.week;
+    if (places.org) {
+      context.usage.org_prs_by_agent = places.org.day;
+      context.usage.org_prs_by_agent_week = places.org.week;
+    }
+    context.usage.prs_today = Math.max(1, ...Object.values(places.repo.day));
   }
   // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone, so
   // a decision without a gate (allowed, or denied outright) does not read them. The budget's own gate

@@ -67,6 +67,11 @@ export const ContextSchema = z.strictObject({
     prs_today: z.number().int().min(0).default(0),
     /** The same count for each agent that matched the PR (by agent name); an agent without an entry falls back to prs_today. */
     prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
-  }).default({ prs_today: 0, prs_by_agent: {} }),
+    /** This PR's place among each agent's PRs in this repo over the 7 days before its opening (reserved atomically). */
+    prs_by_agent_week: z.record(z.string(), z.number().int().min(0)).default({}),
+    /** The same across every repository of the org, over 24 hours and over 7 days. */
+    org_prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
+    org_prs_by_agent_week: z.record(z.string(), z.number().int().min(0)).default({}),
+  }).default({ prs_today: 0, prs_by_agent: {}, prs_by_agent_week: {}, org_prs_by_agent: {}, org_prs_by_agent_week: {} }),
 });
 export type EvalContext = z.infer<typeof ContextSchema>;

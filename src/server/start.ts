@@ -51,6 +51,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       return row;
     },
     reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
+    reserveBudgetPlaces: (q: Parameters<typeof store.reserveBudgetPlaces>[0]) => store.reserveBudgetPlaces(q),
     knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
     mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
