@@ -175,7 +175,7 @@ describe("governor check", () => {
     const cwd = tempDir({ ".governance.yml": WEBAPP, "f.txt": "docs/a.md\n" });
     const r = await run(["check", "--files-from", "f.txt", "--prs-today", "21", ...COPILOT], { cwd });
     expect(r.code).toBe(4);
-    expect(r.stdout).toContain("limits.max_prs_per_day: 21 of 20 (exceeded)");
+    expect(r.stdout).toMatch(/limits.max_prs_per_day \(repo, [a-z]+\): 21 of 20 \(exceeded\)/);
   });
 
   it("exits 2 with a usage message when no change is given", async () => {

@@ -1,0 +1,87 @@
+// Issue 15 over HTTP: per-agent and org-wide budgets, signed webhooks against the simulator, the real server and store.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openAuditStore } from "../../src/audit/store.js";
+import { type Stack, startStack } from "../../src/demo/stack.js";
+
+const REPO = "acme/webapp";
+const copilot = { login: "Copilot", type: "Bot" as const };
+const devin = { login: "devin-ai-integration[bot]", type: "Bot" as const };
+let s: Stack;
+beforeEach(async () => {
+  s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 50 } });
+});
+afterEach(async () => {
+  await s.close();
+});
+
+const DOCS_ALLOWED = `classes:
+  docs: ["docs/**"]
+rules:
+  - id: docs
+    match: { classes: [docs] }
+    action: allow
+default: deny
+`;
+
+async function open(repo: string, author: { login: string; type: "Bot" }, branch: string) {
+  const { pr, webhook } = s.sim.openPullRequest({ repo, author, branch, files: [{ path: `docs/${branch.replace("/", "-")}.md`, content: "x\n" }] });
+  const done = s.sim.waitForCheck(repo, pr.number);
+  expect((await s.sim.send(webhook)).status).toBe(202);
+  return done;
+}
+
+describe("over HTTP: budgets per agent", () => {
+  it("holds copilot to its own daily PR budget while devin, under the repo-wide one, still passes in the same repository", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1\n${DOCS_ALLOWED}limits:\n  max_prs_per_day: 20\n  agents:\n    copilot: { max_prs_per_day: 1 }\n` });
+    expect((await open(REPO, copilot, "copilot/one")).conclusion).toBe("success");
+    const second = await open(REPO, copilot, "copilot/two");
+    expect(second.conclusion).toBe("failure");
+    expect(second.output.title).toBe("Denied: limits.max_prs_per_day");
+    // The budget table names the scope, the agent, what was used, this PR's share and the limit.
+    expect(second.output.summary).toContain("| `limits.max_prs_per_day` | repo | copilot | 1 | 1 | 1 (exceeded) |");
+    const other = await open(REPO, devin, "devin/one");
+    expect(other.conclusion).toBe("success");
+    expect(other.output.summary).toContain("| `limits.max_prs_per_day` | repo | devin | 0 | 1 | 20 |");
+  });
+
+  it("fails closed on a budget for an agent that does not exist, naming the closest one", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1\n${DOCS_ALLOWED}limits:\n  agents:\n    copilt: { max_prs_per_day: 1 }\n` });
+    const check = await open(REPO, copilot, "copilot/typo");
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.summary).toMatch(/\.governance\.yml:11:5: limits\.agents\.copilt: unknown agent "copilt"; did you mean "copilot"\?/);
+  });
+});
+
+describe("over HTTP: org-wide budgets", () => {
+  it("counts an agent's PRs across the org's repositories, so the org's daily budget is reached across two of them", async () => {
+    s.sim.commit("acme/.github", "main", { "governance.yml": `version: 1\n${DOCS_ALLOWED}org_limits: { max_prs_per_day: 2 }\n` });
+    s.sim.commit(REPO, "main", {}, [".governance.yml"]);
+    s.sim.addRepo("acme", "api", { "README.md": "api\n" });
+    expect((await open(REPO, copilot, "copilot/a")).conclusion).toBe("success");
+    expect((await open("acme/api", copilot, "copilot/b")).conclusion).toBe("success");
+    const third = await open(REPO, copilot, "copilot/c");
+    expect(third.conclusion).toBe("failure");
+    expect(third.output.title).toBe("Denied: org_limits.max_prs_per_day");
+    expect(third.output.summary).toContain("| `org_limits.max_prs_per_day` | org | copilot | 2 | 1 | 2 (exceeded) |");
+    expect(third.output.summary).toContain("across the org's repositories");
+    // Another agent has its own place in the org's budget.
+    expect((await open("acme/api", devin, "devin/a")).conclusion).toBe("success");
+    // The places are in the store, and audit verify holds them to the decisions.
+    await s.governor.worker.whenIdle();
+    const store = openAuditStore(s.databasePath);
+    try {
+      expect(store.verify().broken).toBeNull();
+      store.db.prepare("UPDATE agent_budget_places SET position = 1 WHERE scope = 'org:acme' AND repo = ? AND agent = 'copilot' AND position = 3").run(REPO);
+      expect(store.verify().broken?.problem).toMatch(/decided as copilot's PR number 3 of the day across the org, but the budget reservations \(agent_budget_places\) say 1/);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("fails closed on org_limits written in a repository's policy", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1\n${DOCS_ALLOWED}org_limits: { max_prs_per_day: 100 }\n` });
+    const check = await open(REPO, copilot, "copilot/sneaky");
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.summary).toContain("org_limits is only valid in the org policy");
+  });
+});
