@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/audit/store.js";
 import { type Stack, startStack } from "../../src/demo/stack.js";
+import { runBin, tempDir } from "../helpers/cli.js";
 
 const REPO = "acme/webapp";
 const copilot = { login: "Copilot", type: "Bot" as const };
@@ -83,5 +84,30 @@ describe("over HTTP: org-wide budgets", () => {
     const check = await open(REPO, copilot, "copilot/sneaky");
     expect(check.conclusion).toBe("failure");
     expect(check.output.summary).toContain("org_limits is only valid in the org policy");
+  });
+});
+
+describe("governor usage", () => {
+  it("prints each agent's PRs and lines in the current windows against its limits, per repository and across the org, as a table and as JSON", async () => {
+    s.sim.commit("acme/.github", "main", { "governance.yml": `version: 1\n${DOCS_ALLOWED}org_limits: { max_prs_per_week: 10 }\n` });
+    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1\n${DOCS_ALLOWED}limits:\n  agents:\n    copilot: { max_prs_per_day: 1 }\n` });
+    s.sim.addRepo("acme", "api", { "README.md": "api\n" });
+    await open(REPO, copilot, "copilot/u1");
+    await open(REPO, copilot, "copilot/u2");
+    await open("acme/api", copilot, "copilot/u3");
+    await s.governor.worker.whenIdle();
+    const cwd = tempDir();
+    const json = runBin(["usage", "--db", s.databasePath, "--org", "acme", "--json"], { cwd });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { scope: "repo", name: "acme/api", agent: "copilot", prs: { day: 1, week: 1 }, lines: { day: 2, week: 2 }, limits: [] },
+      { scope: "repo", name: "acme/webapp", agent: "copilot", prs: { day: 2, week: 2 }, lines: { day: 4, week: 4 }, limits: [{ id: "limits.max_prs_per_day", limit: 1, used: 2, over: true }] },
+      { scope: "org", name: "acme", agent: "copilot", prs: { day: 3, week: 3 }, lines: { day: 6, week: 6 }, limits: [{ id: "org_limits.max_prs_per_week", limit: 10, used: 3, over: false }] },
+    ]);
+    const text = runBin(["usage", "--db", s.databasePath, "--repo", REPO, "--agent", "copilot"], { cwd });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^SCOPE\s+AGENT\s+PRS 24H\s+PRS 7D\s+LINES 24H\s+LINES 7D\s+LIMITS \(USED\/LIMIT\)\nacme\/webapp\s+copilot\s+2\s+2\s+4\s+4\s+limits.max_prs_per_day 2\/1 \(over\)\n$/);
+    // A week on, nothing is in the windows.
+    expect(runBin(["usage", "--db", s.databasePath, "--at", new Date(Date.now() + 8 * 86_400_000).toISOString()], { cwd }).stdout).toBe("no agent PRs in the last 7 days match\n");
   });
 });
