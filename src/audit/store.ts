@@ -82,6 +82,30 @@ function placesOf(input: string | null): Array<{ scope: "repo" | "org"; window: 
   return out;
 }
 
+/** A completed workflow job, as a `workflow_job` webhook describes it. */
+export interface WorkflowJob {
+  jobId: number;
+  repo: string;
+  runId: number;
+  workflow: string;
+  path: string | null;
+  headBranch: string | null;
+  startedAt: string;
+  completedAt: string;
+  deliveryId: string | null;
+}
+
+export interface RecordedJob {
+  jobId: number;
+  repo: string;
+  runId: number;
+  workflow: string;
+  path: string | null;
+  headBranch: string | null;
+  completedAt: string;
+  seconds: number;
+}
+
 export interface AuditEntry {
   recorded_at: string;
   delivery_id: string | null;
@@ -294,6 +318,24 @@ export class AuditStore {
       return { repo: place(q.repo), org: q.org === null ? null : place(orgScope(q.org)) };
     });
     return reserve.immediate();
+  }
+
+  /**
+   * Records a completed workflow job's timing once: a redelivered (or repeated) event for the same job id changes
+   * nothing. Returns whether this call recorded it. Durable like a decision (the same WAL, synchronous=FULL).
+   */
+  async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
+    const seconds = Math.max(0, Math.round((Date.parse(job.completedAt) - Date.parse(job.startedAt)) / 1000));
+    const result = this.db.prepare(`INSERT OR IGNORE INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(job.jobId, job.repo, job.repo.split("/")[0]!.toLowerCase(), job.runId, job.workflow, job.path, job.headBranch, isoTime(job.startedAt), isoTime(job.completedAt), seconds, job.deliveryId);
+    return { recorded: result.changes === 1 };
+  }
+
+  /** Jobs completed in (since, until], in one repository or (with `owner`) across every repository of that owner. */
+  async workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]> {
+    const [column, value] = q.owner !== undefined ? ["owner", q.owner.toLowerCase()] : ["repo", q.repo ?? ""];
+    return this.db.prepare(`SELECT job_id AS jobId, repo, run_id AS runId, workflow, path, head_branch AS headBranch, completed_at AS completedAt, seconds
+      FROM workflow_jobs WHERE ${column} = ? AND completed_at > ? AND completed_at <= ? ORDER BY job_id`).all(value, isoTime(q.since), isoTime(q.until)) as RecordedJob[];
   }
 
   /** PRs of merge group rows (see src/github/merge-group.ts) recorded on `baseSha`: those ahead in the queue. */

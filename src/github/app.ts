@@ -9,6 +9,7 @@ import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, P
 import { governMergeGroup } from "./merge-group.js";
 import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./release.js";
 import type { AppDeps } from "./ports.js";
+import { recordWorkflowJob } from "./workflow-jobs.js";
 
 
 /** What the runtime can ask of the loaded app beyond webhooks. */
@@ -120,6 +121,17 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
         if (!(error instanceof PayloadError)) throw error;
         const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; merge_group?: { head_sha?: string }; installation?: { id?: number } };
         await failClosed(context, { owner: p.repository?.owner?.login, repo: p.repository?.name, fullName: p.repository?.full_name, sha: p.merge_group?.head_sha, pr: 0, installationId: p.installation?.id ?? null }, "Error: unreadable webhook payload", error.message);
+      }
+    });
+
+    // A finished workflow job: its minutes, for compute budgets (see workflow-jobs.ts).
+    app.on("workflow_job.completed", async (context) => {
+      try {
+        await recordWorkflowJob(context.payload, context.id, deps);
+      } catch (error) {
+        if (!(error instanceof PayloadError)) throw error;
+        // No PR or commit to fail: the unreadable job is logged, and its minutes are not counted.
+        context.log.error({ err: error }, "unreadable workflow_job payload: its minutes are not counted");
       }
     });
 

@@ -29,11 +29,13 @@ export interface CompiledDefault extends Setting<Action> {
   approvers: Approvers | null;
 }
 
-export type LimitKey = "max_files" | "max_lines" | "max_prs_per_day" | "max_prs_per_week";
-export const LIMIT_KEYS: readonly LimitKey[] = ["max_files", "max_lines", "max_prs_per_day", "max_prs_per_week"];
+export type LimitKey = "max_files" | "max_lines" | "max_prs_per_day" | "max_prs_per_week" | "max_compute_minutes_per_day" | "max_compute_minutes_per_week";
+export const LIMIT_KEYS: readonly LimitKey[] = ["max_files", "max_lines", "max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"];
+/** Limits on minutes of the agent's workflow jobs, as opposed to counts of its PRs. */
+export const COMPUTE_KEYS: ReadonlySet<LimitKey> = new Set(["max_compute_minutes_per_day", "max_compute_minutes_per_week"]);
 /** Limits on one PR's size, as opposed to counts of PRs over a window. */
 export const PER_PR_KEYS: ReadonlySet<LimitKey> = new Set(["max_files", "max_lines"]);
-const ORG_LIMIT_KEYS = ["max_prs_per_day", "max_prs_per_week"] as const;
+const ORG_LIMIT_KEYS = ["max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"] as const;
 
 /**
  * One budget number as written: where it is counted (`repo`: this repository's `limits`; `org`: `org_limits`, every
@@ -73,6 +75,8 @@ export interface CompiledPolicy {
     max_lines?: Setting<number>;
     max_prs_per_day?: Setting<number>;
     max_prs_per_week?: Setting<number>;
+    max_compute_minutes_per_day?: Setting<number>;
+    max_compute_minutes_per_week?: Setting<number>;
     action: Action;
   };
   /** The org's own numeric limits: exceeding one of these is an org gate, whatever the repo says. */

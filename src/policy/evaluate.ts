@@ -1,7 +1,7 @@
 // evaluate(policy, change, context) -> decision: pure and deterministic, the same inputs give the same bytes.
 import { identifyAgents, isAutomatedAccount } from "./agents.js";
 import type { Change, EvalContext, Review } from "./change.js";
-import { actionSeverity, type CompiledBudget, type CompiledDefault, type CompiledPolicy, type CompiledRule, LIMIT_KEYS, type LimitKey, PER_PR_KEYS } from "./compile.js";
+import { actionSeverity, type CompiledBudget, type CompiledDefault, type CompiledPolicy, type CompiledRule, COMPUTE_KEYS, LIMIT_KEYS, type LimitKey, PER_PR_KEYS } from "./compile.js";
 import {
   type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type LimitResult, type Outcome, type PolicyRef,
 } from "./decision.js";
@@ -200,6 +200,12 @@ function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContex
     const orgDay = place(usage.org_prs_by_agent, agent) ?? repoDay;
     return key === "max_prs_per_week" ? (place(usage.org_prs_by_agent_week, agent) ?? Math.max(orgDay, repoWeek)) : orgDay;
   };
+  const minutes = (scope: "repo" | "org", key: LimitKey, agent: string | null): number => {
+    const m = usage.compute_minutes;
+    if (!m || agent === null) return 0;
+    const map = scope === "repo" ? (key === "max_compute_minutes_per_week" ? m.repo_week : m.repo_day) : (key === "max_compute_minutes_per_week" ? m.org_week : m.org_day);
+    return Object.hasOwn(map, agent) ? map[agent]! : 0;
+  };
   const size: Record<"max_files" | "max_lines", number> = {
     max_files: Math.max(change.total_files ?? 0, change.files.length),
     max_lines: change.files.reduce((n, f) => n + f.additions + f.deletions, 0),
@@ -225,7 +231,16 @@ function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContex
       }
       for (const agent of names) {
         const candidates = all.filter((b) => b.agent === null || b.agent === agent);
-        if (candidates.length > 0) bind(agent, candidates, Math.max(0, position(scope, key, agent) - 1), 1);
+        if (candidates.length === 0) continue;
+        if (COMPUTE_KEYS.has(key)) {
+          // Minutes already burnt: the total in the window, of which this PR's branch's runs are its share.
+          const total = minutes(scope, key, agent);
+          const ofPr = key === "max_compute_minutes_per_week" ? usage.compute_minutes?.pr_week : usage.compute_minutes?.pr_day;
+          const share = Math.min(total, agent !== null && ofPr && Object.hasOwn(ofPr, agent) ? ofPr[agent]! : 0);
+          bind(agent, candidates, total - share, share);
+        } else {
+          bind(agent, candidates, Math.max(0, position(scope, key, agent) - 1), 1);
+        }
       }
     }
   }
@@ -238,6 +253,9 @@ function limitReason(key: LimitKey, limit: LimitResult): string {
   switch (key) {
     case "max_files": return `The PR changes ${limit.actual} files; ${whose} budget is ${limit.limit} per PR.`;
     case "max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); ${whose} budget is ${limit.limit} per PR.`;
+    case "max_compute_minutes_per_day":
+    case "max_compute_minutes_per_week":
+      return `${limit.agent ? `The agent ${limit.agent}` : "The agent"} has used ${limit.actual} minutes of workflow jobs ${where} in the last ${key.endsWith("week") ? "7 days" : "24 hours"} (${limit.share ?? 0} of them on this PR's branch); its compute budget is ${limit.limit} minutes a ${key.endsWith("week") ? "week" : "day"}.`;
     case "max_prs_per_week": return `This is ${whose} PR number ${limit.actual} ${where} within 7 days of its opening; its budget is ${limit.limit} a week.`;
     default: return `This is ${whose} PR number ${limit.actual} ${where} within 24 hours of its opening; its budget is ${limit.limit} a day.`;
   }

@@ -355,15 +355,16 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
   return out;
 }
 
-const BUDGET_KEYS = ["max_files", "max_lines", "max_prs_per_day", "max_prs_per_week"] as const;
+const BUDGET_KEYS = ["max_files", "max_lines", "max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"] as const;
+const ORG_BUDGET_KEYS = ["max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"] as const;
 
 /** The budget settings a decision may cite, beyond CITED_SETTINGS: per-agent limits and the org's budgets. */
 function budgetPaths(policy: Policy): PathKey[][] {
-  const out: PathKey[][] = [["limits", "max_prs_per_week"]];
+  const out: PathKey[][] = [["limits", "max_prs_per_week"], ["limits", "max_compute_minutes_per_day"], ["limits", "max_compute_minutes_per_week"]];
   for (const [agent, limits] of Object.entries(policy.limits?.agents ?? {})) for (const key of BUDGET_KEYS) if (limits[key] !== undefined) out.push(["limits", "agents", agent, key]);
   if (policy.org_limits) {
-    out.push(["org_limits", "max_prs_per_day"], ["org_limits", "max_prs_per_week"], ["org_limits", "action"]);
-    for (const [agent, limits] of Object.entries(policy.org_limits.agents ?? {})) for (const key of ["max_prs_per_day", "max_prs_per_week"] as const) if (limits[key] !== undefined) out.push(["org_limits", "agents", agent, key]);
+    out.push(...ORG_BUDGET_KEYS.map((key) => ["org_limits", key]), ["org_limits", "action"]);
+    for (const [agent, limits] of Object.entries(policy.org_limits.agents ?? {})) for (const key of ORG_BUDGET_KEYS) if (limits[key] !== undefined) out.push(["org_limits", "agents", agent, key]);
   }
   return out;
 }

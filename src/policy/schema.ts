@@ -35,6 +35,7 @@ export const CustomAgentSchema = z.strictObject({
   logins: z.array(z.string().min(1)).default([]).describe("PR author logins, exact"),
   branches: GlobListSchema.default([]).describe("head branch globs"),
   labels: z.array(z.string().min(1)).default([]).describe("any of these labels marks the PR"),
+  workflows: GlobListSchema.default([]).describe("GitHub Actions workflow names or paths (globs) whose jobs are this agent's compute"),
 });
 export type CustomAgent = z.infer<typeof CustomAgentSchema>;
 
@@ -82,6 +83,8 @@ export const AgentLimitsSchema = z.strictObject({
   max_lines: LimitNumber,
   max_prs_per_day: LimitNumber.describe("this agent's PRs in this repository over a rolling 24 hours"),
   max_prs_per_week: LimitNumber.describe("this agent's PRs in this repository over a rolling 7 days"),
+  max_compute_minutes_per_day: LimitNumber.describe("minutes of this agent's workflow jobs in this repository over a rolling 24 hours"),
+  max_compute_minutes_per_week: LimitNumber.describe("minutes of this agent's workflow jobs in this repository over a rolling 7 days"),
 });
 export type AgentLimits = z.infer<typeof AgentLimitsSchema>;
 
@@ -90,6 +93,8 @@ export const LimitsSchema = z.strictObject({
   max_lines: LimitNumber,
   max_prs_per_day: LimitNumber,
   max_prs_per_week: LimitNumber,
+  max_compute_minutes_per_day: LimitNumber,
+  max_compute_minutes_per_week: LimitNumber,
   action: z.enum(["deny", "require_approval"]).default("deny"),
   /** Per agent (preset or custom name): these numbers apply to that agent as well as the ones above; the smaller wins. */
   agents: z.record(z.string(), AgentLimitsSchema).optional(),
@@ -99,12 +104,16 @@ export const LimitsSchema = z.strictObject({
 export const OrgAgentLimitsSchema = z.strictObject({
   max_prs_per_day: LimitNumber.describe("this agent's PRs across every repository of the org over a rolling 24 hours"),
   max_prs_per_week: LimitNumber.describe("this agent's PRs across every repository of the org over a rolling 7 days"),
+  max_compute_minutes_per_day: LimitNumber,
+  max_compute_minutes_per_week: LimitNumber,
 });
 
 /** Budgets counted across every repository of the org; only the org policy may set them. */
 export const OrgLimitsSchema = z.strictObject({
   max_prs_per_day: LimitNumber.describe("each agent's PRs across every repository of the org over a rolling 24 hours"),
   max_prs_per_week: LimitNumber.describe("each agent's PRs across every repository of the org over a rolling 7 days"),
+  max_compute_minutes_per_day: LimitNumber.describe("minutes of each agent's workflow jobs across the org over a rolling 24 hours"),
+  max_compute_minutes_per_week: LimitNumber.describe("minutes of each agent's workflow jobs across the org over a rolling 7 days"),
   action: z.enum(["deny", "require_approval"]).default("deny"),
   agents: z.record(z.string(), OrgAgentLimitsSchema).optional(),
 });

@@ -52,6 +52,8 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     },
     reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
     reserveBudgetPlaces: (q: Parameters<typeof store.reserveBudgetPlaces>[0]) => store.reserveBudgetPlaces(q),
+    recordWorkflowJob: (job: Parameters<typeof store.recordWorkflowJob>[0]) => store.recordWorkflowJob(job),
+    workflowJobs: (q: Parameters<typeof store.workflowJobs>[0]) => store.workflowJobs(q),
     knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
     mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),

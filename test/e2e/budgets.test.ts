@@ -111,3 +111,26 @@ describe("governor usage", () => {
     expect(runBin(["usage", "--db", s.databasePath, "--at", new Date(Date.now() + 8 * 86_400_000).toISOString()], { cwd }).stdout).toBe("no agent PRs in the last 7 days match\n");
   });
 });
+
+describe("over HTTP: compute budgets", () => {
+  it("denies the agent's next PR once its Copilot workflow jobs total more than max_compute_minutes_per_day, counting a repeated job once", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1\n${DOCS_ALLOWED}limits:\n  agents:\n    copilot: { max_compute_minutes_per_day: 30 }\n` });
+    const first = await open(REPO, copilot, "copilot/c1");
+    expect(first.conclusion).toBe("success");
+    expect(first.output.summary).toContain("| `limits.max_compute_minutes_per_day` | repo | copilot | 0 | 0 | 30 |");
+    const session = s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/c1", minutes: 20 });
+    // The same job delivered twice (two deliveries, one job id) is counted once.
+    expect((await s.sim.send(session.webhook)).status).toBe(202);
+    expect((await s.sim.send(session.webhook)).status).toBe(202);
+    await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "Copilot coding agent", branch: "copilot/c2", minutes: 15 }).webhook);
+    // A workflow that is no agent's is not the agent's compute.
+    await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "CI", branch: "copilot/c1", minutes: 100, actor: { login: "octocat", type: "User" } }).webhook);
+    await s.governor.worker.whenIdle();
+    const next = await open(REPO, copilot, "copilot/c2");
+    expect(next.conclusion).toBe("failure");
+    expect(next.output.title).toBe("Denied: limits.max_compute_minutes_per_day");
+    // 35 minutes: 20 + 15, of which the 15 ran on this PR's branch.
+    expect(next.output.summary).toContain("| `limits.max_compute_minutes_per_day` | repo | copilot | 20 | 15 | 30 (exceeded) |");
+    expect(next.output.summary).toContain("has used 35 minutes of workflow jobs in this repository in the last 24 hours (15 of them on this PR's branch)");
+  });
+});
