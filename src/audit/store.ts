@@ -338,6 +338,14 @@ export class AuditStore {
       FROM workflow_jobs WHERE ${column} = ? AND completed_at > ? AND completed_at <= ? ORDER BY job_id`).all(value, isoTime(q.since), isoTime(q.until)) as RecordedJob[];
   }
 
+  /** Per agent and scope kind, the most PRs reserved in one repository (or one org) over the 24 hours before `now`. */
+  budgetPeaks(now: Date): Array<{ agent: string; scope: "repo" | "org"; prs: number }> {
+    const since = new Date(now.getTime() - DAY_MS).toISOString();
+    return this.db.prepare(`SELECT agent, CASE WHEN substr(scope, 1, 4) = 'org:' THEN 'org' ELSE 'repo' END AS kind, max(n) AS prs
+      FROM (SELECT scope, agent, count(*) AS n FROM agent_budget_places WHERE opened_at > ? GROUP BY scope, agent) GROUP BY agent, kind ORDER BY agent, kind`)
+      .all(since).map((r) => { const row = r as { agent: string; kind: "repo" | "org"; prs: number }; return { agent: row.agent, scope: row.kind, prs: row.prs }; });
+  }
+
   /** PRs of merge group rows (see src/github/merge-group.ts) recorded on `baseSha`: those ahead in the queue. */
   mergeGroupPrs(repo: string, baseSha: string): number[] {
     return (this.db.prepare(`SELECT DISTINCT pr FROM decisions WHERE repo = ? AND base_sha = ? AND input IS NULL AND pr > 0

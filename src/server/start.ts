@@ -34,7 +34,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   db.pragma("journal_mode = WAL");
   db.pragma("busy_timeout = 5000");
   const inbox = new Inbox(db);
-  const metrics = createMetrics(inbox);
+  const metrics = createMetrics(inbox, { prsLastDay: () => store.budgetPeaks((config.clock ?? (() => new Date()))()) });
 
   const probot = new Probot({
     appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl,

@@ -67,6 +67,11 @@ describe("over HTTP: org-wide budgets", () => {
     expect(third.output.summary).toContain("across the org's repositories");
     // Another agent has its own place in the org's budget.
     expect((await open("acme/api", devin, "devin/a")).conclusion).toBe("success");
+    // /metrics: each agent's use in its busiest repository and org, labelled by agent and scope only.
+    const metrics = await (await fetch(`${s.governor.url}/metrics`)).text();
+    expect(metrics).toContain('governor_budget_prs_24h{agent="copilot",scope="org"} 3');
+    expect(metrics).toContain('governor_budget_prs_24h{agent="copilot",scope="repo"} 2');
+    expect(metrics).toContain('governor_budget_prs_24h{agent="devin",scope="org"} 1');
     // The places are in the store, and audit verify holds them to the decisions.
     await s.governor.worker.whenIdle();
     const store = openAuditStore(s.databasePath);
