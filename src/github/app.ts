@@ -10,6 +10,7 @@ import { governMergeGroup } from "./merge-group.js";
 import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./release.js";
 import type { AppDeps } from "./ports.js";
 import { recordWorkflowJob } from "./workflow-jobs.js";
+import { SessionWatch, watchSession } from "./sessions.js";
 
 
 /** What the runtime can ask of the loaded app beyond webhooks. */
@@ -21,6 +22,7 @@ export interface GovernorApi {
 export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) => void } = {}) {
   return (app: Probot): void => {
     const state = new GovernorState(deps.checkRuns);
+    const sessions = new SessionWatch();
 
     hooks.ready?.({
       async reevaluate(q) {
@@ -124,10 +126,11 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       }
     });
 
-    // A finished workflow job: its minutes, for compute budgets (see workflow-jobs.ts).
-    app.on("workflow_job.completed", async (context) => {
+    // A workflow job: its minutes when finished, for compute budgets (workflow-jobs.ts); runaway runs (sessions.ts).
+    app.on(["workflow_job.in_progress", "workflow_job.completed"], async (context) => {
       try {
-        await recordWorkflowJob(context.payload, context.id, deps);
+        if (context.payload.action === "completed") await recordWorkflowJob(context.payload, context.id, deps);
+        await watchSession({ octokit: context.octokit, payload: context.payload, deliveryId: context.id, log: context.log }, state, sessions, deps);
       } catch (error) {
         if (!(error instanceof PayloadError)) throw error;
         // No PR or commit to fail: the unreadable job is logged, and its minutes are not counted.

@@ -85,6 +85,8 @@ export interface CompiledPolicy {
   budgets: CompiledBudget[];
   /** What exceeding an `org_limits` budget does. */
   orgLimitsAction: "deny" | "require_approval";
+  /** One agent run's longest time (the smaller of both files) and what passing it does (`cancel` if either says so). */
+  session: { maxMinutes: Setting<number> | null; onOver: "report" | "cancel" };
   labels: Policy["labels"];
   invalidateOnPush: boolean;
 }
@@ -141,6 +143,7 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
   const orgLimits: CompiledPolicy["orgLimits"] = {};
   const budgets: CompiledBudget[] = [];
   let orgLimitsAction: "deny" | "require_approval" = "deny";
+  const session: CompiledPolicy["session"] = { maxMinutes: null, onOver: "report" };
 
   for (const p of present) {
     const { name, origin, policy } = p;
@@ -170,6 +173,9 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
         if (!current || value < current.value) limits[key] = { value, ref: refOf(origin, name, lines[`limits.${key}`]) };
       }
     }
+    const maxSession = policy.limits?.max_session_minutes;
+    if (maxSession !== undefined && (!session.maxMinutes || maxSession < session.maxMinutes.value)) session.maxMinutes = { value: maxSession, ref: refOf(origin, name, lines["limits.max_session_minutes"]) };
+    if (policy.limits?.on_session_over === "cancel") session.onOver = "cancel";
     const budget = (scope: "repo" | "org", key: LimitKey, agent: string | null, value: number | undefined, line: string) => {
       if (value !== undefined) budgets.push({ scope, key, agent, source: name, setting: { value, ref: refOf(origin, name, lines[line]) } });
     };
@@ -219,6 +225,7 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
     orgLimits,
     budgets,
     orgLimitsAction,
+    session,
     labels: mergeLabels(present.map((p) => ({ labels: p.policy.labels, written: p.origin.loaded.lines }))),
     invalidateOnPush,
   };

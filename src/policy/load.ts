@@ -360,7 +360,7 @@ const ORG_BUDGET_KEYS = ["max_prs_per_day", "max_prs_per_week", "max_compute_min
 
 /** The budget settings a decision may cite, beyond CITED_SETTINGS: per-agent limits and the org's budgets. */
 function budgetPaths(policy: Policy): PathKey[][] {
-  const out: PathKey[][] = [["limits", "max_prs_per_week"], ["limits", "max_compute_minutes_per_day"], ["limits", "max_compute_minutes_per_week"]];
+  const out: PathKey[][] = [["limits", "max_prs_per_week"], ["limits", "max_compute_minutes_per_day"], ["limits", "max_compute_minutes_per_week"], ["limits", "max_session_minutes"]];
   for (const [agent, limits] of Object.entries(policy.limits?.agents ?? {})) for (const key of BUDGET_KEYS) if (limits[key] !== undefined) out.push(["limits", "agents", agent, key]);
   if (policy.org_limits) {
     out.push(...ORG_BUDGET_KEYS.map((key) => ["org_limits", key]), ["org_limits", "action"]);

@@ -95,6 +95,8 @@ export const LimitsSchema = z.strictObject({
   max_prs_per_week: LimitNumber,
   max_compute_minutes_per_day: LimitNumber,
   max_compute_minutes_per_week: LimitNumber,
+  max_session_minutes: LimitNumber.describe("the longest one agent workflow run may take"),
+  on_session_over: z.enum(["report", "cancel"]).default("report").describe("report: an audited report; cancel: cancel the run (needs the app's actions: write permission)"),
   action: z.enum(["deny", "require_approval"]).default("deny"),
   /** Per agent (preset or custom name): these numbers apply to that agent as well as the ones above; the smaller wins. */
   agents: z.record(z.string(), AgentLimitsSchema).optional(),

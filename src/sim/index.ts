@@ -229,12 +229,14 @@ export class Simulator {
    * "Copilot cloud agent", actor Copilot), `minutes` long, ending now unless `completedAt` says otherwise; returns the
    * `workflow_job.completed` webhook GitHub would send.
    */
-  workflowJob(o: { repo: string; workflow: string; branch: string; minutes: number; completedAt?: string; actor?: Account; jobName?: string }): { runId: number; jobId: number; webhook: Webhook } {
+  workflowJob(o: { repo: string; workflow: string; branch: string; minutes: number; completedAt?: string; actor?: Account; jobName?: string; inProgress?: boolean; runId?: number; jobId?: number }): { runId: number; jobId: number; webhook: Webhook } {
     const repo = this.state.repo(o.repo);
-    const completed = o.completedAt ?? new Date().toISOString();
-    const started = new Date(Date.parse(completed) - o.minutes * 60_000).toISOString();
-    const runId = this.state.nextId();
-    const jobId = this.state.nextId();
+    const end = o.completedAt ?? new Date().toISOString();
+    const started = new Date(Date.parse(end) - o.minutes * 60_000).toISOString();
+    // In progress: started `minutes` ago, not completed yet.
+    const completed = o.inProgress ? null : end;
+    const runId = o.runId ?? this.state.nextId();
+    const jobId = o.jobId ?? this.state.nextId();
     const headSha = repo.branches.get(o.branch) ?? repo.branches.get(repo.defaultBranch)!;
     const webhook = workflowJobEvent(this.context(o.repo, o.actor ?? { login: "Copilot", type: "Bot" }), { id: jobId, runId, workflow: o.workflow, name: o.jobName ?? "copilot", branch: o.branch, headSha, startedAt: started, completedAt: completed });
     return { runId, jobId, webhook };

@@ -139,3 +139,57 @@ describe("over HTTP: compute budgets", () => {
     expect(next.output.summary).toContain("has used 35 minutes of workflow jobs in this repository in the last 24 hours (15 of them on this PR's branch)");
   });
 });
+
+describe("over HTTP: runaway agent runs", () => {
+  const SESSION = (extra: string) => `version: 1\n${DOCS_ALLOWED}limits:\n  max_session_minutes: 30\n${extra}`;
+  const sessionRows = () => {
+    const store = openAuditStore(s.databasePath);
+    try {
+      return store.list({}).filter((r) => r.input_missing_reason?.startsWith("session over: ")).map((r) => ({ title: r.title, summary: (JSON.parse(r.decision) as { summary: string }).summary, reason: r.input_missing_reason }));
+    } finally {
+      store.close();
+    }
+  };
+  async function until(check: () => boolean) {
+    const deadline = Date.now() + 10_000;
+    while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  }
+
+  it("cancels a Copilot session that passes max_session_minutes, as an audited decision naming the agent, run, minutes and limit", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": SESSION("  on_session_over: cancel\n") });
+    const run = s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/long", minutes: 31, inProgress: true });
+    expect((await s.sim.send(run.webhook)).status).toBe(202);
+    await s.governor.worker.whenIdle();
+    await until(() => sessionRows().length > 0);
+    expect(s.sim.state.cancelledRuns).toEqual([{ repo: REPO, runId: run.runId }]);
+    const store = openAuditStore(s.databasePath);
+    try {
+      expect(store.verify().broken).toBeNull();
+    } finally {
+      store.close();
+    }
+    expect(sessionRows()).toEqual([{ title: `Cancelled: copilot's run ${run.runId} over max_session_minutes (31 of 30)`, summary: expect.stringContaining("cancelled"), reason: `session over: agent copilot, run ${run.runId}, 31 minutes, limit 30: cancelled` }]);
+  });
+
+  it("reports instead, naming the missing actions: write permission, when GitHub refuses the cancel with 403", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": SESSION("  on_session_over: cancel\n") });
+    s.sim.faults.add({ route: "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", kind: "status", status: 403 });
+    const run = s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/long", minutes: 40, inProgress: true });
+    await s.sim.send(run.webhook);
+    await s.governor.worker.whenIdle();
+    await until(() => sessionRows().length > 0);
+    expect(s.sim.state.cancelledRuns).toEqual([]);
+    expect(sessionRows()[0]).toMatchObject({ title: `Reported: copilot's run ${run.runId} over max_session_minutes (40 of 30)`, summary: expect.stringContaining("the app lacks the actions: write permission") });
+  });
+
+  it("reports a finished session that took longer than max_session_minutes under the default on_session_over: report, and leaves shorter ones alone", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": SESSION("") });
+    const long = s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/a", minutes: 45 });
+    await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/a", minutes: 45, inProgress: true, runId: long.runId, jobId: long.jobId }).webhook);
+    await s.sim.send(long.webhook);
+    await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/b", minutes: 10 }).webhook);
+    await s.governor.worker.whenIdle();
+    expect(s.sim.state.cancelledRuns).toEqual([]);
+    expect(sessionRows()).toEqual([{ title: `Reported: copilot's run ${long.runId} over max_session_minutes (45 of 30)`, summary: expect.stringContaining("reported (on_session_over: report)"), reason: expect.stringContaining(`run ${long.runId}, 45 minutes, limit 30: reported`) }]);
+  });
+});
