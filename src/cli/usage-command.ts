@@ -17,7 +17,7 @@ function limitText(row: UsageRow): string {
 
 export function register(program: Command, ctx: CliContext): void {
   program.command("usage")
-    .description("each agent's PRs and lines in the last 24 hours and 7 days, per repository and org, against its limits")
+    .description("each agent's PRs, lines and compute minutes in the last 24 hours and 7 days, per repository and org, against its limits")
     .option("--db <path>", "audit database (default: DATABASE_PATH or ./governor.db)")
     .option("--org <org>", "only this org: its repositories and its org-wide budgets")
     .option("--repo <owner/name>", "only this repository")
@@ -33,8 +33,8 @@ export function register(program: Command, ctx: CliContext): void {
         });
         if (o.json) return ctx.out(JSON.stringify(rows, null, 2));
         if (rows.length === 0) return ctx.out("no agent PRs in the last 7 days match");
-        ctx.out(table([["SCOPE", "AGENT", "PRS 24H", "PRS 7D", "LINES 24H", "LINES 7D", "LIMITS (USED/LIMIT)"], ...rows.map((r) => [
-          r.scope === "org" ? `org ${r.name}` : r.name, r.agent, String(r.prs.day), String(r.prs.week), String(r.lines.day), String(r.lines.week), limitText(r),
+        ctx.out(table([["SCOPE", "AGENT", "PRS 24H", "PRS 7D", "LINES 24H", "LINES 7D", "MIN 24H", "MIN 7D", "LIMITS (USED/LIMIT)"], ...rows.map((r) => [
+          r.scope === "org" ? `org ${r.name}` : r.name, r.agent, String(r.prs.day), String(r.prs.week), String(r.lines.day), String(r.lines.week), String(r.compute.day), String(r.compute.week), limitText(r),
         ])]));
       } finally {
         store.close();

@@ -100,18 +100,20 @@ describe("governor usage", () => {
     await open(REPO, copilot, "copilot/u1");
     await open(REPO, copilot, "copilot/u2");
     await open("acme/api", copilot, "copilot/u3");
+    await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/u1", minutes: 7 }).webhook);
+    await s.sim.send(s.sim.workflowJob({ repo: "acme/api", workflow: "CI", branch: "copilot/u3", minutes: 50 }).webhook);
     await s.governor.worker.whenIdle();
     const cwd = tempDir();
     const json = runBin(["usage", "--db", s.databasePath, "--org", "acme", "--json"], { cwd });
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([
-      { scope: "repo", name: "acme/api", agent: "copilot", prs: { day: 1, week: 1 }, lines: { day: 2, week: 2 }, limits: [] },
-      { scope: "repo", name: "acme/webapp", agent: "copilot", prs: { day: 2, week: 2 }, lines: { day: 4, week: 4 }, limits: [{ id: "limits.max_prs_per_day", limit: 1, used: 2, over: true }] },
-      { scope: "org", name: "acme", agent: "copilot", prs: { day: 3, week: 3 }, lines: { day: 6, week: 6 }, limits: [{ id: "org_limits.max_prs_per_week", limit: 10, used: 3, over: false }] },
+      { scope: "repo", name: "acme/api", agent: "copilot", prs: { day: 1, week: 1 }, lines: { day: 2, week: 2 }, compute: { day: 0, week: 0 }, limits: [] },
+      { scope: "repo", name: "acme/webapp", agent: "copilot", prs: { day: 2, week: 2 }, lines: { day: 4, week: 4 }, compute: { day: 7, week: 7 }, limits: [{ id: "limits.max_prs_per_day", limit: 1, used: 2, over: true }] },
+      { scope: "org", name: "acme", agent: "copilot", prs: { day: 3, week: 3 }, lines: { day: 6, week: 6 }, compute: { day: 7, week: 7 }, limits: [{ id: "org_limits.max_prs_per_week", limit: 10, used: 3, over: false }] },
     ]);
     const text = runBin(["usage", "--db", s.databasePath, "--repo", REPO, "--agent", "copilot"], { cwd });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^SCOPE\s+AGENT\s+PRS 24H\s+PRS 7D\s+LINES 24H\s+LINES 7D\s+LIMITS \(USED\/LIMIT\)\nacme\/webapp\s+copilot\s+2\s+2\s+4\s+4\s+limits.max_prs_per_day 2\/1 \(over\)\n$/);
+    expect(text.stdout).toMatch(/^SCOPE\s+AGENT\s+PRS 24H\s+PRS 7D\s+LINES 24H\s+LINES 7D\s+MIN 24H\s+MIN 7D\s+LIMITS \(USED\/LIMIT\)\nacme\/webapp\s+copilot\s+2\s+2\s+4\s+4\s+7\s+7\s+limits.max_prs_per_day 2\/1 \(over\)\n$/);
     // A week on, nothing is in the windows.
     expect(runBin(["usage", "--db", s.databasePath, "--at", new Date(Date.now() + 8 * 86_400_000).toISOString()], { cwd }).stdout).toBe("no agent PRs in the last 7 days match\n");
   });
