@@ -81,6 +81,14 @@ describe("budgets: org-wide and weekly", () => {
     expect(d.rules.find((r) => r.id === "org_limits.max_prs_per_day")?.gate?.approvers.users).toEqual(["o"]);
   });
 
+  it("denies past the org's compute budget, with this PR's branch's minutes as its share", () => {
+    const org = "version: 1\ndefault: allow\norg_limits: { max_compute_minutes_per_week: 100 }\n";
+    const compute_minutes = { repo_day: {}, repo_week: { copilot: 30 }, org_day: {}, org_week: { copilot: 101 }, pr_day: {}, pr_week: { copilot: 12 } };
+    const d = withUsage("version: 1\ndefault: allow\n", { compute_minutes }, org);
+    expect(d.outcome).toBe("denied");
+    expect(d.limits).toEqual([{ id: "org_limits.max_compute_minutes_per_week", scope: "org", agent: "copilot", limit: 100, used: 89, share: 12, actual: 101, exceeded: true }]);
+  });
+
   it("rejects org_limits in a repository's policy", () => {
     const r = loadPolicy("version: 1\ndefault: allow\norg_limits: { max_prs_per_day: 99 }\n", ".governance.yml", { role: "repo" });
     expect(r.ok).toBe(false);
