@@ -68,7 +68,7 @@ export function databasePath(ctx: CliContext, db?: string): string {
  * Opens the trail read-only: verifying or exporting (an archived copy, say) never changes the file. A file that is not
  * an audit database, or one an older Governor wrote, is a clear error; `governor audit migrate` upgrades the latter.
  */
-function openExisting(ctx: CliContext, db?: string): AuditStore {
+export function openExisting(ctx: CliContext, db?: string): AuditStore {
   const path = databasePath(ctx, db);
   if (!existsSync(path)) throw new UsageError(`no audit database at ${path} (set --db or DATABASE_PATH)`);
   if (statSync(path).size === 0) throw new UsageError(`${path} is empty: not an audit database`);
@@ -85,7 +85,7 @@ function openExisting(ctx: CliContext, db?: string): AuditStore {
   }
 }
 
-function table(rows: string[][]): string {
+export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")).join("\n");
 }

@@ -16,6 +16,7 @@ const MODULES = {
   serve: () => import("./serve-commands.js"),
   preflight: () => import("./preflight-commands.js"),
   dashboard: () => import("./dashboard-command.js"),
+  usage: () => import("./usage-command.js"),
 } as const;
 const COMMAND_MODULE: Record<string, keyof typeof MODULES> = {
   validate: "policy", schema: "policy", check: "policy",
@@ -23,6 +24,7 @@ const COMMAND_MODULE: Record<string, keyof typeof MODULES> = {
   serve: "serve", demo: "serve",
   explain: "preflight", mcp: "preflight",
   dashboard: "dashboard",
+  usage: "usage",
 };
 
 async function registrations(argv: string[]): Promise<Register[]> {

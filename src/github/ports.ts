@@ -1,5 +1,5 @@
 // What the app needs from the outside, as narrow interfaces: the audit store implements AuditSink.
-import type { AuditEntry } from "../audit/store.js";
+import type { AuditEntry, BudgetPlaces, RecordedJob, WorkflowJob } from "../audit/store.js";
 import type { ProbotOctokit } from "probot";
 
 export type Octokit = ProbotOctokit;
@@ -14,6 +14,15 @@ export interface AuditSink {
    * Reading the count and reserving are one step: concurrent callers, in any number of processes, get distinct positions.
    */
   reserveAgentPr(q: { repo: string; agents: readonly string[]; pr: number; openedAt: string }): Record<string, number>;
+  /**
+   * The same reservation, generalised: this PR's place in each agent's budgets per window (24 hours, 7 days), in `repo`
+   * and, with `org`, across every repository of that owner (scope `org:<owner>`). One transaction for all of them.
+   */
+  reserveBudgetPlaces(q: { repo: string; org: string | null; agents: readonly string[]; pr: number; openedAt: string }): Promise<BudgetPlaces>;
+  /** Records a completed workflow job's timing, once per job id (redeliveries change nothing). */
+  recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }>;
+  /** Jobs completed in (since, until], in `repo` or across every repository of `owner`. */
+  workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]>;
   /** Agents this PR was governed as before and not released from (sticky identity), sorted. */
   knownAgents(repo: string, pr: number): string[];
   /** The latest decision (canonical JSON) of each PR evaluated at this head commit, with its audit row. */

@@ -12,10 +12,12 @@ export interface AgentDefinition {
   labels: readonly string[];
   /** Commit author logins or e-mails, and co-author trailer e-mails, that only this agent writes. */
   commitAuthors: readonly string[];
+  /** Actions workflow names or paths (globs) whose jobs are this agent's compute. */
+  workflows?: readonly string[];
 }
 
 export const PRESETS: Record<AgentPreset, AgentDefinition> = {
-  copilot: { name: "copilot", logins: ["Copilot", "copilot-swe-agent[bot]"], branches: ["copilot/**"], labels: [], commitAuthors: ["copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"] },
+  copilot: { name: "copilot", logins: ["Copilot", "copilot-swe-agent[bot]"], branches: ["copilot/**"], labels: [], commitAuthors: ["copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"], workflows: ["Copilot cloud agent", "Copilot coding agent", "dynamic/copilot-swe-agent/copilot"] },
   codex: { name: "codex", logins: ["chatgpt-codex-connector[bot]"], branches: ["codex/**"], labels: ["codex"], commitAuthors: [] },
   claude: { name: "claude", logins: ["claude[bot]"], branches: ["claude/**"], labels: [], commitAuthors: ["claude[bot]", "noreply@anthropic.com"] },
   devin: { name: "devin", logins: ["devin-ai-integration[bot]"], branches: ["devin/**"], labels: [], commitAuthors: ["devin-ai-integration[bot]"] },
@@ -25,7 +27,7 @@ export const PRESETS: Record<AgentPreset, AgentDefinition> = {
 };
 
 export function customDefinition(agent: CustomAgent): AgentDefinition {
-  return { name: agent.name, logins: agent.logins, branches: agent.branches, labels: agent.labels, commitAuthors: [] };
+  return { name: agent.name, logins: agent.logins, branches: agent.branches, labels: agent.labels, commitAuthors: [], workflows: agent.workflows };
 }
 
 const lower = (s: string) => s.toLowerCase();
@@ -36,7 +38,7 @@ const lower = (s: string) => s.toLowerCase();
  */
 export function unionDefinitions(a: AgentDefinition, b: AgentDefinition): AgentDefinition {
   const union = (x: readonly string[], y: readonly string[]) => [...new Set([...x, ...y])];
-  return { name: a.name, logins: union(a.logins, b.logins), branches: union(a.branches, b.branches), labels: union(a.labels, b.labels), commitAuthors: union(a.commitAuthors, b.commitAuthors) };
+  return { name: a.name, logins: union(a.logins, b.logins), branches: union(a.branches, b.branches), labels: union(a.labels, b.labels), commitAuthors: union(a.commitAuthors, b.commitAuthors), workflows: union(a.workflows ?? [], b.workflows ?? []) };
 }
 
 /** The signals by which `change` matches `def`, strongest first; empty when it does not match. */
@@ -103,4 +105,16 @@ export function isAutomatedAccount(login: string, type: string, definitions: rea
   if (type === "Bot" || lower(login).endsWith("[bot]")) return true;
   const l = lower(login);
   return definitions.some((d) => d.logins.some((x) => lower(x) === l)) || Object.values(PRESETS).some((d) => d.logins.some((x) => lower(x) === l));
+}
+
+/** A workflow job as recorded: its workflow's name and (when known) path. */
+export interface WorkflowIdentity {
+  workflow: string;
+  path: string | null;
+}
+
+/** The agents whose `workflows` globs match a job's workflow name or path, sorted. */
+export function workflowAgents(definitions: readonly AgentDefinition[], job: WorkflowIdentity): string[] {
+  const hit = (glob: string) => minimatch(job.workflow, glob, { dot: true, nocase: true }) || (job.path !== null && minimatch(job.path, glob, { dot: true }));
+  return definitions.filter((d) => (d.workflows ?? []).some(hit)).map((d) => d.name).sort();
 }

@@ -38,7 +38,7 @@ export function compileInput(policies: EvaluationInput["policies"]): Compiled {
     const source: PolicySource | undefined = policies[name];
     if (!source) continue;
     const org = name === "repo" ? origins.org?.loaded.policy : undefined;
-    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path, org ? { org } : {});
+    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path, { ...(org ? { org } : {}), role: name });
     if (result.ok) origins[name] = { loaded: { ...result.loaded, file: source.path }, ...(source.repo ? { repo: source.repo } : {}), ...(source.sha ? { sha: source.sha } : {}) };
     else errors.push(...result.errors);
   }

@@ -40,7 +40,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   db.pragma("journal_mode = WAL");
   db.pragma("busy_timeout = 5000");
   const inbox = new Inbox(db);
-  const metrics = createMetrics(inbox);
+  const metrics = createMetrics(inbox, { prsLastDay: () => store.budgetPeaks((config.clock ?? (() => new Date()))()) });
 
   const probot = new Probot({
     appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl,
@@ -64,6 +64,9 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       return row;
     },
     reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
+    reserveBudgetPlaces: (q: Parameters<typeof store.reserveBudgetPlaces>[0]) => store.reserveBudgetPlaces(q),
+    recordWorkflowJob: (job: Parameters<typeof store.recordWorkflowJob>[0]) => store.recordWorkflowJob(job),
+    workflowJobs: (q: Parameters<typeof store.workflowJobs>[0]) => store.workflowJobs(q),
     knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
     mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
