@@ -1,7 +1,7 @@
 // The audit database's tables, versioned. Each migration moves a file one version up, inside one transaction.
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export class AuditSchemaError extends Error {
   override name = "AuditSchemaError";
@@ -75,6 +75,40 @@ const MIGRATIONS: Migration[] = [
   // 3 -> 4: decisions by commit, for PRs that share a head commit (and so share its check run).
   (db) => {
     db.exec("CREATE INDEX decisions_head ON decisions (repo, head_sha, pr)");
+  },
+  // 4 -> 5: atomic budget reservations, sticky agent identities, and the schedule of time-window re-evaluations.
+  (db) => {
+    db.exec(`
+      CREATE TABLE agent_budget_places (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        repo TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        opened_at TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        UNIQUE (repo, agent, pr)
+      );
+      CREATE INDEX agent_budget_places_window ON agent_budget_places (repo, agent, opened_at);
+      CREATE TABLE pr_identities (
+        repo TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        first_row INTEGER NOT NULL,
+        PRIMARY KEY (repo, pr, agent)
+      );
+      CREATE TABLE reevaluations (
+        repo TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        installation_id INTEGER,
+        due_at TEXT NOT NULL,
+        PRIMARY KEY (repo, pr)
+      );
+      CREATE INDEX reevaluations_due ON reevaluations (due_at);
+    `);
+    // Identities of PRs already governed: every agent a recorded decision named.
+    const rows = db.prepare("SELECT id, repo, pr, agent FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{ id: number; repo: string; pr: number; agent: string }>;
+    const insert = db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
+    for (const row of rows) insert.run(row.repo, row.pr, row.agent, row.id);
   },
 ];
 

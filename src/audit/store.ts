@@ -26,6 +26,41 @@ function isoTime(value: string): string {
   return Number.isNaN(t) ? value : new Date(t).toISOString();
 }
 
+/** The agents a decision binds the PR to (every matching agent; the primary one first seen in `agent`). */
+export function agentNames(decision: Decision): string[] {
+  // Decisions recorded before evaluator 1.2.0 have no `agents`: their one agent is `agent`.
+  const all = (decision.agents as Decision["agents"] | undefined) ?? [];
+  return [...new Set([...(decision.agent ? [decision.agent.name] : []), ...all.map((a) => a.name)])].sort();
+}
+
+/** A release (`/governance release`) is recorded as a row without input whose reason starts so; it ends the PR's sticky identity. */
+export const RELEASE_REASON_PREFIX = "released by @";
+export const isReleaseRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
+  row.input === null && (row.input_missing_reason ?? "").startsWith(RELEASE_REASON_PREFIX);
+
+/** A merge queue group's row (src/github/merge-group.ts): the strictest decision of several PRs, no identity of its own. */
+export const MERGE_GROUP_REASON_PREFIX = "merge group ";
+export const isMergeGroupRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
+  row.input === null && (row.input_missing_reason ?? "").startsWith(MERGE_GROUP_REASON_PREFIX);
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What a row does to its PR's sticky identity (pr_identities): a release ends it, a merge group row leaves it alone,
+ * any other row adds the agents its decision names. For writers that rebuild the table from rows (imports).
+ */
+export function identityEffect(row: { input: unknown; input_missing_reason: string | null | undefined; decision: string }): { release: true } | { release: false; agents: string[] } {
+  if (isReleaseRow(row)) return { release: true };
+  return { release: false, agents: isMergeGroupRow(row) ? [] : agentNames(JSON.parse(row.decision) as Decision) };
+}
+
+/** The budget positions a decision was evaluated with, from its stored input. */
+function positionsOf(input: string | null): Record<string, number> {
+  if (!input) return {};
+  const usage = (JSON.parse(input) as { context?: { usage?: { prs_by_agent?: Record<string, number> } } }).context?.usage;
+  return usage?.prs_by_agent ?? {};
+}
+
 export interface AuditEntry {
   recorded_at: string;
   delivery_id: string | null;
@@ -115,16 +150,28 @@ export class AuditStore {
   private readonly texts: PolicyTexts;
   /** On every decision's path (PRs sharing a commit), so prepared once. */
   private readonly byHead: Database.Statement;
+  private readonly reservation: Database.Statement;
+  private readonly reserveCount: Database.Statement;
+  private readonly reserveInsert: Database.Statement;
+  private readonly identityInsert: Database.Statement;
+  private readonly identityRelease: Database.Statement;
+  private readonly identities: Database.Statement;
 
   constructor(readonly db: Database.Database, readonly path: string) {
     this.texts = new PolicyTexts(db);
-    this.byHead = db.prepare(`SELECT pr, outcome, decision FROM decisions WHERE id IN
+    this.byHead = db.prepare(`SELECT id, hash, pr, outcome, decision FROM decisions WHERE id IN
       (SELECT max(id) FROM decisions WHERE repo = ? AND head_sha = ? GROUP BY pr) ORDER BY pr`);
     this.insert = db.prepare(`INSERT INTO decisions (id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome,
       evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash)
       VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha, @base_sha, @agent, @outcome,
       @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
     this.lastHash = db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
+    this.reservation = db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?");
+    this.reserveCount = db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE repo = ? AND agent = ? AND opened_at > ?");
+    this.reserveInsert = db.prepare("INSERT INTO agent_budget_places (repo, agent, pr, opened_at, position) VALUES (?, ?, ?, ?, ?)");
+    this.identityInsert = db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
+    this.identityRelease = db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
+    this.identities = db.prepare("SELECT agent FROM pr_identities WHERE repo = ? AND pr = ? ORDER BY agent");
     // The first agent seen for a PR keeps it: a PR does not move between budgets.
     this.upsertPr = db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
     this.countPrs = db.prepare(`SELECT count(*) AS n FROM agent_prs WHERE repo = @repo AND agent = @agent AND created_at >= @since
@@ -160,6 +207,9 @@ export class AuditStore {
         const hash = rowHash(row);
         this.insert.run({ ...row, hash });
         if (entry.agent) this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
+        // Sticky identity, in the same transaction as the decision that established it; a release row ends it.
+        if (isReleaseRow(row)) this.identityRelease.run(entry.repo, entry.pr);
+        else if (!isMergeGroupRow(row)) for (const agent of agentNames(entry.decision)) this.identityInsert.run(entry.repo, entry.pr, agent, id);
         prev = hash;
         return { id, hash };
       });
@@ -173,6 +223,61 @@ export class AuditStore {
    */
   countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): number {
     return (this.countPrs.get({ repo: q.repo, agent: q.agent, since: q.since, until: q.until, exclude: q.excludePr ?? -1, tie: q.tieBreakPr ?? -1 }) as { n: number }).n;
+  }
+
+  /**
+   * Reserves this PR's place in each agent's budget and returns its position (1 = the agent's first PR). The first call
+   * for (repo, agent, pr) fixes the position at 1 + the number of that agent's PRs in `repo` reserved before it whose
+   * opening lies after `openedAt` minus 24 hours; every later call returns the same number. Counting and reserving are
+   * one IMMEDIATE transaction, so concurrent callers (any number of processes on one file) get distinct positions.
+   */
+  reserveAgentPr(q: { repo: string; agents: readonly string[]; pr: number; openedAt: string }): Record<string, number> {
+    const opened = isoTime(q.openedAt);
+    const since = new Date(Date.parse(opened) - DAY_MS).toISOString();
+    const reserve = this.db.transaction(() => {
+      const out: Record<string, number> = {};
+      for (const agent of [...new Set(q.agents)].sort()) {
+        const known = this.reservation.get(q.repo, agent, q.pr) as { position: number } | undefined;
+        if (known) {
+          out[agent] = known.position;
+          continue;
+        }
+        const position = (this.reserveCount.get(q.repo, agent, since) as { n: number }).n + 1;
+        this.reserveInsert.run(q.repo, agent, q.pr, opened, position);
+        out[agent] = position;
+      }
+      return out;
+    });
+    return reserve.immediate();
+  }
+
+  /** PRs of merge group rows (see src/github/merge-group.ts) recorded on `baseSha`: those ahead in the queue. */
+  mergeGroupPrs(repo: string, baseSha: string): number[] {
+    return (this.db.prepare(`SELECT DISTINCT pr FROM decisions WHERE repo = ? AND base_sha = ? AND input IS NULL AND pr > 0
+      AND substr(input_missing_reason, 1, ${MERGE_GROUP_REASON_PREFIX.length}) = '${MERGE_GROUP_REASON_PREFIX}' ORDER BY pr`).all(repo, baseSha) as Array<{ pr: number }>).map((r) => r.pr);
+  }
+
+  /** The agents this PR has been governed as (and not released from): it stays theirs. */
+  knownAgents(repo: string, pr: number): string[] {
+    return (this.identities.all(repo, pr) as Array<{ agent: string }>).map((r) => r.agent);
+  }
+
+  /** Sets (or, with null, clears) when a PR must be evaluated again because a rule's time window opens or closes. */
+  scheduleReevaluation(q: { repo: string; pr: number; installationId: number | null; dueAt: string | null }): void {
+    if (q.dueAt === null) this.db.prepare("DELETE FROM reevaluations WHERE repo = ? AND pr = ?").run(q.repo, q.pr);
+    else this.db.prepare(`INSERT INTO reevaluations (repo, pr, installation_id, due_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (repo, pr) DO UPDATE SET installation_id = excluded.installation_id, due_at = excluded.due_at`).run(q.repo, q.pr, q.installationId, isoTime(q.dueAt));
+  }
+
+  /** Re-evaluations due at `now`, oldest first. The caller queues each durably, then clears it (`clearReevaluation`). */
+  dueReevaluations(now: Date, limit = 100): Array<{ repo: string; pr: number; installationId: number | null; dueAt: string }> {
+    return (this.db.prepare("SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= ? ORDER BY due_at LIMIT ?").all(now.toISOString(), limit) as Array<{ repo: string; pr: number; installation_id: number | null; due_at: string }>)
+      .map((r) => ({ repo: r.repo, pr: r.pr, installationId: r.installation_id, dueAt: r.due_at }));
+  }
+
+  /** Removes a re-evaluation once queued; one rescheduled since (another due time) stays. */
+  clearReevaluation(q: { repo: string; pr: number; dueAt: string }): void {
+    this.db.prepare("DELETE FROM reevaluations WHERE repo = ? AND pr = ? AND due_at = ?").run(q.repo, q.pr, q.dueAt);
   }
 
   get(id: number): AuditRow | undefined {
@@ -228,8 +333,8 @@ export class AuditStore {
   }
 
   /** The latest decision of each PR whose head was `headSha` when it was evaluated. */
-  latestForHead(repo: string, headSha: string): Array<{ pr: number; outcome: string; decision: string }> {
-    return this.byHead.all(repo, headSha) as Array<{ pr: number; outcome: string; decision: string }>;
+  latestForHead(repo: string, headSha: string): Array<{ id: number; hash: string; pr: number; outcome: string; decision: string }> {
+    return this.byHead.all(repo, headSha) as Array<{ id: number; hash: string; pr: number; outcome: string; decision: string }>;
   }
 
   count(): number {
@@ -250,6 +355,8 @@ export class AuditStore {
     let rows = 0;
     const hashes = new Map<number, string>();
     const budget = new Map<string, { agent: string; created_at: string }>();
+    const identities = new Map<string, Set<string>>();
+    const positions = this.db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?");
     for (const row of this.db.prepare(`${SELECT} ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
       rows++;
       if (row.prev_hash !== prev) {
@@ -265,6 +372,15 @@ export class AuditStore {
       if (opts.expect?.some((e) => e.id === row.id)) hashes.set(row.id, hash);
       const key = `${row.repo}#${row.pr}`;
       if (row.agent && !budget.has(key)) budget.set(key, { agent: row.agent, created_at: isoTime(createdAt(row)) });
+      if (isReleaseRow(row)) identities.delete(key);
+      else if (!isMergeGroupRow(row)) for (const agent of agentNames(JSON.parse(row.decision) as Decision)) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
+      // The budget position a decision was made with must still be the reservation's: lowering one would pass a PR over budget.
+      for (const [agent, position] of Object.entries(positionsOf(row.input))) {
+        const reserved = positions.get(row.repo, agent, row.pr) as { position: number } | undefined;
+        if (reserved?.position !== position) {
+          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${agent}'s PR number ${position} of the day, but the budget reservations (agent_budget_places) say ${reserved ? reserved.position : "nothing"}: they were edited` } };
+        }
+      }
       prev = hash;
       expectedId = row.id + 1;
     }
@@ -273,7 +389,7 @@ export class AuditStore {
       if (found === undefined) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id}, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt` } };
       if (!found.startsWith(anchor.hash.toLowerCase())) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id} has hash ${found.slice(0, 16)}, not ${anchor.hash} as shown on GitHub: the chain was rebuilt` } };
     }
-    const budgetProblem = this.budgetProblem(budget);
+    const budgetProblem = this.budgetProblem(budget) ?? this.identityProblem(identities);
     if (budgetProblem) return { rows, broken: { id: null, problem: budgetProblem } };
     const text = this.texts.verify();
     if (text) return { rows, broken: { id: null, problem: text.problem } };
@@ -300,6 +416,18 @@ export class AuditStore {
       }
     }
     if (actual.length !== expected.size) return `the budget table (agent_prs) lacks ${expected.size - actual.length} agent PRs recorded in the decisions`;
+    return undefined;
+  }
+
+  /** Sticky identities must be what the rows say: every agent a decision named, until a release row. */
+  private identityProblem(expected: Map<string, Set<string>>): string | undefined {
+    const actual = this.db.prepare("SELECT repo, pr, agent FROM pr_identities ORDER BY repo, pr, agent").all() as Array<{ repo: string; pr: number; agent: string }>;
+    let n = 0;
+    for (const row of actual) {
+      if (!expected.get(`${row.repo}#${row.pr}`)?.has(row.agent)) return `the identity table (pr_identities) does not follow from the decisions at ${row.repo}#${row.pr}: it was edited`;
+    }
+    for (const set of expected.values()) n += set.size;
+    if (actual.length !== n) return `the identity table (pr_identities) lacks ${n - actual.length} agent identities recorded in the decisions: a PR could shed its agent`;
     return undefined;
   }
 

@@ -3,13 +3,36 @@ import type { Context, Probot } from "probot";
 import { errorDecision } from "../policy/decide.js";
 import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
-import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import { checkRunKey } from "./report.js";
+import { checkSummary } from "./summary.js";
+import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, type Repository, RepositorySchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import { governMergeGroup } from "./merge-group.js";
+import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./release.js";
 import type { AppDeps } from "./ports.js";
 
 
-export function governorApp(deps: AppDeps) {
+/** What the runtime can ask of the loaded app beyond webhooks. */
+export interface GovernorApi {
+  /** Evaluates an open PR again, freshly read (a time window opened or closed); no event is needed. */
+  reevaluate(q: { repo: string; pr: number; installationId: number | null; deliveryId: string }): Promise<void>;
+}
+
+export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) => void } = {}) {
   return (app: Probot): void => {
     const state = new GovernorState(deps.checkRuns);
+
+    hooks.ready?.({
+      async reevaluate(q) {
+        if (q.installationId === null) throw new Error(`cannot evaluate ${q.repo}#${q.pr} again: no installation recorded`);
+        const octokit = await app.auth(q.installationId);
+        const [owner = "", repo = ""] = q.repo.split("/");
+        const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: q.pr });
+        const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+        if (pr.state !== "open") return;
+        const repository = parsePayload(RepositorySchema, "pulls.get base.repo", data.base.repo);
+        await governPullRequest({ octokit, repository, pr, installationId: q.installationId, deliveryId: q.deliveryId, log: app.log }, state, deps);
+      },
+    });
 
     const fromPullRequestPayload = async (context: Context<"pull_request" | "pull_request_review">) => {
       const payload = context.payload as { action?: string; changes?: { base?: unknown } };
@@ -60,7 +83,7 @@ export function governorApp(deps: AppDeps) {
       if (run.app?.id !== undefined && run.app.id !== deps.appId) return; // another app's check
       const owner = event.repository.owner.login;
       const repo = event.repository.name;
-      const where = { owner, repo, fullName: event.repository.full_name, sha: run.head_sha, installationId: event.installation?.id ?? null };
+      const where = { owner, repo, fullName: event.repository.full_name, htmlUrl: event.repository.html_url, sha: run.head_sha, installationId: event.installation?.id ?? null };
       let numbers = run.pull_requests.map((p) => p.number);
       if (numbers.length === 0) {
         // Forks leave pull_requests empty: find the PRs by their head commit.
@@ -89,23 +112,66 @@ export function governorApp(deps: AppDeps) {
       }
     });
 
+    // A merge queue asks for the required checks of a group commit: the strictest decision of the PRs in it.
+    app.on("merge_group.checks_requested", async (context) => {
+      try {
+        await governMergeGroup({ octokit: context.octokit, installationId: (context.payload as { installation?: { id?: number } }).installation?.id ?? null, deliveryId: context.id, log: context.log }, context.payload, state, deps);
+      } catch (error) {
+        if (!(error instanceof PayloadError)) throw error;
+        const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; merge_group?: { head_sha?: string }; installation?: { id?: number } };
+        await failClosed(context, { owner: p.repository?.owner?.login, repo: p.repository?.name, fullName: p.repository?.full_name, sha: p.merge_group?.head_sha, pr: 0, installationId: p.installation?.id ?? null }, "Error: unreadable webhook payload", error.message);
+      }
+    });
+
+    // `/governance release <reason>` on a PR: an owner ends its sticky agent identity; anyone else is told why not.
+    app.on("issue_comment.created", async (context) => {
+      const body = (context.payload as { comment?: { body?: unknown } }).comment?.body;
+      const reason = typeof body === "string" ? releaseCommand(body) : null;
+      if (reason === null) return;
+      let event;
+      let repository: Repository;
+      try {
+        event = parsePayload(ReleaseCommentSchema, "issue_comment", context.payload);
+        repository = parsePayload(RepositorySchema, "issue_comment.repository", (context.payload as { repository?: unknown }).repository);
+      } catch (error) {
+        return reportBadPayload(context, error);
+      }
+      if (!event.issue.pull_request) return; // an issue, not a PR
+      const owner = repository.owner.login;
+      const repo = repository.name;
+      const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: event.issue.number });
+      const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+      const by = { login: event.comment.user.login, type: event.comment.user.type };
+      const installationId = event.installation?.id ?? null;
+      const outcome = await releasePullRequest(context.octokit, state, deps, { repository, pr, by, reason, installationId, deliveryId: context.id });
+      const reply = outcome.released
+        ? `Released #${pr.number} from agent governance at @${by.login}'s request (audit row ${outcome.auditId}). It is evaluated again now; signals it still carries (author, branch, labels, commits) still make it an agent's PR.`
+        : `Not released: ${outcome.why}`;
+      await context.octokit.rest.issues.createComment({ owner, repo, issue_number: pr.number, body: reply });
+      if (outcome.released && pr.state === "open") {
+        await governPullRequest({ octokit: context.octokit, repository, pr, installationId, deliveryId: context.id, log: context.log }, state, deps);
+      }
+    });
+
     /**
      * What cannot be evaluated still ends in the audit trail and, when the commit is known, in a failing check: an
      * error is never silence. Reporting errors propagate, so the delivery is retried.
      */
-    async function failClosed(context: Context, where: { owner?: string; repo?: string; fullName?: string; sha?: string; pr: number; installationId: number | null }, title: string, message: string): Promise<void> {
+    async function failClosed(context: Context, where: { owner?: string; repo?: string; fullName?: string; htmlUrl?: string; sha?: string; pr: number; installationId: number | null }, title: string, message: string): Promise<void> {
       context.log.error({ pr: where.pr }, `${message}: ${title}`);
       const sha = where.sha && /^[0-9a-f]{40}$/.test(where.sha) ? where.sha : undefined;
       const decision = errorDecision(title, [{ message: `${message}. Governor fails closed; use Re-run on this check to try again.` }], sha ?? "");
-      deps.audit.record({
+      const row = deps.audit.record({
         recorded_at: deps.now().toISOString(), delivery_id: context.id, installation_id: where.installationId,
         repo: where.fullName ?? "unknown", pr: where.pr, head_sha: sha ?? "", base_sha: "", agent: null,
         outcome: "error", decision, input: null, input_missing_reason: `${message}: ${title}`,
       });
       if (!where.owner || !where.repo || !sha) return;
       const target = { owner: where.owner, repo: where.repo, headSha: sha };
+      const htmlBase = where.htmlUrl ? new URL(where.htmlUrl).origin : "https://github.com";
       const id = await state.startCheck(context.octokit, target, deps.appId);
-      await state.completeCheck(context.octokit, target, id, decision, `❗ ${decision.summary}`, undefined);
+      // Like every check: reported under the commit's lock, with its audit anchor for `governor audit verify --expect`.
+      await state.exclusive(checkRunKey(target), () => state.report(context.octokit, target, id, deps.appId, decision, checkSummary(decision, { htmlBase, auditId: row.id, auditHash: row.hash }), undefined));
     }
 
     /** A payload Governor cannot read: fail the check when the commit can be named, and always log it. */

@@ -43,21 +43,50 @@ export async function listReviews(octokit: Octokit, owner: string, repo: string,
     }));
 }
 
-/** Commit author logins and e-mails, and co-author trailer e-mails: how agents that open PRs as a human are recognised. */
-export async function listCommitAuthors(octokit: Octokit, owner: string, repo: string, pullNumber: number): Promise<string[]> {
+export class IncompleteCommitsError extends Error {
+  override name = "IncompleteCommitsError";
+}
+
+type ListedCommit = { author?: { login?: string } | null; committer?: { login?: string } | null; commit: { message: string; author?: { email?: string } | null; committer?: { email?: string } | null } };
+
+/**
+ * What the PR's commits say about who made it: commit author logins and e-mails with co-author trailer e-mails (how
+ * agents that open PRs as a human are recognised), and the contributors' logins (authors and committers, who cannot
+ * approve). The PR commits API lists at most 250; beyond that the compare API is paged through, and a list that still
+ * falls short of the PR's count fails closed.
+ */
+export async function listCommitSignals(octokit: Octokit, owner: string, repo: string, pr: { number: number; base: { sha: string }; head: { sha: string }; commits?: number | undefined }): Promise<{ authors: string[]; contributors: string[] }> {
   const authors = new Set<string>();
+  const contributors = new Set<string>();
+  const take = (c: ListedCommit) => {
+    for (const login of [c.author?.login, c.committer?.login]) if (login) (authors.add(login), contributors.add(login));
+    if (c.commit.author?.email) authors.add(c.commit.author.email);
+    for (const m of c.commit.message.matchAll(CO_AUTHOR)) if (m[1]) authors.add(m[1]);
+  };
   let seen = 0;
-  for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listCommits, { owner, repo, pull_number: pullNumber, per_page: PER_PAGE })) {
-    for (const c of page.data) {
-      if (c.author?.login) authors.add(c.author.login);
-      if (c.committer?.login) authors.add(c.committer.login);
-      if (c.commit.author?.email) authors.add(c.commit.author.email);
-      for (const m of c.commit.message.matchAll(CO_AUTHOR)) if (m[1]) authors.add(m[1]);
+  if ((pr.commits ?? 0) < MAX_COMMITS) {
+    for await (const page of octokit.paginate.iterator(octokit.rest.pulls.listCommits, { owner, repo, pull_number: pr.number, per_page: PER_PAGE })) {
+      for (const c of page.data) take(c);
+      seen += page.data.length;
+      if (seen >= MAX_COMMITS) break;
     }
-    seen += page.data.length;
-    if (seen >= MAX_COMMITS) break;
   }
-  return [...authors].sort();
+  if (seen >= MAX_COMMITS || (pr.commits ?? 0) >= MAX_COMMITS) {
+    // The commits API stops at 250: page through the comparison of base and head instead, every commit of it.
+    let total = Infinity;
+    let listed = 0;
+    for (let page = 1; listed < total; page++) {
+      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({ owner, repo, basehead: `${pr.base.sha}...${pr.head.sha}`, per_page: PER_PAGE, page });
+      total = data.total_commits;
+      for (const c of data.commits) take(c);
+      listed += data.commits.length;
+      if (data.commits.length === 0) break;
+    }
+    if (listed < total || listed < (pr.commits ?? 0)) {
+      throw new IncompleteCommitsError(`GitHub lists ${Math.max(total, pr.commits ?? 0)} commits for this PR but returned only ${listed}, so Governor cannot see who made all of them`);
+    }
+  }
+  return { authors: [...authors].sort(), contributors: [...contributors].sort() };
 }
 
 /** Members of `org/slug`, or an empty list when the team does not exist or cannot be read (nobody from it can approve). */

@@ -4,14 +4,15 @@ import type { ChangeInput } from "../policy/change.js";
 import { compiledPolicies, decide, errorDecision, PolicyCache } from "../policy/decide.js";
 import type { Decision } from "../policy/decision.js";
 import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
-import { changeFromPayload, listCommitAuthors, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
+import { nextWindowChange } from "../policy/windows.js";
+import { agentNames } from "../audit/store.js";
+import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
 import { checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
-import { checkSummary } from "./summary.js";
+import { checkSummary, CONCLUSION } from "./summary.js";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "governance: needs approval", denied: "governance: denied" };
 
 /** State an app instance keeps between evaluations: caches that spare GitHub calls, never decisions. */
@@ -23,7 +24,54 @@ export class GovernorState {
   private readonly owned = new Set<number>();
   /** Creates in flight here, by commit: while one is, a not-yet-recorded start is ours, not a crashed process's. */
   private readonly starting = new Map<string, number>();
+  /** Per commit: the tail of the evaluations waiting to report on it (see `exclusive`). */
+  private readonly locks = new Map<string, Promise<void>>();
+  /** Per commit: the newest run of ours completed in this process (GitHub shows the newest run of a name). */
+  private readonly newestCompleted = new Map<string, { id: number; shows: string }>();
   constructor(readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger()) {}
+
+  /**
+   * Runs `fn` alone among this process's reports on one commit. Several PRs can share a head commit and so its check;
+   * reading their latest decisions and completing the check happen one evaluation at a time, so the last report on a
+   * commit has seen every decision recorded before it.
+   */
+  async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(key) ?? Promise.resolve();
+    let release: () => void = () => undefined;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.locks.set(key, tail);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+
+  /**
+   * Completes this evaluation's run with what the commit must show. GitHub shows the newest run, so when a newer run was
+   * already completed (an evaluation that started later but reported first, knowing less), the decision is put on a
+   * fresh run as well: the newest completed run is always the last report. Call inside `exclusive`. Returns the run shown.
+   */
+  async report(octokit: Octokit, target: Target, id: number, appId: number, decision: Decision, summary: string, detailsUrl: string | undefined): Promise<number> {
+    const key = checkRunKey(target);
+    await this.completeCheck(octokit, target, id, decision, summary, detailsUrl);
+    let shown = id;
+    const shows = `${CONCLUSION[decision.outcome]}\u0000${decision.title}`;
+    const newest = this.newestCompleted.get(key);
+    if (newest && newest.id > id) {
+      // The newer run already shows this conclusion and title: GitHub's answer for the commit is right as it is.
+      if (newest.shows === shows) return newest.id;
+      shown = await this.startCheck(octokit, target, appId, detailsUrl);
+      await this.completeCheck(octokit, target, shown, decision, summary, detailsUrl);
+    }
+    this.newestCompleted.delete(key);
+    this.newestCompleted.set(key, { id: shown, shows });
+    if (this.newestCompleted.size > 10_000) this.newestCompleted.delete(this.newestCompleted.keys().next().value as string);
+    return shown;
+  }
 
   /** A new in-progress run for this evaluation; runs an earlier evaluation abandoned on this commit are closed. */
   async startCheck(octokit: Octokit, target: Target, appId: number, detailsUrl?: string): Promise<number> {
@@ -80,53 +128,57 @@ export function describeGitHubError(error: unknown): string {
   return e.status ? `GitHub answered ${e.status} to ${where}` : `${where} failed: ${e.message ?? String(error)}`;
 }
 
+type Gathered =
+  | { input: EvaluationInput; labels: typeof DEFAULT_LABELS; reviewedBy: string[]; notes: string[] }
+  | { input: null; failure: { title: string; message: string }; notes: string[] };
+
 /** Reads everything the evaluator needs. Throws on GitHub errors (after Octokit's own retries). */
-async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDeps): Promise<{ input: EvaluationInput; labels: typeof DEFAULT_LABELS; reviewedBy: string[] } | { conflict: string; input: null }> {
+async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDeps): Promise<Gathered> {
   const { octokit, repository, pr } = req;
   const owner = repository.owner.login;
   const repo = repository.name;
   const now = deps.now();
   const policies = await readPolicies(octokit, { owner, repo, baseSha: pr.base.sha }, state.policyTexts, () => now.getTime());
-  if (policies.conflict) return { conflict: policies.conflict, input: null };
+  const notes = policies.orgUnseen ? [policies.orgUnseen] : [];
+  if (policies.conflict) return { input: null, failure: { title: "Invalid policy: two policy files", message: policies.conflict }, notes };
+  if (policies.orgUnseen && deps.requireOrgPolicy) {
+    return { input: null, failure: { title: "Error: the org policy cannot be read", message: `${policies.orgUnseen} This Governor is set to require the org policy (GOVERNOR_REQUIRE_ORG_POLICY), so it fails closed` }, notes: [] };
+  }
 
   const base: ChangeInput = changeFromPayload(repository, pr);
   const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
-  const context = { now: now.toISOString(), usage: { prs_today: 1 } };
+  const context: { now: string; usage: { prs_today: number; prs_by_agent: Record<string, number> } } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
   if (!sources.org && !sources.repo) {
-    return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [] };
+    return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
   }
 
-  const change: ChangeInput = { ...base };
+  // Once governed as an agent's, a PR stays governed as that agent's, whatever its label, branch or later commits say.
+  const change: ChangeInput = { ...base, known_agents: deps.audit.knownAgents(repository.full_name, pr.number) };
   const decideNow = () => decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
-  // A first, cheap pass on the payload alone tells who the agent is and which gates apply, so that only the calls
-  // the decision needs are made: commits only when no agent is recognised yet, team members only for gates with reviews.
   const probe = decideNow();
   if (probe.outcome === "error") {
-    return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [] };
+    return { input: EvaluationInputSchema.parse({ policies: sources, change, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
   }
-  let agent = probe.agent;
-  if (!agent) {
-    change.commit_authors = await listCommitAuthors(octokit, owner, repo, pr.number);
-    const identified = decideNow();
-    // Still no agent under scope: agents: not governed, and nothing more needs reading.
-    if (identified.outcome === "not_governed") {
-      const input = EvaluationInputSchema.parse({ policies: sources, change, context });
-      return { input, labels: labelsOf(input, state) ?? DEFAULT_LABELS, reviewedBy: [] };
-    }
-    agent = identified.agent;
+  // The commits always: every agent whose signals match binds the PR (a copilot/ branch with a Claude co-author is
+  // both agents'), and whoever authored or committed a commit is a contributor, who cannot approve it.
+  const signals = await listCommitSignals(octokit, owner, repo, pr);
+  change.commit_authors = signals.authors;
+  change.contributors = signals.contributors;
+  const identified = decideNow();
+  // Still no agent under scope: agents: not governed, and nothing more needs reading.
+  if (identified.outcome === "not_governed") {
+    const input = EvaluationInputSchema.parse({ policies: sources, change, context });
+    return { input, labels: labelsOf(input, state) ?? DEFAULT_LABELS, reviewedBy: [], notes };
   }
   change.files = await listFiles(octokit, owner, repo, pr.number);
 
-  // Identity does not depend on the files, so the agent is known here.
-  if (agent) {
-    // The budget counts the agent's PRs opened in the 24 hours up to this PR's opening, this one included: a PR that
-    // was within budget when opened stays within it when re-evaluated later.
-    const opened = pr.created_at ? new Date(pr.created_at) : now;
-    const others = deps.audit.countAgentPrs({
-      repo: repository.full_name, agent: agent.name, since: new Date(opened.getTime() - DAY_MS).toISOString(),
-      until: opened.toISOString(), excludePr: pr.number, tieBreakPr: pr.number,
-    });
-    context.usage.prs_today = others + 1;
+  // The budget: this PR's place among each matching agent's PRs, reserved atomically before the decision, so a burst
+  // of PRs opened at once cannot all pass a limit. The position is fixed at the first evaluation and stays.
+  const agents = agentNames(identified);
+  if (agents.length > 0) {
+    const positions = deps.audit.reserveAgentPr({ repo: repository.full_name, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
+    context.usage.prs_by_agent = positions;
+    context.usage.prs_today = Math.max(1, ...Object.values(positions));
   }
   // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone, so
   // a decision without a gate (allowed, or denied outright) does not read them. The budget's own gate
@@ -142,7 +194,7 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
 
   const input = EvaluationInputSchema.parse({ policies: sources, change, context });
   const labels = labelsOf(input, state) ?? DEFAULT_LABELS;
-  return { input, labels, reviewedBy: [...new Set(reviews.map((r) => r.user.login))] };
+  return { input, labels, reviewedBy: [...new Set(reviews.map((r) => r.user.login))], notes };
 }
 
 /** The outcome labels the policy names (the repo's, else the org's). */
@@ -163,13 +215,16 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   let decision: Decision;
   let labels = DEFAULT_LABELS;
   let reviewedBy: string[] = [];
+  let notes: string[] = [];
   let missingReason: string | undefined;
   try {
+    // First of all, the commit's check turns pending: a PR that appears on a head with a passing check blocks it now.
     checkRunId = await state.startCheck(octokit, target, deps.appId, detailsUrl);
     const gathered = await gatherInput(req, state, deps);
+    notes = gathered.notes;
     if (gathered.input === null) {
-      decision = errorDecision("Invalid policy: two policy files", [{ message: gathered.conflict, file: ".governance.yml" }], pr.head.sha);
-      missingReason = gathered.conflict;
+      decision = errorDecision(gathered.failure.title, [{ message: gathered.failure.message, ...(gathered.failure.title.startsWith("Invalid policy") ? { file: ".governance.yml" } : {}) }], pr.head.sha);
+      missingReason = gathered.failure.message;
     } else {
       input = gathered.input;
       labels = gathered.labels;
@@ -177,7 +232,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       decision = decide(input, state.compiled);
     }
   } catch (error) {
-    const why = error instanceof PolicyReadError ? error.message : describeGitHubError(error);
+    const why = error instanceof PolicyReadError || error instanceof IncompleteCommitsError ? error.message : describeGitHubError(error);
     req.log.error({ err: error, pr: pr.number }, "could not gather the inputs of a decision");
     decision = errorDecision(`Error: ${why}`, [{ message: `${why}. Governor fails closed; use Re-run on this check to try again.` }], pr.head.sha);
     missingReason = why;
@@ -191,6 +246,8 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     repo: repository.full_name, pr: pr.number, head_sha: pr.head.sha, base_sha: pr.base.sha, agent: agentName,
     outcome: decision.outcome, decision, input, ...(missingReason ? { input_missing_reason: missingReason } : {}),
   });
+
+  scheduleWindowChange(req, state, deps, input, decision);
 
   // Labels and reviewers first: a completed check then means everything about this decision is on the PR.
   if (decision.outcome !== "not_governed" || pr.labels.some((l) => Object.values(labels).includes(l.name))) {
@@ -215,13 +272,39 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       }
     }
   }
-  const shown = await strictestForCommit(req, deps, decision);
-  const summary = shown.fromPr === undefined
-    ? checkSummary(decision, { htmlBase, auditId, auditHash })
-    : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision; this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, { htmlBase })}`;
-  if (checkRunId === null) checkRunId = await state.startCheck(octokit, target, deps.appId, detailsUrl);
-  await state.completeCheck(octokit, target, checkRunId, shown.decision, summary, detailsUrl);
-  return { decision, auditId, checkRunId };
+  const shownRun = await state.exclusive(checkRunKey(target), async () => {
+    // Read under the commit's lock, after this decision is recorded: the last report on a commit has seen them all.
+    const shown = await strictestForCommit(req, deps, decision);
+    const anchor = { htmlBase, auditId, auditHash };
+    const summary = withNotes(notes, shown.fromPr === undefined
+      ? checkSummary(decision, anchor)
+      : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision (audit row ${shown.row}); this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, anchor)}`);
+    const id = checkRunId ?? (await state.startCheck(octokit, target, deps.appId, detailsUrl));
+    return state.report(octokit, target, id, deps.appId, shown.decision, summary, detailsUrl);
+  });
+  return { decision, auditId, checkRunId: shownRun };
+}
+
+/**
+ * A rule's time window that opens or closes later changes the decision without any event: the PR is put on the durable
+ * schedule to be evaluated again at that instant. A PR no rule window concerns any more is taken off it.
+ */
+function scheduleWindowChange(req: GovernRequest, state: GovernorState, deps: AppDeps, input: EvaluationInput | null, decision: Decision): void {
+  if (!deps.audit.scheduleReevaluation) return;
+  const governed = input !== null && decision.outcome !== "not_governed" && decision.outcome !== "error";
+  const compiled = governed ? compiledPolicies(input.policies, state.compiled) : null;
+  const next = compiled?.ok ? nextWindowChange(compiled.policy, new Date(input!.context.now)) : null;
+  try {
+    deps.audit.scheduleReevaluation({ repo: req.repository.full_name, pr: req.pr.number, installationId: req.installationId, dueAt: next ? next.toISOString() : null });
+  } catch (error) {
+    // The decision is recorded and will be reported; a missed schedule only delays the window's effect to the next event.
+    req.log.error({ err: error, pr: req.pr.number }, "could not schedule the re-evaluation of a time window");
+  }
+}
+
+/** Notes that apply to every check of the org (an org policy Governor cannot see), above the decision. */
+function withNotes(notes: readonly string[], summary: string): string {
+  return notes.length ? `${notes.map((n) => `> ⚠️ ${n}`).join("\n>\n")}\n\n${summary}` : summary;
 }
 
 const STRICTNESS: Record<Decision["outcome"], number> = { not_governed: 0, allowed: 1, needs_approval: 2, denied: 3, error: 4 };
@@ -231,11 +314,12 @@ const STRICTNESS: Record<Decision["outcome"], number> = { not_governed: 0, allow
  * second base, whose policy may be laxer); since the check is the commit's, it shows the strictest of their decisions,
  * or a PR could pass another's required check. Costs a call only when another PR was evaluated at this commit.
  */
-async function strictestForCommit(req: GovernRequest, deps: AppDeps, own: Decision): Promise<{ decision: Decision; fromPr?: number }> {
+export async function strictestForCommit(req: Pick<GovernRequest, "octokit" | "repository" | "log"> & { pr: { number: number; head: { sha: string } } }, deps: AppDeps, own: Decision): Promise<{ decision: Decision; fromPr?: number; row?: number }> {
   const { octokit, repository, pr } = req;
-  let shown: { decision: Decision; fromPr?: number } = { decision: own };
+  let shown: { decision: Decision; fromPr?: number; row?: number } = { decision: own };
   for (const other of deps.audit.latestForHead(repository.full_name, pr.head.sha)) {
-    if (other.pr === pr.number) continue;
+    // Row 0 is "no PR could be named" (a failed re-run lookup): nothing that can be re-read, and not a PR's decision.
+    if (other.pr === pr.number || other.pr <= 0) continue;
     const theirs = JSON.parse(other.decision) as Decision;
     if (STRICTNESS[theirs.outcome] <= STRICTNESS[shown.decision.outcome]) continue;
     try {
@@ -244,7 +328,7 @@ async function strictestForCommit(req: GovernRequest, deps: AppDeps, own: Decisi
     } catch (error) {
       req.log.warn({ err: error, pr: other.pr }, "could not tell whether a PR sharing this commit is still open; counting it");
     }
-    shown = { decision: theirs, fromPr: other.pr };
+    shown = { decision: theirs, fromPr: other.pr, row: other.id };
   }
   return shown;
 }

@@ -23,6 +23,8 @@ export const PullRequestSchema = z.object({
   requested_reviewers: z.array(z.object({ login: z.string() }).passthrough()).nullish().transform((v) => v ?? []),
   requested_teams: z.array(z.object({ slug: z.string() }).passthrough()).nullish().transform((v) => v ?? []),
   changed_files: z.number().int().min(0).optional(),
+  /** How many commits GitHub counts in the PR (not in review payloads). */
+  commits: z.number().int().min(0).optional(),
   created_at: z.string().optional(),
   html_url: z.string().optional(),
 });

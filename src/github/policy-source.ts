@@ -7,6 +7,8 @@ import type { Octokit } from "./ports.js";
 
 interface Cached {
   text: string | null;
+  /** The org's `.github` repository itself cannot be seen (not in the installation, or absent). */
+  unseen?: boolean;
   sha?: string;
   etag?: string;
   at: number;
@@ -17,6 +19,11 @@ const ABSENT_TTL_MS = 60_000;
 
 export class PolicyReadError extends Error {
   override name = "PolicyReadError";
+}
+
+function describe(error: unknown): string {
+  const e = error as { status?: number; message?: string };
+  return e.status ? `GitHub answered ${e.status}` : (e.message ?? String(error));
 }
 
 /** Policy texts by repo, commit and path. Contents at a commit never change, so those entries never go stale. */
@@ -68,6 +75,37 @@ export interface PolicyTexts {
   org?: PolicySource;
   /** Set when the repo has both policy files: the decision must fail naming both. */
   conflict?: string;
+  /** Set when Governor cannot see the org's `.github` repository, so cannot know whether an org policy exists. */
+  orgUnseen?: string;
+}
+
+/**
+ * Whether `sha` exists in the repository. A contents 404 means "no such file" only when the commit it was asked at
+ * exists; for a commit GitHub does not (yet) know, it means nothing. Commits never disappear, so a yes is cached.
+ */
+async function commitExists(octokit: Octokit, owner: string, repo: string, sha: string, cache: PolicyTextCache, now: () => number): Promise<boolean> {
+  const key = `${owner}/${repo}@${sha}:commit`;
+  if (cache.get(key)) return true;
+  try {
+    await octokit.rest.git.getCommit({ owner, repo, commit_sha: sha });
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === 404 || status === 409 || status === 422) return false;
+    throw new PolicyReadError(`could not tell whether the base commit ${sha.slice(0, 12)} of ${owner}/${repo} exists (${describe(error)}), so not whether it has a policy`);
+  }
+  cache.set(key, { text: null, at: now() });
+  return true;
+}
+
+/** Whether the org's `.github` repository is visible to this installation (404: not included, or absent). */
+async function orgRepoVisible(octokit: Octokit, owner: string): Promise<boolean> {
+  try {
+    await octokit.rest.repos.get({ owner, repo: ORG_POLICY_REPO });
+    return true;
+  } catch (error) {
+    if (statusOf(error) === 404) return false;
+    throw new PolicyReadError(`could not tell whether ${owner}/${ORG_POLICY_REPO} exists (${describe(error)}, after retries)`);
+  }
 }
 
 export async function readPolicies(
@@ -82,7 +120,13 @@ export async function readPolicies(
     const key = `${fullName}@${target.baseSha}:${path}`;
     let entry = cache.get(key);
     if (!entry) {
-      const read = await readFile(octokit, target.owner, target.repo, path, target.baseSha);
+      const read = await readFile(octokit, target.owner, target.repo, path, target.baseSha).catch((error: unknown) => {
+        throw new PolicyReadError(`could not read ${fullName}:${path} at the base commit ${target.baseSha.slice(0, 12)} (${describe(error)}, after retries)`);
+      });
+      // Only a definite "no such file at an existing commit" is absence; it is never cached otherwise.
+      if (read.status !== "found" && !(await commitExists(octokit, target.owner, target.repo, target.baseSha, cache, now))) {
+        throw new PolicyReadError(`GitHub does not know the base commit ${target.baseSha.slice(0, 12)} of ${fullName} (404), so Governor cannot tell whether it has a policy`);
+      }
       entry = { text: read.status === "found" ? read.text : null, at: now() };
       cache.set(key, entry);
     }
@@ -92,21 +136,37 @@ export async function readPolicies(
   if (found.length > 1) result.conflict = `both ${found.map((f) => f.path).join(" and ")} exist on the base branch; keep one policy file`;
   else if (found[0]) result.repo = found[0];
 
-  // The org's own .github repository: its governance.yml is both the org policy and, for PRs there, the repo's file.
-  if (target.repo !== ORG_POLICY_REPO || !result.repo) {
-    const key = `${target.owner}/${ORG_POLICY_REPO}:${ORG_POLICY_PATH}`;
-    let entry = cache.get(key);
-    // With an ETag, every evaluation asks cheaply (a 304 costs no rate limit); without one, an answer (found or absent)
-    // is believed for a minute, so a tightened org policy is never ignored for longer than that.
-    if (!entry || entry.etag !== undefined || now() - entry.at >= ABSENT_TTL_MS) {
-      const read = await readFile(octokit, target.owner, ORG_POLICY_REPO, ORG_POLICY_PATH, undefined, entry?.etag);
-      if (read.status === "found") entry = { text: read.text, ...(read.sha ? { sha: read.sha } : {}), ...(read.etag ? { etag: read.etag } : {}), at: now() };
-      else if (read.status === "absent") entry = { text: null, at: now() };
-      if (entry) cache.set(key, entry);
+  // The org policy applies to every repository, the org's own .github repository included (also when that has a
+  // .governance.yml of its own): a repo policy there can only tighten it, like anywhere else.
+  const orgRepo = `${target.owner}/${ORG_POLICY_REPO}`;
+  const key = `${orgRepo}:${ORG_POLICY_PATH}`;
+  let entry = cache.get(key);
+  // With an ETag, every evaluation asks cheaply (a 304 costs no rate limit); without one, an answer (found or absent)
+  // is believed for a minute, so a tightened org policy is never ignored for longer than that.
+  if (!entry || entry.etag !== undefined || now() - entry.at >= ABSENT_TTL_MS) {
+    const known = entry?.text ?? null;
+    let read;
+    try {
+      read = await readFile(octokit, target.owner, ORG_POLICY_REPO, ORG_POLICY_PATH, undefined, entry?.etag);
+    } catch (error) {
+      // Fail closed: an org policy is never taken as absent because a read failed (known or not, it may exist).
+      throw new PolicyReadError(`could not read the org policy ${orgRepo}:${ORG_POLICY_PATH} (${describe(error)}, after retries)${known !== null ? "; the org policy read before is not dropped" : ""}`);
     }
-    if (entry?.text !== null && entry?.text !== undefined) {
-      result.org = { text: entry.text, path: ORG_POLICY_PATH, repo: `${target.owner}/${ORG_POLICY_REPO}`, ...(entry.sha ? { sha: entry.sha } : {}) };
+    if (read.status === "found") entry = { text: read.text, ...(read.sha ? { sha: read.sha } : {}), ...(read.etag ? { etag: read.etag } : {}), at: now() };
+    else if (read.status === "absent") {
+      // A 404 is the same answer for "no such file" and "no such repository, or not one this installation includes".
+      const visible = await orgRepoVisible(octokit, target.owner);
+      if (!visible && known !== null) {
+        throw new PolicyReadError(`Governor read the org policy ${orgRepo}:${ORG_POLICY_PATH} before, but can no longer see ${orgRepo}; it fails closed rather than drop the org policy (install Governor on ${orgRepo} again)`);
+      }
+      entry = visible ? { text: null, at: now() } : { text: null, unseen: true, at: now() };
     }
+    if (entry) cache.set(key, entry);
+  }
+  if (entry?.text !== null && entry?.text !== undefined) {
+    result.org = { text: entry.text, path: ORG_POLICY_PATH, repo: orgRepo, ...(entry.sha ? { sha: entry.sha } : {}) };
+  } else if (entry?.unseen) {
+    result.orgUnseen = `Governor cannot see the organization's ${orgRepo} repository (GitHub answers 404: the installation does not include it, or it does not exist), so it cannot apply an org policy (${ORG_POLICY_PATH}) kept there. Install Governor on ${orgRepo} too.`;
   }
   return result;
 }

@@ -7,9 +7,21 @@ export type Octokit = ProbotOctokit;
 export interface AuditSink {
   /** Must be durable before it returns: the check run is reported only after the decision is recorded. */
   record(entry: AuditEntry): { id: number; hash: string };
-  countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): number;
-  /** The latest decision (canonical JSON) of each PR evaluated at this head commit. */
-  latestForHead(repo: string, headSha: string): Array<{ pr: number; decision: string }>;
+  /**
+   * Reserves this PR's place in each agent's budget, atomically, and returns its position per agent (1 = the agent's
+   * first PR). The first call for (repo, agent, pr) fixes the position at 1 + the number of that agent's PRs in `repo`
+   * reserved before it whose opening lies after `openedAt` minus 24 hours; every later call returns the same number.
+   * Reading the count and reserving are one step: concurrent callers, in any number of processes, get distinct positions.
+   */
+  reserveAgentPr(q: { repo: string; agents: readonly string[]; pr: number; openedAt: string }): Record<string, number>;
+  /** Agents this PR was governed as before and not released from (sticky identity), sorted. */
+  knownAgents(repo: string, pr: number): string[];
+  /** The latest decision (canonical JSON) of each PR evaluated at this head commit, with its audit row. */
+  latestForHead(repo: string, headSha: string): Array<{ pr: number; id: number; hash: string; decision: string }>;
+  /** PRs of merge groups recorded on this base commit (the PRs ahead in a merge queue), ascending. */
+  mergeGroupPrs?(repo: string, baseSha: string): number[];
+  /** When a rule's time window next opens or closes for this PR (null: never): it is evaluated again then. */
+  scheduleReevaluation?(q: { repo: string; pr: number; installationId: number | null; dueAt: string | null }): void;
 }
 
 /**
@@ -35,4 +47,6 @@ export interface AppDeps {
   /** This app's id: re-run requests for other apps' checks are not ours. */
   appId: number;
   now: () => Date;
+  /** GOVERNOR_REQUIRE_ORG_POLICY: a PR whose org's `.github` repository Governor cannot see fails closed. */
+  requireOrgPolicy?: boolean;
 }

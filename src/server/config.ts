@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   GITHUB_TIMEOUT_MS: z.string().regex(/^\d+$/).default("10000"),
   GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),
   GOVERNOR_INBOX_RETENTION_DAYS: z.string().regex(/^\d+$/).default("7"),
+  GOVERNOR_REQUIRE_ORG_POLICY: z.enum(["true", "false"], { message: "GOVERNOR_REQUIRE_ORG_POLICY must be true or false" }).default("false"),
 });
 
 export interface ServerConfig {
@@ -46,6 +47,12 @@ export interface ServerConfig {
   retryBaseMs?: number;
   /** Finished deliveries are kept this many days (for redeliveries and debugging), then dropped. Default 7. */
   inboxRetentionDays?: number;
+  /** A PR whose org's `.github` repository Governor cannot see fails closed instead of being judged without the org policy. */
+  requireOrgPolicy?: boolean;
+  /** How often the schedule of time-window re-evaluations is looked at. Default 15 s (a window takes effect within a minute). */
+  reevaluateEveryMs?: number;
+  /** The clock (tests move it); default the system's. */
+  clock?: () => Date;
   /** The audit dashboard (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GOVERNOR_DASHBOARD_TEAMS); absent: off. */
   dashboard?: DashboardConfig;
 }
@@ -89,6 +96,7 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     requestTimeoutMs: Math.max(100, Number(e.GITHUB_TIMEOUT_MS)),
     retryBaseMs: Number(e.GITHUB_RETRY_BASE_MS),
     inboxRetentionDays: Math.max(1, Number(e.GOVERNOR_INBOX_RETENTION_DAYS)),
+    requireOrgPolicy: e.GOVERNOR_REQUIRE_ORG_POLICY === "true",
     ...(dashboard ? { dashboard } : {}),
   };
 }

@@ -1,6 +1,6 @@
 // The HTTP front: verify, store, answer 202 in milliseconds. Evaluation happens later, from the inbox.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { verify } from "@octokit/webhooks-methods";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Inbox } from "./inbox.js";
 import type { Metrics } from "./metrics.js";
 import { relevanceOf, type SelfIdentity } from "./relevance.js";
@@ -28,28 +28,69 @@ class HttpError extends Error {
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = "application/json"): void {
+function send(res: ServerResponse, status: number, body: unknown, type = "application/json", extra: Record<string, string> = {}): void {
   const text = type === "application/json" ? JSON.stringify(body) : String(body);
-  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(text), ...extra });
   res.end(text);
 }
 
-/** The body, or a 413 once it passes the limit; the rest is read and dropped so the client gets the answer, not a reset. */
-function readBody(req: IncomingMessage): Promise<string> {
+/** At most this many body bytes are held in memory across all requests at once; beyond, deliveries are refused (503). */
+export const MAX_BUFFERED_BYTES = 4 * MAX_PAYLOAD_BYTES;
+
+/**
+ * Reads a signed body, hashing it as it arrives: the HMAC is ready when the last byte is, and the body is buffered only
+ * within its own cap and the process-wide one (`budget`). Rejects with 413 past the cap and 503 past the budget, and
+ * stops reading at once: the rest is never held.
+ */
+function readSignedBody(req: IncomingMessage, secret: string, budget: { used: number }): Promise<{ body: string; digest: Buffer }> {
   return new Promise((resolve, reject) => {
+    const hmac = createHmac("sha256", secret);
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    let failed = false;
+    const release = () => {
+      budget.used -= size;
+      size = 0;
+      chunks.length = 0;
+    };
+    const fail = (error: HttpError) => {
+      if (failed) return;
+      failed = true;
+      release();
+      req.removeListener("data", onData);
+      req.resume(); // drain, never buffer: the answer goes out with Connection: close
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      if (size + chunk.length > MAX_PAYLOAD_BYTES) return fail(new HttpError(413, `payload is larger than ${MAX_PAYLOAD_BYTES} bytes (GitHub caps payloads at 25 MB)`));
+      if (budget.used + chunk.length > MAX_BUFFERED_BYTES) return fail(new HttpError(503, "too many large deliveries at once; GitHub can redeliver this one"));
       size += chunk.length;
-      if (size <= MAX_PAYLOAD_BYTES) chunks.push(chunk);
-      else chunks.length = 0;
-    });
+      budget.used += chunk.length;
+      hmac.update(chunk);
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
     req.on("end", () => {
-      if (size > MAX_PAYLOAD_BYTES) reject(new HttpError(413, `payload of ${size} bytes is larger than ${MAX_PAYLOAD_BYTES} (GitHub caps payloads at 25 MB)`));
-      else resolve(Buffer.concat(chunks).toString("utf8"));
+      if (failed) return;
+      const body = Buffer.concat(chunks).toString("utf8");
+      release();
+      resolve({ body, digest: hmac.digest() });
     });
-    req.on("error", reject);
+    req.on("error", (error) => {
+      if (!failed) {
+        failed = true;
+        release();
+        reject(error);
+      }
+    });
   });
+}
+
+/** Answers without reading the body: the connection is closed after the answer, so what is unread is never held. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
+  res.shouldKeepAlive = false;
+  send(res, status, { error: message }, "application/json", { connection: "close" });
+  req.resume();
 }
 
 const header = (req: IncomingMessage, name: string): string | undefined => {
@@ -58,15 +99,32 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
 };
 
 export function createFront(opts: FrontOptions): Server {
+  const buffered = { used: 0 };
   const handleWebhook = async (req: IncomingMessage, res: ServerResponse) => {
     const event = header(req, "x-github-event");
     const id = header(req, "x-github-delivery");
     const signature = header(req, "x-hub-signature-256");
-    const body = await readBody(req);
-    // The signature is checked before anything else is believed, including the headers' claims.
-    if (!signature || !(await verify(opts.secret, body, signature).catch(() => false))) {
+    // Refused before the body is read: an unsigned delivery, or one that says it is larger than GitHub ever sends.
+    if (!signature || !/^sha256=[0-9a-f]{64}$/i.test(signature)) {
       opts.metrics.deliveries.inc({ result: "rejected" });
-      throw new HttpError(401, signature ? "signature does not match" : "missing X-Hub-Signature-256");
+      opts.log("warn", "rejected a webhook without a valid signature header", {});
+      return refuse(req, res, 401, signature ? "malformed X-Hub-Signature-256" : "missing X-Hub-Signature-256");
+    }
+    const declared = Number(header(req, "content-length") ?? NaN);
+    if (declared > MAX_PAYLOAD_BYTES) return refuse(req, res, 413, `payload of ${declared} bytes is larger than ${MAX_PAYLOAD_BYTES} (GitHub caps payloads at 25 MB)`);
+    let read;
+    try {
+      read = await readSignedBody(req, opts.secret, buffered);
+    } catch (error) {
+      if (error instanceof HttpError) return refuse(req, res, error.status, error.message);
+      throw error;
+    }
+    const { body, digest } = read;
+    // The signature is checked before anything else is believed, including the headers' claims.
+    const expected = Buffer.from(signature.slice("sha256=".length), "hex");
+    if (expected.length !== digest.length || !timingSafeEqual(expected, digest)) {
+      opts.metrics.deliveries.inc({ result: "rejected" });
+      throw new HttpError(401, "signature does not match");
     }
     if (!event || !id) throw new HttpError(400, "missing X-GitHub-Event or X-GitHub-Delivery");
     let payload: unknown;

@@ -66,5 +66,21 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
       headSha: sha,
     };
   }
+  if (event === "merge_group") {
+    if (!(GOVERNED_EVENTS.merge_group as readonly string[]).includes(action)) return skip(`merge_group.${action} does not ask for checks`);
+    const sha = str(obj(body["merge_group"])?.["head_sha"]) ?? null;
+    return { evaluate: true, installationId, prKey: repo && sha ? `${repo}@${sha}` : null, headSha: sha };
+  }
+  if (event === "issue_comment") {
+    if (!(GOVERNED_EVENTS.issue_comment as readonly string[]).includes(action)) return skip(`issue_comment.${action} is not a new command`);
+    const issue = obj(body["issue"]);
+    const text = str(obj(body["comment"])?.["body"]) ?? "";
+    if (!obj(issue?.["pull_request"])) return skip("a comment on an issue, not on a pull request");
+    if (!/^\s*\/governance\b/im.test(text)) return skip("a comment that is not a /governance command");
+    const number = num(issue?.["number"]);
+    // No PR key: a command is never superseded by (nor supersedes) the PR's other deliveries.
+    if (!repo || number === undefined) return skip("a /governance command that names no PR");
+    return { evaluate: true, installationId, prKey: null, headSha: null };
+  }
   return skip(`event ${event} is not one Governor evaluates`);
 }

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { Probot } from "probot";
 import { openAuditStore } from "../audit/store.js";
 import { createDashboard } from "../dashboard/index.js";
-import { governorApp } from "../github/app.js";
+import { type GovernorApi, governorApp } from "../github/app.js";
 import { governorOctokit } from "../github/octokit.js";
 import type { ServerConfig } from "./config.js";
 import { createFront } from "./http.js";
@@ -13,6 +13,9 @@ import { Inbox } from "./inbox.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { SelfIdentity } from "./relevance.js";
 import { Worker } from "./worker.js";
+
+/** The inbox event of a synthetic delivery: evaluate a PR again because a rule's time window opened or closed. */
+export const REEVALUATE_EVENT = "governor.reevaluate";
 
 export interface RunningGovernor {
   url: string;
@@ -47,10 +50,15 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       metrics.decisions.inc({ outcome: entry.outcome });
       return row;
     },
-    countAgentPrs: (q: Parameters<typeof store.countAgentPrs>[0]) => store.countAgentPrs(q),
+    reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
+    knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
+    mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
+    scheduleReevaluation: (q: Parameters<typeof store.scheduleReevaluation>[0]) => store.scheduleReevaluation(q),
   };
-  await probot.load(governorApp({ audit, appId: config.appId, now: () => new Date(), checkRuns: new SqliteCheckRunLedger(db) }));
+  const clock = config.clock ?? (() => new Date());
+  let api: GovernorApi | undefined;
+  await probot.load(governorApp({ audit, appId: config.appId, now: clock, checkRuns: new SqliteCheckRunLedger(db), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }, { ready: (a) => (api = a) }));
 
   const self: SelfIdentity = { appId: config.appId };
   try {
@@ -64,7 +72,14 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   const worker = new Worker({
     inbox, metrics, concurrency: config.concurrency, perInstallation: config.perInstallation, maxAttempts: 3, log,
     ...(config.retryBaseMs !== undefined ? { retryDelayMs: config.retryBaseMs } : {}),
-    dispatch: (d) => probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) } as Parameters<Probot["receive"]>[0]),
+    dispatch: (d) => {
+      if (d.event === REEVALUATE_EVENT) {
+        const due = JSON.parse(d.payload) as { repo: string; pr: number; installationId: number | null };
+        if (!api) throw new Error("the app is not loaded");
+        return api.reevaluate({ ...due, deliveryId: d.id });
+      }
+      return probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) } as Parameters<Probot["receive"]>[0]);
+    },
   });
 
   const health = () => {
@@ -110,6 +125,26 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   prune();
   const pruning = setInterval(prune, 3_600_000);
   pruning.unref();
+  // Time windows: a re-evaluation that falls due goes into the inbox (durably, under an id of its own, so a restart
+  // between queueing and clearing it queues nothing twice), then off the schedule.
+  const reevaluateDue = () => {
+    try {
+      for (const due of store.dueReevaluations(clock())) {
+        const result = inbox.accept({
+          id: `reevaluate:${due.repo}#${due.pr}@${due.dueAt}`, event: REEVALUATE_EVENT, action: null, payload: JSON.stringify(due),
+          relevance: { evaluate: true, installationId: due.installationId, prKey: `${due.repo}#${due.pr}`, headSha: null },
+        });
+        store.clearReevaluation(due);
+        if (result.status === "queued") log("info", "a rule's time window changed; evaluating the PR again", { repo: due.repo, pr: due.pr, due: due.dueAt });
+      }
+      wakeSafely();
+    } catch (error) {
+      log("warn", "could not queue due re-evaluations; will try again", { error: String(error) });
+    }
+  };
+  reevaluateDue();
+  const reevaluating = setInterval(reevaluateDue, config.reevaluateEveryMs ?? 15_000);
+  reevaluating.unref();
   // A safety net: work queued while a claim failed (a busy database) is picked up without waiting for the next webhook.
   const polling = setInterval(wakeSafely, 1000);
   polling.unref();
@@ -119,6 +154,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     async close() {
       clearInterval(pruning);
       clearInterval(polling);
+      clearInterval(reevaluating);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       db.close();

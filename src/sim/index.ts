@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SimServer } from "./server.js";
 import { type Account, newSha, type SimCheckRun, type SimFile, type SimPull, type SimReview, SimState } from "./state.js";
-import { checkRunRerequested, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook } from "./webhooks.js";
+import { checkRunRerequested, mergeGroupEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook } from "./webhooks.js";
 
 export type { SimCheckRun, SimPull } from "./state.js";
 export type { Webhook } from "./webhooks.js";
@@ -144,6 +144,47 @@ export class Simulator {
     for (const extra of authors.slice(1)) pr.commits[0]!.message += `\n\nCo-authored-by: ${extra.name} <${extra.email}>`;
     this.state.pulls.set(`${o.repo}#${number}`, pr);
     return { pr, webhook: pullRequestEvent(this.context(o.repo, o.author), pr, "opened") };
+  }
+
+  /**
+   * Proposes the head of an open PR again, into another base branch: a second open PR on the same head commit, as
+   * GitHub allows. Returns it and its `pull_request.opened` webhook.
+   */
+  proposeAgain(repo: string, number: number, baseBranch: string, author?: Account): { pr: SimPull; webhook: Webhook } {
+    const first = this.state.pull(repo, number);
+    const r = this.state.repo(repo);
+    const baseSha = r.branches.get(baseBranch);
+    if (!baseSha) throw new Error(`no branch ${baseBranch} in ${repo}`);
+    const next = Math.max(0, ...[...this.state.pulls.values()].filter((p) => p.repo === repo).map((p) => p.number)) + 1;
+    const now = new Date().toISOString();
+    const pr: SimPull = {
+      ...structuredClone(first), number: next, user: author ?? first.user, base: { ref: baseBranch, sha: baseSha },
+      reviews: [], requestedUsers: [], requestedTeams: [], created_at: now, updated_at: now,
+    };
+    this.state.pulls.set(`${repo}#${next}`, pr);
+    return { pr, webhook: pullRequestEvent(this.context(repo, pr.user), pr, "opened") };
+  }
+
+  /**
+   * Adds PRs to the merge queue, in order: one merge group per PR, each on `gh-readonly-queue/{base}/pr-{n}-{sha}` and
+   * holding the PRs ahead of it too, as GitHub builds them. Returns each group's head SHA and `merge_group` webhook.
+   */
+  enqueue(repo: string, numbers: number[]): Array<{ headSha: string; number: number; webhook: Webhook }> {
+    const r = this.state.repo(repo);
+    const baseSha = r.branches.get(r.defaultBranch)!;
+    const out: Array<{ headSha: string; number: number; webhook: Webhook }> = [];
+    let tree = new Map(r.trees.get(baseSha));
+    for (const number of numbers) {
+      const pr = this.state.pull(repo, number);
+      for (const [path, text] of r.trees.get(pr.head.sha) ?? []) tree.set(path, text);
+      const branch = `gh-readonly-queue/${r.defaultBranch}/pr-${number}-${pr.head.sha}`;
+      const headSha = newSha(`${repo}:${branch}`);
+      r.trees.set(headSha, tree);
+      tree = new Map(tree);
+      r.branches.set(branch, headSha);
+      out.push({ headSha, number, webhook: mergeGroupEvent(this.context(repo, { login: "mia", type: "User" }), { headSha, headRef: `refs/heads/${branch}`, baseSha, baseRef: `refs/heads/${r.defaultBranch}`, message: `Merge pull request #${number}` }) });
+    }
+    return out;
   }
 
   /** Pushes new changes to the PR's branch: a new head SHA and the `synchronize` webhook. */

@@ -27,6 +27,7 @@ const SERVED = [
   "/repos/{owner}/{repo}/labels", "/repos/{owner}/{repo}/labels/{name}",
   "/repos/{owner}/{repo}/issues/{issue_number}/labels", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+  "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/git/commits/{commit_sha}", "/repos/{owner}/{repo}/compare/{basehead}",
 ];
 
 /** GitHub's limits that the simulator enforces like GitHub does. */
@@ -204,16 +205,40 @@ export class SimServer {
       };
     });
 
+    this.on("GET", "/repos/{owner}/{repo}", ({ params, base }) => {
+      const repo = repoOf(params);
+      if (s.hidden.has(full(params))) throw new ApiError(404, "Not Found");
+      const html = base.replace(/\/api\/v3$/, "");
+      return { body: { id: repo.id, node_id: `R_${repo.id}`, name: repo.name, full_name: full(params), private: true, owner: { login: repo.owner, type: "Organization" }, html_url: `${html}/${full(params)}`, default_branch: repo.defaultBranch } };
+    });
+    this.on("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}", ({ params }) => {
+      const repo = repoOf(params);
+      const sha = params["commit_sha"] ?? "";
+      if (!repo.trees.has(sha)) throw new ApiError(404, "Not Found");
+      return { body: { sha, node_id: `C_${sha}`, url: "", html_url: "", message: "commit", tree: { sha, url: "" }, parents: [], author: { name: "sim", email: "sim@example.com", date: new Date().toISOString() }, committer: { name: "sim", email: "sim@example.com", date: new Date().toISOString() }, verification: { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null } } };
+    });
+    // GitHub's comparison of two commits (three dots: from their merge base). Commits are paged with per_page/page,
+    // all of them (unlike the PR commits API's 250); total_commits counts every one.
+    this.on("GET", "/repos/{owner}/{repo}/compare/{basehead}", ({ params, query }) => {
+      repoOf(params);
+      const [baseSha, headSha] = (params["basehead"] ?? "").split("...");
+      const pr = [...s.pulls.values()].find((p) => p.repo === full(params) && p.head.sha === headSha && p.base.sha === baseSha);
+      if (!pr) throw new ApiError(404, "Not Found");
+      const perPage = Math.min(LIMITS.perPage, Math.max(1, Number(query.get("per_page") ?? 250) || 250));
+      const pageNo = Math.max(1, Number(query.get("page") ?? 1) || 1);
+      const commits = pr.commits.slice((pageNo - 1) * perPage, pageNo * perPage).map(renderCommit);
+      return { body: {
+        url: "", html_url: "", permalink_url: "", diff_url: "", patch_url: "", base_commit: { sha: baseSha }, merge_base_commit: { sha: baseSha },
+        status: "ahead", ahead_by: pr.commits.length, behind_by: 0, total_commits: pr.commits.length, commits, files: pageNo === 1 ? pr.files : [],
+      } };
+    });
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", ({ params, base }) => ({ body: renderPull(pullOf(params), repoOf(params), base) }));
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files", ({ params, query, url, base }) =>
       page(pullOf(params).files.slice(0, LIMITS.filesListed), query, url, base));
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", ({ params, query, url, base }) =>
       page(pullOf(params).reviews.map((r) => ({ id: r.id, user: r.user, state: r.state, commit_id: r.commit_id, submitted_at: r.submitted_at, body: r.body })), query, url, base));
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits", ({ params, query, url, base }) =>
-      page(pullOf(params).commits.slice(0, 250).map((c) => ({
-        sha: c.sha, commit: { message: c.message, author: { name: c.author.name, email: c.author.email, date: new Date().toISOString() } },
-        author: c.author.login ? { login: c.author.login, type: c.author.login.endsWith("[bot]") ? "Bot" : "User" } : null, committer: null,
-      })), query, url, base));
+      page(pullOf(params).commits.slice(0, 250).map(renderCommit), query, url, base));
     this.on("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls", ({ params, base }) => {
       const repo = repoOf(params);
       return { body: [...s.pulls.values()].filter((p) => p.repo === full(params) && p.head.sha === params["commit_sha"]).map((p) => renderPull(p, repo, base)) };
@@ -335,6 +360,13 @@ export class SimServer {
   }
 }
 
+function renderCommit(c: SimPull["commits"][number]): Json {
+  return {
+    sha: c.sha, commit: { message: c.message, author: { name: c.author.name, email: c.author.email, date: new Date().toISOString() } },
+    author: c.author.login ? { login: c.author.login, type: c.author.login.endsWith("[bot]") ? "Bot" : "User" } : null, committer: null,
+  };
+}
+
 function hashId(login: string): number {
   let h = 7;
   for (const ch of login) h = (h * 31 + ch.charCodeAt(0)) % 1_000_000_007;
@@ -405,7 +437,7 @@ export function renderPull(pr: SimPull, repo: SimRepo, base: string): Json {
     labels: pr.labels.map((name) => repo.labels.get(name) ?? { name }),
     requested_reviewers: pr.requestedUsers.map((login) => ({ login, type: "User" })),
     requested_teams: pr.requestedTeams.map((slug) => ({ slug, name: slug })),
-    changed_files: pr.files.length, additions: pr.files.reduce((n, f) => n + f.additions, 0), deletions: pr.files.reduce((n, f) => n + f.deletions, 0),
+    changed_files: pr.files.length, commits: pr.commits.length, additions: pr.files.reduce((n, f) => n + f.additions, 0), deletions: pr.files.reduce((n, f) => n + f.deletions, 0),
     created_at: pr.created_at, updated_at: pr.updated_at, html_url: `${html}/${repo.owner}/${repo.name}/pull/${pr.number}`,
   };
 }

@@ -107,6 +107,8 @@ export class SimState {
   readonly installations = new Map<number, { account: string }>();
   readonly checkRuns = new Map<number, SimCheckRun>();
   readonly comments: SimComment[] = [];
+  /** Repositories the app's installation does not include: GitHub answers 404 for them. */
+  readonly hidden = new Set<string>();
   readonly app = { id: 1, slug: "governor", name: "Governor" };
   private ids = 1000;
   private repoIds = 500;

@@ -140,3 +140,22 @@ export async function sendWebhook(opts: { url: string; secret: string; webhook: 
   const res = await fetch(opts.url, { method: "POST", headers, body });
   return { id, status: res.status, body: await res.text(), ms: performance.now() - started };
 }
+
+/** `merge_group.checks_requested`: GitHub asks for the required checks of a merge queue's group commit. */
+export function mergeGroupEvent(ctx: PayloadContext, group: { headSha: string; headRef: string; baseSha: string; baseRef: string; message: string }): Webhook {
+  const base = template("merge_group", "checks_requested");
+  const commit = base["merge_group"] ? ((base["merge_group"] as Json)["head_commit"] as Json) : {};
+  return {
+    event: "merge_group",
+    payload: {
+      ...base, action: "checks_requested",
+      merge_group: {
+        head_sha: group.headSha, head_ref: group.headRef, base_sha: group.baseSha, base_ref: group.baseRef,
+        head_commit: { ...commit, id: group.headSha, tree_id: group.headSha, message: group.message, timestamp: new Date().toISOString() },
+      },
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}

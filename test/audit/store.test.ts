@@ -39,7 +39,7 @@ describe("audit store: schema", () => {
     db.pragma("user_version = 99");
     db.close();
     expect(() => openAuditStore(path)).toThrow(AuditSchemaError);
-    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(4\)/);
+    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(5\)/);
   });
 });
 

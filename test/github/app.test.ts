@@ -398,7 +398,10 @@ describe("app: audit and efficiency", () => {
       "GET /repos/{o}/{r}/commits/{ref}/check-runs",
       "GET /repos/{o}/{r}/contents/{path}",
       "GET /repos/{o}/{r}/contents/{path}",
+      "GET /repos/{o}/{r}/git/commits/{sha}",
       "GET /repos/{o}/{r}/contents/{path}",
+      "GET /repos/{o}/{r}",
+      "GET /repos/{o}/{r}/pulls/{n}/commits",
       "GET /repos/{o}/{r}/pulls/{n}/files",
       "GET /repos/{o}/{r}/pulls/{n}/reviews",
       "GET /orgs/{org}/teams/{slug}/members",
@@ -418,6 +421,7 @@ describe("app: audit and efficiency", () => {
       "GET /repos/{o}/{r}/pulls/{n}",
       "POST /repos/{o}/{r}/check-runs",
       "GET /repos/{o}/{r}/commits/{ref}/check-runs",
+      "GET /repos/{o}/{r}/pulls/{n}/commits",
       "GET /repos/{o}/{r}/pulls/{n}/files",
       "PATCH /repos/{o}/{r}/check-runs/{id}",
     ]);

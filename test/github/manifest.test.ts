@@ -12,7 +12,12 @@ describe("app.yml", () => {
   });
 
   it("asks for the least permissions its calls need, and nothing else", () => {
-    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read" });
+    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read", merge_queues: "read" });
+  });
+
+  it("receives PR comments for /governance release, which it answers on the PR", () => {
+    expect(manifest.default_events).toContain("issue_comment");
+    expect(manifest.default_permissions).toMatchObject({ issues: "write", pull_requests: "write" });
   });
 
   it("points the webhook at the path `governor serve` listens on", () => {

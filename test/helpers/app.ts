@@ -34,7 +34,7 @@ export interface TestApp {
   close(): void;
 }
 
-export async function startTestApp(opts: { now?: Date } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { now?: Date; requireOrgPolicy?: boolean } = {}): Promise<TestApp> {
   const github = new GitHubFake();
   const audit = openAuditStore(join(tempDir(), "audit.db"));
   const probot = new Probot({
@@ -42,7 +42,7 @@ export async function startTestApp(opts: { now?: Date } = {}): Promise<TestApp> 
     Octokit: governorOctokit({ retries: 2, retryAfterBaseValue: 1 }),
   });
   let now = opts.now ?? NOW;
-  await probot.load(governorApp({ audit, appId: APP_ID, now: () => now }));
+  await probot.load(governorApp({ audit, appId: APP_ID, now: () => now, ...(opts.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }));
   return {
     probot, github, audit,
     setNow(at: Date) {

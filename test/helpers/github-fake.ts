@@ -38,6 +38,12 @@ export interface FakeState {
   teams: Map<string, string[]>;
   pulls: Map<string, Record<string, unknown>>;
   associated: Map<string, number[]>;
+  /** `owner/repo@sha` of commits GitHub does not know (git commits API answers 404). */
+  missingCommits: Set<string>;
+  /** `owner/repo` of repositories the installation cannot see (repos API answers 404). */
+  hiddenRepos: Set<string>;
+  /** `owner/repo@base...head` -> the commits of the comparison (the compare API pages through all of them). */
+  compare: Map<string, Array<{ author?: { login: string } | null; committer?: { login: string } | null; commit: { message: string; author: { email: string } } }>>;
 }
 
 type Fault = { method: string; route: string; status: number; times: number };
@@ -53,6 +59,10 @@ const ROUTES: Array<[string, RegExp, string]> = [
   ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/commits$/, "GET /repos/{o}/{r}/pulls/{n}/commits"],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/, "GET /repos/{o}/{r}/pulls/{n}"],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/commits\/[0-9a-f]+\/pulls$/, "GET /repos/{o}/{r}/commits/{sha}/pulls"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/git\/commits\/[0-9a-f]+$/, "GET /repos/{o}/{r}/git/commits/{sha}"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/compare\/.+$/, "GET /repos/{o}/{r}/compare/{basehead}"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+$/, "GET /repos/{o}/{r}"],
+  ["POST", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/, "POST /repos/{o}/{r}/issues/{n}/comments"],
   ["POST", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/requested_reviewers$/, "POST /repos/{o}/{r}/pulls/{n}/requested_reviewers"],
   ["GET", /^\/orgs\/[^/]+\/teams\/[^/]+\/members$/, "GET /orgs/{org}/teams/{slug}/members"],
   ["POST", /^\/repos\/[^/]+\/[^/]+\/labels$/, "POST /repos/{o}/{r}/labels"],
@@ -63,6 +73,7 @@ const ROUTES: Array<[string, RegExp, string]> = [
 export class GitHubFake {
   readonly state: FakeState = {
     contents: new Map(), files: new Map(), reviews: new Map(), commits: new Map(), teams: new Map(), pulls: new Map(), associated: new Map(),
+    missingCommits: new Set(), hiddenRepos: new Set(), compare: new Map(),
   };
   readonly calls: Call[] = [];
   private faults: Fault[] = [];
@@ -70,11 +81,24 @@ export class GitHubFake {
   /** Check runs created so far, as GitHub would list them for a commit. */
   readonly checkRuns: Array<{ id: number; repo: string; head_sha: string; name: string; status?: string; conclusion?: string }> = [];
   private readonly labels = new Set<string>();
+  /** Milliseconds each answer takes (0: at once); tests set it to make races visible. */
+  latency: () => number = () => 0;
+  /** Called with each call's route as it is answered, before the answer is made. */
+  onCall: ((route: string) => void) | undefined;
 
   constructor(private readonly appId = 4242) {
     nock.disableNetConnect();
     for (const method of ["GET", "POST", "PATCH", "DELETE"]) {
-      nock(API).persist().intercept(/.*/, method).reply((uri, body) => this.answer(method, uri, body));
+      nock(API).persist().intercept(/.*/, method).reply((uri, body, callback) => {
+        // With latency, the answer is made when the delay is over, as a slow GitHub would answer with its state then.
+        const reply = (): nock.ReplyFnResult => {
+          const [status, answer, headers] = this.answer(method, uri, body);
+          return [status, answer as nock.ReplyBody, headers ?? {}];
+        };
+        const delay = this.latency();
+        if (delay <= 0) return callback(null, reply());
+        setTimeout(() => callback(null, reply()), delay);
+      });
     }
   }
 
@@ -107,6 +131,7 @@ export class GitHubFake {
     const route = match?.[2] ?? `${method} ${path}`;
     const body = typeof rawBody === "string" && rawBody ? (JSON.parse(rawBody) as unknown) : rawBody;
     this.calls.push({ method, path, route, body });
+    this.onCall?.(route);
     const fault = this.faults.find((f) => f.method === method && f.route === route && f.times > 0);
     if (fault) {
       fault.times--;
@@ -147,7 +172,20 @@ export class GitHubFake {
       case "GET /repos/{o}/{r}/pulls/{n}/reviews":
         return this.page(url, this.state.reviews.get(`${repo}#${seg[5]}`) ?? []);
       case "GET /repos/{o}/{r}/pulls/{n}/commits":
-        return this.page(url, this.state.commits.get(`${repo}#${seg[5]}`) ?? []);
+        return this.page(url, this.state.commits.get(`${repo}#${seg[5]}`) ?? [], 250); // GitHub lists at most 250
+      case "GET /repos/{o}/{r}/git/commits/{sha}":
+        return this.state.missingCommits.has(`${repo}@${seg[6]}`) ? [404, { message: "Not Found" }] : [200, { sha: seg[6] }];
+      case "GET /repos/{o}/{r}":
+        return this.state.hiddenRepos.has(repo) ? [404, { message: "Not Found" }] : [200, { name: seg[3], full_name: repo }];
+      case "GET /repos/{o}/{r}/compare/{basehead}": {
+        const all = this.state.compare.get(`${repo}@${seg.slice(5).join("/")}`);
+        if (!all) return [404, { message: "Not Found" }];
+        const perPage = Number(url.searchParams.get("per_page") ?? 250);
+        const pageNo = Number(url.searchParams.get("page") ?? 1);
+        return [200, { status: "ahead", ahead_by: all.length, behind_by: 0, total_commits: all.length, commits: all.slice((pageNo - 1) * perPage, pageNo * perPage), files: [] }];
+      }
+      case "POST /repos/{o}/{r}/issues/{n}/comments":
+        return [201, { id: 1, body: (body as { body: string }).body }];
       case "GET /repos/{o}/{r}/pulls/{n}": {
         const pr = this.state.pulls.get(`${repo}#${seg[5]}`);
         return pr ? [200, pr] : [404, { message: "Not Found" }];

@@ -86,6 +86,27 @@ describe("webhook front", () => {
     expect(await res.json()).toEqual({ delivery: "d-5", status: "ignored", note: "pull_request.closed does not change the decision" });
   });
 
+  it("queues a /governance command on a PR, and ignores other comments and comments on issues", async () => {
+    const front = await startFront();
+    const comment = (body: string, onPr = true) => {
+      const payload = example("issue_comment", "created");
+      const issue = payload["issue"] as Record<string, unknown>;
+      if (onPr) issue["pull_request"] = { url: "", html_url: "", diff_url: "", patch_url: "", merged_at: null };
+      payload["comment"] = { ...(payload["comment"] as object), body };
+      return payload;
+    };
+    const status = async (id: string, payload: Record<string, unknown>) => (await (await post(front.url, "issue_comment", id, payload)).json() as { status: string; note?: string });
+    expect(await status("c-1", comment("/governance release taken over by a human"))).toEqual({ delivery: "c-1", status: "queued" });
+    expect(await status("c-2", comment("looks good to me"))).toMatchObject({ status: "ignored", note: "a comment that is not a /governance command" });
+    expect(await status("c-3", comment("/governance release x", false))).toMatchObject({ status: "ignored", note: "a comment on an issue, not on a pull request" });
+  });
+
+  it("queues a merge queue's request for checks, keyed by the group's commit", async () => {
+    const front = await startFront();
+    const res = await post(front.url, "merge_group", "m-1", example("merge_group", "checks_requested"));
+    expect(await res.json()).toEqual({ delivery: "m-1", status: "queued" });
+  });
+
   it("ignores label changes made by Governor itself", async () => {
     const front = await startFront();
     const payload = example("pull_request", "labeled");

@@ -180,6 +180,7 @@ describe("simulator: webhooks", () => {
       sim.label(REPO, pr.number, "ai-generated", { login: "mia", type: "User" }),
       sim.setDraft(REPO, pr.number, true),
       sim.setDraft(REPO, pr.number, false),
+      ...sim.enqueue(REPO, [pr.number]).map((g) => g.webhook),
     ];
     for (const w of all) expect(validate(w)?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`), `${w.event}.${(w.payload as { action: string }).action}`).toEqual([]);
   });

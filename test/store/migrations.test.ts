@@ -80,7 +80,7 @@ describe("SQLite schema migrations", () => {
   it("reports what opening applied, and nothing on the next open", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "governor-migrate-")), "governor.db");
     const first = openSqliteStores(path);
-    expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([["audit", 0, 4, 4], ["queue", 0, 1, 1], ["check_runs", 0, 1, 1], ["budget", 0, 1, 1]]);
+    expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([["audit", 0, 5, 5], ["queue", 0, 1, 1], ["check_runs", 0, 1, 1], ["budget", 0, 1, 1]]);
     await first.close();
     const second = openSqliteStores(path);
     expect(second.migrations.map((m) => m.applied)).toEqual([[], [], [], []]);

@@ -1,7 +1,7 @@
 // The SQLite audit log behind the async port: today's AuditStore, unchanged, for everything it already does; the
 // stored-row reads and the import that a copy needs read and write its tables directly.
 import Database from "better-sqlite3";
-import { AuditStore } from "../../audit/store.js";
+import { AuditStore, identityEffect } from "../../audit/store.js";
 import { PolicyTexts } from "../../audit/policy-texts.js";
 import { migrate as migrateAudit } from "../../audit/schema.js";
 import { agentPrOf, importProblem } from "../chain.js";
@@ -59,6 +59,8 @@ export class SqliteAuditLog implements AuditLog {
       @base_sha, @agent, @outcome, @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
     const insertText = this.db.prepare("INSERT OR IGNORE INTO policy_texts (sha256, text) VALUES (?, ?)");
     const insertPr = this.db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
+    const insertIdentity = this.db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
+    const releaseIdentity = this.db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
     const head = this.db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
     this.db.transaction(() => {
       const problem = importProblem(rows, head.get() as Appended | undefined);
@@ -71,6 +73,10 @@ export class SqliteAuditLog implements AuditLog {
         insertRow.run(row);
         const entry = agentPrOf(row);
         if (entry) insertPr.run(entry.repo, entry.pr, entry.agent, entry.created_at);
+        // Sticky identities follow from the rows, as the store writes them (verify rebuilds them the same way).
+        const identity = identityEffect(row);
+        if (identity.release) releaseIdentity.run(row.repo, row.pr);
+        else for (const agent of identity.agents) insertIdentity.run(row.repo, row.pr, agent, row.id);
       }
     }).immediate();
   }
