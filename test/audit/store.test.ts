@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -188,5 +189,33 @@ describe("audit store: usage for budgets", () => {
     const store = openAuditStore(dbPath());
     const plan = store.db.prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM agent_prs WHERE repo = 'r' AND agent = 'a' AND created_at >= 'x' AND created_at < 'y' AND pr != -1").all() as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join(" ")).toMatch(/USING (COVERING )?INDEX agent_prs_window/);
+  });
+});
+
+describe("audit store: bytes pinned across changes to the write path", () => {
+  // Computed on main (085c322) before the write path was reworked: the same rows must hash and store byte for byte alike.
+  it("writes one row of each outcome with the hashes, stored bytes and policy texts it always had", () => {
+    const store = openAuditStore(dbPath());
+    const written = store.recordBatch(oneOfEach());
+    expect(written.map((w) => w.hash)).toEqual([
+      "99e4528d135d0457aaacca57402b9807306f729007663aa0586dfb9621291edd",
+      "aebd7bf290e869fd0b1a6e89f0498728e7d7912028755d133feb8fd5180a48bd",
+      "d0606ce6a8a548f3229a8a116ae90e95242a2bb5a737fc92dc8da139f24d54a4",
+      "c83dee880b646cd33866999d6aad6f09fb207ea48027b593fabba9e9297a1dc3",
+      "75f662a18c11a6c609a96e1f5dcbc7174f8f457e857638a2b5da5b01db44d217",
+      "025c20a17ec3aef7220143719b2a1d3301a8c1c3055fc5895f61888a926e8b0b",
+    ]);
+    const digest = (rows: unknown) => createHash("sha256").update(JSON.stringify(rows)).digest("hex");
+    expect(digest(store.db.prepare("SELECT * FROM decisions ORDER BY id").all())).toBe("3ee49cbfa3f76c406a24021436725805d507eb6cb72be6ca8e7fb70b4c5318c9");
+    expect(digest(store.db.prepare("SELECT * FROM policy_texts ORDER BY sha256").all())).toBe("2bdb4a7933199a2254d862639100b013cd38205550486f3501fdc507deb997f1");
+  });
+
+  it("writes the same bytes one row at a time as in one batch", () => {
+    const one = openAuditStore(dbPath());
+    for (const entry of oneOfEach()) one.record(entry);
+    const batch = openAuditStore(dbPath());
+    batch.recordBatch(oneOfEach());
+    const all = (s: typeof one) => s.db.prepare("SELECT * FROM decisions ORDER BY id").all();
+    expect(all(one)).toEqual(all(batch));
   });
 });
