@@ -219,3 +219,52 @@ describe("audit store: bytes pinned across changes to the write path", () => {
     expect(all(one)).toEqual(all(batch));
   });
 });
+
+describe("audit store: group commit (recordMany)", () => {
+  it("writes decisions that finish together, each durable and chained when it returns", () => {
+    const path = dbPath();
+    const store = openAuditStore(path);
+    const results = store.recordMany(oneOfEach());
+    expect(results.map((r) => (r.ok ? r.id : r.error.message))).toEqual([1, 2, 3, 4, 5, 6]);
+    // Another connection sees every row at once: they were committed before recordMany returned.
+    const reader = openAuditStore(path, { readonly: true });
+    expect(reader.count()).toBe(6);
+    expect(reader.verify().broken).toBeNull();
+  });
+
+  it("writes the others when one entry cannot be written, and returns that entry's error", () => {
+    const store = openAuditStore(dbPath());
+    const [a, b, c] = oneOfEach();
+    const bad = { ...b!, repo: null as unknown as string };
+    const results = store.recordMany([a!, bad, c!]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ ok: false, error: { message: expect.stringMatching(/NOT NULL/) } });
+    expect(store.count()).toBe(2);
+    expect(store.verify().broken).toBeNull();
+  });
+
+  it("keeps one chain when two stores append to one file in turn (the head each expected had moved)", () => {
+    const path = dbPath();
+    const first = openAuditStore(path);
+    const second = openAuditStore(path);
+    const entries = oneOfEach();
+    first.recordMany(entries.slice(0, 2));
+    second.recordMany(entries.slice(2, 4));
+    first.recordMany(entries.slice(4));
+    expect(first.list({ limit: 10 }).map((r) => r.id)).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(first.verify().broken).toBeNull();
+  });
+
+  it("leaves the budget and identity tables as one row at a time would, a release inside the batch included", () => {
+    const seven = (files: string[]) => entryFor({ pr: 7, files });
+    const release = { ...seven(["docs/a.md"]), input: null, input_missing_reason: "released by @octocat" };
+    const entries = [seven(["docs/a.md"]), seven(["docs/b.md"]), release, seven(["db/migrations/1.sql"]), entryFor({ pr: 8, files: ["docs/a.md"] })];
+    const one = openAuditStore(dbPath());
+    for (const entry of entries) one.record(entry);
+    const batch = openAuditStore(dbPath());
+    batch.recordMany(entries);
+    const tables = (s: typeof one) => ["agent_prs", "pr_identities"].map((t) => s.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all());
+    expect(tables(batch)).toEqual(tables(one));
+    expect(batch.knownAgents("acme/webapp", 7).length).toBeGreaterThan(0);
+  });
+});
