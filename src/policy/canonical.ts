@@ -9,6 +9,16 @@ export function canonicalJson(value: unknown): string {
 /** Array index keys, which JSON.stringify (of any object) lists first and in numeric order. */
 const INDEX = /^(?:0|[1-9]\d*)$/;
 const isIndex = (key: string) => INDEX.test(key) && Number(key) < 4294967295;
+/** Keys as JSON strings: decisions and inputs use the same few dozen keys over and over. */
+const quoted = new Map<string, string>();
+function quote(key: string): string {
+  let q = quoted.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quoted.size < 4096) quoted.set(key, q);
+  }
+  return q;
+}
 
 /** The JSON of `value` as in the definition; undefined where JSON.stringify leaves a member out. */
 function write(value: unknown): string | undefined {
@@ -29,21 +39,22 @@ function write(value: unknown): string | undefined {
   if (value === null) return "null";
   if (Array.isArray(value)) {
     let out = "[";
-    for (let i = 0; i < value.length; i++) out += `${i === 0 ? "" : ","}${write(value[i]) ?? "null"}`;
+    for (let i = 0; i < value.length; i++) out += i === 0 ? (write(value[i]) ?? "null") : `,${write(value[i]) ?? "null"}`;
     return `${out}]`;
   }
   // The sorted copy lists index keys first, in numeric order (they come first from Object.keys already), then the rest
   // in sorted order. Like the copy, this reads own enumerable keys only: toJSON is not called.
   const keys = Object.keys(value);
   let split = 0;
-  while (split < keys.length && isIndex(keys[split] as string)) split++;
+  // Only a key starting with a digit can be an index.
+  while (split < keys.length && (keys[split] as string).charCodeAt(0) <= 57 && isIndex(keys[split] as string)) split++;
   const rest = split === 0 ? keys.sort() : [...keys.slice(0, split), ...keys.slice(split).sort()];
   let out = "{";
   let first = true;
   for (const key of rest) {
     const member = write((value as Record<string, unknown>)[key]);
     if (member === undefined) continue;
-    out += `${first ? "" : ","}${JSON.stringify(key)}:${member}`;
+    out += first ? `${quote(key)}:${member}` : `,${quote(key)}:${member}`;
     first = false;
   }
   return `${out}}`;
