@@ -187,6 +187,23 @@ function where(filters: AuditFilters): { sql: string; params: Record<string, str
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 
+/** An entry serialised for writing, before its id and chain link are known. */
+interface Prepared {
+  row: Omit<AuditRow, "id" | "prev_hash" | "hash">;
+  texts: Array<{ sha256: string; text: string }>;
+}
+
+/** Rows for `prepared`, linked after `head`. */
+function chain(prepared: readonly Prepared[], head: { id: number; hash: string }): AuditRow[] {
+  let id = head.id;
+  let prev = head.hash;
+  return prepared.map((p) => {
+    const row: Omit<AuditRow, "hash"> = { ...p.row, id: ++id, prev_hash: prev };
+    prev = rowHash(row);
+    return { ...row, hash: prev };
+  });
+}
+
 export class AuditStore {
   private readonly insert: Database.Statement;
   private readonly lastHash: Database.Statement;
@@ -201,15 +218,15 @@ export class AuditStore {
   private readonly identityInsert: Database.Statement;
   private readonly identityRelease: Database.Statement;
   private readonly identities: Database.Statement;
+  /** The chain head this store last wrote: the next batch is chained from it before the lock, and checked inside. */
+  private head: { id: number; hash: string } | undefined;
 
   constructor(readonly db: Database.Database, readonly path: string) {
     this.texts = new PolicyTexts(db);
     this.byHead = db.prepare(`SELECT id, hash, pr, outcome, decision FROM decisions WHERE id IN
       (SELECT max(id) FROM decisions WHERE repo = ? AND head_sha = ? GROUP BY pr) ORDER BY pr`);
     this.insert = db.prepare(`INSERT INTO decisions (id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome,
-      evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash)
-      VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha, @base_sha, @agent, @outcome,
-      @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
+      evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.lastHash = db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
     this.reservation = db.prepare("SELECT position, week_position FROM agent_budget_places WHERE scope = ? AND agent = ? AND repo = ? AND pr = ?");
     this.reserveCount = db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE scope = ? AND agent = ? AND opened_at > ?");
@@ -230,36 +247,92 @@ export class AuditStore {
     return row;
   }
 
-  /** Writes decisions in one transaction: all of them or none. */
+  /**
+   * Writes decisions in one transaction: all of them or none, durable (synchronous=FULL) when this returns. Everything
+   * that does not depend on the chain head (canonical JSON, the stored input, the chain hashes from the head this store
+   * last saw) is done before the write lock is taken; inside it, the head is read again and the hashes are recomputed
+   * only if another writer moved it.
+   */
   recordBatch(entries: readonly AuditEntry[]): Array<{ id: number; hash: string }> {
+    const prepared = entries.map((entry) => this.serialise(entry));
+    const texts = new Map<string, { sha256: string; text: string }>();
+    for (const p of prepared) for (const t of p.texts) texts.set(t.sha256, t);
+    const guess = this.head;
+    const chained = guess ? chain(prepared, guess) : undefined;
+    let written: string[] = [];
     const write = this.db.transaction(() => {
       // Read the chain head inside the write lock, so two writers on one file can never fork the chain.
-      const last = this.lastHash.get() as { id: number; hash: string } | undefined;
-      let id = last?.id ?? 0;
-      let prev = last?.hash ?? GENESIS_HASH;
-      return entries.map((entry) => {
-        id += 1;
-        const row: Omit<AuditRow, "hash"> = {
-          id, recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
-          repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
-          outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: entry.decision.title,
-          decision: canonicalJson(entry.decision),
-          // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
-          input: entry.input ? this.texts.stash(entry.input) : null,
-          input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
-          prev_hash: prev,
-        };
-        const hash = rowHash(row);
-        this.insert.run({ ...row, hash });
-        if (entry.agent) this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
+      const last = (this.lastHash.get() as { id: number; hash: string } | undefined) ?? { id: 0, hash: GENESIS_HASH };
+      const rows = chained && guess && guess.id === last.id && guess.hash === last.hash ? chained : chain(prepared, last);
+      written = this.texts.store(texts.values());
+      // Within one batch a PR's budget entry and identities are written once each (INSERT OR IGNORE keeps the first).
+      const budgeted = new Set<string>();
+      const identified = new Set<string>();
+      rows.forEach((row, i) => {
+        const entry = entries[i] as AuditEntry;
+        this.insert.run(row.id, row.recorded_at, row.delivery_id, row.installation_id, row.repo, row.pr, row.head_sha, row.base_sha, row.agent, row.outcome,
+          row.evaluator_version, row.title, row.decision, row.input, row.input_missing_reason, row.prev_hash, row.hash);
+        const pr = `${entry.repo}#${entry.pr}`;
+        if (entry.agent && !budgeted.has(pr)) {
+          budgeted.add(pr);
+          this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
+        }
         // Sticky identity, in the same transaction as the decision that established it; a release row ends it.
-        if (isReleaseRow(row)) this.identityRelease.run(entry.repo, entry.pr);
-        else if (!isMergeGroupRow(row)) for (const agent of agentNames(entry.decision)) this.identityInsert.run(entry.repo, entry.pr, agent, id);
-        prev = hash;
-        return { id, hash };
+        if (isReleaseRow(row)) {
+          this.identityRelease.run(entry.repo, entry.pr);
+          for (const key of [...identified]) if (key.startsWith(`${pr}\n`)) identified.delete(key);
+        } else if (!isMergeGroupRow(row)) {
+          for (const agent of agentNames(entry.decision)) {
+            const key = `${pr}\n${agent}`;
+            if (identified.has(key)) continue;
+            identified.add(key);
+            this.identityInsert.run(entry.repo, entry.pr, agent, row.id);
+          }
+        }
       });
+      return rows;
     });
-    return write.immediate();
+    const rows = write.immediate();
+    this.texts.committed(written);
+    const tail = rows[rows.length - 1];
+    if (tail) this.head = { id: tail.id, hash: tail.hash };
+    return rows.map((r) => ({ id: r.id, hash: r.hash }));
+  }
+
+  /**
+   * Group commit: writes decisions that finish together in one transaction, each durable before this returns (the
+   * caller reports each one's check run after it). When the shared transaction fails, each entry is written on its own,
+   * so one bad entry costs the others nothing: every result is its row or the error that kept it out.
+   */
+  recordMany(entries: readonly AuditEntry[]): Array<{ ok: true; id: number; hash: string } | { ok: false; error: Error }> {
+    try {
+      return this.recordBatch(entries).map((r) => ({ ok: true as const, ...r }));
+    } catch {
+      return entries.map((entry) => {
+        try {
+          return { ok: true as const, ...this.record(entry) };
+        } catch (error) {
+          return { ok: false as const, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      });
+    }
+  }
+
+  /** A row's content as stored, less its chain link: pure, so done outside the write transaction. */
+  private serialise(entry: AuditEntry): Prepared {
+    const stashed = entry.input ? this.texts.serialise(entry.input) : null;
+    return {
+      row: {
+        recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
+        repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
+        outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: entry.decision.title,
+        decision: canonicalJson(entry.decision),
+        // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
+        input: stashed?.stored ?? null,
+        input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
+      },
+      texts: stashed?.texts ?? [],
+    };
   }
 
   /**

@@ -1,5 +1,5 @@
 // Who counts as an agent: the built-in presets (sources in docs/agents.md) and the policy's custom agents.
-import { minimatch } from "minimatch";
+import { Minimatch } from "minimatch";
 import type { Change } from "./change.js";
 import type { AgentIdentity } from "./decision.js";
 import type { AgentPreset, CustomAgent } from "./schema.js";
@@ -41,13 +41,25 @@ export function unionDefinitions(a: AgentDefinition, b: AgentDefinition): AgentD
   return { name: a.name, logins: union(a.logins, b.logins), branches: union(a.branches, b.branches), labels: union(a.labels, b.labels), commitAuthors: union(a.commitAuthors, b.commitAuthors), workflows: union(a.workflows ?? [], b.workflows ?? []) };
 }
 
+/** Branch globs compiled once each (minimatch(path, glob) compiles on every call, on every decision). */
+const branchGlobs = new Map<string, Minimatch>();
+function branchMatches(branch: string, glob: string): boolean {
+  let mm = branchGlobs.get(glob);
+  if (!mm) {
+    if (branchGlobs.size >= 1024) branchGlobs.clear();
+    mm = new Minimatch(glob, { dot: true });
+    branchGlobs.set(glob, mm);
+  }
+  return mm.match(branch);
+}
+
 /** The signals by which `change` matches `def`, strongest first; empty when it does not match. */
 export function signalsFor(def: AgentDefinition, change: Change): AgentIdentity["signals"] {
   const signals: AgentIdentity["signals"] = [];
   const matched = def.name;
   const login = lower(change.author.login);
   if (def.logins.some((l) => lower(l) === login)) signals.push({ kind: "login", value: change.author.login, matched });
-  const branch = def.branches.find((g) => change.head_branch !== "" && minimatch(change.head_branch, g, { dot: true }));
+  const branch = def.branches.find((g) => change.head_branch !== "" && branchMatches(change.head_branch, g));
   if (branch) signals.push({ kind: "branch", value: change.head_branch, matched });
   // GitHub label names are case-insensitive: "AI-Generated" is the label "ai-generated".
   const labels = new Set(def.labels.map(lower));

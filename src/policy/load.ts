@@ -1,7 +1,7 @@
 // Loads `.governance.yml` text into a checked Policy, or into a list of problems that each say file:line:column and field.
 import { constructFromEvents, parseEvents, YAMLException, type Event } from "js-yaml";
 import type { z } from "zod";
-import { checkGlob, globWarning, rootOnlyHint } from "./matcher.js";
+import { braceAlternatives, checkGlob, MAX_BRACE_ALTERNATIVES, globWarning, rootOnlyHint } from "./matcher.js";
 import { AGENT_PRESETS, GlobListSchema, type Policy, PolicySchema } from "./schema.js";
 import { lineColumn, type NodePosition, type PathKey, pathId, positionsOf } from "./yaml-positions.js";
 import { closest } from "./suggest.js";
@@ -15,6 +15,11 @@ export const POLICY_LIMITS = {
   maxDepth: 32,
   maxRules: 500,
   maxGlobs: 5000,
+  /**
+   * Brace expansions of all globs together (each glob is also capped at MAX_BRACE_ALTERNATIVES): every expansion is
+   * indexed and matched on its own, so this bounds a brace-heavy policy's cost at about that of a policy of this many globs.
+   */
+  maxBraceExpansions: 10_000,
 } as const;
 
 const CITED_SETTINGS: PathKey[][] = [
@@ -265,11 +270,19 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
   const warn = (path: PathKey[], message: string) => out.push(report(path, message, "warning"));
 
   let globCount = 0;
+  let expansions = 0;
+  let overExpanded = false;
   const checkGlobs = (globs: readonly string[], path: PathKey[]) => {
     globs.forEach((glob, i) => {
       globCount++;
       const problem = checkGlob(glob);
       if (problem) return error([...path, i], `invalid glob ${JSON.stringify(glob)}: ${problem}`);
+      expansions += braceAlternatives(glob.startsWith("!") ? glob.slice(1) : glob);
+      // Reported once, at the glob that crosses the cap: the ones before it fit.
+      if (expansions > POLICY_LIMITS.maxBraceExpansions && !overExpanded) {
+        overExpanded = true;
+        return error([...path, i], `glob ${JSON.stringify(glob)} brings the policy's brace expansions to ${expansions}; the limit is ${POLICY_LIMITS.maxBraceExpansions.toLocaleString("en")} expansions per policy (and ${MAX_BRACE_ALTERNATIVES.toLocaleString("en")} per glob)`);
+      }
       const hint = rootOnlyHint(glob);
       if (hint) warn([...path, i], `${JSON.stringify(glob)} only matches files at the repository root; did you mean ${JSON.stringify(hint)}?`);
       const never = globWarning(glob);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -188,5 +189,82 @@ describe("audit store: usage for budgets", () => {
     const store = openAuditStore(dbPath());
     const plan = store.db.prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM agent_prs WHERE repo = 'r' AND agent = 'a' AND created_at >= 'x' AND created_at < 'y' AND pr != -1").all() as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join(" ")).toMatch(/USING (COVERING )?INDEX agent_prs_window/);
+  });
+});
+
+describe("audit store: bytes pinned across changes to the write path", () => {
+  // Computed on main (085c322) before the write path was reworked: the same rows must hash and store byte for byte alike.
+  it("writes one row of each outcome with the hashes, stored bytes and policy texts it always had", () => {
+    const store = openAuditStore(dbPath());
+    const written = store.recordBatch(oneOfEach());
+    expect(written.map((w) => w.hash)).toEqual([
+      "99e4528d135d0457aaacca57402b9807306f729007663aa0586dfb9621291edd",
+      "aebd7bf290e869fd0b1a6e89f0498728e7d7912028755d133feb8fd5180a48bd",
+      "d0606ce6a8a548f3229a8a116ae90e95242a2bb5a737fc92dc8da139f24d54a4",
+      "c83dee880b646cd33866999d6aad6f09fb207ea48027b593fabba9e9297a1dc3",
+      "75f662a18c11a6c609a96e1f5dcbc7174f8f457e857638a2b5da5b01db44d217",
+      "025c20a17ec3aef7220143719b2a1d3301a8c1c3055fc5895f61888a926e8b0b",
+    ]);
+    const digest = (rows: unknown) => createHash("sha256").update(JSON.stringify(rows)).digest("hex");
+    expect(digest(store.db.prepare("SELECT * FROM decisions ORDER BY id").all())).toBe("3ee49cbfa3f76c406a24021436725805d507eb6cb72be6ca8e7fb70b4c5318c9");
+    expect(digest(store.db.prepare("SELECT * FROM policy_texts ORDER BY sha256").all())).toBe("2bdb4a7933199a2254d862639100b013cd38205550486f3501fdc507deb997f1");
+  });
+
+  it("writes the same bytes one row at a time as in one batch", () => {
+    const one = openAuditStore(dbPath());
+    for (const entry of oneOfEach()) one.record(entry);
+    const batch = openAuditStore(dbPath());
+    batch.recordBatch(oneOfEach());
+    const all = (s: typeof one) => s.db.prepare("SELECT * FROM decisions ORDER BY id").all();
+    expect(all(one)).toEqual(all(batch));
+  });
+});
+
+describe("audit store: group commit (recordMany)", () => {
+  it("writes decisions that finish together, each durable and chained when it returns", () => {
+    const path = dbPath();
+    const store = openAuditStore(path);
+    const results = store.recordMany(oneOfEach());
+    expect(results.map((r) => (r.ok ? r.id : r.error.message))).toEqual([1, 2, 3, 4, 5, 6]);
+    // Another connection sees every row at once: they were committed before recordMany returned.
+    const reader = openAuditStore(path, { readonly: true });
+    expect(reader.count()).toBe(6);
+    expect(reader.verify().broken).toBeNull();
+  });
+
+  it("writes the others when one entry cannot be written, and returns that entry's error", () => {
+    const store = openAuditStore(dbPath());
+    const [a, b, c] = oneOfEach();
+    const bad = { ...b!, repo: null as unknown as string };
+    const results = store.recordMany([a!, bad, c!]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ ok: false, error: { message: expect.stringMatching(/NOT NULL/) } });
+    expect(store.count()).toBe(2);
+    expect(store.verify().broken).toBeNull();
+  });
+
+  it("keeps one chain when two stores append to one file in turn (the head each expected had moved)", () => {
+    const path = dbPath();
+    const first = openAuditStore(path);
+    const second = openAuditStore(path);
+    const entries = oneOfEach();
+    first.recordMany(entries.slice(0, 2));
+    second.recordMany(entries.slice(2, 4));
+    first.recordMany(entries.slice(4));
+    expect(first.list({ limit: 10 }).map((r) => r.id)).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(first.verify().broken).toBeNull();
+  });
+
+  it("leaves the budget and identity tables as one row at a time would, a release inside the batch included", () => {
+    const seven = (files: string[]) => entryFor({ pr: 7, files });
+    const release = { ...seven(["docs/a.md"]), input: null, input_missing_reason: "released by @octocat" };
+    const entries = [seven(["docs/a.md"]), seven(["docs/b.md"]), release, seven(["db/migrations/1.sql"]), entryFor({ pr: 8, files: ["docs/a.md"] })];
+    const one = openAuditStore(dbPath());
+    for (const entry of entries) one.record(entry);
+    const batch = openAuditStore(dbPath());
+    batch.recordMany(entries);
+    const tables = (s: typeof one) => ["agent_prs", "pr_identities"].map((t) => s.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all());
+    expect(tables(batch)).toEqual(tables(one));
+    expect(batch.knownAgents("acme/webapp", 7).length).toBeGreaterThan(0);
   });
 });
