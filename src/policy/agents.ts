@@ -1,5 +1,5 @@
 // Who counts as an agent: the built-in presets (sources in docs/agents.md) and the policy's custom agents.
-import { Minimatch } from "minimatch";
+import { Minimatch, minimatch } from "minimatch";
 import type { Change } from "./change.js";
 import type { AgentIdentity } from "./decision.js";
 import type { AgentPreset, CustomAgent } from "./schema.js";

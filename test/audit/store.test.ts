@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { AuditSchemaError, SCHEMA_VERSION } from "../../src/audit/schema.js";
-import { openAuditStore } from "../../src/audit/store.js";
+import { type AuditEntry, openAuditStore } from "../../src/audit/store.js";
 import { canonicalJson } from "../../src/policy/canonical.js";
 import { entryFor, oneOfEach } from "../helpers/audit.js";
 import { tempDir } from "../helpers/cli.js";
@@ -193,20 +194,22 @@ describe("audit store: usage for budgets", () => {
 });
 
 describe("audit store: bytes pinned across changes to the write path", () => {
-  // Computed on main (085c322) before the write path was reworked: the same rows must hash and store byte for byte alike.
+  // Frozen entries (fixtures/audit/one-of-each.json: decisions change with the evaluator, the store's bytes must not),
+  // pinned with the write path as it was before it was reworked (5647114): the same rows hash and store alike.
   it("writes one row of each outcome with the hashes, stored bytes and policy texts it always had", () => {
     const store = openAuditStore(dbPath());
-    const written = store.recordBatch(oneOfEach());
+    const frozen = JSON.parse(readFileSync(new URL("../../fixtures/audit/one-of-each.json", import.meta.url), "utf8")) as AuditEntry[];
+    const written = store.recordBatch(frozen);
     expect(written.map((w) => w.hash)).toEqual([
-      "99e4528d135d0457aaacca57402b9807306f729007663aa0586dfb9621291edd",
-      "aebd7bf290e869fd0b1a6e89f0498728e7d7912028755d133feb8fd5180a48bd",
-      "d0606ce6a8a548f3229a8a116ae90e95242a2bb5a737fc92dc8da139f24d54a4",
-      "c83dee880b646cd33866999d6aad6f09fb207ea48027b593fabba9e9297a1dc3",
-      "75f662a18c11a6c609a96e1f5dcbc7174f8f457e857638a2b5da5b01db44d217",
-      "025c20a17ec3aef7220143719b2a1d3301a8c1c3055fc5895f61888a926e8b0b",
+      "74fd621acc6375f0b6a4f4c1658080a201d4e1880b68c1416ebaf5b697fb0588",
+      "0ac4c4f65b44dc6bcd5a40e18decf98a9b79bb43331808f5e4789c6fe4914058",
+      "7f9b99f38eddf195a48c5ac3e928d008170f322e549c0b0f33c8c1b273e49f38",
+      "c15c45bd170fdf427d40a3794204e11619677ca66341272d5e788efae667eec9",
+      "372dafe3589254ad6bf026a6e6b9995ddbf796244345edef770f0ebfbbd31012",
+      "a91739dc602830f7d383e5427be1dd4f800b5a0b748b2d2d2ea52fe2add65fee",
     ]);
     const digest = (rows: unknown) => createHash("sha256").update(JSON.stringify(rows)).digest("hex");
-    expect(digest(store.db.prepare("SELECT * FROM decisions ORDER BY id").all())).toBe("3ee49cbfa3f76c406a24021436725805d507eb6cb72be6ca8e7fb70b4c5318c9");
+    expect(digest(store.db.prepare("SELECT * FROM decisions ORDER BY id").all())).toBe("e70e10aad999d4521b6efb81b583506037455b04a2c14f008b576882c3b0c9c7");
     expect(digest(store.db.prepare("SELECT * FROM policy_texts ORDER BY sha256").all())).toBe("2bdb4a7933199a2254d862639100b013cd38205550486f3501fdc507deb997f1");
   });
 
