@@ -2,7 +2,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AuditEntry, openAuditStore } from "../src/audit/store.js";
+import { createHash } from "node:crypto";
+import Database from "better-sqlite3";
+import { type AuditEntry, GENESIS_HASH, openAuditStore, rowHash } from "../src/audit/store.js";
+import { canonicalJson } from "../src/policy/canonical.js";
 import { Replayer } from "../src/audit/replay.js";
 import { decide, PolicyCache } from "../src/policy/decide.js";
 import { fixturePolicy, input } from "../test/helpers/policy.js";
@@ -16,7 +19,7 @@ const BATCH = 1_000;
  * Realistic rows: real inputs over a real policy, decided by the real evaluator; a mix of every outcome. Made a batch at
  * a time, outside the timings: the app never holds 100,000 decisions in memory, and a heap that did would time the GC.
  */
-function entries(from: number, count: number): AuditEntry[] {
+export function entries(from: number, count: number): AuditEntry[] {
   const policy = fixturePolicy("webapp-monorepo.yml");
   const cache = new PolicyCache();
   const shapes = [["docs/guide.md", "README.md"], ["db/migrations/0042_add_index.sql"], ["apps/api/src/billing/invoice.ts", "docs/billing.md"], ["apps/web/src/page.tsx", "apps/web/test/page.test.ts", "package.json"]];
@@ -38,7 +41,7 @@ function entries(from: number, count: number): AuditEntry[] {
   });
 }
 
-export async function benchAudit(): Promise<BenchResult[]> {
+export function benchAudit(): BenchResult[] {
   const dir = mkdtempSync(join(tmpdir(), "governor-bench-audit-"));
   try {
     const single = openAuditStore(join(dir, "single.db"));
@@ -58,6 +61,52 @@ export async function benchAudit(): Promise<BenchResult[]> {
     }
     const batchedRate = ROWS / (batchedMs / 1000);
 
+    // The floor: the same rows, already serialised, SHA-256-chained alike and written as plain INSERTs into an identical
+    // table (same columns and indexes, same pragmas), 1,000 a transaction; no policy texts, budget or identity tables.
+    // Governor's figure includes serialising the entries; this one does not.
+    const raw = new Database(join(dir, "raw.db"));
+    raw.pragma("journal_mode = WAL");
+    raw.pragma("synchronous = FULL");
+    for (const { sql } of store.db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'decisions' AND sql IS NOT NULL ORDER BY type DESC").all() as Array<{ sql: string }>) raw.exec(sql);
+    const rawInsert = raw.prepare(`INSERT INTO decisions (id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome,
+      evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const textSha = new Map<string, string>();
+    const stored = (input: AuditEntry["input"]) => {
+      if (!input) return null;
+      const policies: Record<string, unknown> = {};
+      for (const [source, policy] of Object.entries(input.policies)) {
+        if (!policy) continue;
+        let sha = textSha.get(policy.text);
+        if (!sha) textSha.set(policy.text, (sha = createHash("sha256").update(policy.text).digest("hex")));
+        policies[source] = { ...policy, text: `\u0000policy:sha256:${sha}` };
+      }
+      return JSON.stringify({ ...input, policies });
+    };
+    let rawMs = 0;
+    let rawId = 0;
+    let rawPrev = GENESIS_HASH;
+    for (let i = 0; i < ROWS; i += BATCH) {
+      // The rows as stored (serialised outside the timing: the floor is SQLite and the chain, not JSON).
+      const rows = entries(i, BATCH).map((e) => ({
+        id: ++rawId, recorded_at: e.recorded_at, delivery_id: e.delivery_id, installation_id: e.installation_id, repo: e.repo, pr: e.pr,
+        head_sha: e.head_sha, base_sha: e.base_sha, agent: e.agent, outcome: e.outcome, evaluator_version: e.decision.evaluator_version,
+        title: e.decision.title, decision: canonicalJson(e.decision), input: stored(e.input), input_missing_reason: e.input ? null : (e.input_missing_reason ?? "not recorded"), prev_hash: "",
+      }));
+      rawMs += timeIt(() => raw.transaction(() => {
+        for (const row of rows) {
+          row.prev_hash = rawPrev;
+          rawPrev = rowHash(row);
+          rawInsert.run(row.id, row.recorded_at, row.delivery_id, row.installation_id, row.repo, row.pr, row.head_sha, row.base_sha, row.agent, row.outcome,
+            row.evaluator_version, row.title, row.decision, row.input, row.input_missing_reason, row.prev_hash, rawPrev);
+        }
+      }).immediate()).ms;
+    }
+    // Same rows, same chain: the raw table's last hash is Governor's.
+    const governorHead = (store.db.prepare("SELECT hash FROM decisions ORDER BY id DESC LIMIT 1").get() as { hash: string }).hash;
+    raw.close();
+    if (governorHead !== rawPrev) throw new Error("the raw-insert baseline did not write the same chain: benchmark void");
+    const rawRate = ROWS / (rawMs / 1000);
+
     // Baseline for replay: reading and parsing every stored row, without evaluating it again.
     const scan = timeIt(() => {
       let n = 0;
@@ -75,6 +124,11 @@ export async function benchAudit(): Promise<BenchResult[]> {
 
     return [
       {
+        name: "audit writes, batched, vs raw inserts", value: batchedRate, unit: "rows/s",
+        baseline: { name: "raw INSERTs, same rows and chain", value: rawRate }, ratio: batchedRate / rawRate,
+        note: `${ROWS.toLocaleString("en")} rows, 1,000 a transaction; Governor serialises the entries too; target ratio >= 0.8`,
+      },
+      {
         name: "audit writes, batched (1,000 rows a transaction)", value: batchedRate, unit: "rows/s",
         baseline: { name: "one transaction a row", value: singleRate }, ratio: batchedRate / singleRate,
         note: `${ROWS.toLocaleString("en")} rows, hash-chained, WAL; target >= 20,000/s`,
@@ -82,7 +136,7 @@ export async function benchAudit(): Promise<BenchResult[]> {
       {
         name: "audit replay of 100,000 decisions", value: replay.ms / 1000, unit: "s",
         baseline: { name: "read + parse only", value: scan.ms / 1000 }, ratio: scan.ms / replay.ms,
-        note: `all ${replay.result.identical.toLocaleString("en")} identical; target < 10 s; ratio < 1 = slower than the bare scan`,
+        note: `all ${replay.result.identical.toLocaleString("en")} identical; target < 10 s, ratio >= 0.5 (within 2x of the bare scan)`,
       },
     ];
   } finally {

@@ -16,15 +16,21 @@ export class PolicyTexts {
   private readonly cache = new Map<string, string>();
   /** Hashes of texts written, by text: the app hands over the same cached policy string for every evaluation. */
   private readonly hashes = new Map<string, string>();
+  /** Hashes of texts this writer has committed to the file (texts are never deleted but by tampering, which verify finds). */
+  private readonly stored = new Set<string>();
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare("INSERT OR IGNORE INTO policy_texts (sha256, text) VALUES (?, ?)");
     this.select = db.prepare("SELECT text FROM policy_texts WHERE sha256 = ?");
   }
 
-  /** The input as it is stored: JSON, with each policy text replaced by a reference to its row in policy_texts. */
-  stash(input: EvaluationInput): string {
+  /**
+   * The input as it is stored: JSON, with each policy text replaced by a reference to its row in policy_texts; and the
+   * texts it refers to. Touches no table, so a writer runs it before its write transaction.
+   */
+  serialise(input: EvaluationInput): { stored: string; texts: Array<{ sha256: string; text: string }> } {
     const policies: Record<string, unknown> = {};
+    const texts: Array<{ sha256: string; text: string }> = [];
     for (const [source, policy] of Object.entries(input.policies)) {
       if (!policy) continue;
       let sha = this.hashes.get(policy.text);
@@ -33,11 +39,32 @@ export class PolicyTexts {
         if (this.hashes.size >= CACHE_LIMIT) this.hashes.clear();
         this.hashes.set(policy.text, sha);
       }
-      // Always inserted (a no-op when present): a cache could outlive a rolled-back transaction and lose a text.
-      this.insert.run(sha, policy.text);
+      texts.push({ sha256: sha, text: policy.text });
       policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
     }
-    return JSON.stringify({ ...input, policies });
+    return { stored: JSON.stringify({ ...input, policies }), texts };
+  }
+
+  /**
+   * Inside the caller's write transaction: inserts each text not known to be in the file, once. A text counts as known
+   * only after `committed`: a rolled-back transaction must not make a later row skip its text.
+   */
+  store(texts: Iterable<{ sha256: string; text: string }>): string[] {
+    const written: string[] = [];
+    for (const t of texts) {
+      if (this.stored.has(t.sha256) || written.includes(t.sha256)) continue;
+      this.insert.run(t.sha256, t.text);
+      written.push(t.sha256);
+    }
+    return written;
+  }
+
+  /** The texts `store` wrote are committed: later rows referring to them need not insert them again. */
+  committed(shas: readonly string[]): void {
+    for (const sha of shas) {
+      if (this.stored.size >= CACHE_LIMIT) this.stored.delete(this.stored.values().next().value as string);
+      this.stored.add(sha);
+    }
   }
 
   /** The stored input with its policy texts put back: exactly the JSON of the input that was evaluated. */

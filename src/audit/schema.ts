@@ -1,7 +1,7 @@
 // The audit database's tables, versioned. Each migration moves a file one version up, inside one transaction.
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export class AuditSchemaError extends Error {
   override name = "AuditSchemaError";
@@ -109,6 +109,43 @@ const MIGRATIONS: Migration[] = [
     const rows = db.prepare("SELECT id, repo, pr, agent FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{ id: number; repo: string; pr: number; agent: string }>;
     const insert = db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     for (const row of rows) insert.run(row.repo, row.pr, row.agent, row.id);
+  },
+  // 5 -> 6: the timing of completed workflow jobs (compute budgets; one row per job id, so redeliveries count once), and budget places by scope (a repository, or `org:<owner>` for the org's budgets counted across its repositories)
+  // and by window (a day's position and a week's). Existing places are the repository scope's, their week unknown.
+  (db) => {
+    db.exec(`
+      CREATE TABLE agent_budget_places_v6 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        repo TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        opened_at TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        week_position INTEGER,
+        UNIQUE (scope, agent, repo, pr)
+      );
+      INSERT INTO agent_budget_places_v6 (seq, scope, repo, agent, pr, opened_at, position, week_position)
+        SELECT seq, repo, repo, agent, pr, opened_at, position, NULL FROM agent_budget_places ORDER BY seq;
+      DROP TABLE agent_budget_places;
+      ALTER TABLE agent_budget_places_v6 RENAME TO agent_budget_places;
+      CREATE INDEX agent_budget_places_window ON agent_budget_places (scope, agent, opened_at);
+      CREATE TABLE workflow_jobs (
+        job_id INTEGER PRIMARY KEY,
+        repo TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        workflow TEXT NOT NULL,
+        path TEXT,
+        head_branch TEXT,
+        started_at TEXT NOT NULL,
+        completed_at TEXT NOT NULL,
+        seconds INTEGER NOT NULL,
+        delivery_id TEXT
+      );
+      CREATE INDEX workflow_jobs_repo ON workflow_jobs (repo, completed_at);
+      CREATE INDEX workflow_jobs_owner ON workflow_jobs (owner, completed_at);
+    `);
   },
 ];
 

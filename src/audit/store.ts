@@ -54,11 +54,56 @@ export function identityEffect(row: { input: unknown; input_missing_reason: stri
   return { release: false, agents: isMergeGroupRow(row) ? [] : agentNames(JSON.parse(row.decision) as Decision) };
 }
 
-/** The budget positions a decision was evaluated with, from its stored input. */
-function positionsOf(input: string | null): Record<string, number> {
-  if (!input) return {};
-  const usage = (JSON.parse(input) as { context?: { usage?: { prs_by_agent?: Record<string, number> } } }).context?.usage;
-  return usage?.prs_by_agent ?? {};
+const WEEK_MS = 7 * DAY_MS;
+
+/** The scope of an org's budgets in agent_budget_places: its repositories' PRs counted together. */
+export const orgScope = (owner: string): string => `org:${owner.toLowerCase()}`;
+
+/** This PR's places in each agent's budgets: per window, in its repository and (when asked) across its org. */
+export interface BudgetPlaces {
+  repo: { day: Record<string, number>; week: Record<string, number> };
+  org: { day: Record<string, number>; week: Record<string, number> } | null;
+}
+
+type Usage = { prs_by_agent?: Record<string, number>; prs_by_agent_week?: Record<string, number>; org_prs_by_agent?: Record<string, number>; org_prs_by_agent_week?: Record<string, number> };
+
+/** The budget places a decision was evaluated with, from its stored input: scope ("repo" | "org"), window, agent, position. */
+function placesOf(input: string | null): Array<{ scope: "repo" | "org"; window: "day" | "week"; agent: string; position: number }> {
+  if (!input) return [];
+  const usage = (JSON.parse(input) as { context?: { usage?: Usage } }).context?.usage ?? {};
+  const out: Array<{ scope: "repo" | "org"; window: "day" | "week"; agent: string; position: number }> = [];
+  const add = (scope: "repo" | "org", window: "day" | "week", map: Record<string, number> | undefined) => {
+    for (const [agent, position] of Object.entries(map ?? {})) out.push({ scope, window, agent, position });
+  };
+  add("repo", "day", usage.prs_by_agent);
+  add("repo", "week", usage.prs_by_agent_week);
+  add("org", "day", usage.org_prs_by_agent);
+  add("org", "week", usage.org_prs_by_agent_week);
+  return out;
+}
+
+/** A completed workflow job, as a `workflow_job` webhook describes it. */
+export interface WorkflowJob {
+  jobId: number;
+  repo: string;
+  runId: number;
+  workflow: string;
+  path: string | null;
+  headBranch: string | null;
+  startedAt: string;
+  completedAt: string;
+  deliveryId: string | null;
+}
+
+export interface RecordedJob {
+  jobId: number;
+  repo: string;
+  runId: number;
+  workflow: string;
+  path: string | null;
+  headBranch: string | null;
+  completedAt: string;
+  seconds: number;
 }
 
 export interface AuditEntry {
@@ -142,6 +187,23 @@ function where(filters: AuditFilters): { sql: string; params: Record<string, str
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 
+/** An entry serialised for writing, before its id and chain link are known. */
+interface Prepared {
+  row: Omit<AuditRow, "id" | "prev_hash" | "hash">;
+  texts: Array<{ sha256: string; text: string }>;
+}
+
+/** Rows for `prepared`, linked after `head`. */
+function chain(prepared: readonly Prepared[], head: { id: number; hash: string }): AuditRow[] {
+  let id = head.id;
+  let prev = head.hash;
+  return prepared.map((p) => {
+    const row: Omit<AuditRow, "hash"> = { ...p.row, id: ++id, prev_hash: prev };
+    prev = rowHash(row);
+    return { ...row, hash: prev };
+  });
+}
+
 export class AuditStore {
   private readonly insert: Database.Statement;
   private readonly lastHash: Database.Statement;
@@ -156,19 +218,19 @@ export class AuditStore {
   private readonly identityInsert: Database.Statement;
   private readonly identityRelease: Database.Statement;
   private readonly identities: Database.Statement;
+  /** The chain head this store last wrote: the next batch is chained from it before the lock, and checked inside. */
+  private head: { id: number; hash: string } | undefined;
 
   constructor(readonly db: Database.Database, readonly path: string) {
     this.texts = new PolicyTexts(db);
     this.byHead = db.prepare(`SELECT id, hash, pr, outcome, decision FROM decisions WHERE id IN
       (SELECT max(id) FROM decisions WHERE repo = ? AND head_sha = ? GROUP BY pr) ORDER BY pr`);
     this.insert = db.prepare(`INSERT INTO decisions (id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome,
-      evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash)
-      VALUES (@id, @recorded_at, @delivery_id, @installation_id, @repo, @pr, @head_sha, @base_sha, @agent, @outcome,
-      @evaluator_version, @title, @decision, @input, @input_missing_reason, @prev_hash, @hash)`);
+      evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.lastHash = db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
-    this.reservation = db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?");
-    this.reserveCount = db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE repo = ? AND agent = ? AND opened_at > ?");
-    this.reserveInsert = db.prepare("INSERT INTO agent_budget_places (repo, agent, pr, opened_at, position) VALUES (?, ?, ?, ?, ?)");
+    this.reservation = db.prepare("SELECT position, week_position FROM agent_budget_places WHERE scope = ? AND agent = ? AND repo = ? AND pr = ?");
+    this.reserveCount = db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE scope = ? AND agent = ? AND opened_at > ?");
+    this.reserveInsert = db.prepare("INSERT INTO agent_budget_places (scope, repo, agent, pr, opened_at, position, week_position) VALUES (?, ?, ?, ?, ?, ?, ?)");
     this.identityInsert = db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     this.identityRelease = db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
     this.identities = db.prepare("SELECT agent FROM pr_identities WHERE repo = ? AND pr = ? ORDER BY agent");
@@ -185,36 +247,92 @@ export class AuditStore {
     return row;
   }
 
-  /** Writes decisions in one transaction: all of them or none. */
+  /**
+   * Writes decisions in one transaction: all of them or none, durable (synchronous=FULL) when this returns. Everything
+   * that does not depend on the chain head (canonical JSON, the stored input, the chain hashes from the head this store
+   * last saw) is done before the write lock is taken; inside it, the head is read again and the hashes are recomputed
+   * only if another writer moved it.
+   */
   recordBatch(entries: readonly AuditEntry[]): Array<{ id: number; hash: string }> {
+    const prepared = entries.map((entry) => this.serialise(entry));
+    const texts = new Map<string, { sha256: string; text: string }>();
+    for (const p of prepared) for (const t of p.texts) texts.set(t.sha256, t);
+    const guess = this.head;
+    const chained = guess ? chain(prepared, guess) : undefined;
+    let written: string[] = [];
     const write = this.db.transaction(() => {
       // Read the chain head inside the write lock, so two writers on one file can never fork the chain.
-      const last = this.lastHash.get() as { id: number; hash: string } | undefined;
-      let id = last?.id ?? 0;
-      let prev = last?.hash ?? GENESIS_HASH;
-      return entries.map((entry) => {
-        id += 1;
-        const row: Omit<AuditRow, "hash"> = {
-          id, recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
-          repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
-          outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: entry.decision.title,
-          decision: canonicalJson(entry.decision),
-          // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
-          input: entry.input ? this.texts.stash(entry.input) : null,
-          input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
-          prev_hash: prev,
-        };
-        const hash = rowHash(row);
-        this.insert.run({ ...row, hash });
-        if (entry.agent) this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
+      const last = (this.lastHash.get() as { id: number; hash: string } | undefined) ?? { id: 0, hash: GENESIS_HASH };
+      const rows = chained && guess && guess.id === last.id && guess.hash === last.hash ? chained : chain(prepared, last);
+      written = this.texts.store(texts.values());
+      // Within one batch a PR's budget entry and identities are written once each (INSERT OR IGNORE keeps the first).
+      const budgeted = new Set<string>();
+      const identified = new Set<string>();
+      rows.forEach((row, i) => {
+        const entry = entries[i] as AuditEntry;
+        this.insert.run(row.id, row.recorded_at, row.delivery_id, row.installation_id, row.repo, row.pr, row.head_sha, row.base_sha, row.agent, row.outcome,
+          row.evaluator_version, row.title, row.decision, row.input, row.input_missing_reason, row.prev_hash, row.hash);
+        const pr = `${entry.repo}#${entry.pr}`;
+        if (entry.agent && !budgeted.has(pr)) {
+          budgeted.add(pr);
+          this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
+        }
         // Sticky identity, in the same transaction as the decision that established it; a release row ends it.
-        if (isReleaseRow(row)) this.identityRelease.run(entry.repo, entry.pr);
-        else if (!isMergeGroupRow(row)) for (const agent of agentNames(entry.decision)) this.identityInsert.run(entry.repo, entry.pr, agent, id);
-        prev = hash;
-        return { id, hash };
+        if (isReleaseRow(row)) {
+          this.identityRelease.run(entry.repo, entry.pr);
+          for (const key of [...identified]) if (key.startsWith(`${pr}\n`)) identified.delete(key);
+        } else if (!isMergeGroupRow(row)) {
+          for (const agent of agentNames(entry.decision)) {
+            const key = `${pr}\n${agent}`;
+            if (identified.has(key)) continue;
+            identified.add(key);
+            this.identityInsert.run(entry.repo, entry.pr, agent, row.id);
+          }
+        }
       });
+      return rows;
     });
-    return write.immediate();
+    const rows = write.immediate();
+    this.texts.committed(written);
+    const tail = rows[rows.length - 1];
+    if (tail) this.head = { id: tail.id, hash: tail.hash };
+    return rows.map((r) => ({ id: r.id, hash: r.hash }));
+  }
+
+  /**
+   * Group commit: writes decisions that finish together in one transaction, each durable before this returns (the
+   * caller reports each one's check run after it). When the shared transaction fails, each entry is written on its own,
+   * so one bad entry costs the others nothing: every result is its row or the error that kept it out.
+   */
+  recordMany(entries: readonly AuditEntry[]): Array<{ ok: true; id: number; hash: string } | { ok: false; error: Error }> {
+    try {
+      return this.recordBatch(entries).map((r) => ({ ok: true as const, ...r }));
+    } catch {
+      return entries.map((entry) => {
+        try {
+          return { ok: true as const, ...this.record(entry) };
+        } catch (error) {
+          return { ok: false as const, error: error instanceof Error ? error : new Error(String(error)) };
+        }
+      });
+    }
+  }
+
+  /** A row's content as stored, less its chain link: pure, so done outside the write transaction. */
+  private serialise(entry: AuditEntry): Prepared {
+    const stashed = entry.input ? this.texts.serialise(entry.input) : null;
+    return {
+      row: {
+        recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
+        repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
+        outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: entry.decision.title,
+        decision: canonicalJson(entry.decision),
+        // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
+        input: stashed?.stored ?? null,
+        input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
+      },
+      texts: stashed?.texts ?? [],
+    };
   }
 
   /**
@@ -226,29 +344,79 @@ export class AuditStore {
   }
 
   /**
-   * Reserves this PR's place in each agent's budget and returns its position (1 = the agent's first PR). The first call
-   * for (repo, agent, pr) fixes the position at 1 + the number of that agent's PRs in `repo` reserved before it whose
-   * opening lies after `openedAt` minus 24 hours; every later call returns the same number. Counting and reserving are
-   * one IMMEDIATE transaction, so concurrent callers (any number of processes on one file) get distinct positions.
+   * Reserves this PR's place in each agent's budget and returns its position (1 = the agent's first PR) in the
+   * repository over 24 hours. Kept for callers that need only that; see reserveBudgetPlaces.
    */
   reserveAgentPr(q: { repo: string; agents: readonly string[]; pr: number; openedAt: string }): Record<string, number> {
+    return this.reservePlaces({ ...q, org: null }).repo.day;
+  }
+
+  /** reservePlaces, as the (async) port asks. */
+  async reserveBudgetPlaces(q: { repo: string; org: string | null; agents: readonly string[]; pr: number; openedAt: string }): Promise<BudgetPlaces> {
+    return this.reservePlaces(q);
+  }
+
+  /**
+   * Reserves this PR's place in each agent's budgets, in its repository and, with `org`, across the org's repositories
+   * (scope `org:<owner>`). The first call for (scope, agent, repo, pr) fixes the positions: 1 + the number of that
+   * agent's PRs in the scope reserved before it whose opening lies after `openedAt` minus 24 hours (day) or 7 days
+   * (week); every later call returns the same numbers. Counting and reserving are one IMMEDIATE transaction, so
+   * concurrent callers (any number of processes on one file) get distinct positions.
+   */
+  reservePlaces(q: { repo: string; org: string | null; agents: readonly string[]; pr: number; openedAt: string }): BudgetPlaces {
     const opened = isoTime(q.openedAt);
-    const since = new Date(Date.parse(opened) - DAY_MS).toISOString();
+    const openedMs = Date.parse(opened);
+    const day = new Date(openedMs - DAY_MS).toISOString();
+    const week = new Date(openedMs - WEEK_MS).toISOString();
+    const agents = [...new Set(q.agents)].sort();
     const reserve = this.db.transaction(() => {
-      const out: Record<string, number> = {};
-      for (const agent of [...new Set(q.agents)].sort()) {
-        const known = this.reservation.get(q.repo, agent, q.pr) as { position: number } | undefined;
-        if (known) {
-          out[agent] = known.position;
-          continue;
+      const place = (scope: string) => {
+        const out = { day: {} as Record<string, number>, week: {} as Record<string, number> };
+        for (const agent of agents) {
+          const known = this.reservation.get(scope, agent, q.repo, q.pr) as { position: number; week_position: number | null } | undefined;
+          if (known) {
+            out.day[agent] = known.position;
+            // A place reserved before weeks were counted (schema 5) has no week position; its day position stands in.
+            out.week[agent] = known.week_position ?? known.position;
+            continue;
+          }
+          const position = (this.reserveCount.get(scope, agent, day) as { n: number }).n + 1;
+          const weekPosition = (this.reserveCount.get(scope, agent, week) as { n: number }).n + 1;
+          this.reserveInsert.run(scope, q.repo, agent, q.pr, opened, position, weekPosition);
+          out.day[agent] = position;
+          out.week[agent] = weekPosition;
         }
-        const position = (this.reserveCount.get(q.repo, agent, since) as { n: number }).n + 1;
-        this.reserveInsert.run(q.repo, agent, q.pr, opened, position);
-        out[agent] = position;
-      }
-      return out;
+        return out;
+      };
+      return { repo: place(q.repo), org: q.org === null ? null : place(orgScope(q.org)) };
     });
     return reserve.immediate();
+  }
+
+  /**
+   * Records a completed workflow job's timing once: a redelivered (or repeated) event for the same job id changes
+   * nothing. Returns whether this call recorded it. Durable like a decision (the same WAL, synchronous=FULL).
+   */
+  async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
+    const seconds = Math.max(0, Math.round((Date.parse(job.completedAt) - Date.parse(job.startedAt)) / 1000));
+    const result = this.db.prepare(`INSERT OR IGNORE INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(job.jobId, job.repo, job.repo.split("/")[0]!.toLowerCase(), job.runId, job.workflow, job.path, job.headBranch, isoTime(job.startedAt), isoTime(job.completedAt), seconds, job.deliveryId);
+    return { recorded: result.changes === 1 };
+  }
+
+  /** Jobs completed in (since, until], in one repository or (with `owner`) across every repository of that owner. */
+  async workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]> {
+    const [column, value] = q.owner !== undefined ? ["owner", q.owner.toLowerCase()] : ["repo", q.repo ?? ""];
+    return this.db.prepare(`SELECT job_id AS jobId, repo, run_id AS runId, workflow, path, head_branch AS headBranch, completed_at AS completedAt, seconds
+      FROM workflow_jobs WHERE ${column} = ? AND completed_at > ? AND completed_at <= ? ORDER BY job_id`).all(value, isoTime(q.since), isoTime(q.until)) as RecordedJob[];
+  }
+
+  /** Per agent and scope kind, the most PRs reserved in one repository (or one org) over the 24 hours before `now`. */
+  budgetPeaks(now: Date): Array<{ agent: string; scope: "repo" | "org"; prs: number }> {
+    const since = new Date(now.getTime() - DAY_MS).toISOString();
+    return this.db.prepare(`SELECT agent, CASE WHEN substr(scope, 1, 4) = 'org:' THEN 'org' ELSE 'repo' END AS kind, max(n) AS prs
+      FROM (SELECT scope, agent, count(*) AS n FROM agent_budget_places WHERE opened_at > ? GROUP BY scope, agent) GROUP BY agent, kind ORDER BY agent, kind`)
+      .all(since).map((r) => { const row = r as { agent: string; kind: "repo" | "org"; prs: number }; return { agent: row.agent, scope: row.kind, prs: row.prs }; });
   }
 
   /** PRs of merge group rows (see src/github/merge-group.ts) recorded on `baseSha`: those ahead in the queue. */
@@ -356,7 +524,7 @@ export class AuditStore {
     const hashes = new Map<number, string>();
     const budget = new Map<string, { agent: string; created_at: string }>();
     const identities = new Map<string, Set<string>>();
-    const positions = this.db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?");
+    const positions = this.db.prepare("SELECT position, week_position FROM agent_budget_places WHERE scope = ? AND agent = ? AND repo = ? AND pr = ?");
     for (const row of this.db.prepare(`${SELECT} ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
       rows++;
       if (row.prev_hash !== prev) {
@@ -375,10 +543,13 @@ export class AuditStore {
       if (isReleaseRow(row)) identities.delete(key);
       else if (!isMergeGroupRow(row)) for (const agent of agentNames(JSON.parse(row.decision) as Decision)) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
       // The budget position a decision was made with must still be the reservation's: lowering one would pass a PR over budget.
-      for (const [agent, position] of Object.entries(positionsOf(row.input))) {
-        const reserved = positions.get(row.repo, agent, row.pr) as { position: number } | undefined;
-        if (reserved?.position !== position) {
-          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${agent}'s PR number ${position} of the day, but the budget reservations (agent_budget_places) say ${reserved ? reserved.position : "nothing"}: they were edited` } };
+      for (const { scope, window, agent, position } of placesOf(row.input)) {
+        const owner = row.repo.split("/")[0] ?? "";
+        const reserved = positions.get(scope === "org" ? orgScope(owner) : row.repo, agent, row.repo, row.pr) as { position: number; week_position: number | null } | undefined;
+        const found = reserved ? (window === "day" ? reserved.position : (reserved.week_position ?? reserved.position)) : undefined;
+        if (found !== position) {
+          const what = `${agent}'s PR number ${position} of the ${window}${scope === "org" ? " across the org" : ""}`;
+          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${what}, but the budget reservations (agent_budget_places) say ${found ?? "nothing"}: they were edited` } };
         }
       }
       prev = hash;

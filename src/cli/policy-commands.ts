@@ -55,9 +55,10 @@ export function register(program: Command, ctx: CliContext): void {
     .addOption(validateFormatOption())
     .action((files: string[], opts: { json?: boolean; orgPolicy?: string; format?: string }) => {
       const targets = files.length > 0 ? files : [findRepoPolicy(ctx.cwd)];
-      const org = opts.orgPolicy ? { file: opts.orgPolicy, result: loadPolicy(readText(opts.orgPolicy, ctx.cwd), opts.orgPolicy) } : null;
+      const org = opts.orgPolicy ? { file: opts.orgPolicy, result: loadPolicy(readText(opts.orgPolicy, ctx.cwd), opts.orgPolicy, { role: "org" }) } : null;
       // An invalid org policy fails the run on its own errors; the repo files are then checked alone.
-      const combined = org?.result.ok ? { org: org.result.loaded.policy } : {};
+      // With --org-policy the other files are repo policies, where org_limits is an error.
+      const combined = org?.result.ok ? { org: org.result.loaded.policy, role: "repo" as const } : org ? { role: "repo" as const } : {};
       const all = [...(org ? [org] : []), ...targets.map((file) => ({ file, result: loadPolicy(readText(file, ctx.cwd), file, combined) }))];
       if (opts.format === "github") return reportValidateGithub(all, ctx);
       if (opts.json) {

@@ -28,7 +28,8 @@ export function renderDecision(decision: Decision): string {
     if (rule.action !== "allow" && rule.escalate) lines.push(`    escalate: ${rule.escalate}`);
   }
   for (const limit of decision.limits) {
-    lines.push(`  ${limit.id}: ${limit.actual} of ${limit.limit}${limit.exceeded ? " (exceeded)" : ""}`);
+    const whose = [limit.scope, limit.agent].filter((v) => v !== undefined && v !== null).join(", ");
+    lines.push(`  ${limit.id}${whose ? ` (${whose})` : ""}: ${limit.actual} of ${limit.limit}${limit.exceeded ? " (exceeded)" : ""}`);
   }
   return lines.join("\n");
 }

@@ -9,6 +9,8 @@ import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, P
 import { governMergeGroup } from "./merge-group.js";
 import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./release.js";
 import type { AppDeps } from "./ports.js";
+import { recordWorkflowJob } from "./workflow-jobs.js";
+import { SessionWatch, watchSession } from "./sessions.js";
 
 
 /** What the runtime can ask of the loaded app beyond webhooks. */
@@ -20,6 +22,7 @@ export interface GovernorApi {
 export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) => void } = {}) {
   return (app: Probot): void => {
     const state = new GovernorState(deps.checkRuns, deps.commitLock);
+    const sessions = new SessionWatch();
 
     hooks.ready?.({
       async reevaluate(q) {
@@ -120,6 +123,18 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
         if (!(error instanceof PayloadError)) throw error;
         const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; merge_group?: { head_sha?: string }; installation?: { id?: number } };
         await failClosed(context, { owner: p.repository?.owner?.login, repo: p.repository?.name, fullName: p.repository?.full_name, sha: p.merge_group?.head_sha, pr: 0, installationId: p.installation?.id ?? null }, "Error: unreadable webhook payload", error.message);
+      }
+    });
+
+    // A workflow job: its minutes when finished, for compute budgets (workflow-jobs.ts); runaway runs (sessions.ts).
+    app.on(["workflow_job.in_progress", "workflow_job.completed"], async (context) => {
+      try {
+        if (context.payload.action === "completed") await recordWorkflowJob(context.payload, context.id, deps);
+        await watchSession({ octokit: context.octokit, payload: context.payload, deliveryId: context.id, log: context.log }, state, sessions, deps);
+      } catch (error) {
+        if (!(error instanceof PayloadError)) throw error;
+        // No PR or commit to fail: the unreadable job is logged, and its minutes are not counted.
+        context.log.error({ err: error }, "unreadable workflow_job payload: its minutes are not counted");
       }
     });
 

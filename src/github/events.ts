@@ -7,6 +7,8 @@ export const RERUN_ACTIONS = ["rerequested"] as const;
 export const COMMENT_ACTIONS = ["created"] as const;
 /** A merge queue asks for the required checks of a group commit. */
 export const MERGE_GROUP_ACTIONS = ["checks_requested"] as const;
+/** A workflow job started (a runaway session is timed from here) or finished: its minutes count against the agent whose workflow it is (compute budgets). */
+export const WORKFLOW_JOB_ACTIONS = ["in_progress", "completed"] as const;
 
 export const GOVERNED_EVENTS = {
   pull_request: PULL_REQUEST_ACTIONS,
@@ -15,4 +17,5 @@ export const GOVERNED_EVENTS = {
   check_suite: RERUN_ACTIONS,
   issue_comment: COMMENT_ACTIONS,
   merge_group: MERGE_GROUP_ACTIONS,
+  workflow_job: WORKFLOW_JOB_ACTIONS,
 } as const;

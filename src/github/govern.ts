@@ -5,6 +5,8 @@ import { compiledPolicies, decide, errorDecision, PolicyCache } from "../policy/
 import type { Decision } from "../policy/decision.js";
 import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
 import { nextWindowChange } from "../policy/windows.js";
+import { COMPUTE_KEYS } from "../policy/compile.js";
+import { computeMinutes, type ComputeMinutes } from "./compute.js";
 import { agentNames } from "../audit/store.js";
 import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
@@ -156,7 +158,7 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
 
   const base: ChangeInput = changeFromPayload(repository, pr);
   const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
-  const context: { now: string; usage: { prs_today: number; prs_by_agent: Record<string, number> } } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
+  const context: { now: string; usage: { prs_today: number; prs_by_agent: Record<string, number>; prs_by_agent_week?: Record<string, number>; org_prs_by_agent?: Record<string, number>; org_prs_by_agent_week?: Record<string, number>; compute_minutes?: ComputeMinutes } } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
   if (!sources.org && !sources.repo) {
     return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
   }
@@ -185,9 +187,20 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   // of PRs opened at once cannot all pass a limit. The position is fixed at the first evaluation and stays.
   const agents = agentNames(identified);
   if (agents.length > 0) {
-    const positions = await deps.audit.reserveAgentPr({ repo: repository.full_name, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
-    context.usage.prs_by_agent = positions;
-    context.usage.prs_today = Math.max(1, ...Object.values(positions));
+    // Places in the repository and across the org (org_limits), for a day and a week: one reservation for all.
+    const places = await deps.audit.reserveBudgetPlaces({ repo: repository.full_name, org: owner, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
+    context.usage.prs_by_agent = places.repo.day;
+    context.usage.prs_by_agent_week = places.repo.week;
+    if (places.org) {
+      context.usage.org_prs_by_agent = places.org.day;
+      context.usage.org_prs_by_agent_week = places.org.week;
+    }
+    context.usage.prs_today = Math.max(1, ...Object.values(places.repo.day));
+    // Compute budgets: the minutes of the agents' workflow jobs, read only when the policy sets one.
+    const compiled = compiledPolicies(sources, state.compiled);
+    if (compiled.ok && compiled.policy.budgets.some((b) => COMPUTE_KEYS.has(b.key))) {
+      context.usage.compute_minutes = await computeMinutes(deps.audit, { repo: repository.full_name, owner, headBranch: pr.head.ref, now, agents: compiled.policy.agents });
+    }
   }
   // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone, so
   // a decision without a gate (allowed, or denied outright) does not read them. The budget's own gate

@@ -1,6 +1,6 @@
 // What the app needs from the outside, as narrow async interfaces: src/server/app-ports.ts implements them on src/store
 // (SQLite or PostgreSQL), so several replicas can share them.
-import type { AuditEntry } from "../audit/store.js";
+import type { AuditEntry, BudgetPlaces, RecordedJob, WorkflowJob } from "../audit/store.js";
 import type { ProbotOctokit } from "probot";
 
 export type Octokit = ProbotOctokit;
@@ -15,6 +15,15 @@ export interface AuditSink {
    * Reading the count and reserving are one step: concurrent callers, in any number of processes, get distinct positions.
    */
   reserveAgentPr(q: { repo: string; agents: readonly string[]; pr: number; openedAt: string }): Promise<Record<string, number>>;
+  /**
+   * The same reservation, generalised: this PR's place in each agent's budgets per window (24 hours, 7 days), in `repo`
+   * and, with `org`, across every repository of that owner (scope `org:<owner>`). One transaction for all of them.
+   */
+  reserveBudgetPlaces(q: { repo: string; org: string | null; agents: readonly string[]; pr: number; openedAt: string }): Promise<BudgetPlaces>;
+  /** Records a completed workflow job's timing, once per job id (redeliveries change nothing). */
+  recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }>;
+  /** Jobs completed in (since, until], in `repo` or across every repository of `owner`. */
+  workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]>;
   /** Agents this PR was governed as before and not released from (sticky identity), sorted. */
   knownAgents(repo: string, pr: number): Promise<string[]>;
   /** The latest decision (canonical JSON) of each PR evaluated at this head commit, with its audit row. */

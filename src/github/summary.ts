@@ -51,7 +51,9 @@ export function checkSummary(decision: Decision, opts: { htmlBase: string; audit
   const rules = [...decision.rules].sort((a, b) => order[a.action] - order[b.action] || Number(a.gate?.met ?? false) - Number(b.gate?.met ?? false));
   if (rules.length) parts.push(`### Rules applied\n${rules.map((r) => ruleSection(r, opts.htmlBase)).join("\n\n")}`);
   if (decision.limits.length) {
-    parts.push(`### Budget\n| limit | this PR | allowed |\n|---|---|---|\n${decision.limits.map((l) => `| ${code(l.id)} | ${l.actual} | ${l.limit}${l.exceeded ? " (exceeded)" : ""} |`).join("\n")}`);
+    // Decisions before evaluator 1.3.0 carry no scope, agent, used or share: their cells stay empty.
+    const cell = (v: string | number | null | undefined) => (v === undefined || v === null ? "" : String(v));
+    parts.push(`### Budget\n| limit | scope | agent | used | this PR | allowed |\n|---|---|---|---|---|---|\n${decision.limits.map((l) => `| ${code(l.id)} | ${cell(l.scope)} | ${cell(l.agent)} | ${cell(l.used)} | ${cell(l.share ?? l.actual)} | ${l.limit}${l.exceeded ? " (exceeded)" : ""} |`).join("\n")}`);
   }
   if (decision.unmatched_files.length) {
     parts.push(`**Files no rule covers (the default applies):** ${decision.unmatched_files.slice(0, FILES_PER_RULE).map(code).join(", ")}${decision.unmatched_files.length > FILES_PER_RULE ? `, and ${decision.unmatched_files.length - FILES_PER_RULE} more` : ""}`);

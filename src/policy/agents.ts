@@ -1,5 +1,5 @@
 // Who counts as an agent: the built-in presets (sources in docs/agents.md) and the policy's custom agents.
-import { minimatch } from "minimatch";
+import { Minimatch, minimatch } from "minimatch";
 import type { Change } from "./change.js";
 import type { AgentIdentity } from "./decision.js";
 import type { AgentPreset, CustomAgent } from "./schema.js";
@@ -12,10 +12,12 @@ export interface AgentDefinition {
   labels: readonly string[];
   /** Commit author logins or e-mails, and co-author trailer e-mails, that only this agent writes. */
   commitAuthors: readonly string[];
+  /** Actions workflow names or paths (globs) whose jobs are this agent's compute. */
+  workflows?: readonly string[];
 }
 
 export const PRESETS: Record<AgentPreset, AgentDefinition> = {
-  copilot: { name: "copilot", logins: ["Copilot", "copilot-swe-agent[bot]"], branches: ["copilot/**"], labels: [], commitAuthors: ["copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"] },
+  copilot: { name: "copilot", logins: ["Copilot", "copilot-swe-agent[bot]"], branches: ["copilot/**"], labels: [], commitAuthors: ["copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"], workflows: ["Copilot cloud agent", "Copilot coding agent", "dynamic/copilot-swe-agent/copilot"] },
   codex: { name: "codex", logins: ["chatgpt-codex-connector[bot]"], branches: ["codex/**"], labels: ["codex"], commitAuthors: [] },
   claude: { name: "claude", logins: ["claude[bot]"], branches: ["claude/**"], labels: [], commitAuthors: ["claude[bot]", "noreply@anthropic.com"] },
   devin: { name: "devin", logins: ["devin-ai-integration[bot]"], branches: ["devin/**"], labels: [], commitAuthors: ["devin-ai-integration[bot]"] },
@@ -25,7 +27,7 @@ export const PRESETS: Record<AgentPreset, AgentDefinition> = {
 };
 
 export function customDefinition(agent: CustomAgent): AgentDefinition {
-  return { name: agent.name, logins: agent.logins, branches: agent.branches, labels: agent.labels, commitAuthors: [] };
+  return { name: agent.name, logins: agent.logins, branches: agent.branches, labels: agent.labels, commitAuthors: [], workflows: agent.workflows };
 }
 
 const lower = (s: string) => s.toLowerCase();
@@ -36,7 +38,19 @@ const lower = (s: string) => s.toLowerCase();
  */
 export function unionDefinitions(a: AgentDefinition, b: AgentDefinition): AgentDefinition {
   const union = (x: readonly string[], y: readonly string[]) => [...new Set([...x, ...y])];
-  return { name: a.name, logins: union(a.logins, b.logins), branches: union(a.branches, b.branches), labels: union(a.labels, b.labels), commitAuthors: union(a.commitAuthors, b.commitAuthors) };
+  return { name: a.name, logins: union(a.logins, b.logins), branches: union(a.branches, b.branches), labels: union(a.labels, b.labels), commitAuthors: union(a.commitAuthors, b.commitAuthors), workflows: union(a.workflows ?? [], b.workflows ?? []) };
+}
+
+/** Branch globs compiled once each (minimatch(path, glob) compiles on every call, on every decision). */
+const branchGlobs = new Map<string, Minimatch>();
+function branchMatches(branch: string, glob: string): boolean {
+  let mm = branchGlobs.get(glob);
+  if (!mm) {
+    if (branchGlobs.size >= 1024) branchGlobs.clear();
+    mm = new Minimatch(glob, { dot: true });
+    branchGlobs.set(glob, mm);
+  }
+  return mm.match(branch);
 }
 
 /** The signals by which `change` matches `def`, strongest first; empty when it does not match. */
@@ -45,7 +59,7 @@ export function signalsFor(def: AgentDefinition, change: Change): AgentIdentity[
   const matched = def.name;
   const login = lower(change.author.login);
   if (def.logins.some((l) => lower(l) === login)) signals.push({ kind: "login", value: change.author.login, matched });
-  const branch = def.branches.find((g) => change.head_branch !== "" && minimatch(change.head_branch, g, { dot: true }));
+  const branch = def.branches.find((g) => change.head_branch !== "" && branchMatches(change.head_branch, g));
   if (branch) signals.push({ kind: "branch", value: change.head_branch, matched });
   // GitHub label names are case-insensitive: "AI-Generated" is the label "ai-generated".
   const labels = new Set(def.labels.map(lower));
@@ -103,4 +117,16 @@ export function isAutomatedAccount(login: string, type: string, definitions: rea
   if (type === "Bot" || lower(login).endsWith("[bot]")) return true;
   const l = lower(login);
   return definitions.some((d) => d.logins.some((x) => lower(x) === l)) || Object.values(PRESETS).some((d) => d.logins.some((x) => lower(x) === l));
+}
+
+/** A workflow job as recorded: its workflow's name and (when known) path. */
+export interface WorkflowIdentity {
+  workflow: string;
+  path: string | null;
+}
+
+/** The agents whose `workflows` globs match a job's workflow name or path, sorted. */
+export function workflowAgents(definitions: readonly AgentDefinition[], job: WorkflowIdentity): string[] {
+  const hit = (glob: string) => minimatch(job.workflow, glob, { dot: true, nocase: true }) || (job.path !== null && minimatch(job.path, glob, { dot: true }));
+  return definitions.filter((d) => (d.workflows ?? []).some(hit)).map((d) => d.name).sort();
 }

@@ -1,17 +1,61 @@
 // Canonical JSON: object keys sorted, no whitespace. The byte-for-byte form used to compare and hash decisions.
+//
+// Defined as JSON.stringify of a copy with every object's keys sorted (test/policy/canonical.test.ts checks exactly
+// that), but written directly: the sorted copy was most of the cost of hashing a row and of replaying one.
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return write(value) as string;
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
+/** Array index keys, which JSON.stringify (of any object) lists first and in numeric order. */
+const INDEX = /^(?:0|[1-9]\d*)$/;
+const isIndex = (key: string) => INDEX.test(key) && Number(key) < 4294967295;
+/** Keys as JSON strings: decisions and inputs use the same few dozen keys over and over. */
+const quoted = new Map<string, string>();
+function quote(key: string): string {
+  let q = quoted.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quoted.size < 4096) quoted.set(key, q);
   }
-  return value;
+  return q;
+}
+
+/** The JSON of `value` as in the definition; undefined where JSON.stringify leaves a member out. */
+function write(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "object":
+      break;
+    case "bigint":
+      return JSON.stringify(value); // throws, as the definition does
+    default:
+      return undefined; // undefined, functions, symbols
+  }
+  if (value === null) return "null";
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += i === 0 ? (write(value[i]) ?? "null") : `,${write(value[i]) ?? "null"}`;
+    return `${out}]`;
+  }
+  // The sorted copy lists index keys first, in numeric order (they come first from Object.keys already), then the rest
+  // in sorted order. Like the copy, this reads own enumerable keys only: toJSON is not called.
+  const keys = Object.keys(value);
+  let split = 0;
+  // Only a key starting with a digit can be an index.
+  while (split < keys.length && (keys[split] as string).charCodeAt(0) <= 57 && isIndex(keys[split] as string)) split++;
+  const rest = split === 0 ? keys.sort() : [...keys.slice(0, split), ...keys.slice(split).sort()];
+  let out = "{";
+  let first = true;
+  for (const key of rest) {
+    const member = write((value as Record<string, unknown>)[key]);
+    if (member === undefined) continue;
+    out += first ? `${quote(key)}:${member}` : `,${quote(key)}:${member}`;
+    first = false;
+  }
+  return `${out}}`;
 }

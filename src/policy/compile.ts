@@ -29,8 +29,26 @@ export interface CompiledDefault extends Setting<Action> {
   approvers: Approvers | null;
 }
 
-export type LimitKey = "max_files" | "max_lines" | "max_prs_per_day";
-export const LIMIT_KEYS: readonly LimitKey[] = ["max_files", "max_lines", "max_prs_per_day"];
+export type LimitKey = "max_files" | "max_lines" | "max_prs_per_day" | "max_prs_per_week" | "max_compute_minutes_per_day" | "max_compute_minutes_per_week";
+export const LIMIT_KEYS: readonly LimitKey[] = ["max_files", "max_lines", "max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"];
+/** Limits on minutes of the agent's workflow jobs, as opposed to counts of its PRs. */
+export const COMPUTE_KEYS: ReadonlySet<LimitKey> = new Set(["max_compute_minutes_per_day", "max_compute_minutes_per_week"]);
+/** Limits on one PR's size, as opposed to counts of PRs over a window. */
+export const PER_PR_KEYS: ReadonlySet<LimitKey> = new Set(["max_files", "max_lines"]);
+const ORG_LIMIT_KEYS = ["max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"] as const;
+
+/**
+ * One budget number as written: where it is counted (`repo`: this repository's `limits`; `org`: `org_limits`, every
+ * repository of the org), for which agent (null: every agent), and which file wrote it. A PR is bound by every budget
+ * that names one of its agents or none; per agent and key the smallest number binds, so a file can only tighten.
+ */
+export interface CompiledBudget {
+  scope: "repo" | "org";
+  key: LimitKey;
+  agent: string | null;
+  source: SourceName;
+  setting: Setting<number>;
+}
 
 export interface Setting<T> {
   value: T;
@@ -56,10 +74,19 @@ export interface CompiledPolicy {
     max_files?: Setting<number>;
     max_lines?: Setting<number>;
     max_prs_per_day?: Setting<number>;
+    max_prs_per_week?: Setting<number>;
+    max_compute_minutes_per_day?: Setting<number>;
+    max_compute_minutes_per_week?: Setting<number>;
     action: Action;
   };
   /** The org's own numeric limits: exceeding one of these is an org gate, whatever the repo says. */
   orgLimits: Partial<Record<LimitKey, Setting<number>>>;
+  /** Every budget number of both files, per agent and org-wide (see CompiledBudget), in file order, org first. */
+  budgets: CompiledBudget[];
+  /** What exceeding an `org_limits` budget does. */
+  orgLimitsAction: "deny" | "require_approval";
+  /** One agent run's longest time (the smaller of both files) and what passing it does (`cancel` if either says so). */
+  session: { maxMinutes: Setting<number> | null; onOver: "report" | "cancel" };
   labels: Policy["labels"];
   invalidateOnPush: boolean;
 }
@@ -114,6 +141,9 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
   let invalidateOnPush = false;
   const limits: CompiledPolicy["limits"] = { action: "deny" };
   const orgLimits: CompiledPolicy["orgLimits"] = {};
+  const budgets: CompiledBudget[] = [];
+  let orgLimitsAction: "deny" | "require_approval" = "deny";
+  const session: CompiledPolicy["session"] = { maxMinutes: null, onOver: "report" };
 
   for (const p of present) {
     const { name, origin, policy } = p;
@@ -142,6 +172,20 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
         // Ties cite the org's line: its owners approve a limit both files set.
         if (!current || value < current.value) limits[key] = { value, ref: refOf(origin, name, lines[`limits.${key}`]) };
       }
+    }
+    const maxSession = policy.limits?.max_session_minutes;
+    if (maxSession !== undefined && (!session.maxMinutes || maxSession < session.maxMinutes.value)) session.maxMinutes = { value: maxSession, ref: refOf(origin, name, lines["limits.max_session_minutes"]) };
+    if (policy.limits?.on_session_over === "cancel") session.onOver = "cancel";
+    const budget = (scope: "repo" | "org", key: LimitKey, agent: string | null, value: number | undefined, line: string) => {
+      if (value !== undefined) budgets.push({ scope, key, agent, source: name, setting: { value, ref: refOf(origin, name, lines[line]) } });
+    };
+    for (const key of LIMIT_KEYS) budget("repo", key, null, policy.limits?.[key], `limits.${key}`);
+    for (const [agent, own] of Object.entries(policy.limits?.agents ?? {})) for (const key of LIMIT_KEYS) budget("repo", key, agent, own[key], `limits.agents.${agent}.${key}`);
+    // org_limits only ever comes from the org file (a repo file that writes it does not load).
+    if (name === "org" && policy.org_limits) {
+      orgLimitsAction = policy.org_limits.action;
+      for (const key of ORG_LIMIT_KEYS) budget("org", key, null, policy.org_limits[key], `org_limits.${key}`);
+      for (const [agent, own] of Object.entries(policy.org_limits.agents ?? {})) for (const key of ORG_LIMIT_KEYS) budget("org", key, agent, own[key], `org_limits.agents.${agent}.${key}`);
     }
 
     // Class names are looked up in a Map: a class called "constructor" or "__proto__" is a name like any other.
@@ -179,6 +223,9 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
     repoOwners,
     limits,
     orgLimits,
+    budgets,
+    orgLimitsAction,
+    session,
     labels: mergeLabels(present.map((p) => ({ labels: p.policy.labels, written: p.origin.loaded.lines }))),
     invalidateOnPush,
   };

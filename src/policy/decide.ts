@@ -4,36 +4,41 @@ import { type CompiledPolicy, compilePolicies, type PolicyOrigin } from "./compi
 import { type Decision, DECISION_SCHEMA, EVALUATOR_VERSION } from "./decision.js";
 import { evaluate } from "./evaluate.js";
 import type { EvaluationInput, PolicySource } from "./input.js";
+import { Lru } from "../util/lru.js";
 import { loadPolicy, type PolicyProblem } from "./load.js";
 
 type Compiled = { ok: true; policy: CompiledPolicy } | { ok: false; errors: PolicyProblem[] };
 
 /** Compiled policies by the hash of their texts: a busy repo's policy is parsed and compiled once. */
 export class PolicyCache {
-  private readonly entries = new Map<string, Compiled>();
-  constructor(private readonly maxEntries = 256) {}
+  private readonly entries: Lru<string, Compiled>;
+  constructor(maxEntries = 256) {
+    this.entries = new Lru(maxEntries);
+  }
 
   get(key: string, make: () => Compiled): Compiled {
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit); // most recently used last
-      return hit;
-    }
-    const value = make();
-    this.entries.set(key, value);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    return value;
+    return this.entries.getOrSet(key, make);
   }
 }
 
-function keyOf(policies: EvaluationInput["policies"]): string {
-  const hash = createHash("sha256");
-  for (const source of [policies.org, policies.repo]) {
-    hash.update(source ? `${source.path}\0${source.repo ?? ""}\0${source.sha ?? ""}\0${source.text}` : "-");
-    hash.update("\u0001");
+/**
+ * The hash of each policy text, by text: every decision of a repo (and every replayed row) carries the same policy
+ * text, and hashing it again on each was a tenth of a replay. A Map hashes a string once per string instance.
+ */
+const textKeys = new Map<string, string>();
+function textKey(text: string): string {
+  let key = textKeys.get(text);
+  if (key === undefined) {
+    if (textKeys.size >= 256) textKeys.clear();
+    key = createHash("sha256").update(text).digest("hex");
+    textKeys.set(text, key);
   }
-  return hash.digest("hex");
+  return key;
+}
+
+function keyOf(policies: EvaluationInput["policies"]): string {
+  // Fields joined with NUL, which a path, repo or sha cannot contain; the text by its hash.
+  return [policies.org, policies.repo].map((source) => (source ? `${source.path}\0${source.repo ?? ""}\0${source.sha ?? ""}\0${textKey(source.text)}` : "-")).join("\u0001");
 }
 
 export function compileInput(policies: EvaluationInput["policies"]): Compiled {
@@ -44,7 +49,7 @@ export function compileInput(policies: EvaluationInput["policies"]): Compiled {
     const source: PolicySource | undefined = policies[name];
     if (!source) continue;
     const org = name === "repo" ? origins.org?.loaded.policy : undefined;
-    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path, org ? { org } : {});
+    const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path, { ...(org ? { org } : {}), role: name });
     if (result.ok) origins[name] = { loaded: { ...result.loaded, file: source.path }, ...(source.repo ? { repo: source.repo } : {}), ...(source.sha ? { sha: source.sha } : {}) };
     else errors.push(...result.errors);
   }

@@ -4,7 +4,7 @@ import { ActionSchema } from "./schema.js";
 
 export const DECISION_SCHEMA = "governor.decision/v1";
 /** Bumped whenever the evaluator could decide differently on the same inputs; stored with every audit row. */
-export const EVALUATOR_VERSION = "1.2.0";
+export const EVALUATOR_VERSION = "1.3.0";
 
 /** `error`: no decision could be reached (invalid policy, GitHub failure, input too large); it fails closed like a denial. */
 export const OUTCOMES = ["allowed", "needs_approval", "denied", "not_governed", "error"] as const;
@@ -62,6 +62,14 @@ export const LimitResultSchema = z.strictObject({
   limit: z.number().int(),
   actual: z.number().int(),
   exceeded: z.boolean(),
+  /** Where it is counted: this repository, or every repository of the org (`org_limits`). Absent in decisions before 1.3.0. */
+  scope: z.enum(["repo", "org"]).optional(),
+  /** The agent whose budget this is (null: the PR matched no agent, under scope: all). */
+  agent: z.string().nullable().optional(),
+  /** Used before this PR (its earlier PRs in the window; 0 for a per-PR limit). */
+  used: z.number().int().optional(),
+  /** This PR's share: 1 PR, or its files or lines. `actual` is used + share. */
+  share: z.number().int().optional(),
 });
 export type LimitResult = z.infer<typeof LimitResultSchema>;
 

@@ -1,7 +1,7 @@
 // evaluate(policy, change, context) -> decision: pure and deterministic, the same inputs give the same bytes.
 import { identifyAgents, isAutomatedAccount } from "./agents.js";
 import type { Change, EvalContext, Review } from "./change.js";
-import { actionSeverity, type CompiledDefault, type CompiledPolicy, type CompiledRule, LIMIT_KEYS, type LimitKey } from "./compile.js";
+import { actionSeverity, type CompiledBudget, type CompiledDefault, type CompiledPolicy, type CompiledRule, COMPUTE_KEYS, LIMIT_KEYS, type LimitKey, PER_PR_KEYS } from "./compile.js";
 import {
   type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type LimitResult, type Outcome, type PolicyRef,
 } from "./decision.js";
@@ -87,19 +87,17 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     }
   }
 
-  const { results: limits, agentOver } = checkLimits(policy, change, context, agents);
-  for (const key of LIMIT_KEYS) {
-    const limit = limits.find((l) => l.id === `limits.${key}`);
-    if (!limit?.exceeded) continue;
-    // Past the org's own limit it is the org's gate: only the org's owners approve it, whatever the repo names.
-    const org = policy.orgLimits[key];
-    const orgGate = org !== undefined && limit.actual > org.value;
-    const setting = orgGate ? org : policy.limits[key];
+  const { results: limits, exceeded } = checkLimits(policy, change, context, agents);
+  for (const [id, over] of exceeded) {
+    // Past the org's own number it is the org's gate: only the org's owners approve it, whatever the repo names.
+    const orgGate = over.some((o) => o.orgGate);
+    const first = over[0]!;
+    const action = first.row.scope === "org" ? policy.orgLimitsAction : policy.limits.action;
     const owners = orgGate ? policy.orgOwners : policy.repoOwners;
-    add(limit.id, () => ({
-      id: limit.id, action: policy.limits.action, ref: setting?.ref ?? BUILTIN_REF,
-      reason: limitReason(key, limit, agentOver), escalate: escalation,
-      ...(policy.limits.action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
+    add(id, () => ({
+      id, action, ref: first.ref,
+      reason: over.map((o) => limitReason(o.key, o.row)).join(" "), escalate: escalation,
+      ...(action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
     }));
   }
 
@@ -175,35 +173,91 @@ function ownersEscalation(policy: CompiledPolicy): string {
   return who.length > 0 ? `Ask the policy owners: ${who.join(", ")}` : "Ask the repository administrators (the policy names no owners)";
 }
 
-function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContext, agents: readonly AgentIdentity[]): { results: LimitResult[]; agentOver: string | null } {
-  const out: LimitResult[] = [];
-  let agentOver: string | null = null;
-  const { max_files, max_lines, max_prs_per_day } = policy.limits;
-  if (max_files) {
-    const actual = Math.max(change.total_files ?? 0, change.files.length);
-    out.push({ id: "limits.max_files", limit: max_files.value, actual, exceeded: actual > max_files.value });
-  }
-  if (max_lines) {
-    const actual = change.files.reduce((n, f) => n + f.additions + f.deletions, 0);
-    out.push({ id: "limits.max_lines", limit: max_lines.value, actual, exceeded: actual > max_lines.value });
-  }
-  if (max_prs_per_day) {
-    // Each matching agent's own count; the largest is the one that binds. Inputs stored before prs_by_agent use prs_today.
-    const counts = agents.length === 0
-      ? [{ name: null, n: context.usage.prs_today }]
-      : agents.map((a) => ({ name: a.name, n: Object.hasOwn(context.usage.prs_by_agent, a.name) ? context.usage.prs_by_agent[a.name]! : context.usage.prs_today }));
-    const top = counts.reduce((a, b) => (b.n > a.n ? b : a));
-    agentOver = top.name;
-    out.push({ id: "limits.max_prs_per_day", limit: max_prs_per_day.value, actual: top.n, exceeded: top.n > max_prs_per_day.value });
-  }
-  return { results: out, agentOver };
+interface Exceeded {
+  key: LimitKey;
+  row: LimitResult;
+  ref: PolicyRef;
+  /** The number passed is the org file's own (or no smaller than it): the org's owners approve. */
+  orgGate: boolean;
 }
 
-function limitReason(key: LimitKey, limit: LimitResult, agent: string | null): string {
+/**
+ * Every budget that applies, one row per scope, key and agent (per-PR keys: one row, the binding agent's). Each agent
+ * is bound by the numbers that name it or no agent, and the smallest of them binds. Counts are this PR's reserved place
+ * in the agent's window (see AuditSink.reserveAgentPr); an input without a place for a window falls back to the
+ * nearest one it has (org to repo, week to day, then prs_today), as inputs stored before that window existed do.
+ */
+function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContext, agents: readonly AgentIdentity[]): { results: LimitResult[]; exceeded: Map<string, Exceeded[]> } {
+  const out: LimitResult[] = [];
+  const exceeded = new Map<string, Exceeded[]>();
+  const names: Array<string | null> = agents.length === 0 ? [null] : agents.map((a) => a.name);
+  const usage = context.usage;
+  const place = (map: Record<string, number>, agent: string | null): number | undefined => (agent !== null && Object.hasOwn(map, agent) ? map[agent] : undefined);
+  const position = (scope: "repo" | "org", key: LimitKey, agent: string | null): number => {
+    const repoDay = place(usage.prs_by_agent, agent) ?? usage.prs_today;
+    const repoWeek = place(usage.prs_by_agent_week, agent) ?? repoDay;
+    if (scope === "repo") return key === "max_prs_per_week" ? repoWeek : repoDay;
+    const orgDay = place(usage.org_prs_by_agent, agent) ?? repoDay;
+    return key === "max_prs_per_week" ? (place(usage.org_prs_by_agent_week, agent) ?? Math.max(orgDay, repoWeek)) : orgDay;
+  };
+  const minutes = (scope: "repo" | "org", key: LimitKey, agent: string | null): number => {
+    const m = usage.compute_minutes;
+    if (!m || agent === null) return 0;
+    const map = scope === "repo" ? (key === "max_compute_minutes_per_week" ? m.repo_week : m.repo_day) : (key === "max_compute_minutes_per_week" ? m.org_week : m.org_day);
+    return Object.hasOwn(map, agent) ? map[agent]! : 0;
+  };
+  const size: Record<"max_files" | "max_lines", number> = {
+    max_files: Math.max(change.total_files ?? 0, change.files.length),
+    max_lines: change.files.reduce((n, f) => n + f.additions + f.deletions, 0),
+  };
+  for (const scope of ["repo", "org"] as const) {
+    for (const key of LIMIT_KEYS) {
+      const all = policy.budgets.filter((b) => b.scope === scope && b.key === key);
+      if (all.length === 0) continue;
+      const id = `${scope === "repo" ? "limits" : "org_limits"}.${key}`;
+      const bind = (agent: string | null, candidates: CompiledBudget[], used: number, share: number) => {
+        // The smallest number binds; on a tie the org's (its owners approve) and the one for every agent.
+        const best = candidates.reduce((a, b) => (b.setting.value < a.setting.value ? b : a));
+        const orgValue = Math.min(...candidates.filter((c) => c.source === "org").map((c) => c.setting.value));
+        const actual = used + share;
+        const row: LimitResult = { id, limit: best.setting.value, actual, exceeded: actual > best.setting.value, scope, agent: best.agent ?? agent, used, share };
+        out.push(row);
+        if (row.exceeded) (exceeded.get(id) ?? exceeded.set(id, []).get(id)!).push({ key, row, ref: best.setting.ref, orgGate: scope === "org" || actual > orgValue });
+      };
+      if (PER_PR_KEYS.has(key)) {
+        const candidates = all.filter((b) => b.agent === null || names.includes(b.agent));
+        if (candidates.length > 0) bind(null, candidates, 0, size[key as "max_files" | "max_lines"]);
+        continue;
+      }
+      for (const agent of names) {
+        const candidates = all.filter((b) => b.agent === null || b.agent === agent);
+        if (candidates.length === 0) continue;
+        if (COMPUTE_KEYS.has(key)) {
+          // Minutes already burnt: the total in the window, of which this PR's branch's runs are its share.
+          const total = minutes(scope, key, agent);
+          const ofPr = key === "max_compute_minutes_per_week" ? usage.compute_minutes?.pr_week : usage.compute_minutes?.pr_day;
+          const share = Math.min(total, agent !== null && ofPr && Object.hasOwn(ofPr, agent) ? ofPr[agent]! : 0);
+          bind(agent, candidates, total - share, share);
+        } else {
+          bind(agent, candidates, Math.max(0, position(scope, key, agent) - 1), 1);
+        }
+      }
+    }
+  }
+  return { results: out, exceeded };
+}
+
+function limitReason(key: LimitKey, limit: LimitResult): string {
+  const whose = limit.agent ? `the agent ${limit.agent}'s` : "the agent's";
+  const where = limit.scope === "org" ? "across the org's repositories" : "in this repository";
   switch (key) {
-    case "max_files": return `The PR changes ${limit.actual} files; this agent's budget is ${limit.limit} per PR.`;
-    case "max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); this agent's budget is ${limit.limit} per PR.`;
-    default: return `This is ${agent ? `the agent ${agent}'s` : "the agent's"} PR number ${limit.actual} in this repository within 24 hours of its opening; its budget is ${limit.limit} a day.`;
+    case "max_files": return `The PR changes ${limit.actual} files; ${whose} budget is ${limit.limit} per PR.`;
+    case "max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); ${whose} budget is ${limit.limit} per PR.`;
+    case "max_compute_minutes_per_day":
+    case "max_compute_minutes_per_week":
+      return `${limit.agent ? `The agent ${limit.agent}` : "The agent"} has used ${limit.actual} minutes of workflow jobs ${where} in the last ${key.endsWith("week") ? "7 days" : "24 hours"} (${limit.share ?? 0} of them on this PR's branch); its compute budget is ${limit.limit} minutes a ${key.endsWith("week") ? "week" : "day"}.`;
+    case "max_prs_per_week": return `This is ${whose} PR number ${limit.actual} ${where} within 7 days of its opening; its budget is ${limit.limit} a week.`;
+    default: return `This is ${whose} PR number ${limit.actual} ${where} within 24 hours of its opening; its budget is ${limit.limit} a day.`;
   }
 }
 

@@ -1,7 +1,7 @@
 // Loads `.governance.yml` text into a checked Policy, or into a list of problems that each say file:line:column and field.
 import { constructFromEvents, parseEvents, YAMLException, type Event } from "js-yaml";
 import type { z } from "zod";
-import { checkGlob, globWarning, rootOnlyHint } from "./matcher.js";
+import { braceAlternatives, checkGlob, MAX_BRACE_ALTERNATIVES, globWarning, rootOnlyHint } from "./matcher.js";
 import { AGENT_PRESETS, GlobListSchema, type Policy, PolicySchema } from "./schema.js";
 import { lineColumn, type NodePosition, type PathKey, pathId, positionsOf } from "./yaml-positions.js";
 import { closest } from "./suggest.js";
@@ -15,6 +15,11 @@ export const POLICY_LIMITS = {
   maxDepth: 32,
   maxRules: 500,
   maxGlobs: 5000,
+  /**
+   * Brace expansions of all globs together (each glob is also capped at MAX_BRACE_ALTERNATIVES): every expansion is
+   * indexed and matched on its own, so this bounds a brace-heavy policy's cost at about that of a policy of this many globs.
+   */
+  maxBraceExpansions: 10_000,
 } as const;
 
 const CITED_SETTINGS: PathKey[][] = [
@@ -29,6 +34,8 @@ const CITED_SETTINGS: PathKey[][] = [
  */
 export interface LoadOptions {
   org?: Policy;
+  /** Which file this is, when known: `org_limits` is valid only in the org policy, and is an error in a repo's. */
+  role?: "org" | "repo";
 }
 
 export interface PolicyProblem {
@@ -114,13 +121,18 @@ export function loadPolicy(rawText: string, file: string, options: LoadOptions =
   const classes = ownRecord(parsed.data.classes, (doc as Record<string, unknown>)["classes"]);
   if (!classes.ok) return fail(classes.issues.flatMap((issue) => issueProblems(issue, doc, locate, at)));
   const policy = { ...parsed.data, classes: classes.value };
-  const problems = semanticProblems(policy, options.org, (path, message, severity, preferKey) => at(locate(path, preferKey), formatField(path), message, severity));
+  const report: Report = (path, message, severity, preferKey) => at(locate(path, preferKey), formatField(path), message, severity);
+  const problems = [...semanticProblems(policy, options.org, report), ...budgetProblems(doc, policy, options, report)];
   const errors = problems.filter((p) => p.severity === "error");
   const warnings = problems.filter((p) => p.severity === "warning");
   if (errors.length > 0) return { ok: false, errors, warnings };
   const ruleLines = policy.rules.map((_, i) => lineColumn(text, locate(["rules", i])).line);
   const lines: Record<string, number> = {};
   for (const path of CITED_SETTINGS) {
+    const pos = positions.get(pathId(path));
+    if (pos) lines[path.join(".")] = lineColumn(text, pos.key >= 0 ? pos.key : pos.value).line;
+  }
+  for (const path of budgetPaths(policy)) {
     const pos = positions.get(pathId(path));
     if (pos) lines[path.join(".")] = lineColumn(text, pos.key >= 0 ? pos.key : pos.value).line;
   }
@@ -258,11 +270,19 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
   const warn = (path: PathKey[], message: string) => out.push(report(path, message, "warning"));
 
   let globCount = 0;
+  let expansions = 0;
+  let overExpanded = false;
   const checkGlobs = (globs: readonly string[], path: PathKey[]) => {
     globs.forEach((glob, i) => {
       globCount++;
       const problem = checkGlob(glob);
       if (problem) return error([...path, i], `invalid glob ${JSON.stringify(glob)}: ${problem}`);
+      expansions += braceAlternatives(glob.startsWith("!") ? glob.slice(1) : glob);
+      // Reported once, at the glob that crosses the cap: the ones before it fit.
+      if (expansions > POLICY_LIMITS.maxBraceExpansions && !overExpanded) {
+        overExpanded = true;
+        return error([...path, i], `glob ${JSON.stringify(glob)} brings the policy's brace expansions to ${expansions}; the limit is ${POLICY_LIMITS.maxBraceExpansions.toLocaleString("en")} expansions per policy (and ${MAX_BRACE_ALTERNATIVES.toLocaleString("en")} per glob)`);
+      }
       const hint = rootOnlyHint(glob);
       if (hint) warn([...path, i], `${JSON.stringify(glob)} only matches files at the repository root; did you mean ${JSON.stringify(hint)}?`);
       const never = globWarning(glob);
@@ -344,6 +364,49 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
     if (approvers.teams.length === 0 && approvers.count > approvers.users.length) {
       error(path, `count ${approvers.count} can never be met: only ${approvers.users.length} user(s) and no teams can approve`);
     }
+  }
+  return out;
+}
+
+const BUDGET_KEYS = ["max_files", "max_lines", "max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"] as const;
+const ORG_BUDGET_KEYS = ["max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"] as const;
+
+/** The budget settings a decision may cite, beyond CITED_SETTINGS: per-agent limits and the org's budgets. */
+function budgetPaths(policy: Policy): PathKey[][] {
+  const out: PathKey[][] = [["limits", "max_prs_per_week"], ["limits", "max_compute_minutes_per_day"], ["limits", "max_compute_minutes_per_week"], ["limits", "max_session_minutes"]];
+  for (const [agent, limits] of Object.entries(policy.limits?.agents ?? {})) for (const key of BUDGET_KEYS) if (limits[key] !== undefined) out.push(["limits", "agents", agent, key]);
+  if (policy.org_limits) {
+    out.push(...ORG_BUDGET_KEYS.map((key) => ["org_limits", key]), ["org_limits", "action"]);
+    for (const [agent, limits] of Object.entries(policy.org_limits.agents ?? {})) for (const key of ORG_BUDGET_KEYS) if (limits[key] !== undefined) out.push(["org_limits", "agents", agent, key]);
+  }
+  return out;
+}
+
+/**
+ * Budgets name agents that must exist (a misspelt name would be a limit that silently binds nobody), and `org_limits`
+ * belongs to the org policy alone: in a repo file it is an error, not ignored, so nobody believes a limit holds that does not.
+ * The agent names are read from the document itself, so a key like `__proto__` that an object would swallow is still seen.
+ */
+function budgetProblems(doc: unknown, policy: Policy, options: LoadOptions, report: Report): PolicyProblem[] {
+  const out: PolicyProblem[] = [];
+  const known = new Set<string>([...AGENT_PRESETS, ...policy.agents.custom.map((a) => a.name), ...(options.org?.agents.custom ?? []).map((a) => a.name)]);
+  const raw = (doc ?? {}) as Record<string, unknown>;
+  const keysAt = (section: string): string[] => {
+    const agents = (raw[section] as Record<string, unknown> | undefined)?.["agents"];
+    return agents !== null && typeof agents === "object" ? Object.keys(agents) : [];
+  };
+  for (const section of ["limits", "org_limits"] as const) {
+    for (const name of keysAt(section)) {
+      if (known.has(name)) continue;
+      const hint = closest(name, [...known]);
+      out.push(report([section, "agents", name], `unknown agent "${name}"${hint ? `; did you mean "${hint}"?` : `; known agents: ${[...known].join(", ")}`}`, "error", true));
+    }
+  }
+  if (policy.org_limits && options.role === "repo") {
+    out.push(report(["org_limits"], "org_limits is only valid in the org policy (the org's .github repository); a repository tightens them with its own limits", "error", true));
+  }
+  if (policy.org_limits?.action === "require_approval" && !policy.owners) {
+    out.push(report(["org_limits", "action"], "org_limits.action require_approval needs owners in the org policy to approve", "error"));
   }
   return out;
 }

@@ -46,15 +46,27 @@ export function naiveMatch(sets: readonly GlobSet[], path: string): number[] {
   return out;
 }
 
-interface CompiledPattern {
-  matcher: Minimatch;
+/**
+ * The unit of matching: one brace expansion of a policy glob (or a whole glob that is not expanded), with the sets that
+ * use it. A glob matches a path when one of its expansions does (that is how minimatch matches braces), so the sets of
+ * a glob can be credited from each expansion separately. Its Minimatch is built on the first path that reaches it: an
+ * expansion no changed file could match costs a string split, not a compile.
+ */
+interface Unit {
+  text: string;
+  /** `nobrace`: the text is already one expansion, to be matched as it is (as minimatch matches each expansion). */
+  expanded: boolean;
+  matcher: Minimatch | undefined;
   /** Which sets use this pattern, and whether as an exclusion. */
   uses: Array<{ set: number; negative: boolean }>;
 }
 
 const MAGIC = /[*?[\]()!+@\\{}]/;
-/** How many brace expansions we look at for indexing; beyond that the pattern is tested for every path. */
-const MAX_INDEX_EXPANSIONS = 64;
+/**
+ * How many brace expansions of one glob are indexed one by one: the loader's per-glob limit, so every valid glob is.
+ * Beyond it (a matcher built outside the loader) the glob is matched whole, for every path.
+ */
+export const MAX_BRACE_ALTERNATIVES = 1000;
 
 /**
  * Where a pattern can be found. `prefix`: its leading literal directory segments (the path must start with them);
@@ -69,32 +81,43 @@ interface IndexKey {
 
 const isLiteral = (part: string) => part !== "" && part !== "." && part !== ".." && !MAGIC.test(part);
 
-function indexKeys(pattern: string): IndexKey[] | null {
-  const expansions = braceExpand(pattern);
-  if (expansions.length === 0 || expansions.length > MAX_INDEX_EXPANSIONS) return null;
-  const keys: IndexKey[] = [];
-  for (const expansion of expansions) {
+/**
+ * The index key of one expansion, or null when it must be tested for every path. Read from the text itself: a pattern
+ * of plain `/`-separated segments is split by minimatch exactly so; anything else (empty, `.`/`..` segments, a leading
+ * `!` or `#`) takes minimatch's own parse.
+ */
+function indexKey(expansion: string): IndexKey | null {
+  let parts = expansion.split("/");
+  if (expansion.startsWith("!") || expansion.startsWith("#") || parts.some((p) => p === "" || p === "." || p === "..")) {
     const mm = new Minimatch(expansion, { ...OPTIONS, nobrace: true });
     if (mm.comment || mm.empty || mm.negate || mm.globParts.length !== 1) return null;
-    const parts = mm.globParts[0] ?? [];
-    const last = parts[parts.length - 1];
-    if (last === undefined) return null;
-    const dirs = parts.slice(0, -1);
-    const prefix: string[] = [];
-    for (const part of dirs) {
-      if (!isLiteral(part)) break;
-      prefix.push(part);
-    }
-    const segment = prefix.length === 0 ? (dirs.find(isLiteral) ?? null) : null;
-    let suffix = "";
-    if (last !== "**" && last !== "" && last !== "." && last !== "..") {
-      const cut = Math.max(-1, ...[...last].map((ch, i) => (MAGIC.test(ch) ? i : -1)));
-      suffix = last.slice(cut + 1);
-    }
-    if (prefix.length === 0 && segment === null && suffix === "") return null;
-    keys.push({ prefix, segment, suffix });
+    parts = mm.globParts[0] ?? [];
   }
-  return keys;
+  const last = parts[parts.length - 1];
+  if (last === undefined) return null;
+  const dirs = parts.slice(0, -1);
+  const prefix: string[] = [];
+  for (const part of dirs) {
+    if (!isLiteral(part)) break;
+    prefix.push(part);
+  }
+  const segment = prefix.length === 0 ? (dirs.find(isLiteral) ?? null) : null;
+  let suffix = "";
+  if (last !== "**" && last !== "" && last !== "." && last !== "..") {
+    let cut = -1;
+    for (let i = 0; i < last.length; i++) if (MAGIC.test(last[i] ?? "")) cut = i;
+    suffix = last.slice(cut + 1);
+  }
+  if (prefix.length === 0 && segment === null && suffix === "") return null;
+  return { prefix, segment, suffix };
+}
+
+/** A glob's expansions, to be indexed one by one; null when it is to be matched whole (too many, or not expandable). */
+function expansionsOf(pattern: string): string[] | null {
+  if (pattern.startsWith("!") || pattern.startsWith("#") || pattern === "") return null;
+  if (braceAlternatives(pattern) > MAX_BRACE_ALTERNATIVES) return null;
+  const expansions = braceExpand(pattern, OPTIONS);
+  return expansions.length === 0 || expansions.length > MAX_BRACE_ALTERNATIVES ? null : [...new Set(expansions)];
 }
 
 /** Patterns filed by the literal end of the file name they need ("" = any name). */
@@ -126,55 +149,72 @@ interface TrieNode {
 const node = (): TrieNode => ({ children: new Map(), here: new SuffixBuckets() });
 
 export function compileMatcher(sets: readonly GlobSet[]): PathMatcher {
-  const byText = new Map<string, CompiledPattern>();
+  // A set without a positive pattern can never contain anything: leave its patterns out of the work entirely.
+  const hasPositive = sets.map((s) => s.patterns.some((p) => !p.startsWith("!")));
+  // Uses of each distinct glob form first: a glob shared by many sets is expanded, and its expansions filed, once.
+  const formUses = new Map<string, Array<{ set: number; negative: boolean }>>();
   sets.forEach((set, index) => {
+    if (!hasPositive[index]) return;
     for (const raw of set.patterns) {
       const negative = raw.startsWith("!");
       for (const text of patternForms(negative ? raw.slice(1) : raw)) {
-        let compiled = byText.get(text);
-        if (!compiled) {
-          compiled = { matcher: new Minimatch(text, OPTIONS), uses: [] };
-          byText.set(text, compiled);
-        }
-        if (!compiled.uses.some((u) => u.set === index && u.negative === negative)) compiled.uses.push({ set: index, negative });
+        const uses = formUses.get(text) ?? [];
+        formUses.set(text, uses);
+        if (!uses.some((u) => u.set === index && u.negative === negative)) uses.push({ set: index, negative });
       }
     }
   });
-  const patterns = [...byText.entries()];
-  // A set without a positive pattern can never contain anything: leave its patterns out of the work entirely.
-  const hasPositive = sets.map((s) => s.patterns.some((p) => !p.startsWith("!")));
+  const byText = new Map<string, Unit>();
+  const units: Unit[] = [];
+  const file = (text: string, expanded: boolean, uses: Array<{ set: number; negative: boolean }>) => {
+    const key = `${expanded ? "e" : "w"}${text}`;
+    const unit = byText.get(key);
+    if (!unit) {
+      // The form's uses array is shared by all its expansions, never mutated after: merging makes a new one.
+      const fresh: Unit = { text, expanded, matcher: undefined, uses };
+      byText.set(key, fresh);
+      units.push(fresh);
+      return;
+    }
+    if (unit.uses === uses) return;
+    const merged = [...unit.uses];
+    for (const use of uses) if (!merged.some((u) => u.set === use.set && u.negative === use.negative)) merged.push(use);
+    unit.uses = merged;
+  };
+  for (const [text, uses] of formUses) {
+    const expansions = expansionsOf(text);
+    if (expansions === null) file(text, false, uses);
+    else for (const expansion of expansions) file(expansion, true, uses);
+  }
 
   const root = node();
   const bySegment = new Map<string, SuffixBuckets>();
   const always: number[] = [];
-  patterns.forEach(([text, compiled], i) => {
-    if (!compiled.uses.some((u) => hasPositive[u.set])) return;
-    const keys = indexKeys(text);
-    if (!keys) {
+  units.forEach((unit, i) => {
+    const key = unit.expanded ? indexKey(unit.text) : null;
+    if (!key) {
       always.push(i);
       return;
     }
-    for (const key of keys) {
-      if (key.segment !== null) {
-        const buckets = bySegment.get(key.segment) ?? new SuffixBuckets();
-        bySegment.set(key.segment, buckets);
-        buckets.add(key.suffix, i);
-        continue;
-      }
-      let at = root;
-      for (const seg of key.prefix) {
-        let next = at.children.get(seg);
-        if (!next) {
-          next = node();
-          at.children.set(seg, next);
-        }
-        at = next;
-      }
-      at.here.add(key.suffix, i);
+    if (key.segment !== null) {
+      const buckets = bySegment.get(key.segment) ?? new SuffixBuckets();
+      bySegment.set(key.segment, buckets);
+      buckets.add(key.suffix, i);
+      return;
     }
+    let at = root;
+    for (const seg of key.prefix) {
+      let next = at.children.get(seg);
+      if (!next) {
+        next = node();
+        at.children.set(seg, next);
+      }
+      at = next;
+    }
+    at.here.add(key.suffix, i);
   });
 
-  const stamp = new Uint32Array(patterns.length);
+  const stamp = new Uint32Array(units.length);
   let generation = 0;
   const positive = new Uint8Array(sets.length);
   const negative = new Uint8Array(sets.length);
@@ -186,11 +226,11 @@ export function compileMatcher(sets: readonly GlobSet[]): PathMatcher {
       const test = (i: number) => {
         if (stamp[i] === generation) return;
         stamp[i] = generation;
-        const entry = patterns[i];
-        if (!entry) return;
-        const compiled = entry[1];
-        if (!compiled.matcher.match(path)) return;
-        for (const use of compiled.uses) {
+        const unit = units[i];
+        if (!unit) return;
+        unit.matcher ??= new Minimatch(unit.text, unit.expanded ? { ...OPTIONS, nobrace: true } : OPTIONS);
+        if (!unit.matcher.match(path)) return;
+        for (const use of unit.uses) {
           if (positive[use.set] === 0 && negative[use.set] === 0) touched.push(use.set);
           if (use.negative) negative[use.set] = 1;
           else positive[use.set] = 1;
@@ -219,12 +259,14 @@ export function compileMatcher(sets: readonly GlobSet[]): PathMatcher {
 }
 
 /** Brace expansions and `**` runs are where glob matching can get expensive; bound both. */
-const MAX_BRACE_ALTERNATIVES = 1000;
 const MAX_GLOBSTARS = 10;
 const MAX_LENGTH = 1024;
 
-/** Counts brace alternatives without expanding them, so `{1..1000000}` costs nothing to refuse. */
-function braceAlternatives(pattern: string): number {
+/**
+ * Counts brace alternatives without expanding them, so `{1..1000000}` costs nothing to refuse; nested groups are
+ * counted from above, never below, so a cap on this count caps the real expansions.
+ */
+export function braceAlternatives(pattern: string): number {
   const range = /\{(-?\d+)\.\.(-?\d+)(?:\.\.-?\d+)?\}|\{([a-zA-Z])\.\.([a-zA-Z])\}/g;
   let total = 1;
   for (const m of pattern.matchAll(range)) {

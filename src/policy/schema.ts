@@ -35,6 +35,7 @@ export const CustomAgentSchema = z.strictObject({
   logins: z.array(z.string().min(1)).default([]).describe("PR author logins, exact"),
   branches: GlobListSchema.default([]).describe("head branch globs"),
   labels: z.array(z.string().min(1)).default([]).describe("any of these labels marks the PR"),
+  workflows: GlobListSchema.default([]).describe("GitHub Actions workflow names or paths (globs) whose jobs are this agent's compute"),
 });
 export type CustomAgent = z.infer<typeof CustomAgentSchema>;
 
@@ -74,12 +75,51 @@ export const RuleSchema = z.strictObject({
 });
 export type Rule = z.infer<typeof RuleSchema>;
 
-export const LimitsSchema = z.strictObject({
-  max_files: z.number().int().min(1).optional(),
-  max_lines: z.number().int().min(1).optional(),
-  max_prs_per_day: z.number().int().min(1).optional(),
-  action: z.enum(["deny", "require_approval"]).default("deny"),
+const LimitNumber = z.number().int().min(1).optional();
+
+/** One agent's own numbers under `limits.agents.<name>`: they tighten the numbers above them for that agent. */
+export const AgentLimitsSchema = z.strictObject({
+  max_files: LimitNumber,
+  max_lines: LimitNumber,
+  max_prs_per_day: LimitNumber.describe("this agent's PRs in this repository over a rolling 24 hours"),
+  max_prs_per_week: LimitNumber.describe("this agent's PRs in this repository over a rolling 7 days"),
+  max_compute_minutes_per_day: LimitNumber.describe("minutes of this agent's workflow jobs in this repository over a rolling 24 hours"),
+  max_compute_minutes_per_week: LimitNumber.describe("minutes of this agent's workflow jobs in this repository over a rolling 7 days"),
 });
+export type AgentLimits = z.infer<typeof AgentLimitsSchema>;
+
+export const LimitsSchema = z.strictObject({
+  max_files: LimitNumber,
+  max_lines: LimitNumber,
+  max_prs_per_day: LimitNumber,
+  max_prs_per_week: LimitNumber,
+  max_compute_minutes_per_day: LimitNumber,
+  max_compute_minutes_per_week: LimitNumber,
+  max_session_minutes: LimitNumber.describe("the longest one agent workflow run may take"),
+  on_session_over: z.enum(["report", "cancel"]).default("report").describe("report: an audited report; cancel: cancel the run (needs the app's actions: write permission)"),
+  action: z.enum(["deny", "require_approval"]).default("deny"),
+  /** Per agent (preset or custom name): these numbers apply to that agent as well as the ones above; the smaller wins. */
+  agents: z.record(z.string(), AgentLimitsSchema).optional(),
+});
+
+/** One agent's org-wide numbers under `org_limits.agents.<name>`. */
+export const OrgAgentLimitsSchema = z.strictObject({
+  max_prs_per_day: LimitNumber.describe("this agent's PRs across every repository of the org over a rolling 24 hours"),
+  max_prs_per_week: LimitNumber.describe("this agent's PRs across every repository of the org over a rolling 7 days"),
+  max_compute_minutes_per_day: LimitNumber,
+  max_compute_minutes_per_week: LimitNumber,
+});
+
+/** Budgets counted across every repository of the org; only the org policy may set them. */
+export const OrgLimitsSchema = z.strictObject({
+  max_prs_per_day: LimitNumber.describe("each agent's PRs across every repository of the org over a rolling 24 hours"),
+  max_prs_per_week: LimitNumber.describe("each agent's PRs across every repository of the org over a rolling 7 days"),
+  max_compute_minutes_per_day: LimitNumber.describe("minutes of each agent's workflow jobs across the org over a rolling 24 hours"),
+  max_compute_minutes_per_week: LimitNumber.describe("minutes of each agent's workflow jobs across the org over a rolling 7 days"),
+  action: z.enum(["deny", "require_approval"]).default("deny"),
+  agents: z.record(z.string(), OrgAgentLimitsSchema).optional(),
+});
+export type OrgLimits = z.infer<typeof OrgLimitsSchema>;
 
 export const LabelsSchema = z.strictObject({
   allowed: z.string().min(1).max(50).default("governance: allowed"),
@@ -101,6 +141,7 @@ export const PolicySchema = z.strictObject({
   default_approvers: ApproversSchema.optional(),
   owners: ApproversSchema.optional(),
   limits: LimitsSchema.optional(),
+  org_limits: OrgLimitsSchema.optional().describe("org-wide budgets: only valid in the org policy"),
   labels: LabelsSchema.default({
     allowed: "governance: allowed",
     needs_approval: "governance: needs approval",

@@ -18,7 +18,7 @@ export interface AppPortOptions {
   owner: string;
   leaseMs: number;
   /** Called after a decision is durable (metrics). */
-  onRecorded?: (entry: AuditEntry) => void;
+  onRecorded?: (entry: AuditEntry, row: { id: number; hash: string }) => void;
 }
 
 export function auditSinkOf(stores: AppPortStores, opts: Pick<AppPortOptions, "onRecorded"> = {}): AuditSink & Required<Pick<AuditSink, "mergeGroupPrs" | "scheduleReevaluation">> {
@@ -27,7 +27,7 @@ export function auditSinkOf(stores: AppPortStores, opts: Pick<AppPortOptions, "o
     async record(entry) {
       const [row] = await audit.append([entry]);
       if (!row) throw new Error("the audit log wrote nothing for a decision");
-      opts.onRecorded?.(entry);
+      opts.onRecorded?.(entry, row);
       return row;
     },
     async reserveAgentPr(q) {
@@ -38,6 +38,9 @@ export function auditSinkOf(stores: AppPortStores, opts: Pick<AppPortOptions, "o
       for (const agent of [...new Set(q.agents)].sort()) out[agent] = await budget.reserve({ scope: q.repo, agent, pr: q.pr, at, windowMs: BUDGET_WINDOW_MS });
       return out;
     },
+    reserveBudgetPlaces: (q) => budget.reservePlaces(q),
+    recordWorkflowJob: (job) => audit.recordWorkflowJob(job),
+    workflowJobs: (q) => audit.workflowJobs(q),
     knownAgents: (repo, pr) => audit.knownAgents(repo, pr),
     latestForHead: (repo, headSha) => audit.latestForHead(repo, headSha),
     mergeGroupPrs: (repo, baseSha) => audit.mergeGroupPrs(repo, baseSha),

@@ -15,7 +15,12 @@ export interface InboxView {
   counts(): Promise<Record<string, number>>;
 }
 
-export function createMetrics(inbox: InboxView): Metrics {
+/** Budget use for /metrics: each agent's PRs over the last 24 hours in its busiest repository and org. */
+export interface BudgetView {
+  prsLastDay(): Promise<Array<{ agent: string; scope: "repo" | "org"; prs: number }>>;
+}
+
+export function createMetrics(inbox: InboxView, budgets?: BudgetView): Metrics {
   const registry = new Registry();
   const metrics: Metrics = {
     registry,
@@ -33,5 +38,17 @@ export function createMetrics(inbox: InboxView): Metrics {
       for (const [status, n] of Object.entries(await inbox.counts())) this.set({ status }, n);
     },
   });
+  if (budgets) {
+    // Labels are the agent and the scope kind only (never a repository or org name), so cardinality stays bounded.
+    new Gauge({
+      name: "governor_budget_prs_24h", help: "Each agent's PRs over the last 24 hours in its busiest repository (scope=repo) and org (scope=org), as counted by its budget",
+      labelNames: ["agent", "scope"], registers: [registry],
+      async collect() {
+        const peaks = await budgets.prsLastDay();
+        this.reset();
+        for (const u of peaks) this.set({ agent: u.agent, scope: u.scope }, u.prs);
+      },
+    });
+  }
   return metrics;
 }

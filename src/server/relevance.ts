@@ -82,5 +82,10 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     if (!repo || number === undefined) return skip("a /governance command that names no PR");
     return { evaluate: true, installationId, prKey: null, headSha: null };
   }
+  if (event === "workflow_job") {
+    if (!(GOVERNED_EVENTS.workflow_job as readonly string[]).includes(action)) return skip(`workflow_job.${action}: only started and completed jobs matter`);
+    // No PR key: a job's timing is recorded, never coalesced with (or superseding) a PR's deliveries.
+    return { evaluate: true, installationId, prKey: null, headSha: null };
+  }
   return skip(`event ${event} is not one Governor evaluates`);
 }

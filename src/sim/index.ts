@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SimServer } from "./server.js";
 import { type Account, newSha, type SimCheckRun, type SimFile, type SimPull, type SimReview, SimState } from "./state.js";
-import { checkRunRerequested, mergeGroupEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook } from "./webhooks.js";
+import { checkRunRerequested, mergeGroupEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook, workflowJobEvent } from "./webhooks.js";
 
 export type { SimCheckRun, SimPull } from "./state.js";
 export type { Webhook } from "./webhooks.js";
@@ -222,6 +222,24 @@ export class Simulator {
     const pr = this.state.pull(repo, number);
     pr.labels = add ? [...new Set([...pr.labels, name])] : pr.labels.filter((l) => l !== name);
     return pullRequestEvent(this.context(repo, by), pr, add ? "labeled" : "unlabeled", { label: { name, color: "ededed", id: 1, node_id: "L", url: "", default: false, description: null } });
+  }
+
+  /**
+   * An Actions run that finished with one job (an agent's session: the Copilot cloud agent runs as the workflow
+   * "Copilot cloud agent", actor Copilot), `minutes` long, ending now unless `completedAt` says otherwise; returns the
+   * `workflow_job.completed` webhook GitHub would send.
+   */
+  workflowJob(o: { repo: string; workflow: string; branch: string; minutes: number; completedAt?: string; actor?: Account; jobName?: string; inProgress?: boolean; runId?: number; jobId?: number }): { runId: number; jobId: number; webhook: Webhook } {
+    const repo = this.state.repo(o.repo);
+    const end = o.completedAt ?? new Date().toISOString();
+    const started = new Date(Date.parse(end) - o.minutes * 60_000).toISOString();
+    // In progress: started `minutes` ago, not completed yet.
+    const completed = o.inProgress ? null : end;
+    const runId = o.runId ?? this.state.nextId();
+    const jobId = o.jobId ?? this.state.nextId();
+    const headSha = repo.branches.get(o.branch) ?? repo.branches.get(repo.defaultBranch)!;
+    const webhook = workflowJobEvent(this.context(o.repo, o.actor ?? { login: "Copilot", type: "Bot" }), { id: jobId, runId, workflow: o.workflow, name: o.jobName ?? "copilot", branch: o.branch, headSha, startedAt: started, completedAt: completed });
+    return { runId, jobId, webhook };
   }
 
   /** The Re-run button on the PR's latest `governance` check. */

@@ -16,7 +16,7 @@ export interface LoggedRequest {
   ms: number;
 }
 
-const SERVED = [
+export const SERVED = [
   "/app", "/app/installations", "/app/installations/{installation_id}/access_tokens", "/repos/{owner}/{repo}/installation",
   "/repos/{owner}/{repo}/contents/{path}",
   "/repos/{owner}/{repo}/pulls/{pull_number}", "/repos/{owner}/{repo}/pulls/{pull_number}/files",
@@ -28,6 +28,7 @@ const SERVED = [
   "/repos/{owner}/{repo}/issues/{issue_number}/labels", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
   "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/git/commits/{commit_sha}", "/repos/{owner}/{repo}/compare/{basehead}",
+  "/repos/{owner}/{repo}/branches/{branch}", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
 ];
 
 /** GitHub's limits that the simulator enforces like GitHub does. */
@@ -210,6 +211,21 @@ export class SimServer {
       if (s.hidden.has(full(params))) throw new ApiError(404, "Not Found");
       const html = base.replace(/\/api\/v3$/, "");
       return { body: { id: repo.id, node_id: `R_${repo.id}`, name: repo.name, full_name: full(params), private: true, owner: { login: repo.owner, type: "Organization" }, html_url: `${html}/${full(params)}`, default_branch: repo.defaultBranch } };
+    });
+    this.on("GET", "/repos/{owner}/{repo}/branches/{branch}", ({ params, base }) => {
+      const repo = repoOf(params);
+      const sha = repo.branches.get(params["branch"] ?? "");
+      if (!sha) throw new ApiError(404, "Branch not found");
+      const url = `${base}/repos/${full(params)}`;
+      return { body: { name: params["branch"], protected: false, protection_url: `${url}/branches/${params["branch"]}/protection`, _links: { self: `${url}/branches/${params["branch"]}`, html: "" },
+        commit: { sha, node_id: `C_${sha}`, url: `${url}/commits/${sha}`, html_url: "", comments_url: "", author: null, committer: null, parents: [],
+          commit: { author: null, committer: null, message: "", comment_count: 0, tree: { sha, url: "" }, url: "" } } } };
+    });
+    // Cancelling an Actions run (a runaway agent session): 202, recorded for tests; needs actions: write on GitHub.
+    this.on("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", ({ params }) => {
+      repoOf(params);
+      s.cancelledRuns.push({ repo: full(params), runId: Number(params["run_id"]) });
+      return { status: 202, body: {} };
     });
     this.on("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}", ({ params }) => {
       const repo = repoOf(params);

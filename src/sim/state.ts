@@ -107,6 +107,8 @@ export class SimState {
   readonly installations = new Map<number, { account: string }>();
   readonly checkRuns = new Map<number, SimCheckRun>();
   readonly comments: SimComment[] = [];
+  /** Actions runs cancelled through the API (POST …/actions/runs/{run_id}/cancel). */
+  readonly cancelledRuns: Array<{ repo: string; runId: number }> = [];
   /** Repositories the app's installation does not include: GitHub answers 404 for them. */
   readonly hidden = new Set<string>();
   readonly app = { id: 1, slug: "governor", name: "Governor" };

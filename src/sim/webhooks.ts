@@ -10,7 +10,13 @@ type Example = { name: string; examples: Json[] };
 
 let examples: Example[] | undefined;
 function template(event: string, action: string): Json {
-  examples ??= createRequire(import.meta.url)("@octokit/webhooks-examples") as Example[];
+  // The build writes the examples the simulator uses next to the compiled module; from the sources, the package is read.
+  const require = createRequire(import.meta.url);
+  try {
+    examples ??= require("./webhook-examples.json") as Example[];
+  } catch {
+    examples ??= require("@octokit/webhooks-examples") as Example[];
+  }
   const found = examples.find((e) => e.name === event)?.examples.find((x) => x["action"] === action)
     ?? examples.find((e) => e.name === event)?.examples[0];
   if (!found) throw new Error(`no example payload for ${event}`);
@@ -152,6 +158,29 @@ export function mergeGroupEvent(ctx: PayloadContext, group: { headSha: string; h
       merge_group: {
         head_sha: group.headSha, head_ref: group.headRef, base_sha: group.baseSha, base_ref: group.baseRef,
         head_commit: { ...commit, id: group.headSha, tree_id: group.headSha, message: group.message, timestamp: new Date().toISOString() },
+      },
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}
+
+/** `workflow_job.completed`: one job of an Actions run (an agent's session, or any workflow) finished. */
+export function workflowJobEvent(ctx: PayloadContext, job: { id: number; runId: number; workflow: string; name: string; branch: string; headSha: string; startedAt: string; completedAt: string | null }): Webhook {
+  const action = job.completedAt === null ? "in_progress" : "completed";
+  const base = template("workflow_job", action);
+  const example = base["workflow_job"] as Json;
+  const api = `${ctx.apiBase}/repos/${ctx.repo.owner}/${ctx.repo.name}`;
+  return {
+    event: "workflow_job",
+    payload: {
+      ...base, action,
+      workflow_job: {
+        ...example, id: job.id, run_id: job.runId, run_attempt: 1, node_id: `WJ_${job.id}`, head_sha: job.headSha, head_branch: job.branch,
+        workflow_name: job.workflow, name: job.name, status: action === "completed" ? "completed" : "in_progress", conclusion: action === "completed" ? "success" : null,
+        created_at: job.startedAt, started_at: job.startedAt, completed_at: job.completedAt, steps: [],
+        url: `${api}/actions/jobs/${job.id}`, run_url: `${api}/actions/runs/${job.runId}`, html_url: `${ctx.htmlBase}/${ctx.repo.owner}/${ctx.repo.name}/actions/runs/${job.runId}/job/${job.id}`,
       },
       repository: repositoryJson(ctx, base["repository"] as Json),
       sender: senderJson(ctx, base["sender"] as Json),

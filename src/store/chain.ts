@@ -1,7 +1,7 @@
 // The hash chain, independent of where it is stored: rows built from entries exactly as src/audit/store.ts builds them
 // (same fields, same rowHash, so the same hashes), and the verify walk with the same findings in the same words.
 import { canonicalJson } from "../policy/canonical.js";
-import { GENESIS_HASH, identityEffect, rowHash } from "../audit/store.js";
+import { GENESIS_HASH, identityEffect, orgScope, rowHash } from "../audit/store.js";
 import type { Appended, AuditEntry, AuditRecord, StoredPolicyText, VerifyResult } from "./ports.js";
 import { references, type PolicyRefs } from "./policy-refs.js";
 
@@ -29,10 +29,29 @@ export function agentPrOf(row: AuditRecord): AgentPr | undefined {
   return row.agent ? { repo: row.repo, pr: row.pr, agent: row.agent, created_at: isoTime(createdAt(row)) } : undefined;
 }
 
+/** One budget place: (scope, repo, agent, pr) with its day and week positions (scope: the repo, or `org:<owner>`). */
+export interface BudgetPlace {
+  scope: string;
+  repo: string;
+  agent: string;
+  pr: number;
+  openedAt: string;
+  position: number;
+  weekPosition: number | null;
+}
+
 /** The budget places a stored row was decided with (a copy carries them, so verify's position check holds there). */
-export function reservationsOf(row: AuditRecord): Array<{ repo: string; agent: string; pr: number; openedAt: string; position: number }> {
+export function reservationsOf(row: AuditRecord): BudgetPlace[] {
   const opened = isoTime(createdAt(row));
-  return Object.entries(positionsOf(row.input)).map(([agent, position]) => ({ repo: row.repo, agent, pr: row.pr, openedAt: opened, position }));
+  const out = new Map<string, BudgetPlace>();
+  for (const p of placesOf(row.input)) {
+    const scope = p.scope === "org" ? orgScope(row.repo.split("/")[0] ?? "") : row.repo;
+    const key = `${scope}\n${p.agent}`;
+    const place = out.get(key) ?? out.set(key, { scope, repo: row.repo, agent: p.agent, pr: row.pr, openedAt: opened, position: p.position, weekPosition: null }).get(key)!;
+    if (p.window === "day") place.position = p.position;
+    else place.weekPosition = p.position;
+  }
+  return [...out.values()];
 }
 
 /** Rows for `entries`, linked after `head`; the texts they refer to; and their budget entries (first per PR). */
@@ -96,14 +115,25 @@ export interface ChainSource {
   textProblem(): Promise<string | undefined>;
   /** The sticky identity table (pr_identities), when the store keeps one. */
   identities?(): Promise<Array<{ repo: string; pr: number; agent: string }>>;
-  /** The budget position reserved for (repo, agent, pr), when the store keeps them beside the chain. */
-  position?(repo: string, agent: string, pr: number): Promise<number | undefined>;
+  /** The budget place reserved for (scope, repo, agent, pr), when the store keeps them beside the chain. */
+  position?(scope: string, repo: string, agent: string, pr: number): Promise<{ position: number; weekPosition: number | null } | undefined>;
 }
 
-/** The budget positions a decision was evaluated with, from its stored input. */
-function positionsOf(input: string | null): Record<string, number> {
-  if (!input) return {};
-  return (JSON.parse(input) as { context?: { usage?: { prs_by_agent?: Record<string, number> } } }).context?.usage?.prs_by_agent ?? {};
+type Usage = { prs_by_agent?: Record<string, number>; prs_by_agent_week?: Record<string, number>; org_prs_by_agent?: Record<string, number>; org_prs_by_agent_week?: Record<string, number> };
+
+/** The budget places a decision was evaluated with, from its stored input (as AuditStore reads them). */
+function placesOf(input: string | null): Array<{ scope: "repo" | "org"; window: "day" | "week"; agent: string; position: number }> {
+  if (!input) return [];
+  const usage = (JSON.parse(input) as { context?: { usage?: Usage } }).context?.usage ?? {};
+  const out: Array<{ scope: "repo" | "org"; window: "day" | "week"; agent: string; position: number }> = [];
+  const add = (scope: "repo" | "org", window: "day" | "week", map: Record<string, number> | undefined) => {
+    for (const [agent, position] of Object.entries(map ?? {})) out.push({ scope, window, agent, position });
+  };
+  add("repo", "day", usage.prs_by_agent);
+  add("repo", "week", usage.prs_by_agent_week);
+  add("org", "day", usage.org_prs_by_agent);
+  add("org", "week", usage.org_prs_by_agent_week);
+  return out;
 }
 
 /** AuditStore.verify's walk over any store: the first problem found, in the same words. */
@@ -138,10 +168,12 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
     else for (const agent of effect.agents) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
     if (source.position) {
       // The budget position a decision was made with must still be the reservation's: lowering one would pass a PR over budget.
-      for (const [agent, position] of Object.entries(positionsOf(row.input))) {
-        const reserved = await source.position(row.repo, agent, row.pr);
-        if (reserved !== position) {
-          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${agent}'s PR number ${position} of the day, but the budget reservations say ${reserved ?? "nothing"}: they were edited` } };
+      for (const { scope, window, agent, position } of placesOf(row.input)) {
+        const reserved = await source.position(scope === "org" ? orgScope(row.repo.split("/")[0] ?? "") : row.repo, row.repo, agent, row.pr);
+        const found = reserved ? (window === "day" ? reserved.position : (reserved.weekPosition ?? reserved.position)) : undefined;
+        if (found !== position) {
+          const what = `${agent}'s PR number ${position} of the ${window}${scope === "org" ? " across the org" : ""}`;
+          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${what}, but the budget reservations say ${found ?? "nothing"}: they were edited` } };
         }
       }
     }

@@ -1,9 +1,9 @@
 // The stores the core needs, as async ports in domain types. SQLite (one process) and PostgreSQL (several replicas)
 // implement the same ports and pass the same contract suite (test/store). No row shapes and no database handle leave
 // an implementation: callers see entries, records, deliveries, leases and positions.
-import type { AuditEntry, AuditFilters, AuditRow, ChainBreak } from "../audit/store.js";
+import type { AuditEntry, AuditFilters, AuditRow, BudgetPlaces, ChainBreak, RecordedJob, WorkflowJob } from "../audit/store.js";
 
-export type { AuditEntry, AuditFilters, ChainBreak };
+export type { AuditEntry, AuditFilters, BudgetPlaces, ChainBreak, RecordedJob, WorkflowJob };
 
 /**
  * One decision as the chain holds it: every hashed field, `decision` and `input` as canonical/stored JSON. Identical
@@ -83,6 +83,10 @@ export interface AuditLog {
   /** As AuditStore.countAgentPrs: distinct PRs of the agent opened in [since, until), ties at `until` by PR number. */
   countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number>;
   count(): Promise<number>;
+  /** Records a completed workflow job's timing once per job id (a redelivery changes nothing); whether this call did. */
+  recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }>;
+  /** Jobs completed in (since, until], in `repo` or across every repository of `owner` (case-insensitive), by job id. */
+  workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]>;
   /** As AuditStore.verify, with the same problems in the same words: chain, structure, budget table, texts, anchors. */
   verify(opts?: { expect?: Array<{ id: number; hash: string }> }): Promise<VerifyResult>;
   migrate(): Promise<MigrationReport>;
@@ -223,6 +227,14 @@ export interface BudgetCounter {
    * budget of `limit` admits exactly those with position <= limit.
    */
   reserve(r: Reservation): Promise<number>;
+  /**
+   * AuditSink.reserveBudgetPlaces: this PR's places per agent in `repo` and (with `org`) in scope `org:<owner>`, each
+   * for 24 hours and 7 days, as AuditStore.reservePlaces counts them (1 + that agent's places in the scope reserved
+   * before, opened after `openedAt` minus the window). All in one transaction; fixed once reserved.
+   */
+  reservePlaces(q: { repo: string; org: string | null; agents: readonly string[]; pr: number; openedAt: string }): Promise<BudgetPlaces>;
+  /** Per agent and scope kind, the most PRs reserved in one repository (or org) over the 24 hours before `now` (/metrics). */
+  budgetPeaks(now: Date): Promise<Array<{ agent: string; scope: "repo" | "org"; prs: number }>>;
   migrate(): Promise<MigrationReport>;
 }
 

@@ -88,7 +88,7 @@ describe("governor audit replay", () => {
     store.db.prepare("UPDATE decisions SET evaluator_version = '0.9.0', decision = ? WHERE id = 1").run(JSON.stringify({ ...d, evaluator_version: "0.9.0" }));
     store.close();
     const r = await run(["audit", "replay", "1"], { cwd });
-    expect(r.stdout).toContain("recorded by evaluator 0.9.0, now 1.2.0: the evaluator changed, which may explain it");
+    expect(r.stdout).toContain("recorded by evaluator 0.9.0, now 1.3.0: the evaluator changed, which may explain it");
   });
 
   it("replays through the real bin", () => {
@@ -151,8 +151,8 @@ describe("governor audit export", () => {
   it("exports CSV with RFC 4180 quoting", async () => {
     const r = await run(["audit", "export", "--format", "csv", "--outcome", "needs_approval"], { cwd: seeded() });
     const [head, row] = r.stdout.split("\r\n");
-    expect(head).toBe("id,recorded_at,delivery_id,repo,pr,head_sha,base_sha,agent,outcome,title,evaluator_version,hash");
-    expect(row).toMatch(/^2,2026-11-24T12:00:00.000Z,,acme\/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,1\.2\.0,[0-9a-f]{64}$/);
+    expect(head).toBe("id,recorded_at,delivery_id,repo,pr,head_sha,base_sha,agent,outcome,title,evaluator_version,hash,rules,reasons");
+    expect(row).toMatch(/^2,2026-11-24T12:00:00.000Z,,acme\/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,\d+\.\d+\.\d+,[0-9a-f]{64},repo:migrations-need-dba,/);
   });
 
   it("exports JSON lines with the decision and input parsed", async () => {

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { AuditSchemaError, SCHEMA_VERSION } from "../../src/audit/schema.js";
-import { openAuditStore } from "../../src/audit/store.js";
+import { type AuditEntry, openAuditStore } from "../../src/audit/store.js";
 import { canonicalJson } from "../../src/policy/canonical.js";
 import { entryFor, oneOfEach } from "../helpers/audit.js";
 import { tempDir } from "../helpers/cli.js";
@@ -39,7 +41,7 @@ describe("audit store: schema", () => {
     db.pragma("user_version = 99");
     db.close();
     expect(() => openAuditStore(path)).toThrow(AuditSchemaError);
-    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(5\)/);
+    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(6\)/);
   });
 });
 
@@ -188,5 +190,84 @@ describe("audit store: usage for budgets", () => {
     const store = openAuditStore(dbPath());
     const plan = store.db.prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM agent_prs WHERE repo = 'r' AND agent = 'a' AND created_at >= 'x' AND created_at < 'y' AND pr != -1").all() as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join(" ")).toMatch(/USING (COVERING )?INDEX agent_prs_window/);
+  });
+});
+
+describe("audit store: bytes pinned across changes to the write path", () => {
+  // Frozen entries (fixtures/audit/one-of-each.json: decisions change with the evaluator, the store's bytes must not),
+  // pinned with the write path as it was before it was reworked (5647114): the same rows hash and store alike.
+  it("writes one row of each outcome with the hashes, stored bytes and policy texts it always had", () => {
+    const store = openAuditStore(dbPath());
+    const frozen = JSON.parse(readFileSync(new URL("../../fixtures/audit/one-of-each.json", import.meta.url), "utf8")) as AuditEntry[];
+    const written = store.recordBatch(frozen);
+    expect(written.map((w) => w.hash)).toEqual([
+      "74fd621acc6375f0b6a4f4c1658080a201d4e1880b68c1416ebaf5b697fb0588",
+      "0ac4c4f65b44dc6bcd5a40e18decf98a9b79bb43331808f5e4789c6fe4914058",
+      "7f9b99f38eddf195a48c5ac3e928d008170f322e549c0b0f33c8c1b273e49f38",
+      "c15c45bd170fdf427d40a3794204e11619677ca66341272d5e788efae667eec9",
+      "372dafe3589254ad6bf026a6e6b9995ddbf796244345edef770f0ebfbbd31012",
+      "a91739dc602830f7d383e5427be1dd4f800b5a0b748b2d2d2ea52fe2add65fee",
+    ]);
+    const digest = (rows: unknown) => createHash("sha256").update(JSON.stringify(rows)).digest("hex");
+    expect(digest(store.db.prepare("SELECT * FROM decisions ORDER BY id").all())).toBe("e70e10aad999d4521b6efb81b583506037455b04a2c14f008b576882c3b0c9c7");
+    expect(digest(store.db.prepare("SELECT * FROM policy_texts ORDER BY sha256").all())).toBe("2bdb4a7933199a2254d862639100b013cd38205550486f3501fdc507deb997f1");
+  });
+
+  it("writes the same bytes one row at a time as in one batch", () => {
+    const one = openAuditStore(dbPath());
+    for (const entry of oneOfEach()) one.record(entry);
+    const batch = openAuditStore(dbPath());
+    batch.recordBatch(oneOfEach());
+    const all = (s: typeof one) => s.db.prepare("SELECT * FROM decisions ORDER BY id").all();
+    expect(all(one)).toEqual(all(batch));
+  });
+});
+
+describe("audit store: group commit (recordMany)", () => {
+  it("writes decisions that finish together, each durable and chained when it returns", () => {
+    const path = dbPath();
+    const store = openAuditStore(path);
+    const results = store.recordMany(oneOfEach());
+    expect(results.map((r) => (r.ok ? r.id : r.error.message))).toEqual([1, 2, 3, 4, 5, 6]);
+    // Another connection sees every row at once: they were committed before recordMany returned.
+    const reader = openAuditStore(path, { readonly: true });
+    expect(reader.count()).toBe(6);
+    expect(reader.verify().broken).toBeNull();
+  });
+
+  it("writes the others when one entry cannot be written, and returns that entry's error", () => {
+    const store = openAuditStore(dbPath());
+    const [a, b, c] = oneOfEach();
+    const bad = { ...b!, repo: null as unknown as string };
+    const results = store.recordMany([a!, bad, c!]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ ok: false, error: { message: expect.stringMatching(/NOT NULL/) } });
+    expect(store.count()).toBe(2);
+    expect(store.verify().broken).toBeNull();
+  });
+
+  it("keeps one chain when two stores append to one file in turn (the head each expected had moved)", () => {
+    const path = dbPath();
+    const first = openAuditStore(path);
+    const second = openAuditStore(path);
+    const entries = oneOfEach();
+    first.recordMany(entries.slice(0, 2));
+    second.recordMany(entries.slice(2, 4));
+    first.recordMany(entries.slice(4));
+    expect(first.list({ limit: 10 }).map((r) => r.id)).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(first.verify().broken).toBeNull();
+  });
+
+  it("leaves the budget and identity tables as one row at a time would, a release inside the batch included", () => {
+    const seven = (files: string[]) => entryFor({ pr: 7, files });
+    const release = { ...seven(["docs/a.md"]), input: null, input_missing_reason: "released by @octocat" };
+    const entries = [seven(["docs/a.md"]), seven(["docs/b.md"]), release, seven(["db/migrations/1.sql"]), entryFor({ pr: 8, files: ["docs/a.md"] })];
+    const one = openAuditStore(dbPath());
+    for (const entry of entries) one.record(entry);
+    const batch = openAuditStore(dbPath());
+    batch.recordMany(entries);
+    const tables = (s: typeof one) => ["agent_prs", "pr_identities"].map((t) => s.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all());
+    expect(tables(batch)).toEqual(tables(one));
+    expect(batch.knownAgents("acme/webapp", 7).length).toBeGreaterThan(0);
   });
 });

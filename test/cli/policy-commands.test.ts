@@ -91,7 +91,7 @@ describe("governor schema", () => {
   it("prints a JSON Schema generated from the zod schema", async () => {
     const r = await run(["schema"], { cwd: tempDir() });
     const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; additionalProperties: boolean; $schema: string };
-    expect(Object.keys(schema.properties).sort()).toEqual(["agents", "approvals", "classes", "default", "default_approvers", "labels", "limits", "owners", "rules", "scope", "version"]);
+    expect(Object.keys(schema.properties).sort()).toEqual(["agents", "approvals", "classes", "default", "default_approvers", "labels", "limits", "org_limits", "owners", "rules", "scope", "version"]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.$schema).toContain("2020-12");
   });
@@ -175,7 +175,7 @@ describe("governor check", () => {
     const cwd = tempDir({ ".governance.yml": WEBAPP, "f.txt": "docs/a.md\n" });
     const r = await run(["check", "--files-from", "f.txt", "--prs-today", "21", ...COPILOT], { cwd });
     expect(r.code).toBe(4);
-    expect(r.stdout).toContain("limits.max_prs_per_day: 21 of 20 (exceeded)");
+    expect(r.stdout).toMatch(/limits.max_prs_per_day \(repo, [a-z]+\): 21 of 20 \(exceeded\)/);
   });
 
   it("exits 2 with a usage message when no change is given", async () => {

@@ -12,12 +12,17 @@ describe("app.yml", () => {
   });
 
   it("asks for the least permissions its calls need, and nothing else", () => {
-    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read", merge_queues: "read" });
+    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read", merge_queues: "read", actions: "read" });
   });
 
   it("receives PR comments for /governance release, which it answers on the PR", () => {
     expect(manifest.default_events).toContain("issue_comment");
     expect(manifest.default_permissions).toMatchObject({ issues: "write", pull_requests: "write" });
+  });
+
+  it("receives workflow_job events for compute budgets with actions: read, never actions: write by default", () => {
+    expect(manifest.default_events).toContain("workflow_job");
+    expect(manifest.default_permissions["actions"]).toBe("read");
   });
 
   it("points the webhook at the path `governor serve` listens on", () => {

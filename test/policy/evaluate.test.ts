@@ -268,7 +268,7 @@ describe("evaluate: limits", () => {
     const d = decideCase({ policy: limited, files: ["docs/a.md", "docs/b.md", "docs/c.md"] });
     expect(d.outcome).toBe("denied");
     expect(ids(d)).toContain("limits.max_files");
-    expect(d.limits.find((l) => l.id === "limits.max_files")).toEqual({ id: "limits.max_files", limit: 2, actual: 3, exceeded: true });
+    expect(d.limits.find((l) => l.id === "limits.max_files")).toEqual({ id: "limits.max_files", scope: "repo", agent: null, limit: 2, used: 0, share: 3, actual: 3, exceeded: true });
   });
 
   it("counts additions plus deletions against max_lines", () => {

@@ -54,14 +54,17 @@ describe("identity: several agents", () => {
     i.context.usage.prs_by_agent = { copilot: 2, claude: 6 };
     const d = decide(i);
     expect(d.outcome).toBe("denied");
-    expect(d.limits).toEqual([{ id: "limits.max_prs_per_day", limit: 5, actual: 6, exceeded: true }]);
+    expect(d.limits).toEqual([
+      { id: "limits.max_prs_per_day", scope: "repo", agent: "copilot", limit: 5, used: 1, share: 1, actual: 2, exceeded: false },
+      { id: "limits.max_prs_per_day", scope: "repo", agent: "claude", limit: 5, used: 5, share: 1, actual: 6, exceeded: true },
+    ]);
     expect(d.rules.find((r) => r.id === "limits.max_prs_per_day")?.reason).toContain("the agent claude's PR number 6");
   });
 
   it("falls back to prs_today for an agent without its own count", () => {
     const i = input({ policy: POLICY, change: copilotWithClaudeTrailer, prsToday: 7 });
     i.context.usage.prs_by_agent = { copilot: 2 };
-    expect(decide(i).limits[0]).toMatchObject({ actual: 7, exceeded: true });
+    expect(decide(i).limits.find((l) => l.agent === "claude")).toMatchObject({ actual: 7, exceeded: true });
   });
 
   it("replays a stored input that predates prs_by_agent, known_agents and contributors", () => {

@@ -106,6 +106,22 @@ describe("loadPolicy: each error class, with line and column", () => {
     expect(e?.message).toMatch(/^invalid glob "..\/secrets\/\*\*": /);
   });
 
+  it("reports the glob that takes the policy past 10,000 brace expansions, at its line and column", () => {
+    const glob = "src/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/*.ts";
+    const globs = Array.from({ length: 11 }, (_, i) => `    - "${glob.replace("src", `s${i}`)}"`).join("\n");
+    const errors = errorsOf(BASE.replace('  docs: ["docs/**"]', `  docs:\n${globs}`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ line: 14, column: 8, field: "classes.docs[10]" });
+    expect(errors[0]?.message).toBe(`glob "${glob.replace("src", "s10")}" brings the policy's brace expansions to 11000; the limit is 10,000 expansions per policy (and 1,000 per glob)`);
+  });
+
+  it("accepts brace globs up to 10,000 expansions in total", () => {
+    const glob = "src/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/*.ts";
+    const globs = Array.from({ length: 9 }, (_, i) => `    - "${glob.replace("src", `s${i}`)}"`).join("\n");
+    const result = loadPolicy(BASE.replace('  docs: ["docs/**"]', `  docs:\n${globs}\n    - "docs/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/*.md"`), ".governance.yml");
+    expect(result.ok).toBe(true);
+  });
+
   it("reports a count that the approvers can never meet", () => {
     const [e] = errorsOf(BASE.replace("action: allow", "action: require_approval\n    approvers: { users: [a, b], count: 3 }"));
     expect(e).toMatchObject({ line: 8, field: "rules[0].approvers.count" });

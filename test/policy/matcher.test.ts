@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkGlob, compileMatcher, globWarning, type GlobSet, naiveMatch, rootOnlyHint } from "../../src/policy/matcher.js";
+import { braceExpand, Minimatch } from "minimatch";
+import { checkGlob, compileMatcher, globWarning, type GlobSet, naiveMatch, patternForms, rootOnlyHint } from "../../src/policy/matcher.js";
 
 const match = (sets: GlobSet[], path: string) => compileMatcher(sets).match(path);
 
@@ -179,7 +180,97 @@ function generator(seed: number) {
   return { set, path };
 }
 
+/** Globs with large brace sets (nested, ranges, escaped and unclosed braces, braces in the file name), matched per expansion. */
+function braceGenerator(seed: number) {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const list = (n: number, item: () => string) => `{${Array.from({ length: n }, item).join(",")}}`;
+  const segment = (): string => {
+    const k = r();
+    if (k < 0.35) return list(2 + Math.floor(r() * 8), () => pick(SEGMENTS));
+    if (k < 0.45) return list(2 + Math.floor(r() * 3), () => `${pick(SEGMENTS)}/${pick(SEGMENTS)}`);
+    if (k < 0.52) return `{${pick(SEGMENTS)},{${pick(SEGMENTS)},${pick(SEGMENTS)}}}`;
+    if (k < 0.58) return "{1..3}";
+    if (k < 0.62) return `\\{${pick(SEGMENTS)},x\\}`;
+    if (k < 0.65) return `{${pick(SEGMENTS)}`;
+    if (k < 0.72) return `{${pick(SEGMENTS)},*}`;
+    if (k < 0.8) return "**";
+    if (k < 0.88) return "*";
+    return pick(SEGMENTS);
+  };
+  const file = (): string => {
+    const k = r();
+    if (k < 0.3) return `*.${list(2 + Math.floor(r() * 4), () => pick(["ts", "md", "go", "yml", "tsx", "json", "test.ts"]))}`;
+    if (k < 0.45) return list(2 + Math.floor(r() * 4), () => pick(FILES));
+    if (k < 0.55) return `{index,README,x}.*`;
+    if (k < 0.7) return "**";
+    return pick(FILES);
+  };
+  const pattern = (): string => {
+    const p = [...Array.from({ length: 1 + Math.floor(r() * 3) }, segment), file()].join("/");
+    return r() < 0.2 ? `!${p}` : p;
+  };
+  return { set: (): GlobSet => ({ patterns: Array.from({ length: 1 + Math.floor(r() * 3) }, pattern) }) };
+}
+
+/**
+ * naiveMatch with each glob's Minimatch built once (minimatch(path, glob) is exactly new Minimatch(glob).match(path)):
+ * the same verdict, affordable for globs of 1,000 expansions.
+ */
+function prebuiltNaive(sets: readonly GlobSet[]): (path: string) => number[] {
+  const built = new Map<string, Minimatch>();
+  const test = (glob: string, path: string) => patternForms(glob).some((p) => {
+    let mm = built.get(p);
+    if (!mm) built.set(p, (mm = new Minimatch(p, { dot: true })));
+    return mm.match(path);
+  });
+  return (path) => sets.flatMap((set, i) => (set.patterns.some((g) => !g.startsWith("!") && test(g, path)) && !set.patterns.some((g) => g.startsWith("!") && test(g.slice(1), path)) ? [i] : []));
+}
+
 describe("compiled matcher: differential test against minimatch", () => {
+  it("agrees with naive minimatch on 120 generated brace-heavy sets x 3,000 generated paths", () => {
+    const sets = Array.from({ length: 120 }, braceGenerator(20261202).set);
+    const gen = generator(31);
+    const paths = Array.from({ length: 3000 }, gen.path);
+    // The brace sets must be large, or this says nothing about indexing them per expansion.
+    expect(sets.flatMap((s) => s.patterns).filter((p) => braceExpand(p).length >= 20).length).toBeGreaterThan(20);
+    const compiled = compileMatcher(sets);
+    const naive = prebuiltNaive(sets);
+    let nonEmpty = 0;
+    for (const path of paths) {
+      const expected = naive(path);
+      expect(compiled.match(path), path).toEqual(expected);
+      if (expected.length > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(1000);
+  });
+
+  it("agrees with minimatch on globs of 1,000 expansions, and on one past the per-glob limit matched whole", () => {
+    const letters = "{a,b,c,d,e,f,g,h,i,j}";
+    const sets: GlobSet[] = [
+      { patterns: [`src/${letters}/${letters}/${letters}/**/*.{ts,md}`.replace(/\{a,b,c,d,e,f,g,h,i,j\}$/, "")] },
+      { patterns: [`**/${letters}${letters}/${letters}/*`, "!**/a*/**"] },
+      { patterns: [`${letters}/${letters}/${letters}/${letters}`] },
+    ];
+    const r = rng(3);
+    const l = () => "abcdefghijk"[Math.floor(r() * 11)] ?? "a";
+    const paths = Array.from({ length: 1500 }, () => {
+      const k = r();
+      if (k < 0.3) return `src/${l()}/${l()}/${l()}/${l()}.ts`;
+      if (k < 0.6) return `x/${l()}${l()}/${l()}/f.md`;
+      return `${l()}/${l()}/${l()}/${l()}`;
+    });
+    const compiled = compileMatcher(sets);
+    const naive = prebuiltNaive(sets);
+    let nonEmpty = 0;
+    for (const path of paths) {
+      const expected = naive(path);
+      expect(compiled.match(path), path).toEqual(expected);
+      if (expected.length > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBeGreaterThan(500);
+  });
+
   it("agrees with naive pairwise minimatch on 150 generated sets x 4,000 generated paths", () => {
     const gen = generator(20261124);
     const sets = Array.from({ length: 150 }, gen.set);

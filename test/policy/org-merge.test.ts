@@ -188,7 +188,7 @@ limits: { max_files: 100, action: require_approval }
 
   it("keeps the smaller limit when the repo sets a larger one", () => {
     const d = decideCase({ org: ORG, policy: LAX, files: ["a", "b", "c"] });
-    expect(d.limits).toEqual([{ id: "limits.max_files", limit: 2, actual: 3, exceeded: true }]);
+    expect(d.limits).toEqual([{ id: "limits.max_files", scope: "repo", agent: null, limit: 2, used: 0, share: 3, actual: 3, exceeded: true }]);
   });
 
   it("takes the stricter limits.action: a repo deny tightens the org's require_approval", () => {

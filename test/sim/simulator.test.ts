@@ -181,6 +181,8 @@ describe("simulator: webhooks", () => {
       sim.setDraft(REPO, pr.number, true),
       sim.setDraft(REPO, pr.number, false),
       ...sim.enqueue(REPO, [pr.number]).map((g) => g.webhook),
+      sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: pr.head.ref, minutes: 12 }).webhook,
+      sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: pr.head.ref, minutes: 3, inProgress: true }).webhook,
     ];
     for (const w of all) expect(validate(w)?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`), `${w.event}.${(w.payload as { action: string }).action}`).toEqual([]);
   });

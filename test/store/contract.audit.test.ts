@@ -194,6 +194,41 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     expect(await to.audit.verify()).toEqual({ rows: 9, broken: null });
     expect((await collect(to.audit.iterate())).map((r) => r.hash)).toEqual(rows.map((r) => r.hash));
   });
+  it("records a workflow job once per job id, and reads jobs by repository and by owner", async () => {
+    const s = await open();
+    const job = (jobId: number, repo: string, completedAt: string) => ({
+      jobId, repo, runId: 7, workflow: "copilot", path: ".github/workflows/copilot.yml", headBranch: "copilot/fix", startedAt: "2026-11-24T11:00:00Z", completedAt, deliveryId: `w-${jobId}`,
+    });
+    expect(await s.audit.recordWorkflowJob(job(1, "acme/webapp", "2026-11-24T11:10:00Z"))).toEqual({ recorded: true });
+    expect(await s.audit.recordWorkflowJob({ ...job(1, "acme/webapp", "2026-11-24T11:30:00Z"), deliveryId: "w-again" })).toEqual({ recorded: false });
+    await s.audit.recordWorkflowJob(job(2, "Acme/api", "2026-11-24T11:05:00Z"));
+    await s.audit.recordWorkflowJob(job(3, "other/x", "2026-11-24T11:05:00Z"));
+    const window = { since: "2026-11-24T11:00:00Z", until: "2026-11-24T12:00:00Z" };
+    expect(await s.audit.workflowJobs({ repo: "acme/webapp", ...window })).toEqual([
+      { jobId: 1, repo: "acme/webapp", runId: 7, workflow: "copilot", path: ".github/workflows/copilot.yml", headBranch: "copilot/fix", completedAt: "2026-11-24T11:10:00.000Z", seconds: 600 },
+    ]);
+    expect((await s.audit.workflowJobs({ owner: "ACME", ...window })).map((j) => j.jobId)).toEqual([1, 2]);
+    expect(await s.audit.workflowJobs({ owner: "acme", since: "2026-11-24T11:10:00Z", until: "2026-11-24T12:00:00Z" })).toEqual([]);
+  });
+
+  it("verify checks the week's and the org's budget places a decision was made with, on the store and on a copy", async () => {
+    const s = await open();
+    const entries = [1, 2].map((pr) => entryFor({ pr, files: ["docs/a.md"], at: `2026-11-24T12:0${pr}:00.000Z`, delivery: `d-${pr}` }));
+    for (const entry of entries) {
+      const places = await s.budget.reservePlaces({ repo: entry.repo, org: "acme", agents: [entry.agent!], pr: entry.pr, openedAt: entry.input!.change.created_at ?? entry.recorded_at });
+      Object.assign(entry.input!.context.usage, { prs_by_agent: places.repo.day, prs_by_agent_week: places.repo.week, org_prs_by_agent: places.org!.day, org_prs_by_agent_week: places.org!.week });
+    }
+    await s.audit.append(entries);
+    expect(await s.audit.verify()).toEqual({ rows: 2, broken: null });
+    const copy = await open();
+    await copy.audit.importStored(await collect(s.audit.iterateStored()), await collect(s.audit.policyTexts()));
+    expect(await copy.audit.verify()).toEqual({ rows: 2, broken: null });
+    const table = backend.name === "sqlite" ? "agent_budget_places" : "budget_reservations";
+    await s.sql(`UPDATE ${table} SET week_position = 1 WHERE pr = 2 AND scope = 'acme/webapp'`);
+    expect((await s.audit.verify()).broken?.problem).toMatch(/^row 2 was decided as copilot's PR number 2 of the week, but the budget reservations .*say 1: they were edited$/);
+    await copy.sql(`UPDATE ${table} SET position = 1 WHERE pr = 2 AND scope = 'org:acme'`);
+    expect((await copy.audit.verify()).broken?.problem).toMatch(/^row 2 was decided as copilot's PR number 2 of the day across the org, but the budget reservations .*say 1: they were edited$/);
+  });
 });
 
 describe("AuditLog across stores", () => {

@@ -47,14 +47,14 @@ describe("PostgreSQL schema migrations", () => {
     const stores = openPostgresStores(await url, { schema });
     closers.push(() => stores.close());
     expect(await stores.migrate()).toEqual([
-      { store: "audit", from: 0, to: 2, applied: ["decisions with their hash chain, the budget table and policy texts", "sticky identities and the time-window schedule"] },
+      { store: "audit", from: 0, to: 3, applied: ["decisions with their hash chain, the budget table and policy texts", "sticky identities and the time-window schedule", "workflow jobs"] },
       { store: "queue", from: 0, to: 1, applied: ["delivery queue with leases"] },
       { store: "check_runs", from: 0, to: 1, applied: ["check runs with owners and leases"] },
-      { store: "budget", from: 0, to: 1, applied: ["budget reservations"] },
+      { store: "budget", from: 0, to: 2, applied: ["budget reservations", "budget places by scope and window"] },
     ]);
     expect((await stores.migrate()).map((r) => r.applied)).toEqual([[], [], [], []]);
-    const { rows } = await admin.query(`SELECT store, version FROM ${schema}.governor_migrations ORDER BY store`);
-    expect(rows).toEqual([{ store: "audit", version: 1 }, { store: "audit", version: 2 }, { store: "budget", version: 1 }, { store: "check_runs", version: 1 }, { store: "queue", version: 1 }]);
+    const { rows } = await admin.query(`SELECT store, version FROM ${schema}.governor_migrations ORDER BY store, version`);
+    expect(rows).toEqual([{ store: "audit", version: 1 }, { store: "audit", version: 2 }, { store: "audit", version: 3 }, { store: "budget", version: 1 }, { store: "budget", version: 2 }, { store: "check_runs", version: 1 }, { store: "queue", version: 1 }]);
   });
 
   it("applies each step once when three replicas migrate at the same moment", async () => {
@@ -80,7 +80,7 @@ describe("SQLite schema migrations", () => {
   it("reports what opening applied, and nothing on the next open", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "governor-migrate-")), "governor.db");
     const first = openSqliteStores(path);
-    expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([["audit", 0, 5, 5], ["queue", 0, 1, 1], ["check_runs", 0, 1, 1], ["budget", 0, 1, 1]]);
+    expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([["audit", 0, 6, 6], ["queue", 0, 1, 1], ["check_runs", 0, 1, 1], ["budget", 0, 1, 1]]);
     await first.close();
     const second = openSqliteStores(path);
     expect(second.migrations.map((m) => m.applied)).toEqual([[], [], [], []]);

@@ -4,9 +4,9 @@
 import type pg from "pg";
 import { ChainImportError, inContext } from "../errors.js";
 import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
-import { agentPrOf, chainRows, importProblem, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
+import { agentPrOf, chainRows, importProblem, isoTime, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
 import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
-import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, Reevaluation, StoredPolicyText, VerifyResult } from "../ports.js";
+import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, RecordedJob, Reevaluation, StoredPolicyText, VerifyResult, WorkflowJob } from "../ports.js";
 import { migrate, transaction, type Migration } from "./migrate.js";
 
 /** Serialises chain appends across replicas ("audit" as a lock key). */
@@ -74,6 +74,27 @@ export const AUDIT_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (repo, pr)
       );
       CREATE INDEX reevaluations_due ON reevaluations (due_at);
+    `,
+  },
+  {
+    // As SQLite's audit schema 6: one row per job id, so a redelivered workflow_job counts once.
+    name: "workflow jobs",
+    sql: `
+      CREATE TABLE workflow_jobs (
+        job_id BIGINT PRIMARY KEY,
+        repo TEXT COLLATE "C" NOT NULL,
+        owner TEXT COLLATE "C" NOT NULL,
+        run_id BIGINT NOT NULL,
+        workflow TEXT NOT NULL,
+        path TEXT,
+        head_branch TEXT,
+        started_at TEXT COLLATE "C" NOT NULL,
+        completed_at TEXT COLLATE "C" NOT NULL,
+        seconds INTEGER NOT NULL,
+        delivery_id TEXT
+      );
+      CREATE INDEX workflow_jobs_repo ON workflow_jobs (repo, completed_at);
+      CREATE INDEX workflow_jobs_owner ON workflow_jobs (owner, completed_at);
     `,
   },
 ];
@@ -153,7 +174,8 @@ export class PostgresAuditLog implements AuditLog {
         await this.write(client, rows, texts, [...firstPerPr.values()]);
         // The budget places the rows were decided with (the BudgetCounter's table), so verify holds on the copy.
         for (const r of rows.flatMap(reservationsOf)) {
-          await client.query("INSERT INTO budget_reservations (scope, agent, pr, at, position) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", [r.repo, r.agent, r.pr, Date.parse(r.openedAt), r.position]);
+          await client.query("INSERT INTO budget_reservations (scope, repo, agent, pr, at, position, week_position) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            [r.scope, r.repo, r.agent, r.pr, Date.parse(r.openedAt), r.position, r.weekPosition]);
         }
       });
     });
@@ -326,6 +348,22 @@ export class PostgresAuditLog implements AuditLog {
     return rows[0]?.n ?? 0;
   }
 
+  async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
+    const seconds = Math.max(0, Math.round((Date.parse(job.completedAt) - Date.parse(job.startedAt)) / 1000));
+    const { rowCount } = await this.pool.query(`INSERT INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (job_id) DO NOTHING`,
+      [job.jobId, job.repo, (job.repo.split("/")[0] ?? "").toLowerCase(), job.runId, job.workflow, job.path, job.headBranch, isoTime(job.startedAt), isoTime(job.completedAt), seconds, job.deliveryId]);
+    return { recorded: rowCount === 1 };
+  }
+
+  async workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]> {
+    const [column, value] = q.owner !== undefined ? ["owner", q.owner.toLowerCase()] : ["repo", q.repo ?? ""];
+    const { rows } = await this.pool.query<Omit<RecordedJob, "jobId" | "runId"> & { jobId: string; runId: string }>(`SELECT job_id AS "jobId", repo, run_id AS "runId", workflow, path,
+      head_branch AS "headBranch", completed_at AS "completedAt", seconds FROM workflow_jobs WHERE ${column} = $1 AND completed_at > $2 AND completed_at <= $3 ORDER BY job_id`,
+      [value, isoTime(q.since), isoTime(q.until)]);
+    return rows.map((r) => ({ ...r, jobId: Number(r.jobId), runId: Number(r.runId) }));
+  }
+
   async count(): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>("SELECT count(*)::integer AS n FROM decisions");
     return rows[0]?.n ?? 0;
@@ -339,8 +377,12 @@ export class PostgresAuditLog implements AuditLog {
       textHashes: async () => new Set((await pool.query<{ sha256: string }>("SELECT sha256 FROM policy_texts")).rows.map((r) => r.sha256)),
       agentPrs: async () => (await pool.query<AgentPr>("SELECT repo, pr, agent, created_at FROM agent_prs")).rows,
       identities: async () => (await pool.query<{ repo: string; pr: number; agent: string }>("SELECT repo, pr, agent FROM pr_identities")).rows,
-      // The BudgetCounter's table, when it exists in this schema (scope = the repository).
-      position: async (repo, agent, pr) => (await pool.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND pr = $3", [repo, agent, pr]).catch(() => ({ rows: [] as Array<{ position: number }> }))).rows[0]?.position,
+      // The BudgetCounter's table, when it exists in this schema.
+      position: async (scope, repo, agent, pr) => {
+        const { rows } = await pool.query<{ position: number; week_position: number | null }>("SELECT position, week_position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $3 AND pr = $4", [scope, agent, repo, pr])
+          .catch(() => ({ rows: [] as Array<{ position: number; week_position: number | null }> }));
+        return rows[0] ? { position: rows[0].position, weekPosition: rows[0].week_position } : undefined;
+      },
       textProblem: async () => {
         for await (const t of this.policyTexts()) if (sha256(t.text) !== t.sha256) return `policy text ${t.sha256.slice(0, 12)} was edited: its content does not match its hash`;
         return undefined;

@@ -7,7 +7,7 @@ import { migrate as migrateAudit } from "../../audit/schema.js";
 import { agentPrOf, importProblem, reservationsOf } from "../chain.js";
 import { ChainImportError } from "../errors.js";
 import { sha256 } from "../policy-refs.js";
-import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, Reevaluation, StoredPolicyText, VerifyResult } from "../ports.js";
+import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, RecordedJob, Reevaluation, StoredPolicyText, VerifyResult, WorkflowJob } from "../ports.js";
 
 const COLUMNS = "id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
 const PAGE = 1000;
@@ -62,7 +62,7 @@ export class SqliteAuditLog implements AuditLog {
     const insertIdentity = this.db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     const releaseIdentity = this.db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
     const head = this.db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
-    const insertPlace = this.db.prepare("INSERT OR IGNORE INTO agent_budget_places (repo, agent, pr, opened_at, position) VALUES (?, ?, ?, ?, ?)");
+    const insertPlace = this.db.prepare("INSERT OR IGNORE INTO agent_budget_places (scope, repo, agent, pr, opened_at, position, week_position) VALUES (?, ?, ?, ?, ?, ?, ?)");
     this.db.transaction(() => {
       const problem = importProblem(rows, head.get() as Appended | undefined);
       if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "sqlite", problem.id);
@@ -75,7 +75,7 @@ export class SqliteAuditLog implements AuditLog {
         const entry = agentPrOf(row);
         if (entry) insertPr.run(entry.repo, entry.pr, entry.agent, entry.created_at);
         // The budget places the rows were decided with, so verify's position check holds on the copy.
-        for (const r of reservationsOf(row)) insertPlace.run(r.repo, r.agent, r.pr, r.openedAt, r.position);
+        for (const r of reservationsOf(row)) insertPlace.run(r.scope, r.repo, r.agent, r.pr, r.openedAt, r.position, r.weekPosition);
         // Sticky identities follow from the rows, as the store writes them (verify rebuilds them the same way).
         const identity = identityEffect(row);
         if (identity.release) releaseIdentity.run(row.repo, row.pr);
@@ -173,6 +173,14 @@ export class SqliteAuditLog implements AuditLog {
 
   async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {
     return this.store.countAgentPrs(q);
+  }
+
+  async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
+    return this.store.recordWorkflowJob(job);
+  }
+
+  async workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]> {
+    return this.store.workflowJobs(q);
   }
 
   async count(): Promise<number> {

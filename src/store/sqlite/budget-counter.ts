@@ -1,8 +1,10 @@
 // Budget reservations in SQLite: count and insert in one immediate transaction, so processes on one file reserving at
 // once get distinct, consecutive positions. They live in the audit file's agent_budget_places (scope = the repository),
 // the table AuditStore.verify checks every recorded position against; budget_reservations (migration 1) stays unused.
+// Places by scope and window (reservePlaces) are the AuditStore's own, so the positions verify checks are its rules.
 import type Database from "better-sqlite3";
-import type { BudgetCounter, MigrationReport, Reservation } from "../ports.js";
+import type { AuditStore } from "../../audit/store.js";
+import type { BudgetCounter, BudgetPlaces, MigrationReport, Reservation } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
 
 export const SQLITE_BUDGET_MIGRATIONS: readonly SqliteMigration[] = [
@@ -27,13 +29,14 @@ export class SqliteBudgetCounter implements BudgetCounter {
   readonly migrated: MigrationReport;
   private readonly statements;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, private readonly store: AuditStore) {
     this.migrated = migrateSqlite(db, "budget", SQLITE_BUDGET_MIGRATIONS);
     this.statements = {
-      find: db.prepare("SELECT position FROM agent_budget_places WHERE repo = ? AND agent = ? AND pr = ?"),
+      find: db.prepare("SELECT position FROM agent_budget_places WHERE scope = ? AND agent = ? AND repo = ? AND pr = ?"),
       // No upper bound: a PR opened earlier but reserved later still counts those reserved before it (a staggered burst).
-      count: db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE repo = @scope AND agent = @agent AND pr <> @pr AND opened_at > @since"),
-      insert: db.prepare("INSERT INTO agent_budget_places (repo, agent, pr, opened_at, position) VALUES (@scope, @agent, @pr, @at, @position)"),
+      count: db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE scope = @scope AND agent = @agent AND NOT (repo = @scope AND pr = @pr) AND opened_at > @since"),
+      // A place of this generic kind is its scope's own (repo = scope), as places of the repository scope are.
+      insert: db.prepare("INSERT INTO agent_budget_places (scope, repo, agent, pr, opened_at, position) VALUES (@scope, @scope, @agent, @pr, @at, @position)"),
     };
   }
 
@@ -44,7 +47,7 @@ export class SqliteBudgetCounter implements BudgetCounter {
   async reserve(r: Reservation): Promise<number> {
     const s = this.statements;
     return this.db.transaction(() => {
-      const existing = s.find.get(r.scope, r.agent, r.pr) as { position: number } | undefined;
+      const existing = s.find.get(r.scope, r.agent, r.scope, r.pr) as { position: number } | undefined;
       if (existing) return existing.position;
       const at = r.at.getTime();
       const since = new Date(at - r.windowMs).toISOString();
@@ -52,5 +55,13 @@ export class SqliteBudgetCounter implements BudgetCounter {
       s.insert.run({ scope: r.scope, agent: r.agent, pr: r.pr, at: r.at.toISOString(), position });
       return position;
     }).immediate();
+  }
+
+  async reservePlaces(q: { repo: string; org: string | null; agents: readonly string[]; pr: number; openedAt: string }): Promise<BudgetPlaces> {
+    return this.store.reservePlaces(q);
+  }
+
+  async budgetPeaks(now: Date): Promise<Array<{ agent: string; scope: "repo" | "org"; prs: number }>> {
+    return this.store.budgetPeaks(now);
   }
 }

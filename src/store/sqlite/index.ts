@@ -27,7 +27,7 @@ export function openSqliteStores(path: string, opts: { now?: () => Date } = {}):
     db.pragma("busy_timeout = 5000");
     const queue = new SqliteDeliveryQueue(db, opts.now);
     const checkRuns = new SqliteCheckRunLeases(db, opts.now);
-    const budget = new SqliteBudgetCounter(db);
+    const budget = new SqliteBudgetCounter(db, log.store);
     return {
       audit: log, queue, checkRuns, budget,
       migrations: [migration, queue.migrated, checkRuns.migrated, budget.migrated],
