@@ -11,7 +11,7 @@ import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
 import { checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
-import { checkSummary, CONCLUSION } from "./summary.js";
+import { checkSummary, conclusionOf } from "./summary.js";
 
 const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "governance: needs approval", denied: "governance: denied" };
 
@@ -59,7 +59,7 @@ export class GovernorState {
     const key = checkRunKey(target);
     await this.completeCheck(octokit, target, id, decision, summary, detailsUrl);
     let shown = id;
-    const shows = `${CONCLUSION[decision.outcome]}\u0000${decision.title}`;
+    const shows = `${conclusionOf(decision)}\u0000${decision.title}`;
     const newest = this.newestCompleted.get(key);
     if (newest && newest.id > id) {
       // The newer run already shows this conclusion and title: GitHub's answer for the commit is right as it is.
