@@ -53,10 +53,12 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     };
   }
   if (event === "check_run" || event === "check_suite") {
-    if (!(GOVERNED_EVENTS[event] as readonly string[]).includes(action)) return skip(`${event}.${action} is not a re-run request`);
+    if (!(GOVERNED_EVENTS[event] as readonly string[]).includes(action)) return skip(`${event}.${action} is not a re-run request or a button`);
     const target = obj(body[event]);
     const appId = num(obj(target?.["app"])?.["id"]);
     if (appId !== self.appId) return skip(`a re-run of another app's ${event === "check_run" ? "check" : "suite"}`);
+    // A button press is a command: never superseded by (nor superseding) the PR's evaluations.
+    if (action === "requested_action") return { evaluate: true, installationId, prKey: null, headSha: null };
     const prs = Array.isArray(target?.["pull_requests"]) ? (target["pull_requests"] as unknown[]) : [];
     const number = num(obj(prs[0])?.["number"]);
     const sha = str(target?.["head_sha"]) ?? null;

@@ -55,6 +55,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
     latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
     scheduleReevaluation: (q: Parameters<typeof store.scheduleReevaluation>[0]) => store.scheduleReevaluation(q),
+    overridesFor: (repo: string, pr: number, headSha: string) => store.overridesFor(repo, pr, headSha),
   };
   const clock = config.clock ?? (() => new Date());
   let api: GovernorApi | undefined;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SimServer } from "./server.js";
 import { type Account, newSha, type SimCheckRun, type SimFile, type SimPull, type SimReview, SimState } from "./state.js";
-import { checkRunRerequested, mergeGroupEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook } from "./webhooks.js";
+import { checkRunRequestedAction, checkRunRerequested, issueCommentEvent, mergeGroupEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook } from "./webhooks.js";
 
 export type { SimCheckRun, SimPull } from "./state.js";
 export type { Webhook } from "./webhooks.js";
@@ -222,6 +222,26 @@ export class Simulator {
     const pr = this.state.pull(repo, number);
     pr.labels = add ? [...new Set([...pr.labels, name])] : pr.labels.filter((l) => l !== name);
     return pullRequestEvent(this.context(repo, by), pr, add ? "labeled" : "unlabeled", { label: { name, color: "ededed", id: 1, node_id: "L", url: "", default: false, description: null } });
+  }
+
+  /** A comment on the PR by `by` (stored like GitHub's), and its `issue_comment.created` delivery. */
+  comment(repo: string, number: number, by: Account, body: string): Webhook {
+    const pr = this.state.pull(repo, number);
+    const comment = { id: this.state.nextId(), repo, issue: number, user: { login: by.login, type: by.type }, body, created_at: new Date().toISOString() };
+    this.state.comments.push(comment);
+    return issueCommentEvent(this.context(repo, by), pr, comment);
+  }
+
+  /** A button (check run action) on the PR's latest `governance` check, pressed by `by`. */
+  pressAction(repo: string, number: number, by: Account, identifier: string): Webhook {
+    const pr = this.state.pull(repo, number);
+    const run = this.latestCheck(repo, number);
+    return checkRunRequestedAction(this.context(repo, by), pr, run?.id ?? 0, this.state.app.id, identifier);
+  }
+
+  /** Comments on the PR, oldest first. */
+  commentsOn(repo: string, number: number): Array<{ user: string; body: string }> {
+    return this.state.comments.filter((c) => c.repo === repo && c.issue === number).map((c) => ({ user: c.user.login, body: c.body }));
   }
 
   /** The Re-run button on the PR's latest `governance` check. */

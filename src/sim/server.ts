@@ -279,6 +279,7 @@ export class SimServer {
         output: { title: null, summary: null, text: null, annotations: [] }, app_id: s.app.id,
       };
       applyOutput(run, b["output"]);
+      applyActions(run, b["actions"]);
       s.checkRuns.set(run.id, run);
       if (run.status === "completed") this.completed(run);
       return { status: 201, body: renderCheck(run) };
@@ -300,6 +301,7 @@ export class SimServer {
       if (b["details_url"]) run.details_url = String(b["details_url"]);
       if (b["completed_at"]) run.completed_at = String(b["completed_at"]);
       applyOutput(run, b["output"]);
+      applyActions(run, b["actions"]);
       if (run.status === "completed") this.completed(run);
       return { body: renderCheck(run) };
     });
@@ -393,6 +395,16 @@ function page(items: unknown[], query: URLSearchParams, url: URL, base: string):
   return { body: slice, headers };
 }
 
+/** GitHub's limits on check run actions: at most 3; label 20, description 40, identifier 20 characters. */
+function applyActions(run: SimCheckRun, actions: unknown): void {
+  if (actions === undefined) return;
+  const list = Array.isArray(actions) ? (actions as Json[]) : [];
+  const bad = !Array.isArray(actions) || list.length > 3 || list.some((a) => typeof a["label"] !== "string" || typeof a["description"] !== "string" || typeof a["identifier"] !== "string"
+    || (a["label"] as string).length > 20 || (a["description"] as string).length > 40 || (a["identifier"] as string).length > 20);
+  if (bad) throw new ApiError(422, "Validation Failed", [{ resource: "CheckRun", code: "invalid", field: "actions", message: "at most 3 actions; label ≤ 20, description ≤ 40, identifier ≤ 20 characters" }]);
+  run.actions = list.map((a) => ({ label: String(a["label"]), description: String(a["description"]), identifier: String(a["identifier"]) }));
+}
+
 function checkOutput(output: unknown): void {
   if (!output || typeof output !== "object") return;
   const o = output as Json;
@@ -421,6 +433,7 @@ function renderCheck(run: SimCheckRun): Json {
     id: run.id, name: run.name, head_sha: run.head_sha, status: run.status, conclusion: run.conclusion, details_url: run.details_url,
     started_at: run.started_at, completed_at: run.completed_at, app: { id: run.app_id, slug: "governor" },
     output: { title: run.output.title, summary: run.output.summary, text: run.output.text, annotations_count: run.output.annotations.length },
+    ...(run.actions ? { actions: run.actions } : {}),
     pull_requests: [],
   };
 }

@@ -70,6 +70,8 @@ export interface SimCheckRun {
   completed_at: string | null;
   output: { title: string | null; summary: string | null; text: string | null; annotations: SimAnnotation[] };
   app_id: number;
+  /** Buttons the app offers on the run (`actions`), as last set. */
+  actions?: Array<{ label: string; description: string; identifier: string }>;
   /** When the simulator saw it completed (ms since epoch), for latency measurements. */
   completedAtMs?: number;
 }

@@ -1,0 +1,112 @@
+// Issue 14 over HTTP: observe mode and break-glass overrides, signed webhooks against the simulator and `governor serve`.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "../../src/demo/stack.js";
+import { run } from "../helpers/cli.js";
+
+const REPO = "acme/webapp";
+const copilot = { login: "Copilot", type: "Bot" as const };
+const oncall = { login: "oncall", type: "User" as const };
+let s: Stack;
+beforeEach(async () => {
+  s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 50 } });
+});
+afterEach(async () => {
+  await s.close();
+});
+
+const newestRun = (sha: string) => s.sim.state.checkRunsFor(REPO, sha).filter((r) => r.name === "governance").sort((a, b) => b.id - a.id)[0];
+async function deliver(webhook: Parameters<Stack["sim"]["send"]>[0]) {
+  expect((await s.sim.send(webhook)).status).toBe(202);
+  await s.governor.worker.whenIdle();
+}
+async function open(branch: string, path: string) {
+  const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch, files: [{ path, content: "x\n" }] });
+  await deliver(webhook);
+  return pr;
+}
+
+describe("over HTTP: observe mode", () => {
+  it("leaves an observe-mode repo's check neutral, titled with what it would deny, and records both in the audit trail", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nmode: observe\nrules:\n  - id: billing-freeze\n    match: { paths: [\"src/billing/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    const pr = await open("copilot/bill", "src/billing/a.ts");
+    expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "neutral", output: { title: expect.stringContaining("Observe: would deny (repo:billing-freeze)") } });
+    const listed = await run(["audit", "list", "--would-block", "--json", "--db", s.databasePath], { cwd: process.cwd() });
+    const rows = JSON.parse(listed.stdout) as Array<{ pr: number; outcome: string }>;
+    expect(rows).toEqual([expect.objectContaining({ pr: pr.number, outcome: "allowed" })]);
+    const shown = await run(["audit", "show", String((rows[0] as unknown as { id: number }).id), "--json", "--db", s.databasePath], { cwd: process.cwd() });
+    expect(JSON.parse(shown.stdout).decision.observed).toEqual({ outcome: "denied", rules: ["repo:billing-freeze"] });
+    expect((await run(["audit", "replay", "--all", "--db", s.databasePath], { cwd: process.cwd() })).code).toBe(0);
+  });
+
+  it("enforces the other rules beside one rule on trial in observe mode", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nrules:\n  - id: trial\n    mode: observe\n    match: { paths: [\"docs/**\"] }\n    action: deny\n  - id: secrets\n    match: { paths: [\"secrets/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    const trial = await open("copilot/docs", "docs/a.md");
+    const secret = await open("copilot/secret", "secrets/key");
+    expect(newestRun(trial.head.sha)).toMatchObject({ conclusion: "neutral", output: { title: expect.stringContaining("Observe: would deny (repo:trial)") } });
+    expect(newestRun(secret.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:secrets" } });
+  });
+});
+
+describe("over HTTP: break-glass overrides", () => {
+  const POLICY = "version: 1\nrules:\n  - id: billing-freeze\n    match: { paths: [\"src/billing/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\noverrides: { users: [oncall] }\n";
+  beforeEach(() => {
+    s.sim.commit(REPO, "main", { ".governance.yml": POLICY });
+  });
+  // Governor's replies (the simulator posts as the app's bot) to /governance commands.
+  const replies = (n: number) => s.sim.commentsOn(REPO, n).filter((c) => c.user === `${s.sim.state.app.slug}[bot]`).map((c) => c.body);
+
+  it("turns the head's check green for a listed person's override by comment, labels the PR and records a replayable row", async () => {
+    const pr = await open("copilot/hotfix", "src/billing/fix.ts");
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("failure");
+    expect(newestRun(pr.head.sha)?.actions).toEqual([{ label: "Override", description: expect.any(String), identifier: "governance-override" }]);
+    await deliver(s.sim.comment(REPO, pr.number, oncall, "/governance override payments are down, INC-4711"));
+    expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "success", output: { title: "Overridden by @oncall", summary: expect.stringContaining("payments are down, INC-4711") } });
+    expect(s.sim.labelsOn(REPO, pr.number)).toContain("governance: overridden");
+    expect(replies(pr.number).at(-1)).toMatch(/^Overridden: .*audit row \d+/);
+    const rows = JSON.parse((await run(["audit", "list", "--pr", String(pr.number), "--json", "--db", s.databasePath], { cwd: process.cwd() })).stdout) as Array<{ title: string }>;
+    expect(rows[0]?.title).toBe("Overridden by @oncall");
+    expect((await run(["audit", "replay", "--all", "--db", s.databasePath], { cwd: process.cwd() })).code).toBe(0);
+    expect((await run(["audit", "verify", "--db", s.databasePath], { cwd: process.cwd() })).code).toBe(0);
+  });
+
+  it("refuses an unlisted person, the author, a bot and a missing reason, each with a reply, and the check stays red", async () => {
+    const pr = await open("copilot/hotfix2", "src/billing/fix.ts");
+    await deliver(s.sim.comment(REPO, pr.number, { login: "mallory", type: "User" }, "/governance override trust me, it is fine"));
+    await deliver(s.sim.comment(REPO, pr.number, copilot, "/governance override I am sure this is fine"));
+    await deliver(s.sim.comment(REPO, pr.number, { login: "renovate[bot]", type: "Bot" }, "/governance override automated hotfix please"));
+    await deliver(s.sim.comment(REPO, pr.number, oncall, "/governance override"));
+    const got = replies(pr.number);
+    expect(got).toHaveLength(4);
+    expect(got[0]).toMatch(/^Not overridden: @mallory is not named in the policy's `overrides`/);
+    expect(got[1]).toMatch(/^Not overridden: @Copilot (is a bot or an agent|opened this PR)/);
+    expect(got[2]).toMatch(/^Not overridden: @renovate\[bot\] is a bot or an agent/);
+    expect(got[3]).toMatch(/^Not overridden: an override needs a reason/);
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("failure");
+    const refused = JSON.parse((await run(["audit", "list", "--pr", String(pr.number), "--json", "--db", s.databasePath], { cwd: process.cwd() })).stdout) as Array<{ title: string }>;
+    expect(refused.filter((r) => r.title.startsWith("Override refused"))).toHaveLength(4);
+  });
+
+  it("does not survive a push: the new head is evaluated normally and the label goes", async () => {
+    const pr = await open("copilot/hotfix3", "src/billing/fix.ts");
+    await deliver(s.sim.comment(REPO, pr.number, oncall, "/governance override payments are down, INC-4712"));
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
+    const { sha, webhook } = s.sim.push(REPO, pr.number, [{ path: "src/billing/more.ts", content: "y\n" }]);
+    await deliver(webhook);
+    expect(newestRun(sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:billing-freeze" } });
+    expect(s.sim.labelsOn(REPO, pr.number)).not.toContain("governance: overridden");
+  });
+
+  it("does nothing on a PR that is already allowed, and says so", async () => {
+    const pr = await open("copilot/docs", "docs/ok.md");
+    await deliver(s.sim.comment(REPO, pr.number, oncall, "/governance override just to be sure of it"));
+    expect(replies(pr.number).at(-1)).toMatch(/^Not overridden: #\d+ is not blocked/);
+    expect(newestRun(pr.head.sha)?.output.title).not.toContain("Overridden");
+  });
+
+  it("answers the Override button with instructions to comment", async () => {
+    const pr = await open("copilot/hotfix4", "src/billing/fix.ts");
+    await deliver(s.sim.pressAction(REPO, pr.number, oncall, "governance-override"));
+    expect(replies(pr.number).at(-1)).toContain("/governance override <reason");
+    expect(replies(pr.number).at(-1)).toContain("@oncall (repo)");
+  });
+});
