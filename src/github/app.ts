@@ -11,7 +11,8 @@ import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./rele
 import type { AppDeps } from "./ports.js";
 import { overrideCommand, overrideInstructions, overridePullRequest, overrideReply, RequestedActionSchema } from "./override.js";
 import { OVERRIDE_ACTION } from "./override-report.js";
-import { readPolicies } from "./policy-source.js";
+import { policyPushOf, scheduleAfterPolicyPush } from "./policy-push.js";
+import { baseBranchHead, readPolicies } from "./policy-source.js";
 import { compiledPolicies } from "../policy/decide.js";
 
 
@@ -183,6 +184,15 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       await context.octokit.rest.issues.createComment({ owner, repo, issue_number: pr.number, body: overrideReply(outcome, pr.number) });
     });
 
+    // A push that changes a policy: the open PRs it governs go on the re-evaluation schedule, due now.
+    app.on("push", async (context) => {
+      const push = policyPushOf(context.payload);
+      if (!push) return;
+      const installationId = (context.payload as { installation?: { id?: number } }).installation?.id ?? null;
+      const n = await scheduleAfterPolicyPush(context.octokit, deps, push, installationId, context.log);
+      context.log.info({ ...push, prs: n }, "a policy changed: open PRs scheduled for re-evaluation");
+    });
+
     // The check run's Override button: it carries no reason, so the answer is how to comment, and who may.
     app.on("check_run.requested_action", async (context) => {
       let event;
@@ -199,7 +209,7 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       for (const { number } of event.check_run.pull_requests) {
         const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: number });
         const pr = parsePayload(PullRequestSchema, "pulls.get", data);
-        const policies = await readPolicies(context.octokit, { owner, repo, baseSha: pr.base.sha }, state.policyTexts, () => deps.now().getTime());
+        const policies = await readPolicies(context.octokit, { owner, repo, baseSha: await baseBranchHead(context.octokit, pr, { owner, repo }) }, state.policyTexts, () => deps.now().getTime());
         const compiled = compiledPolicies({ ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) }, state.compiled);
         await context.octokit.rest.issues.createComment({ owner, repo, issue_number: number, body: overrideInstructions(compiled.ok ? compiled.policy.overrides : {}) });
       }

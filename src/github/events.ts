@@ -10,6 +10,9 @@ export const COMMENT_ACTIONS = ["created"] as const;
 /** A merge queue asks for the required checks of a group commit. */
 export const MERGE_GROUP_ACTIONS = ["checks_requested"] as const;
 
+/** Pushes have no action; one that changes a policy file re-evaluates the open PRs it governs (policy-push.ts). */
+export const PUSH_ACTIONS = [] as const;
+
 export const GOVERNED_EVENTS = {
   pull_request: PULL_REQUEST_ACTIONS,
   pull_request_review: REVIEW_ACTIONS,
@@ -17,4 +20,5 @@ export const GOVERNED_EVENTS = {
   check_suite: RERUN_ACTIONS,
   issue_comment: COMMENT_ACTIONS,
   merge_group: MERGE_GROUP_ACTIONS,
+  push: PUSH_ACTIONS,
 } as const;

@@ -8,7 +8,7 @@ import { nextWindowChange } from "../policy/windows.js";
 import { agentNames } from "../audit/store.js";
 import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
-import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
+import { baseBranchHead, PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
 import { checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
 import { checkSummary, conclusionOf } from "./summary.js";
@@ -142,7 +142,7 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   const owner = repository.owner.login;
   const repo = repository.name;
   const now = deps.now();
-  const policies = await readPolicies(octokit, { owner, repo, baseSha: pr.base.sha }, state.policyTexts, () => now.getTime());
+  const policies = await readPolicies(octokit, { owner, repo, baseSha: await baseBranchHead(octokit, pr, { owner, repo }) }, state.policyTexts, () => now.getTime());
   const notes = policies.orgUnseen ? [policies.orgUnseen] : [];
   if (policies.conflict) return { input: null, failure: { title: "Invalid policy: two policy files", message: policies.conflict }, notes };
   if (policies.orgUnseen && deps.requireOrgPolicy) {

@@ -8,7 +8,7 @@ import type { Decision } from "../policy/decision.js";
 import type { Overrides } from "../policy/schema.js";
 import { listCommitSignals, listTeamMembers } from "./change-builder.js";
 import { governPullRequest, type GovernorState, type GovernRequest } from "./govern.js";
-import { readPolicies } from "./policy-source.js";
+import { baseBranchHead, readPolicies } from "./policy-source.js";
 import type { AppDeps, Octokit } from "./ports.js";
 
 /** Shorter than this is not an account of why the glass was broken. */
@@ -57,7 +57,7 @@ export async function overridePullRequest(req: Request, state: GovernorState, de
     return { overridden: false, why, auditId: row.id };
   };
 
-  const policies = await readPolicies(octokit, { owner: repository.owner.login, repo: repository.name, baseSha: pr.base.sha }, state.policyTexts, () => deps.now().getTime());
+  const policies = await readPolicies(octokit, { owner: repository.owner.login, repo: repository.name, baseSha: await baseBranchHead(octokit, pr, { owner: repository.owner.login, repo: repository.name }) }, state.policyTexts, () => deps.now().getTime());
   const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
   if (!sources.org && !sources.repo) return refuse("there is no policy here, so nothing to override.");
   const compiled = compiledPolicies(sources, state.compiled);

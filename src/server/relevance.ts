@@ -1,6 +1,7 @@
 // Which deliveries lead to an evaluation, and of which PR. Decided at receipt so the inbox can coalesce safely:
 // only deliveries that evaluate may supersede one another.
 import { GOVERNED_EVENTS } from "../github/events.js";
+import { policyPushOf } from "../github/policy-push.js";
 
 export interface SelfIdentity {
   appId: number;
@@ -83,6 +84,12 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     // No PR key: a command is never superseded by (nor supersedes) the PR's other deliveries.
     if (!repo || number === undefined) return skip("a /governance command that names no PR");
     return { evaluate: true, installationId, prKey: null, headSha: null };
+  }
+  if (event === "push") {
+    const push = policyPushOf(body);
+    if (!push) return skip("a push that changes no policy file");
+    // One key per pushed branch: a burst of policy pushes waiting in the inbox coalesces into the newest.
+    return { evaluate: true, installationId, prKey: `${push.repo}@push:${push.branch}`, headSha: null };
   }
   return skip(`event ${event} is not one Governor evaluates`);
 }

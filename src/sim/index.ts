@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SimServer } from "./server.js";
 import { type Account, newSha, type SimCheckRun, type SimFile, type SimPull, type SimReview, SimState } from "./state.js";
-import { checkRunRequestedAction, checkRunRerequested, issueCommentEvent, mergeGroupEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook } from "./webhooks.js";
+import { checkRunRequestedAction, checkRunRerequested, issueCommentEvent, mergeGroupEvent, pushEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook } from "./webhooks.js";
 
 export type { SimCheckRun, SimPull } from "./state.js";
 export type { Webhook } from "./webhooks.js";
@@ -222,6 +222,16 @@ export class Simulator {
     const pr = this.state.pull(repo, number);
     pr.labels = add ? [...new Set([...pr.labels, name])] : pr.labels.filter((l) => l !== name);
     return pullRequestEvent(this.context(repo, by), pr, add ? "labeled" : "unlabeled", { label: { name, color: "ededed", id: 1, node_id: "L", url: "", default: false, description: null } });
+  }
+
+  /** Commits to a branch (a merged policy edit, say) and returns the `push` delivery GitHub would send. */
+  pushToBranch(repo: string, branch: string, write: Record<string, string>, by: Account = { login: "octocat", type: "User" }): { sha: string; webhook: Webhook } {
+    const r = this.state.repo(repo);
+    const before = r.branches.get(branch) ?? "0".repeat(40);
+    const old = r.trees.get(before) ?? new Map<string, string>();
+    const sha = this.state.commit(repo, branch, { write });
+    const paths = Object.keys(write);
+    return { sha, webhook: pushEvent(this.context(repo, by), { branch, before, after: sha, added: paths.filter((p) => !old.has(p)), modified: paths.filter((p) => old.has(p)), removed: [] }) };
   }
 
   /** A comment on the PR by `by` (stored like GitHub's), and its `issue_comment.created` delivery. */

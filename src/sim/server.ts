@@ -28,6 +28,7 @@ const SERVED = [
   "/repos/{owner}/{repo}/issues/{issue_number}/labels", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
   "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/git/commits/{commit_sha}", "/repos/{owner}/{repo}/compare/{basehead}",
+  "/repos/{owner}/{repo}/branches/{branch}", "/repos/{owner}/{repo}/pulls", "/installation/repositories",
 ];
 
 /** GitHub's limits that the simulator enforces like GitHub does. */
@@ -211,6 +212,14 @@ export class SimServer {
       const html = base.replace(/\/api\/v3$/, "");
       return { body: { id: repo.id, node_id: `R_${repo.id}`, name: repo.name, full_name: full(params), private: true, owner: { login: repo.owner, type: "Organization" }, html_url: `${html}/${full(params)}`, default_branch: repo.defaultBranch } };
     });
+    // A branch and its head commit (GitHub's "get a branch"; the fields Governor reads, and a few more).
+    this.on("GET", "/repos/{owner}/{repo}/branches/{branch}", ({ params }) => {
+      const repo = repoOf(params);
+      const name = params["branch"] ?? "";
+      const sha = repo.branches.get(name);
+      if (!sha) throw new ApiError(404, "Branch not found");
+      return { body: { name, commit: { sha, url: "" }, protected: false, _links: { self: "", html: "" } } };
+    });
     this.on("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}", ({ params }) => {
       const repo = repoOf(params);
       const sha = params["commit_sha"] ?? "";
@@ -231,6 +240,24 @@ export class SimServer {
         url: "", html_url: "", permalink_url: "", diff_url: "", patch_url: "", base_commit: { sha: baseSha }, merge_base_commit: { sha: baseSha },
         status: "ahead", ahead_by: pr.commits.length, behind_by: 0, total_commits: pr.commits.length, commits, files: pageNo === 1 ? pr.files : [],
       } };
+    });
+    // Open (or closed) PRs of a repository, optionally into one base branch, oldest first like GitHub's default sort is not: newest first.
+    this.on("GET", "/repos/{owner}/{repo}/pulls", ({ params, query, url, base }) => {
+      const repo = repoOf(params);
+      const state = query.get("state") ?? "open";
+      const into = query.get("base");
+      const pulls = [...s.pulls.values()].filter((p) => p.repo === full(params) && (state === "all" || p.state === state) && (!into || p.base.ref === into)).sort((a, b) => b.number - a.number);
+      return page(pulls.map((p) => renderPull(p, repo, base)), query, url, base);
+    });
+    // The repositories an installation token can reach: its account's, less those hidden from the app.
+    this.on("GET", "/installation/repositories", ({ req, query, url, base }) => {
+      const id = Number(/ghs_sim(\d+)/.exec(String(req.headers["authorization"] ?? ""))?.[1]);
+      const account = s.installations.get(id)?.account;
+      if (!account) throw new ApiError(401, "Bad credentials");
+      const repos = [...s.repos.values()].filter((r) => r.owner === account && !s.hidden.has(`${r.owner}/${r.name}`))
+        .map((r) => ({ id: r.id, name: r.name, full_name: `${r.owner}/${r.name}`, private: true, owner: { login: r.owner, type: "Organization" }, default_branch: r.defaultBranch }));
+      const paged = page(repos, query, url, base);
+      return { ...paged, body: { total_count: repos.length, repositories: paged.body } };
     });
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", ({ params, base }) => ({ body: renderPull(pullOf(params), repoOf(params), base) }));
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files", ({ params, query, url, base }) =>

@@ -143,6 +143,22 @@ export function checkRunRequestedAction(ctx: PayloadContext, pr: SimPull, checkR
   return { event: "check_run", payload: { ...base.payload, action: "requested_action", requested_action: { identifier } } };
 }
 
+/** A push of one commit to a branch (`push`), naming the files it added, modified and removed. */
+export function pushEvent(ctx: PayloadContext, push: { branch: string; before: string; after: string; added: string[]; modified: string[]; removed: string[] }): Webhook {
+  const base = template("push", "");
+  const commit = { id: push.after, tree_id: push.after, distinct: true, message: "commit", timestamp: new Date().toISOString(), url: "", author: { name: ctx.sender.login, email: `${ctx.sender.login}@example.com`, username: ctx.sender.login }, committer: { name: ctx.sender.login, email: `${ctx.sender.login}@example.com`, username: ctx.sender.login }, added: push.added, removed: push.removed, modified: push.modified };
+  return {
+    event: "push",
+    payload: {
+      ...base, ref: `refs/heads/${push.branch}`, before: push.before, after: push.after, created: false, deleted: false, forced: false, base_ref: null,
+      commits: [commit], head_commit: commit,
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}
+
 export interface SentDelivery {
   id: string;
   status: number;

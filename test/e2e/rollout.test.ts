@@ -110,3 +110,48 @@ describe("over HTTP: break-glass overrides", () => {
     expect(replies(pr.number).at(-1)).toContain("@oncall (repo)");
   });
 });
+
+describe("over HTTP: re-evaluation when the policy changes", () => {
+  beforeEach(async () => {
+    await s.close();
+    s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 50, reevaluateEveryMs: 50 } });
+  });
+  async function until(test: () => boolean) {
+    const deadline = Date.now() + 10_000;
+    while (!test() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await s.governor.worker.whenIdle();
+  }
+
+  it("turns an open allowed PR denied when a policy edit is merged into its base branch, without any PR event", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: allow\nowners: { users: [olga] }\n" });
+    const pr = await open("copilot/docs-late", "docs/late.md");
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
+    const { webhook } = s.sim.pushToBranch(REPO, "main", { ".governance.yml": "version: 1\nrules:\n  - id: docs-freeze\n    match: { paths: [\"docs/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    await deliver(webhook);
+    await until(() => newestRun(pr.head.sha)?.conclusion === "failure");
+    expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:docs-freeze" } });
+  });
+
+  it("turns an open PR in another repository denied when the org policy in .github changes", async () => {
+    s.sim.addRepo("acme", "api", { "README.md": "api\n" });
+    s.sim.commit("acme/.github", "main", { "governance.yml": "version: 1\ndefault: allow\nowners: { users: [olga] }\n" });
+    const { pr, webhook: opened } = s.sim.openPullRequest({ repo: "acme/api", author: copilot, branch: "copilot/api", files: [{ path: "src/api.ts", content: "x\n" }] });
+    await deliver(opened);
+    const apiRun = () => s.sim.state.checkRunsFor("acme/api", pr.head.sha).filter((r) => r.name === "governance").sort((a, b) => b.id - a.id)[0];
+    expect(apiRun()?.conclusion).toBe("success");
+    const { webhook } = s.sim.pushToBranch("acme/.github", "main", { "governance.yml": "version: 1\ndefault: deny\nowners: { users: [olga] }\n" });
+    await deliver(webhook);
+    await until(() => apiRun()?.conclusion === "failure");
+    expect(apiRun()).toMatchObject({ conclusion: "failure", output: { title: expect.stringContaining("Denied") } });
+  });
+
+  it("reads the policy of the base branch as it is now, not at the PR's recorded base commit", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: allow\nowners: { users: [olga] }\n" });
+    const pr = await open("copilot/docs-now", "docs/now.md");
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
+    // The policy changes on main with no push delivery; the next event on the PR (a re-run) must see it.
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: deny\nowners: { users: [olga] }\n" });
+    await deliver(s.sim.rerun(REPO, pr.number, { login: "olga", type: "User" }));
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("failure");
+  });
+});
