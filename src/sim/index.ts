@@ -1,4 +1,5 @@
 // The local GitHub simulator: a REST API on loopback, a control API to act as users and agents, and a webhook sender.
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SimServer } from "./server.js";
@@ -41,6 +42,7 @@ export class Simulator {
   private readonly waiters: Array<{ test: (run: SimCheckRun) => boolean; resolve: (run: SimCheckRun) => void }> = [];
 
   constructor() {
+    this.server.redeliver = (d) => this.deliver(d.webhook, d.guid, true);
     this.server.onCheckCompleted = (run) => {
       for (const w of this.waiters.filter((x) => x.test(run))) {
         this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -263,7 +265,30 @@ export class Simulator {
 
   async send(webhook: Webhook, opts: { deliveryId?: string; signature?: string | null; secret?: string } = {}): Promise<SentDelivery> {
     if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
-    return sendWebhook({ url: this.hook.url, secret: opts.secret ?? this.hook.secret, webhook, ...(opts.deliveryId ? { deliveryId: opts.deliveryId } : {}), ...(opts.signature !== undefined ? { signature: opts.signature } : {}) });
+    return this.deliver(webhook, opts.deliveryId ?? randomUUID(), false, opts);
+  }
+
+  /**
+   * Sends and records one attempt like GitHub's delivery log: a receiver that cannot be reached (connection refused)
+   * is a failed delivery with status code 0, kept for redelivery, not an error of the sender.
+   */
+  async deliver(webhook: Webhook, guid: string, redelivery: boolean, opts: { signature?: string | null; secret?: string } = {}): Promise<SentDelivery> {
+    if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
+    const payload = webhook.payload as { action?: unknown; installation?: { id?: unknown }; repository?: { id?: unknown } };
+    const record = (status_code: number, status: string) => this.state.deliveries.push({
+      id: this.state.nextId(), guid, delivered_at: new Date().toISOString(), redelivery, status_code, status, event: webhook.event,
+      action: typeof payload.action === "string" ? payload.action : null,
+      installation_id: typeof payload.installation?.id === "number" ? payload.installation.id : null,
+      repository_id: typeof payload.repository?.id === "number" ? payload.repository.id : null, webhook,
+    });
+    try {
+      const sent = await sendWebhook({ url: this.hook.url, secret: opts.secret ?? this.hook.secret, webhook, deliveryId: guid, ...(opts.signature !== undefined ? { signature: opts.signature } : {}) });
+      record(sent.status, sent.status >= 200 && sent.status < 300 ? "OK" : `Invalid HTTP Response: ${sent.status}`);
+      return sent;
+    } catch (error) {
+      record(0, "failed to connect to host");
+      return { id: guid, status: 0, body: String(error), ms: 0 };
+    }
   }
 
   latestCheck(repo: string, number: number, name = "governance"): SimCheckRun | undefined {

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { type Fault, Faults } from "./faults.js";
 import { SimOAuth } from "./oauth.js";
 import { OpenApiValidator } from "./openapi.js";
-import { type SimCheckRun, type SimPull, type SimRepo, SimState } from "./state.js";
+import { type SimCheckRun, type SimDelivery, type SimPull, type SimRepo, SimState } from "./state.js";
 
 export interface LoggedRequest {
   method: string;
@@ -29,6 +29,7 @@ const SERVED = [
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
   "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/git/commits/{commit_sha}", "/repos/{owner}/{repo}/compare/{basehead}",
   "/repos/{owner}/{repo}/branches/{branch}", "/repos/{owner}/{repo}/pulls", "/installation/repositories",
+  "/app/hook/deliveries", "/app/hook/deliveries/{delivery_id}/attempts",
 ];
 
 /** GitHub's limits that the simulator enforces like GitHub does. */
@@ -56,6 +57,8 @@ export class SimServer {
   /** Called whenever a check run is completed (for waiting without polling). */
   onCheckCompleted: ((run: SimCheckRun) => void) | undefined;
 
+  /** Sends a recorded delivery again (set by the Simulator, which holds the webhook target). */
+  redeliver: ((d: SimDelivery) => Promise<unknown>) | undefined;
   constructor(readonly state: SimState) {
     this.routes();
   }
@@ -178,6 +181,28 @@ export class SimServer {
 
     this.on("GET", "/app", () => ({ body: { id: s.app.id, slug: s.app.slug, name: s.app.name, owner: { login: "governor-dev", type: "Organization" }, events: [], permissions: {} } }));
     this.on("GET", "/app/installations", () => ({ body: [...s.installations.entries()].map(([id, i]) => ({ id, account: { login: i.account, type: "Organization" } })) }));
+    // The app's recent webhook deliveries, newest first, paged by an opaque cursor (GitHub's Link header, rel="next").
+    this.on("GET", "/app/hook/deliveries", ({ req, query, base }) => {
+      if (!/^bearer /i.test(String(req.headers.authorization))) throw new ApiError(401, "A JSON web token could not be decoded");
+      const perPage = Math.min(LIMITS.perPage, Math.max(1, Number(query.get("per_page") ?? 30) || 30));
+      const cursor = Number(query.get("cursor") ?? Number.POSITIVE_INFINITY);
+      const older = [...s.deliveries].filter((d) => d.id < cursor).sort((a, b) => b.id - a.id);
+      const pageOf = older.slice(0, perPage);
+      const headers: Record<string, string> = {};
+      if (older.length > perPage && pageOf.length > 0) headers["link"] = `<${base}/app/hook/deliveries?per_page=${perPage}&cursor=${pageOf[pageOf.length - 1]!.id}>; rel="next"`;
+      return {
+        headers,
+        body: pageOf.map((d) => ({ id: d.id, guid: d.guid, delivered_at: d.delivered_at, redelivery: d.redelivery, duration: 0.01, status: d.status, status_code: d.status_code, event: d.event, action: d.action, installation_id: d.installation_id, repository_id: d.repository_id })),
+      };
+    });
+    // Redeliver one: GitHub accepts (202) and sends it again, as a new attempt with the same guid.
+    this.on("POST", "/app/hook/deliveries/{delivery_id}/attempts", ({ req, params }) => {
+      if (!/^bearer /i.test(String(req.headers.authorization))) throw new ApiError(401, "A JSON web token could not be decoded");
+      const d = s.deliveries.find((x) => x.id === Number(params["delivery_id"]));
+      if (!d) throw new ApiError(404, "Not Found");
+      void this.redeliver?.(d);
+      return { status: 202, body: {} };
+    });
     this.on("POST", "/app/installations/{installation_id}/access_tokens", ({ params }) => {
       if (!s.installations.has(Number(params["installation_id"]))) throw new ApiError(404, "Not Found");
       return { status: 201, body: { token: `ghs_sim${params["installation_id"]}`, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" } };

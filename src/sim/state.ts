@@ -87,6 +87,22 @@ export interface SimRepo {
   labels: Map<string, { name: string; color: string; description: string | null }>;
 }
 
+/** A webhook delivery attempt as GitHub's "recent deliveries" keep it; `webhook` is what a redelivery sends again. */
+export interface SimDelivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  /** 0 when the receiver could not be reached (connection refused), else the HTTP status it answered. */
+  status_code: number;
+  status: string;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  repository_id: number | null;
+  webhook: { event: string; payload: Record<string, unknown> };
+}
+
 export interface SimComment {
   id: number;
   repo: string;
@@ -109,6 +125,8 @@ export class SimState {
   readonly installations = new Map<number, { account: string }>();
   readonly checkRuns = new Map<number, SimCheckRun>();
   readonly comments: SimComment[] = [];
+  /** Every delivery attempt, oldest first (GitHub keeps those of the last three days). */
+  readonly deliveries: SimDelivery[] = [];
   /** Repositories the app's installation does not include: GitHub answers 404 for them. */
   readonly hidden = new Set<string>();
   readonly app = { id: 1, slug: "governor", name: "Governor" };

@@ -1,6 +1,8 @@
 // Issue 14 over HTTP: observe mode and break-glass overrides, signed webhooks against the simulator and `governor serve`.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { generateAppKey } from "../../src/demo/app-process.js";
 import { type Stack, startStack } from "../../src/demo/stack.js";
+import { startGovernor } from "../../src/server/start.js";
 import { run } from "../helpers/cli.js";
 
 const REPO = "acme/webapp";
@@ -153,5 +155,32 @@ describe("over HTTP: re-evaluation when the policy changes", () => {
     s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: deny\nowners: { users: [olga] }\n" });
     await deliver(s.sim.rerun(REPO, pr.number, { login: "olga", type: "User" }));
     expect(newestRun(pr.head.sha)?.conclusion).toBe("failure");
+  });
+});
+
+describe("over HTTP: missed webhooks are recovered", () => {
+  it("ends a PR opened while Governor was down with the right check, without any new event", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nrules:\n  - id: billing\n    match: { paths: [\"src/billing/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    const port = Number(new URL(s.governor.url).port);
+    await s.governor.close();
+    const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: "copilot/while-down", files: [{ path: "src/billing/down.ts", content: "x\n" }] });
+    expect((await s.sim.send(webhook)).status).toBe(0); // connection refused: GitHub records a failed delivery
+    expect(newestRun(pr.head.sha)).toBeUndefined();
+    const again = await startGovernor({
+      appId: s.sim.state.app.id, privateKey: generateAppKey(), secret: s.secret, webhookPath: "/api/github/webhooks", baseUrl: s.sim.apiUrl,
+      logLevel: "fatal", databasePath: s.databasePath, port, host: "127.0.0.1", concurrency: 4, perInstallation: 4, requestTimeoutMs: 2000, retryBaseMs: 50,
+    }, () => undefined);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (newestRun(pr.head.sha)?.status !== "completed" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await again.worker.whenIdle();
+      expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:billing" } });
+      const attempts = s.sim.state.deliveries.filter((d) => d.event === "pull_request");
+      expect(attempts.map((d) => [d.redelivery, d.status_code === 0 ? "failed" : "ok"])).toEqual([[false, "failed"], [true, "ok"]]);
+      expect(await again.metrics.registry.getSingleMetricAsString("governor_deliveries_recovered_total")).toMatch(/governor_deliveries_recovered_total 1$/m);
+    } finally {
+      await again.worker.whenIdle();
+      await again.close();
+    }
   });
 });
