@@ -12,6 +12,7 @@ async function registrations(): Promise<Register[]> {
     import("./serve-commands.js"),
     import("./preflight-commands.js"),
     import("./dashboard-command.js"),
+    import("./reconcile-command.js"),
   ]);
   return modules.map((m) => m.register);
 }

@@ -184,3 +184,19 @@ describe("over HTTP: missed webhooks are recovered", () => {
     }
   });
 });
+
+describe("governor reconcile against the simulator", () => {
+  it("evaluates every open PR now with the app's credentials and prints what changed", async () => {
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: allow\nowners: { users: [olga] }\n" });
+    const pr = await open("copilot/reconcile", "docs/r.md");
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
+    // The policy changes with no delivery at all (a webhook lost, say).
+    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: deny\nowners: { users: [olga] }\n" });
+    const env = { APP_ID: String(s.sim.state.app.id), PRIVATE_KEY: generateAppKey(), WEBHOOK_SECRET: s.secret, GHE_HOST: s.sim.host, GHE_PROTOCOL: "http", DATABASE_PATH: s.databasePath };
+    const r = await run(["reconcile", "--installation", "77", "--repo", REPO], { cwd: process.cwd(), env });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("1 open PRs evaluated; 1 changed");
+    expect(r.stdout).toContain(`${REPO}#${pr.number}: allowed -> denied: Denied: repo.default`);
+    expect(newestRun(pr.head.sha)?.conclusion).toBe("failure");
+  });
+});
