@@ -195,6 +195,14 @@ describe("governor simulate", () => {
     expect(r.stdout).toContain("1 PRs considered; 0 would change");
   });
 
+  it("lists the PRs a policy in observe mode would have blocked once enforced", async () => {
+    const cwd = seeded();
+    writeFileSync(join(cwd, "observe.yml"), fixturePolicy("webapp-monorepo.yml").replace(/^version: 1\n/m, "version: 1\nmode: observe\n"));
+    const r = await run(["simulate", "--policy", "observe.yml"], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/observe mode would have blocked \d+:\n  acme\/webapp#\d+ \(row \d+\): would be (denied|needs_approval) by /);
+  });
+
   it("refuses an invalid new policy with file:line:column", async () => {
     const cwd = seeded();
     writeFileSync(join(cwd, "bad.yml"), "version: 1\nrulez: []\n");
