@@ -38,7 +38,7 @@ function entries(from: number, count: number): AuditEntry[] {
   });
 }
 
-export async function benchAudit(): Promise<BenchResult[]> {
+export function benchAudit(): BenchResult[] {
   const dir = mkdtempSync(join(tmpdir(), "governor-bench-audit-"));
   try {
     const single = openAuditStore(join(dir, "single.db"));

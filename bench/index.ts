@@ -1,11 +1,15 @@
-// `npm run bench`: every figure beside a baseline measured in the same run, as one table and as bench/results.json.
+// `npm run bench`: every figure beside a baseline measured in the same run, as one table and as JSON: written to the
+// temporary folder, or where `--out FILE` says (e.g. `npm run bench -- --out bench/results.json` to update the
+// figures kept in the repository). `npm run bench -- startup` runs one section.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchAudit } from "./audit.js";
 import { benchMatcher } from "./matcher.js";
 import type { BenchResult } from "./result.js";
+import { benchStartup } from "./startup.js";
 import { benchWebhooks } from "./webhooks.js";
 
 function format(n: number): string {
@@ -26,10 +30,11 @@ function table(results: BenchResult[]): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-const sections: Array<[string, () => Promise<BenchResult[]>]> = [
+const sections: Array<[string, () => BenchResult[] | Promise<BenchResult[]>]> = [
   ["matcher", benchMatcher],
   ["audit", benchAudit],
   ["webhooks", benchWebhooks],
+  ["startup", benchStartup],
 ];
 
 /** Runs one section in a child process of its own: a fresh heap and JIT, so no section pays for another's garbage. */
@@ -46,14 +51,18 @@ if (args[0] === "--section") {
   if (!section) throw new Error(`no benchmark section ${args[1]}`);
   console.log(JSON.stringify(await section[1]()));
 } else {
+  const outAt = args.indexOf("--out");
+  const outArg = outAt >= 0 ? args[outAt + 1] : undefined;
+  if (outAt >= 0 && !outArg) throw new Error("--out needs a file name");
+  const chosen = outAt >= 0 ? args.filter((_, i) => i !== outAt && i !== outAt + 1) : args;
   const results: BenchResult[] = [];
   for (const [name] of sections) {
-    if (args.length > 0 && !args.includes(name)) continue;
+    if (chosen.length > 0 && !chosen.includes(name)) continue;
     process.stderr.write(`running ${name} ...\n`);
     results.push(...runIsolated(name));
   }
   console.log(table(results));
-  const out = fileURLToPath(new URL("./results.json", import.meta.url));
+  const out = outArg ? resolve(process.cwd(), outArg) : join(tmpdir(), "governor-bench-results.json");
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, results }, null, 2)}\n`);
   console.log(`\nwritten to ${out}`);
 }

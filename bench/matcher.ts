@@ -37,7 +37,7 @@ export function realisticSets(): GlobSet[] {
   return sets;
 }
 
-export async function benchMatcher(): Promise<BenchResult[]> {
+export function benchMatcher(): BenchResult[] {
   const paths = monorepoPaths(3000);
   const sets = realisticSets();
   const globs = sets.reduce((n, s) => n + s.patterns.length, 0);
@@ -68,5 +68,5 @@ export async function benchMatcher(): Promise<BenchResult[]> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  for (const r of await benchMatcher()) console.log(`${r.name}: ${r.value.toFixed(1)} ${r.unit}; ${r.baseline?.name} ${r.baseline?.value.toFixed(1)} ${r.unit}; ${r.ratio?.toFixed(1)}x. ${r.note ?? ""}`);
+  for (const r of benchMatcher()) console.log(`${r.name}: ${r.value.toFixed(1)} ${r.unit}; ${r.baseline?.name} ${r.baseline?.value.toFixed(1)} ${r.unit}; ${r.ratio?.toFixed(1)}x. ${r.note ?? ""}`);
 }

@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx so `npx governor` works right after `npm ci`, with no build step.
-import { register } from "tsx/esm/api";
-
-register();
-const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv);
+// The `governor` command: runs the compiled CLI in dist/ (built by `npm run build`; `npm ci` in the checkout runs it
+// through the `prepare` script, and the published package ships it).
+// A reader that goes away (`governor audit export | head`) ends the command quietly rather than with an EPIPE crash.
+process.stdout.on("error", (error) => {
+  if (error.code !== "EPIPE") throw error;
+});
+let cli;
+try {
+  cli = await import("../dist/cli/main.js");
+} catch (error) {
+  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes("dist/cli/main.js")) throw error;
+  process.stderr.write("governor: not built yet: run `npm run build` (or `npm ci`) in the checkout first\n");
+  process.exit(2);
+}
+process.exitCode = await cli.main(process.argv);

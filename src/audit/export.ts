@@ -3,6 +3,13 @@ import type { Writable } from "node:stream";
 import type { AuditRow } from "./store.js";
 
 export const CSV_COLUMNS = ["id", "recorded_at", "delivery_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome", "title", "evaluator_version", "hash"] as const;
+/** Read from each row's decision: the rules that applied (space-separated ids) and their reasons ("id: reason", " | "-separated). */
+export const CSV_DECISION_COLUMNS = ["rules", "reasons"] as const;
+
+function decisionFields(row: AuditRow): [string, string] {
+  const rules = (JSON.parse(row.decision) as { rules?: Array<{ id: string; reason?: string }> }).rules ?? [];
+  return [rules.map((r) => r.id).join(" "), rules.filter((r) => r.reason).map((r) => `${r.id}: ${r.reason}`).join(" | ")];
+}
 
 /** RFC 4180: quote when needed, double the quotes inside. */
 export function csvField(value: unknown): string {
@@ -23,9 +30,9 @@ export async function exportRows(rows: Iterable<AuditRow>, format: "jsonl" | "cs
   const write = async (text: string) => {
     if (!out.write(text)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
   };
-  if (format === "csv") await write(`${CSV_COLUMNS.join(",")}\r\n`);
+  if (format === "csv") await write(`${[...CSV_COLUMNS, ...CSV_DECISION_COLUMNS].join(",")}\r\n`);
   for (const row of rows) {
-    await write(format === "csv" ? `${CSV_COLUMNS.map((c) => csvField(row[c])).join(",")}\r\n` : jsonLine(row));
+    await write(format === "csv" ? `${[...CSV_COLUMNS.map((c) => row[c]), ...decisionFields(row)].map(csvField).join(",")}\r\n` : jsonLine(row));
     count++;
   }
   return count;

@@ -1,5 +1,5 @@
 // `governor audit list|show|replay|verify|export` and `governor simulate`: the audit trail from the command line.
-import { createWriteStream, existsSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import { type Command, InvalidArgumentError, Option } from "commander";
@@ -67,18 +67,24 @@ export function databasePath(ctx: CliContext, db?: string): string {
   return resolve(ctx.cwd, db ?? ctx.env["DATABASE_PATH"] ?? "governor.db");
 }
 
-/** Opens the trail read-only, so verifying or exporting (an archived copy, say) never changes the file. */
+/**
+ * Opens the trail read-only: verifying or exporting (an archived copy, say) never changes the file. A file that is not
+ * an audit database, or one an older Governor wrote, is a clear error; `governor audit migrate` upgrades the latter.
+ */
 function openExisting(ctx: CliContext, db?: string): AuditStore {
   const path = databasePath(ctx, db);
   if (!existsSync(path)) throw new UsageError(`no audit database at ${path} (set --db or DATABASE_PATH)`);
+  if (statSync(path).size === 0) throw new UsageError(`${path} is empty: not an audit database`);
   try {
     return openAuditStore(path, { readonly: true });
   } catch (error) {
-    if (!(error instanceof AuditSchemaError) || error.found > SCHEMA_VERSION) throw error;
-    // An older file is upgraded first (each step in a transaction), and says so.
-    ctx.err(`upgrading ${path} from audit schema ${error.found} to ${SCHEMA_VERSION}`);
-    openAuditStore(path).close();
-    return openAuditStore(path, { readonly: true });
+    if (error instanceof AuditSchemaError && error.found === 0) throw new UsageError(`${path} is an SQLite database, but not a Governor audit database`);
+    if (error instanceof AuditSchemaError && error.found < SCHEMA_VERSION) {
+      throw new UsageError(`${path} has audit schema ${error.found}, older than this Governor's (${SCHEMA_VERSION}); upgrade it first with: governor audit migrate --db ${path}`);
+    }
+    if (error instanceof AuditSchemaError) throw new UsageError(error.message);
+    if ((error as { code?: string }).code === "SQLITE_NOTADB") throw new UsageError(`${path} is not an audit database (not an SQLite file)`);
+    throw error;
   }
 }
 
@@ -118,7 +124,7 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.err(`no decision with id ${id}`);
           return ctx.exit(EXIT.usage);
         }
-        if (o.json) return ctx.out(JSON.stringify({ ...row, decision: JSON.parse(row.decision), input: row.input ? JSON.parse(row.input) : null }, null, 2));
+        if (o.json) return ctx.out(JSON.stringify({ ...row, decision: JSON.parse(row.decision) as unknown, input: row.input ? (JSON.parse(row.input) as unknown) : null }, null, 2));
         ctx.out(showRow(row));
       } finally {
         store.close();
@@ -196,6 +202,28 @@ export function register(program: Command, ctx: CliContext): void {
       }
     });
 
+  audit.command("migrate").description("upgrade an audit database written by an older Governor (each step in a transaction)")
+    .option("--db <path>", "audit database")
+    .action((o: { db?: string }) => {
+      const path = databasePath(ctx, o.db);
+      try {
+        openExisting(ctx, o.db).close();
+        ctx.out(`${path}: already at audit schema ${SCHEMA_VERSION}`);
+        return;
+      } catch (error) {
+        if (!(error instanceof UsageError) || !error.message.includes("governor audit migrate")) throw error;
+      }
+      const from = (error: unknown) => (error instanceof AuditSchemaError ? error.found : "?");
+      let found: number | string = "?";
+      try {
+        openAuditStore(path, { readonly: true }).close();
+      } catch (error) {
+        found = from(error);
+      }
+      openAuditStore(path).close();
+      ctx.out(`${path}: upgraded from audit schema ${found} to ${SCHEMA_VERSION}`);
+    });
+
   withFilters(program.command("simulate").description("backtest a policy change on the latest decision of each recorded PR"))
     .requiredOption("--policy <file>", "the new repo policy")
     .option("--org-policy <file>", "the new org policy")
@@ -240,10 +268,20 @@ export function register(program: Command, ctx: CliContext): void {
  * (a pipe, ssh) holds the export back instead of the whole trail piling up in memory. */
 function contextStream(ctx: CliContext): Writable {
   const stdout = ctx.stdout;
+  // Once the reader has gone (`export | head`), the rest is dropped quietly: nobody is left to read it.
+  let gone = false;
   return new Writable({
     write(chunk: Buffer, _enc, done) {
-      if (stdout) stdout.write(chunk, (error?: Error | null) => done(error ?? undefined));
-      else {
+      if (gone) return done();
+      if (stdout) {
+        stdout.write(chunk, (error?: Error | null) => {
+          if (error && (error as NodeJS.ErrnoException).code === "EPIPE") {
+            gone = true;
+            return done();
+          }
+          done(error ?? undefined);
+        });
+      } else {
         ctx.out(chunk.toString("utf8").replace(/\n$/, ""));
         done();
       }

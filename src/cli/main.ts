@@ -1,21 +1,42 @@
 // The `governor` command: one commander program; each command lives in its own module and registers itself here.
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { type CliContext, EXIT, processContext, UsageError } from "./context.js";
 
 type Register = (program: Command, ctx: CliContext) => void;
 
-async function registrations(): Promise<Register[]> {
-  // Imported lazily so that `governor validate` does not pay for loading Probot or SQLite.
-  const modules = await Promise.all([
-    import("./policy-commands.js"),
-    import("./audit-commands.js"),
-    import("./serve-commands.js"),
-    import("./preflight-commands.js"),
-    import("./dashboard-command.js"),
-    import("./reconcile-command.js"),
-  ]);
-  return modules.map((m) => m.register);
+/** The package's version, read from package.json (one directory above both src/ and dist/). */
+export const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** Which module registers each command. Only the one a command needs is imported, so that `validate`, `check` and
+ * `schema` never load Probot, Octokit or SQLite; help and unknown commands load them all. */
+const MODULES = {
+  policy: () => import("./policy-commands.js"),
+  audit: () => import("./audit-commands.js"),
+  serve: () => import("./serve-commands.js"),
+  preflight: () => import("./preflight-commands.js"),
+  dashboard: () => import("./dashboard-command.js"),
+  reconcile: () => import("./reconcile-command.js"),
+} as const;
+const COMMAND_MODULE: Record<string, keyof typeof MODULES> = {
+  validate: "policy", schema: "policy", check: "policy",
+  audit: "audit", simulate: "audit",
+  serve: "serve", demo: "serve",
+  explain: "preflight", mcp: "preflight",
+  dashboard: "dashboard",
+  reconcile: "reconcile",
+};
+
+async function registrations(argv: string[]): Promise<Register[]> {
+  const args = argv.slice(2);
+  const command = args.find((a) => !a.startsWith("-"));
+  if (command === undefined && args.some((a) => a === "-V" || a === "--version")) return []; // the version needs no command
+  const only = command !== undefined ? COMMAND_MODULE[command] : undefined;
+  const wanted = only ? [MODULES[only]] : Object.values(MODULES);
+  return (await Promise.all(wanted.map((load) => load()))).map((m) => m.register);
 }
+
+const isBrokenPipe = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === "EPIPE";
 
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
   let code = 0;
@@ -28,9 +49,10 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
   };
   const program = new Command("governor")
     .description("Govern pull requests written by AI coding agents: policy, budget, approvals and audit.")
+    .version(VERSION, "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => context.out(s), writeErr: (s) => context.err(s) });
-  for (const register of await registrations()) register(program, context);
+  for (const register of await registrations(argv)) register(program, context);
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -43,6 +65,8 @@ export async function main(argv: string[], ctx: CliContext = processContext()): 
       context.exit(EXIT.usage);
       return code;
     }
+    // The reader went away (`governor audit export | head`): nothing is wrong, and nobody is left to tell.
+    if (isBrokenPipe(error)) return code;
     context.err(`governor: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     context.exit(EXIT.internal);
   }

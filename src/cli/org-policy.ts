@@ -1,5 +1,4 @@
 // Reads the org policy (governance.yml in the org's .github repository, default branch) with a token, as the app does.
-import { Octokit } from "@octokit/rest";
 import type { PolicySource } from "../policy/input.js";
 import { POLICY_LIMITS } from "../policy/load.js";
 import { ORG_POLICY_PATH, ORG_POLICY_REPO } from "../policy/paths.js";
@@ -12,6 +11,8 @@ export class OrgPolicyError extends UsageError {
 
 /** The org's policy, or null when the org has none (404). `apiUrl` is GitHub's REST root (GITHUB_API_URL in Actions). */
 export async function fetchOrgPolicy(owner: string, token: string, apiUrl = "https://api.github.com"): Promise<PolicySource | null> {
+  // Loaded only when a token asks for it: a check without one never pays for Octokit.
+  const { Octokit } = await import("@octokit/rest");
   const octokit = new Octokit({ auth: token, baseUrl: apiUrl.replace(/\/$/, ""), userAgent: "governor-cli", request: { retries: 0 } });
   const where = `${owner}/${ORG_POLICY_REPO}:${ORG_POLICY_PATH}`;
   try {

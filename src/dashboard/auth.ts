@@ -10,7 +10,8 @@ export const CALLBACK_PATH = "/dashboard/oauth/callback";
 const STATE_TTL_S = 600;
 const MAX_SESSIONS = 10_000;
 
-export type Log = (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
+import type { Log } from "../util/log.js";
+export type { Log };
 
 interface Session {
   id: string;

@@ -1,8 +1,11 @@
 // `governor demo`: the simulator and the real app (a `governor serve` child process), and a story told through them.
 import { randomBytes } from "node:crypto";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { openAuditStore } from "../audit/store.js";
 import type { CliContext } from "../cli/context.js";
 import { loadScenario, type Simulator, startSimulator, type Webhook } from "../sim/index.js";
 import { type AppProcess, generateAppKey, startAppProcess } from "./app-process.js";
@@ -13,7 +16,36 @@ const REPO = "acme/webapp";
 export interface DemoOptions {
   ctx: CliContext;
   keepServing: boolean;
-  databasePath: string;
+  /** Where the demo's audit trail goes; default DEFAULT_DEMO_DATABASE, outside any working tree. */
+  databasePath?: string;
+  /** Overwrite a file that is not a demo database. */
+  force?: boolean;
+}
+
+/** In the temporary folder, so the demo leaves nothing in the folder it is run from. */
+export const DEFAULT_DEMO_DATABASE = join(tmpdir(), "governor-demo.db");
+
+/** A file the demo refuses to replace without --force: anything but an audit database holding only the demo's repository. */
+export class NotADemoDatabaseError extends Error {
+  override name = "NotADemoDatabaseError";
+  constructor(readonly path: string, why: string) {
+    super(`${path} ${why}, not a demo database: refusing to overwrite it (pass --force to replace it, or choose another --db)`);
+  }
+}
+
+function checkReplaceable(path: string): void {
+  if (!existsSync(path)) return;
+  let db: Database.Database | undefined;
+  let others: number;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    others = (db.prepare("SELECT COUNT(*) AS n FROM decisions WHERE repo <> ?").get(REPO) as { n: number }).n;
+  } catch {
+    throw new NotADemoDatabaseError(path, "exists and is not a Governor audit database");
+  } finally {
+    db?.close();
+  }
+  if (others > 0) throw new NotADemoDatabaseError(path, `holds ${others} decisions for repositories other than the demo's ${REPO}`);
 }
 
 function indent(text: string, by = "    "): string {
@@ -28,7 +60,15 @@ function readable(summary: string | null): string {
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const { ctx } = opts;
   const out = (s = "") => ctx.out(s);
-  const databasePath = resolve(ctx.cwd, opts.databasePath);
+  const databasePath = resolve(ctx.cwd, opts.databasePath ?? DEFAULT_DEMO_DATABASE);
+  try {
+    if (!opts.force) checkReplaceable(databasePath);
+  } catch (error) {
+    if (!(error instanceof NotADemoDatabaseError)) throw error;
+    ctx.err(`governor demo: ${error.message}`);
+    return 2;
+  }
+  const shownPath = opts.databasePath ?? databasePath;
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(databasePath + suffix)) rmSync(databasePath + suffix);
 
   const sim = await startSimulator();
@@ -94,19 +134,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     });
     await step("5. A human opens a PR", human.webhook, human.pr.number);
 
-    out("── The audit trail (governor audit list):");
-    const { main } = await import("../cli/main.js");
-    await main(["node", "governor", "audit", "list", "--db", databasePath], { ...ctx, exit: () => undefined });
-    await main(["node", "governor", "audit", "verify", "--db", databasePath], { ...ctx, exit: () => undefined });
-    out(`\nThe database is ${databasePath}. Go on with, for example:`);
-    out(`  npx governor audit show 3 --db ${opts.databasePath}`);
-    out(`  npx governor audit replay --all --db ${opts.databasePath}`);
-    out(`  npx governor audit export --format csv --db ${opts.databasePath}`);
+    out("── The audit trail:");
+    printTrail(databasePath, out);
+    out(`\nThe database is ${databasePath}. Go on with, for example (in the checkout, \`npx governor\`; elsewhere \`npx agent-governor\` or an installed \`governor\`):`);
+    out(`  governor audit list --db ${shownPath}`);
+    out(`  governor audit show 3 --db ${shownPath}`);
+    out(`  governor audit replay --all --db ${shownPath}`);
+    out(`  governor audit export --format csv --db ${shownPath}`);
 
     if (opts.keepServing) {
       // A PR that exists on the simulator but whose webhook has not been sent: the user sends it, as GitHub would.
       const own = sim.openPullRequest({ repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: "copilot/raise-tax", files: [{ path: "src/billing/invoice.ts", content: "export const TAX = 0.25;\n" }] });
-      const payloadFile = resolve(dirname(databasePath), "governor-demo-webhook.json");
+      const payloadFile = join(mkdtempSync(join(tmpdir(), "governor-demo-")), "webhook.json");
       writeFileSync(payloadFile, JSON.stringify(own.webhook.payload));
       out(`\nServing until Ctrl-C.`);
       out(`webhook url: ${app.webhookUrl}`);
@@ -118,7 +157,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       out(`  curl -s -X POST ${app.webhookUrl} -H 'content-type: application/json' -H 'x-github-event: pull_request' \\`);
       out(`       -H "x-github-delivery: $(cat /proc/sys/kernel/random/uuid)" -H "x-hub-signature-256: sha256=$sig" --data-binary @${payloadFile}`);
       out(`Then see the check it got: curl -s -H 'authorization: token demo' ${sim.apiUrl}/repos/${REPO}/commits/${own.pr.head.sha}/check-runs`);
-      out(`and the audit trail: npx governor audit list --db ${opts.databasePath}`);
+      out(`and the audit trail: governor audit list --db ${shownPath}`);
       await new Promise<void>((done) => {
         process.once("SIGINT", done);
         process.once("SIGTERM", done);
@@ -131,6 +170,21 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   } finally {
     await app?.stop();
     await sim.close();
+  }
+}
+
+/** The decisions, oldest first, and the hash chain's verdict: read from the library, as `governor audit` does. */
+function printTrail(path: string, out: (s?: string) => void): void {
+  const store = openAuditStore(path, { readonly: true });
+  try {
+    const rows = store.list({ limit: 50 }).reverse();
+    const cells = rows.map((r) => [String(r.id), `${r.repo}#${r.pr}`, r.agent ?? "-", r.outcome, r.title]);
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...cells.map((c) => (c[i] ?? "").length)));
+    for (const c of cells) out(`  ${c.map((v, i) => (i < 4 ? v.padEnd(widths[i] ?? 0) : v)).join("  ")}`);
+    const { rows: verified, broken } = store.verify();
+    out(broken ? `  chain broken${broken.id !== null ? ` at row ${broken.id}` : ""}: ${broken.problem}` : `  chain intact: ${verified} rows verified`);
+  } finally {
+    store.close();
   }
 }
 

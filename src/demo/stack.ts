@@ -19,7 +19,10 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { scenario?: string; databasePath?: string; tune?: Partial<ServerConfig>; timeoutMs?: number; log?: boolean } = {}): Promise<Stack> {
+type Log = Parameters<typeof startGovernor>[1];
+
+/** `log`: true prints the server's log lines to stderr; a function receives them. */
+export async function startStack(opts: { scenario?: string; databasePath?: string; tune?: Partial<ServerConfig>; timeoutMs?: number; log?: boolean | Log } = {}): Promise<Stack> {
   const sim = await startSimulator();
   const scenario = loadScenario(sim, opts.scenario ?? DEMO_SCENARIO);
   const secret = randomBytes(16).toString("hex");
@@ -29,7 +32,7 @@ export async function startStack(opts: { scenario?: string; databasePath?: strin
     baseUrl: `${sim.url}/api/v3`, logLevel: "fatal", databasePath, port: 0, host: "127.0.0.1", concurrency: 8, perInstallation: 4,
     ...(opts.timeoutMs !== undefined ? { requestTimeoutMs: opts.timeoutMs } : {}),
     ...opts.tune,
-  }, opts.log ? (level, msg, extra) => console.error(level, msg, extra ?? "") : () => undefined);
+  }, typeof opts.log === "function" ? opts.log : opts.log ? (level, msg, extra) => console.error(level, msg, extra ?? "") : () => undefined);
   sim.target(governor.webhookUrl, secret);
   return {
     sim, governor, secret, databasePath,

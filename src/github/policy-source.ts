@@ -4,6 +4,7 @@ import type { PolicySource } from "../policy/input.js";
 import { POLICY_LIMITS } from "../policy/load.js";
 import { ORG_POLICY_PATH, ORG_POLICY_REPO, REPO_POLICY_PATHS } from "../policy/paths.js";
 import type { Octokit } from "./ports.js";
+import { Lru } from "../util/lru.js";
 
 interface Cached {
   text: string | null;
@@ -27,18 +28,9 @@ function describe(error: unknown): string {
 }
 
 /** Policy texts by repo, commit and path. Contents at a commit never change, so those entries never go stale. */
-export class PolicyTextCache {
-  private readonly entries = new Map<string, Cached>();
-  constructor(private readonly max = 2000) {}
-
-  get(key: string): Cached | undefined {
-    return this.entries.get(key);
-  }
-
-  set(key: string, value: Cached): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+export class PolicyTextCache extends Lru<string, Cached> {
+  constructor(max = 2000) {
+    super(max);
   }
 }
 

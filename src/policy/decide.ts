@@ -4,26 +4,20 @@ import { type CompiledPolicy, compilePolicies, type PolicyOrigin } from "./compi
 import { type Decision, DECISION_SCHEMA, EVALUATOR_VERSION } from "./decision.js";
 import { evaluate } from "./evaluate.js";
 import type { EvaluationInput, PolicySource } from "./input.js";
+import { Lru } from "../util/lru.js";
 import { loadPolicy, type PolicyProblem } from "./load.js";
 
 type Compiled = { ok: true; policy: CompiledPolicy } | { ok: false; errors: PolicyProblem[] };
 
 /** Compiled policies by the hash of their texts: a busy repo's policy is parsed and compiled once. */
 export class PolicyCache {
-  private readonly entries = new Map<string, Compiled>();
-  constructor(private readonly maxEntries = 256) {}
+  private readonly entries: Lru<string, Compiled>;
+  constructor(maxEntries = 256) {
+    this.entries = new Lru(maxEntries);
+  }
 
   get(key: string, make: () => Compiled): Compiled {
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit); // most recently used last
-      return hit;
-    }
-    const value = make();
-    this.entries.set(key, value);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    return value;
+    return this.entries.getOrSet(key, make);
   }
 }
 

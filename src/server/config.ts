@@ -1,6 +1,7 @@
 // Reads the server's configuration from the usual Probot variables, with one clear error for everything missing.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { createPrivateKey } from "node:crypto";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { type DashboardConfig, readDashboardConfig } from "../dashboard/config.js";
 
@@ -17,8 +18,9 @@ const EnvSchema = z.object({
   GHE_HOST: z.string().optional(),
   GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"]).default("pretty"),
   DATABASE_PATH: z.string().default("governor.db"),
-  PORT: z.string().regex(/^\d+$/).default("3000"),
+  PORT: z.string().regex(/^\d+$/, "PORT must be a port number, 0 to 65535").refine((p) => Number(p) <= 65_535, "PORT must be a port number, 0 to 65535").default("3000"),
   HOST: z.string().default("0.0.0.0"),
   GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("8"),
   GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
@@ -36,6 +38,8 @@ export interface ServerConfig {
   /** The REST API base: https://api.github.com, or http(s)://GHE_HOST/api/v3 for GitHub Enterprise Server or the simulator. */
   baseUrl: string;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  /** JSON lines (LOG_FORMAT=json) or readable text; Governor's own lines and Probot's follow it alike. */
+  logFormat?: "json" | "pretty";
   databasePath: string;
   port: number;
   host: string;
@@ -62,8 +66,9 @@ export interface ServerConfig {
 export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {
   const parsed = EnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.code === "invalid_type" ? "is required" : i.message}`);
-    throw new ConfigError(`cannot start: the environment is incomplete or wrong:\n${lines.join("\n")}\nSee README.md, "Install on an organization".`);
+    // One line, every problem in it: a log collector keeps it whole.
+    const problems = parsed.error.issues.map((i) => (i.code === "invalid_type" ? `${i.path.join(".")} is required` : `${i.path.join(".")}: ${i.message}`));
+    throw new ConfigError(`cannot start: ${problems.join("; ")} (see README.md, "Install on an organization")`);
   }
   const e = parsed.data;
   let dashboard: DashboardConfig | null;
@@ -83,6 +88,12 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
   if (!privateKey || !privateKey.includes("PRIVATE KEY-----")) {
     throw new ConfigError("cannot start: set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (a .pem file) to the GitHub App's private key");
   }
+  checkPrivateKey(privateKey);
+  if (e.GHE_HOST && /^[a-z][a-z0-9+.-]*:\/\//i.test(e.GHE_HOST)) {
+    throw new ConfigError(`cannot start: GHE_HOST is a host name (and port), not a URL: write ${e.GHE_HOST.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "")} and set GHE_PROTOCOL=${/^http:/i.test(e.GHE_HOST) ? "http" : "https"} if needed`);
+  }
+  const databasePath = resolve(cwd, e.DATABASE_PATH);
+  checkDatabasePath(databasePath);
   return {
     appId: Number(e.APP_ID),
     privateKey,
@@ -90,7 +101,8 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     webhookPath: e.WEBHOOK_PATH,
     baseUrl: e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}/api/v3` : "https://api.github.com",
     logLevel: e.LOG_LEVEL,
-    databasePath: resolve(cwd, e.DATABASE_PATH),
+    logFormat: e.LOG_FORMAT,
+    databasePath,
     port: Number(e.PORT),
     host: e.HOST,
     concurrency: Math.max(1, Number(e.GOVERNOR_CONCURRENCY)),
@@ -101,4 +113,36 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     requireOrgPolicy: e.GOVERNOR_REQUIRE_ORG_POLICY === "true",
     ...(dashboard ? { dashboard } : {}),
   };
+}
+
+/** GitHub App keys are RSA, unencrypted: say so now rather than fail at the first JWT. */
+function checkPrivateKey(pem: string): void {
+  let key;
+  try {
+    key = createPrivateKey(pem);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // OpenSSL says "interrupted or cancelled" when a key needs a passphrase that was not given.
+    if (code === "ERR_MISSING_PASSPHRASE" || code === "ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED" || /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(pem)) {
+      throw new ConfigError("cannot start: the private key is encrypted (it asks for a passphrase); use the unencrypted .pem that GitHub generated for the app");
+    }
+    throw new ConfigError("cannot start: the private key is not a readable PEM private key; use the .pem file GitHub generated for the app");
+  }
+  if (key.asymmetricKeyType !== "rsa") {
+    throw new ConfigError(`cannot start: the private key is an ${(key.asymmetricKeyType ?? "unknown").toUpperCase()} key, not RSA; GitHub Apps sign with RSA (use the .pem GitHub generated for the app)`);
+  }
+}
+
+/** The audit database's folder must exist and be writable (and the file, when it exists): named in the error. */
+function checkDatabasePath(path: string): void {
+  const folder = dirname(path);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new ConfigError(`cannot start: DATABASE_PATH ${path}: the folder ${folder} does not exist`);
+  }
+  const target = existsSync(path) ? path : folder;
+  try {
+    accessSync(target, constants.W_OK);
+  } catch {
+    throw new ConfigError(`cannot start: DATABASE_PATH ${path}: ${target === path ? "the file" : `the folder ${folder}`} is read-only for this user`);
+  }
 }

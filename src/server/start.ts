@@ -6,7 +6,7 @@ import { openAuditStore } from "../audit/store.js";
 import { createDashboard } from "../dashboard/index.js";
 import { type GovernorApi, governorApp } from "../github/app.js";
 import { governorOctokit } from "../github/octokit.js";
-import type { ServerConfig } from "./config.js";
+import { ConfigError, type ServerConfig } from "./config.js";
 import { createFront } from "./http.js";
 import { SqliteCheckRunLedger } from "./check-run-ledger.js";
 import { Inbox } from "./inbox.js";
@@ -30,7 +30,13 @@ export interface RunningGovernor {
 type Log = (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
 
 export async function startGovernor(config: ServerConfig, log: Log): Promise<RunningGovernor> {
-  const store = openAuditStore(config.databasePath);
+  let store;
+  try {
+    store = openAuditStore(config.databasePath);
+  } catch (error) {
+    // Not a database, a newer schema, a locked or unreadable file: the operator's to fix, named with the path.
+    throw new ConfigError(`cannot start: DATABASE_PATH ${config.databasePath}: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const db = new Database(config.databasePath);
   db.pragma("journal_mode = WAL");
   db.pragma("busy_timeout = 5000");
@@ -39,16 +45,23 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
 
   const probot = new Probot({
     appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl,
-    logLevel: config.logLevel,
+    logLevel: config.logLevel, logFormat: config.logFormat ?? "pretty", logLevelInString: true,
     Octokit: governorOctokit({
       ...(config.requestTimeoutMs !== undefined ? { timeoutMs: config.requestTimeoutMs } : {}),
       ...(config.retryBaseMs !== undefined ? { retryAfterBaseValue: config.retryBaseMs } : {}),
       onRequest: (route) => { const end = metrics.githubSeconds.startTimer({ route }); return (status) => void end({ status }); } }),
   });
+  // When each delivery's evaluation began, for the one log line per decision (the worker dispatches, the app records).
+  const started = new Map<string, number>();
   const audit = {
     record: (entry: Parameters<typeof store.record>[0]) => {
       const row = store.record(entry);
       metrics.decisions.inc({ outcome: entry.outcome });
+      const since = entry.delivery_id !== null ? started.get(entry.delivery_id) : undefined;
+      log("info", "decision", {
+        repo: entry.repo, pr: entry.pr, head: entry.head_sha, agent: entry.agent, outcome: entry.outcome,
+        rules: entry.decision.rules.map((r) => r.id), ...(since !== undefined ? { ms: Math.round(performance.now() - since) } : {}), row: row.id,
+      });
       return row;
     },
     reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
@@ -62,25 +75,25 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   let api: GovernorApi | undefined;
   await probot.load(governorApp({ audit, appId: config.appId, now: clock, checkRuns: new SqliteCheckRunLedger(db), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }, { ready: (a) => (api = a) }));
 
+  // Filled in the background once GitHub answers GET /app: the server listens first, whatever GitHub does.
   const self: SelfIdentity = { appId: config.appId };
-  try {
-    const appOctokit = await probot.auth();
-    const { data } = await appOctokit.request("GET /app");
-    if (data?.slug) self.slug = data.slug;
-  } catch (error) {
-    log("warn", "could not read the app's own slug (GET /app); label events by Governor itself will be evaluated too", { error: String(error) });
-  }
 
   const worker = new Worker({
     inbox, metrics, concurrency: config.concurrency, perInstallation: config.perInstallation, maxAttempts: 3, log,
     ...(config.retryBaseMs !== undefined ? { retryDelayMs: config.retryBaseMs } : {}),
-    dispatch: (d) => {
-      if (d.event === REEVALUATE_EVENT) {
-        const due = JSON.parse(d.payload) as { repo: string; pr: number; installationId: number | null };
-        if (!api) throw new Error("the app is not loaded");
-        return api.reevaluate({ ...due, deliveryId: d.id });
+    dispatch: async (d) => {
+      started.set(d.id, performance.now());
+      try {
+        if (d.event === REEVALUATE_EVENT) {
+          const due = JSON.parse(d.payload) as { repo: string; pr: number; installationId: number | null };
+          if (!api) throw new Error("the app is not loaded");
+          await api.reevaluate({ ...due, deliveryId: d.id });
+          return;
+        }
+        await probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) as unknown } as Parameters<Probot["receive"]>[0]);
+      } finally {
+        started.delete(d.id);
       }
-      return probot.receive({ id: d.id, name: d.event, payload: JSON.parse(d.payload) } as Parameters<Probot["receive"]>[0]);
     },
   });
 
@@ -104,10 +117,17 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   // The dashboard reads the audit file through its own read-only connection: it can never write the trail.
   const dashboard = config.dashboard ? createDashboard(config.dashboard, config.databasePath, log) : undefined;
   const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: wakeSafely, health, log, ...(dashboard ? { dashboard } : {}) });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    void dashboard?.close();
+    db.close();
+    store.close();
+    throw listenError(error, config);
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${address.port}`;
@@ -164,9 +184,23 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   const polling = setInterval(wakeSafely, 1000);
   polling.unref();
 
+  const identity = new AbortController();
+  void (async () => {
+    try {
+      const appOctokit = await probot.auth();
+      const { data } = await appOctokit.request("GET /app", { request: { signal: identity.signal } });
+      if (data?.slug) self.slug = data.slug;
+      log("info", "read the app's identity from GitHub", { slug: self.slug ?? null });
+    } catch (error) {
+      if (identity.signal.aborted) return;
+      log("warn", "could not read the app's own slug (GET /app); label events by Governor itself will be evaluated too", { error: describeNetworkError(error) });
+    }
+  })();
+
   return {
     url, webhookUrl: `${url}${config.webhookPath}`, inbox, worker, metrics,
     async close() {
+      identity.abort();
       clearInterval(pruning);
       clearInterval(polling);
       clearInterval(reevaluating);
@@ -178,4 +212,27 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       store.close();
     },
   };
+}
+
+/** A port that cannot be listened on is a configuration mistake: one line naming it. */
+function listenError(error: unknown, config: ServerConfig): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === "EADDRINUSE") return new ConfigError(`cannot start: port ${config.port} is already in use on ${config.host} (set PORT or --port to a free one)`);
+  if (code === "EACCES") return new ConfigError(`cannot start: not allowed to listen on ${where} (ports below 1024 need privileges; set PORT or --port)`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") return new ConfigError(`cannot start: cannot listen on ${where}: ${config.host} is not an address of this machine (set HOST or --host)`);
+  return error;
+}
+
+/** A network failure named as such (a DNS lookup that failed is not "GitHub answered 500"). */
+export function describeNetworkError(error: unknown): string {
+  let cause: unknown = error;
+  for (let i = 0; i < 5 && cause; i++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const host = (cause as { hostname?: string }).hostname;
+    if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `DNS lookup failed for ${host ?? "the GitHub host"} (${code})`;
+    if (code === "ECONNREFUSED") return `connection refused by ${(cause as { address?: string }).address ?? "the GitHub host"} (ECONNREFUSED)`;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return String(error);
 }

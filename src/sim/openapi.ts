@@ -1,4 +1,6 @@
-// Request validation against GitHub's published OpenAPI description (@octokit/openapi), compiled once per operation.
+// Request validation against GitHub's published OpenAPI description (@octokit/openapi), compiled once per operation
+// per process: every simulator in a process shares the compiled validators (compiling them per instance made tests
+// that start many simulators slow enough to time out).
 import { createRequire } from "node:module";
 import { Ajv, type ValidateFunction } from "ajv";
 
@@ -27,16 +29,23 @@ export interface ValidationIssue {
 
 let spec: Spec | undefined;
 function loadSpec(): Spec {
-  // 13 MB, read once per process, and only when a simulator starts.
-  spec ??= createRequire(import.meta.url)("@octokit/openapi/generated/api.github.com.json") as Spec;
+  // Read once per process, and only when a simulator starts. The build (scripts/build.mjs) writes the part of the
+  // description the simulator serves next to the compiled module; from the sources, the whole package is read.
+  const require = createRequire(import.meta.url);
+  try {
+    spec ??= require("./github-api.json") as Spec;
+  } catch {
+    spec ??= require("@octokit/openapi/generated/api.github.com.json") as Spec;
+  }
   return spec;
 }
+
+let ajv: Ajv | undefined;
+const validators = new Map<string, ValidateFunction | null>();
 
 /** Matches paths to the templates of the operations the simulator serves, and validates bodies by the spec. */
 export class OpenApiValidator {
   private readonly templates: Array<{ template: string; re: RegExp; names: string[] }>;
-  private readonly validators = new Map<string, ValidateFunction | null>();
-  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
   constructor(served: readonly string[]) {
     const paths = loadSpec().paths;
@@ -69,12 +78,13 @@ export class OpenApiValidator {
   /** Validation problems of a JSON body, in GitHub's `errors` shape; empty when valid. */
   validateBody(template: string, method: string, body: unknown): ValidationIssue[] {
     const key = `${method} ${template}`;
-    let validate = this.validators.get(key);
+    let validate = validators.get(key);
     if (validate === undefined) {
       const op = loadSpec().paths[template]?.[method.toLowerCase()];
       const schema = op?.requestBody?.content?.["application/json"]?.schema;
-      validate = schema ? this.ajv.compile({ ...schema, components: loadSpec().components }) : null;
-      this.validators.set(key, validate);
+      ajv ??= new Ajv({ strict: false, allErrors: true, validateFormats: false });
+      validate = schema ? ajv.compile({ ...schema, components: loadSpec().components }) : null;
+      validators.set(key, validate);
     }
     if (!validate) return [];
     if (validate(body)) return [];

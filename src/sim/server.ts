@@ -16,7 +16,7 @@ export interface LoggedRequest {
   ms: number;
 }
 
-const SERVED = [
+export const SERVED = [
   "/app", "/app/installations", "/app/installations/{installation_id}/access_tokens", "/repos/{owner}/{repo}/installation",
   "/repos/{owner}/{repo}/contents/{path}",
   "/repos/{owner}/{repo}/pulls/{pull_number}", "/repos/{owner}/{repo}/pulls/{pull_number}/files",

@@ -10,7 +10,13 @@ type Example = { name: string; examples: Json[] };
 
 let examples: Example[] | undefined;
 function template(event: string, action: string): Json {
-  examples ??= createRequire(import.meta.url)("@octokit/webhooks-examples") as Example[];
+  // The build writes the examples the simulator uses next to the compiled module; from the sources, the package is read.
+  const require = createRequire(import.meta.url);
+  try {
+    examples ??= require("./webhook-examples.json") as Example[];
+  } catch {
+    examples ??= require("@octokit/webhooks-examples") as Example[];
+  }
   const found = examples.find((e) => e.name === event)?.examples.find((x) => x["action"] === action)
     ?? examples.find((e) => e.name === event)?.examples[0];
   if (!found) throw new Error(`no example payload for ${event}`);

@@ -152,8 +152,8 @@ describe("governor audit export", () => {
   it("exports CSV with RFC 4180 quoting", async () => {
     const r = await run(["audit", "export", "--format", "csv", "--outcome", "needs_approval"], { cwd: seeded() });
     const [head, row] = r.stdout.split("\r\n");
-    expect(head).toBe("id,recorded_at,delivery_id,repo,pr,head_sha,base_sha,agent,outcome,title,evaluator_version,hash");
-    expect(row).toMatch(new RegExp(`^2,2026-11-24T12:00:00.000Z,,acme/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,${EVALUATOR_VERSION.replace(/\./g, "\\.")},[0-9a-f]{64}$`));
+    expect(head).toBe("id,recorded_at,delivery_id,repo,pr,head_sha,base_sha,agent,outcome,title,evaluator_version,hash,rules,reasons");
+    expect(row).toMatch(new RegExp(`^2,2026-11-24T12:00:00.000Z,,acme/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,${EVALUATOR_VERSION.replace(/\./g, "\\.")},[0-9a-f]{64},repo:migrations-need-dba,`));
   });
 
   it("exports JSON lines with the decision and input parsed", async () => {

@@ -1,7 +1,7 @@
 // `governor demo`, the README's first command, through the real bin: the story, the audit trail it leaves, and
 // `--serve` answering a webhook the user sends by hand.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
 import { describe, expect, it } from "vitest";
@@ -21,6 +21,37 @@ describe("governor demo", () => {
     const replay = runBin(["audit", "replay", "--all", "--db", "demo.db"], { cwd: dir });
     expect(replay.code, replay.stdout + replay.stderr).toBe(0);
   }, 60_000);
+
+  it("leaves no untracked files in the folder it runs from (its database goes to the temporary folder)", () => {
+    const dir = tempDir();
+    const tmp = tempDir();
+    execFileSync("git", ["init", "-q"], { cwd: dir });
+    const demo = runBin(["demo"], { cwd: dir, env: { TMPDIR: tmp } });
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout).toContain(`The database is ${join(tmp, "governor-demo.db")}.`);
+    expect(execFileSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: dir, encoding: "utf8" })).toBe("");
+    expect(existsSync(join(tmp, "governor-demo.db"))).toBe(true);
+  }, 60_000);
+
+  it("refuses to overwrite a file that is not a demo database, unless --force", () => {
+    const notes = "my notes, not a database\n";
+    const dir = tempDir({ "notes.db": notes });
+    const refused = runBin(["demo", "--db", "notes.db"], { cwd: dir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(`governor demo: ${join(dir, "notes.db")} exists and is not a Governor audit database, not a demo database: refusing to overwrite it (pass --force to replace it, or choose another --db)`);
+    expect(readFileSync(join(dir, "notes.db"), "utf8")).toBe(notes);
+    const forced = runBin(["demo", "--db", "notes.db", "--force"], { cwd: dir });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain("chain intact: 6 rows verified");
+  }, 60_000);
+
+  it("replaces its own earlier demo database without asking", () => {
+    const dir = tempDir();
+    expect(runBin(["demo", "--db", "demo.db"], { cwd: dir }).code).toBe(0);
+    const again = runBin(["demo", "--db", "demo.db"], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("chain intact: 6 rows verified");
+  }, 90_000);
 
   it("with --serve keeps running, and evaluates a webhook signed and sent as it explains", async () => {
     const dir = tempDir();

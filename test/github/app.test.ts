@@ -324,9 +324,12 @@ describe("app: faults fail closed", () => {
   });
 
   it("recovers when GitHub answers after a transient 502", async () => {
+    // The files list is a call every decision makes (reviews are read only for approval gates, so a fault there
+    // would never be met): without the retry, this decision would be an error.
     setFiles(t.github, ["docs/a.md"]);
-    t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}/reviews", 502, 1);
+    t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}/files", 502, 1);
     await t.deliver("pull_request", prPayload());
+    expect(t.github.callsTo("GET /repos/{o}/{r}/pulls/{n}/files")).toHaveLength(2); // the failed call and its retry
     expect(lastCheck().conclusion).toBe("success");
   });
 
