@@ -265,14 +265,18 @@ export class Simulator {
 
   async send(webhook: Webhook, opts: { deliveryId?: string; signature?: string | null; secret?: string } = {}): Promise<SentDelivery> {
     if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
-    return this.deliver(webhook, opts.deliveryId ?? randomUUID(), false, opts);
+    // A forged request (another secret, a hand-made signature) is not GitHub's: it never appears in the delivery log.
+    if (opts.secret !== undefined || opts.signature !== undefined) {
+      return sendWebhook({ url: this.hook.url, secret: opts.secret ?? this.hook.secret, webhook, ...(opts.deliveryId ? { deliveryId: opts.deliveryId } : {}), ...(opts.signature !== undefined ? { signature: opts.signature } : {}) });
+    }
+    return this.deliver(webhook, opts.deliveryId ?? randomUUID(), false);
   }
 
   /**
    * Sends and records one attempt like GitHub's delivery log: a receiver that cannot be reached (connection refused)
    * is a failed delivery with status code 0, kept for redelivery, not an error of the sender.
    */
-  async deliver(webhook: Webhook, guid: string, redelivery: boolean, opts: { signature?: string | null; secret?: string } = {}): Promise<SentDelivery> {
+  async deliver(webhook: Webhook, guid: string, redelivery: boolean): Promise<SentDelivery> {
     if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
     const payload = webhook.payload as { action?: unknown; installation?: { id?: unknown }; repository?: { id?: unknown } };
     const record = (status_code: number, status: string) => this.state.deliveries.push({
@@ -282,7 +286,7 @@ export class Simulator {
       repository_id: typeof payload.repository?.id === "number" ? payload.repository.id : null, webhook,
     });
     try {
-      const sent = await sendWebhook({ url: this.hook.url, secret: opts.secret ?? this.hook.secret, webhook, deliveryId: guid, ...(opts.signature !== undefined ? { signature: opts.signature } : {}) });
+      const sent = await sendWebhook({ url: this.hook.url, secret: this.hook.secret, webhook, deliveryId: guid });
       record(sent.status, sent.status >= 200 && sent.status < 300 ? "OK" : `Invalid HTTP Response: ${sent.status}`);
       return sent;
     } catch (error) {
