@@ -17,6 +17,7 @@ const MODULES = {
   preflight: () => import("./preflight-commands.js"),
   dashboard: () => import("./dashboard-command.js"),
   usage: () => import("./usage-command.js"),
+  reconcile: () => import("./reconcile-command.js"),
 } as const;
 const COMMAND_MODULE: Record<string, keyof typeof MODULES> = {
   validate: "policy", schema: "policy", check: "policy",
@@ -25,6 +26,7 @@ const COMMAND_MODULE: Record<string, keyof typeof MODULES> = {
   explain: "preflight", mcp: "preflight",
   dashboard: "dashboard",
   usage: "usage",
+  reconcile: "reconcile",
 };
 
 async function registrations(argv: string[]): Promise<Register[]> {

@@ -7,12 +7,14 @@ import { createDashboard } from "../dashboard/index.js";
 import { type GovernorApi, governorApp } from "../github/app.js";
 import { governorOctokit } from "../github/octokit.js";
 import { ConfigError, type ServerConfig } from "./config.js";
+import { auditSinkOf } from "./audit-sink.js";
 import { createFront } from "./http.js";
 import { SqliteCheckRunLedger } from "./check-run-ledger.js";
 import { Inbox } from "./inbox.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { SelfIdentity } from "./relevance.js";
 import { Worker } from "./worker.js";
+import { type AppClient, recoverMissedDeliveries } from "./recover.js";
 
 /** The inbox event of a synthetic delivery: evaluate a PR again because a rule's time window opened or closed. */
 export const REEVALUATE_EVENT = "governor.reevaluate";
@@ -52,26 +54,14 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   });
   // When each delivery's evaluation began, for the one log line per decision (the worker dispatches, the app records).
   const started = new Map<string, number>();
-  const audit = {
-    record: (entry: Parameters<typeof store.record>[0]) => {
-      const row = store.record(entry);
-      metrics.decisions.inc({ outcome: entry.outcome });
-      const since = entry.delivery_id !== null ? started.get(entry.delivery_id) : undefined;
-      log("info", "decision", {
-        repo: entry.repo, pr: entry.pr, head: entry.head_sha, agent: entry.agent, outcome: entry.outcome,
-        rules: entry.decision.rules.map((r) => r.id), ...(since !== undefined ? { ms: Math.round(performance.now() - since) } : {}), row: row.id,
-      });
-      return row;
-    },
-    reserveAgentPr: (q: Parameters<typeof store.reserveAgentPr>[0]) => store.reserveAgentPr(q),
-    reserveBudgetPlaces: (q: Parameters<typeof store.reserveBudgetPlaces>[0]) => store.reserveBudgetPlaces(q),
-    recordWorkflowJob: (job: Parameters<typeof store.recordWorkflowJob>[0]) => store.recordWorkflowJob(job),
-    workflowJobs: (q: Parameters<typeof store.workflowJobs>[0]) => store.workflowJobs(q),
-    knownAgents: (repo: string, pr: number) => store.knownAgents(repo, pr),
-    mergeGroupPrs: (repo: string, baseSha: string) => store.mergeGroupPrs(repo, baseSha),
-    latestForHead: (repo: string, headSha: string) => store.latestForHead(repo, headSha),
-    scheduleReevaluation: (q: Parameters<typeof store.scheduleReevaluation>[0]) => store.scheduleReevaluation(q),
-  };
+  const audit = auditSinkOf(store, (entry, row) => {
+    metrics.decisions.inc({ outcome: entry.outcome });
+    const since = entry.delivery_id !== null ? started.get(entry.delivery_id) : undefined;
+    log("info", "decision", {
+      repo: entry.repo, pr: entry.pr, head: entry.head_sha, agent: entry.agent, outcome: entry.outcome,
+      rules: entry.decision.rules.map((r) => r.id), ...(since !== undefined ? { ms: Math.round(performance.now() - since) } : {}), row: row.id,
+    });
+  });
   const clock = config.clock ?? (() => new Date());
   let api: GovernorApi | undefined;
   await probot.load(governorApp({ audit, appId: config.appId, now: clock, checkRuns: new SqliteCheckRunLedger(db), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }, { ready: (a) => (api = a) }));
@@ -168,6 +158,19 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   reevaluateDue();
   const reevaluating = setInterval(reevaluateDue, config.reevaluateEveryMs ?? 15_000);
   reevaluating.unref();
+  // Missed webhooks: at start (after listening) and every few minutes, failed deliveries the inbox never got are redelivered.
+  const recover = async () => {
+    try {
+      const app = (await probot.auth()) as unknown as AppClient;
+      const result = await recoverMissedDeliveries({ app, known: (guid) => inbox.statusOf(guid) !== undefined, now: clock(), log });
+      metrics.recovered.inc(result.redelivered);
+    } catch (error) {
+      log("warn", "could not list the app's recent webhook deliveries; will try again", { error: String(error) });
+    }
+  };
+  void recover();
+  const recovering = setInterval(() => void recover(), config.recoverEveryMs ?? 300_000);
+  recovering.unref();
   // A safety net: work queued while a claim failed (a busy database) is picked up without waiting for the next webhook.
   const polling = setInterval(wakeSafely, 1000);
   polling.unref();
@@ -192,6 +195,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       clearInterval(pruning);
       clearInterval(polling);
       clearInterval(reevaluating);
+      clearInterval(recovering);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       db.close();

@@ -2,6 +2,7 @@
 // head and write the rows under it, so two replicas can never link to the same head; rows, hashes and stored inputs are
 // exactly what the SQLite store writes for the same entries.
 import type pg from "pg";
+import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { ChainImportError, inContext } from "../errors.js";
 import { agentPrOf, chainRows, importProblem, verifyChain, type AgentPr } from "../chain.js";
 import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
@@ -72,6 +73,7 @@ function where(filters: AuditFilters, params: unknown[]): string[] {
   if (filters.pr !== undefined) add("pr = ?", filters.pr);
   if (filters.agent !== undefined) add("agent = ?", filters.agent);
   if (filters.outcome !== undefined) add("outcome = ?", filters.outcome);
+  if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
   if (filters.since !== undefined) add("recorded_at >= ?", filters.since);
   if (filters.until !== undefined) add("recorded_at < ?", filters.until);
   return clauses;

@@ -2,6 +2,7 @@
 // stored-row reads and the import that a copy needs read and write its tables directly.
 import Database from "better-sqlite3";
 import { AuditStore, identityEffect } from "../../audit/store.js";
+import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { PolicyTexts } from "../../audit/policy-texts.js";
 import { migrate as migrateAudit } from "../../audit/schema.js";
 import { agentPrOf, importProblem } from "../chain.js";
@@ -23,6 +24,7 @@ function where(filters: AuditFilters, params: Record<string, string | number>): 
   if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
   if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
   if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
   if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
   if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
   return clauses;
