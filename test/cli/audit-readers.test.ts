@@ -20,12 +20,21 @@ function seeded(entries = oneOfEach()): { dir: string; path: string } {
   return { dir, path };
 }
 
-/** The file as the previous schema left it (before migration 4 -> 5 added budget places, identities and re-evaluations). */
+/** The file as the previous schema left it (before migration 5 -> 6 added budget places by scope and workflow jobs). */
 function downgrade(path: string): void {
-  expect(SCHEMA_VERSION).toBe(5); // a new migration needs this undone too
+  expect(SCHEMA_VERSION).toBe(6); // a new migration needs this undone too
   const db = new Database(path);
-  db.exec("DROP TABLE agent_budget_places; DROP TABLE pr_identities; DROP TABLE reevaluations");
-  db.pragma("user_version = 4");
+  db.exec(`
+    DROP TABLE workflow_jobs;
+    CREATE TABLE places_v5 (seq INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, agent TEXT NOT NULL, pr INTEGER NOT NULL,
+      opened_at TEXT NOT NULL, position INTEGER NOT NULL, UNIQUE (repo, agent, pr));
+    INSERT INTO places_v5 (seq, repo, agent, pr, opened_at, position)
+      SELECT seq, repo, agent, pr, opened_at, position FROM agent_budget_places WHERE scope = repo ORDER BY seq;
+    DROP TABLE agent_budget_places;
+    ALTER TABLE places_v5 RENAME TO agent_budget_places;
+    CREATE INDEX agent_budget_places_window ON agent_budget_places (repo, agent, opened_at);
+  `);
+  db.pragma("user_version = 5");
   db.close();
 }
 
