@@ -14,6 +14,8 @@ export interface SimulationReport {
   considered: number;
   changed: number;
   transitions: Transition[];
+  /** PRs the new policy lets through only because observe-mode rules do not block yet: what enforcing would stop. */
+  wouldBlock: Array<{ repo: string; pr: number; id: number; outcome: Outcome; rules: string[] }>;
 }
 
 export interface NewPolicies {
@@ -33,6 +35,7 @@ export function simulate(rows: Iterable<AuditRow>, policies: NewPolicies): Simul
   const byTransition = new Map<string, Transition>();
   let considered = 0;
   let changed = 0;
+  const wouldBlock: SimulationReport["wouldBlock"] = [];
   for (const row of rows) {
     if (row.input === null) continue;
     const input = EvaluationInputSchema.parse(JSON.parse(row.input));
@@ -51,7 +54,8 @@ export function simulate(rows: Iterable<AuditRow>, policies: NewPolicies): Simul
     t.prs.push({ repo: row.repo, pr: row.pr, id: row.id, title: after.title });
     byTransition.set(key, t);
     if (from !== to) changed++;
+    if (after.observed) wouldBlock.push({ repo: row.repo, pr: row.pr, id: row.id, outcome: after.observed.outcome, rules: after.observed.rules });
   }
   const transitions = [...byTransition.values()].sort((a, b) => Number(a.from === a.to) - Number(b.from === b.to) || b.prs.length - a.prs.length || `${a.from}${a.to}`.localeCompare(`${b.from}${b.to}`));
-  return { considered, changed, transitions };
+  return { considered, changed, transitions, wouldBlock };
 }

@@ -1,4 +1,7 @@
 // The audit store: one row per evaluation with its decision and every input, linked in a SHA-256 hash chain.
+import { z } from "zod";
+import { type Override, OverrideSchema } from "../policy/change.js";
+import { WOULD_BLOCK_SQL } from "../store/would-block.js";
 import { createHash } from "node:crypto";
 import Database from "better-sqlite3";
 import { canonicalJson } from "../policy/canonical.js";
@@ -149,6 +152,8 @@ export interface AuditFilters {
   pr?: number;
   agent?: string;
   outcome?: string;
+  /** Only decisions whose observe-mode parts would have blocked (decision.observed is present). */
+  wouldBlock?: boolean;
   since?: string;
   until?: string;
   limit?: number;
@@ -182,6 +187,7 @@ function where(filters: AuditFilters): { sql: string; params: Record<string, str
   if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
   if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
   if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
   if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
   if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
@@ -501,6 +507,17 @@ export class AuditStore {
   }
 
   /** The latest decision of each PR whose head was `headSha` when it was evaluated. */
+  /**
+   * Break-glass overrides recorded for this PR at this head commit: those of its latest decision whose input carries
+   * any (every later evaluation of the head carries them on, so a failed evaluation in between does not lose them).
+   */
+  async overridesFor(repo: string, pr: number, headSha: string): Promise<Override[]> {
+    const row = this.db.prepare(`SELECT input FROM decisions WHERE repo = ? AND pr = ? AND head_sha = ? AND input LIKE '%"overrides":[{%' ORDER BY id DESC LIMIT 1`).get(repo, pr, headSha) as { input: string } | undefined;
+    if (!row) return [];
+    const overrides = (JSON.parse(row.input) as { change?: { overrides?: unknown } }).change?.overrides;
+    return z.array(OverrideSchema).parse(overrides ?? []).filter((o) => o.head_sha === headSha);
+  }
+
   latestForHead(repo: string, headSha: string): Array<{ id: number; hash: string; pr: number; outcome: string; decision: string }> {
     return this.byHead.all(repo, headSha) as Array<{ id: number; hash: string; pr: number; outcome: string; decision: string }>;
   }

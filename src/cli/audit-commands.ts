@@ -26,6 +26,7 @@ interface FilterOptions {
   since?: string;
   until?: string;
   limit?: number;
+  wouldBlock?: boolean;
   json?: boolean;
 }
 
@@ -46,6 +47,7 @@ function withFilters(cmd: Command, limitDefault?: number): Command {
     .option("--pr <number>", "only this PR", positiveInt)
     .option("--agent <name>", "only this agent")
     .addOption(new Option("--outcome <outcome>", "only this outcome").choices([...OUTCOMES]))
+    .option("--would-block", "only decisions whose observe-mode rules would have blocked")
     .option("--since <iso>", "recorded at or after", isoTime)
     .option("--until <iso>", "recorded before", isoTime);
   if (limitDefault !== undefined) cmd.option("--limit <n>", "at most this many rows", positiveInt, limitDefault);
@@ -59,6 +61,7 @@ function filtersOf(o: FilterOptions): AuditFilters {
     ...(o.agent !== undefined ? { agent: o.agent } : {}), ...(o.outcome !== undefined ? { outcome: o.outcome } : {}),
     ...(o.since !== undefined ? { since: o.since } : {}), ...(o.until !== undefined ? { until: o.until } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...(o.wouldBlock ? { wouldBlock: true } : {}),
   };
 }
 
@@ -265,6 +268,10 @@ export function register(program: Command, ctx: CliContext): void {
         for (const t of report.transitions) {
           ctx.out(`${t.from} -> ${t.to}: ${t.prs.length}`);
           if (t.from !== t.to) for (const pr of t.prs.slice(0, 50)) ctx.out(`  ${pr.repo}#${pr.pr} (row ${pr.id}): ${pr.title}`);
+        }
+        if (report.wouldBlock.length) {
+          ctx.out(`observe mode would have blocked ${report.wouldBlock.length}:`);
+          for (const w of report.wouldBlock.slice(0, 50)) ctx.out(`  ${w.repo}#${w.pr} (row ${w.id}): would be ${w.outcome} by ${w.rules.join(", ")}`);
         }
       } finally {
         store.close();

@@ -18,6 +18,7 @@ const MODULES = {
   dashboard: () => import("./dashboard-command.js"),
   usage: () => import("./usage-command.js"),
   store: () => import("./store-commands.js"),
+  reconcile: () => import("./reconcile-command.js"),
 } as const;
 // `audit` needs the store module too: it adds `audit copy` and `audit backup` to the audit command (loaded after it).
 const COMMAND_MODULE: Record<string, ReadonlyArray<keyof typeof MODULES>> = {
@@ -28,6 +29,7 @@ const COMMAND_MODULE: Record<string, ReadonlyArray<keyof typeof MODULES>> = {
   dashboard: ["dashboard"],
   usage: ["usage"],
   migrate: ["store"],
+  reconcile: ["reconcile"],
 };
 
 async function registrations(argv: string[]): Promise<Register[]> {

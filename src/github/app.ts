@@ -11,6 +11,11 @@ import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./rele
 import type { AppDeps } from "./ports.js";
 import { recordWorkflowJob } from "./workflow-jobs.js";
 import { SessionWatch, watchSession } from "./sessions.js";
+import { overrideCommand, overrideInstructions, overridePullRequest, overrideReply, RequestedActionSchema } from "./override.js";
+import { OVERRIDE_ACTION } from "./override-report.js";
+import { policyPushOf, scheduleAfterPolicyPush } from "./policy-push.js";
+import { baseBranchHead, readPolicies } from "./policy-source.js";
+import { compiledPolicies } from "../policy/decide.js";
 
 
 /** What the runtime can ask of the loaded app beyond webhooks. */
@@ -165,6 +170,63 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       await context.octokit.rest.issues.createComment({ owner, repo, issue_number: pr.number, body: reply });
       if (outcome.released && pr.state === "open") {
         await governPullRequest({ octokit: context.octokit, repository, pr, installationId, deliveryId: context.id, log: context.log }, state, deps);
+      }
+    });
+
+    // `/governance override <reason>`: break glass, by a person the policy's `overrides` names (override.ts decides who).
+    app.on("issue_comment.created", async (context) => {
+      const body = (context.payload as { comment?: { body?: unknown } }).comment?.body;
+      const reason = typeof body === "string" ? overrideCommand(body) : null;
+      if (reason === null) return;
+      let event;
+      let repository: Repository;
+      try {
+        event = parsePayload(ReleaseCommentSchema, "issue_comment", context.payload);
+        repository = parsePayload(RepositorySchema, "issue_comment.repository", (context.payload as { repository?: unknown }).repository);
+      } catch (error) {
+        return reportBadPayload(context, error);
+      }
+      if (!event.issue.pull_request) return;
+      const owner = repository.owner.login;
+      const repo = repository.name;
+      const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: event.issue.number });
+      const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+      if (pr.state !== "open") return;
+      const outcome = await overridePullRequest({
+        octokit: context.octokit, repository, pr, installationId: event.installation?.id ?? null, deliveryId: context.id, log: context.log,
+        by: { login: event.comment.user.login, type: event.comment.user.type }, reason,
+      }, state, deps);
+      await context.octokit.rest.issues.createComment({ owner, repo, issue_number: pr.number, body: overrideReply(outcome, pr.number) });
+    });
+
+    // A push that changes a policy: the open PRs it governs go on the re-evaluation schedule, due now.
+    app.on("push", async (context) => {
+      const push = policyPushOf(context.payload);
+      if (!push) return;
+      const installationId = (context.payload as { installation?: { id?: number } }).installation?.id ?? null;
+      const n = await scheduleAfterPolicyPush(context.octokit, deps, push, installationId, context.log);
+      context.log.info({ ...push, prs: n }, "a policy changed: open PRs scheduled for re-evaluation");
+    });
+
+    // The check run's Override button: it carries no reason, so the answer is how to comment, and who may.
+    app.on("check_run.requested_action", async (context) => {
+      let event;
+      let repository: Repository;
+      try {
+        event = parsePayload(RequestedActionSchema, "check_run", context.payload);
+        repository = parsePayload(RepositorySchema, "check_run.repository", (context.payload as { repository?: unknown }).repository);
+      } catch (error) {
+        return reportBadPayload(context, error);
+      }
+      if (event.check_run.app?.id !== deps.appId || event.requested_action.identifier !== OVERRIDE_ACTION.identifier) return;
+      const owner = repository.owner.login;
+      const repo = repository.name;
+      for (const { number } of event.check_run.pull_requests) {
+        const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: number });
+        const pr = parsePayload(PullRequestSchema, "pulls.get", data);
+        const policies = await readPolicies(context.octokit, { owner, repo, baseSha: await baseBranchHead(context.octokit, pr, { owner, repo }) }, state.policyTexts, () => deps.now().getTime());
+        const compiled = compiledPolicies({ ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) }, state.compiled);
+        await context.octokit.rest.issues.createComment({ owner, repo, issue_number: number, body: overrideInstructions(compiled.ok ? compiled.policy.overrides : {}) });
       }
     });
 

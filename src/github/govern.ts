@@ -10,10 +10,12 @@ import { computeMinutes, type ComputeMinutes } from "./compute.js";
 import { agentNames } from "../audit/store.js";
 import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
-import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
+import { baseBranchHead, PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
 import { CHECK_NAME, checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
-import { checkSummary, CONCLUSION } from "./summary.js";
+import { checkSummary, conclusionOf } from "./summary.js";
+import type { Override } from "../policy/change.js";
+import { type CheckAction, checkActions, OVERRIDDEN_LABEL, syncOverrideLabel } from "./override-report.js";
 
 const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "governance: needs approval", denied: "governance: denied" };
 
@@ -58,18 +60,18 @@ export class GovernorState {
    * already completed (an evaluation that started later but reported first, knowing less), the decision is put on a
    * fresh run as well: the newest completed run is always the last report. Call inside `exclusive`. Returns the run shown.
    */
-  async report(octokit: Octokit, target: Target, id: number, appId: number, decision: Decision, summary: string, detailsUrl: string | undefined): Promise<number> {
+  async report(octokit: Octokit, target: Target, id: number, appId: number, decision: Decision, summary: string, detailsUrl: string | undefined, actions?: CheckAction[]): Promise<number> {
     const key = checkRunKey(target);
-    await this.completeCheck(octokit, target, id, decision, summary, detailsUrl);
+    await this.completeCheck(octokit, target, id, decision, summary, detailsUrl, actions);
     let shown = id;
-    const shows = `${CONCLUSION[decision.outcome]}\u0000${decision.title}`;
+    const shows = `${conclusionOf(decision)}\u0000${decision.title}`;
     // Other replicas complete runs too: with a shared lock the newest completed run is asked of GitHub.
     const newest = this.sharedLock ? await newestCompletedOnGitHub(octokit, target, appId, id) : this.newestCompleted.get(key);
     if (newest && newest.id > id) {
       // The newer run already shows this conclusion and title: GitHub's answer for the commit is right as it is.
       if (newest.shows === shows) return newest.id;
       shown = await this.startCheck(octokit, target, appId, detailsUrl);
-      await this.completeCheck(octokit, target, shown, decision, summary, detailsUrl);
+      await this.completeCheck(octokit, target, shown, decision, summary, detailsUrl, actions);
     }
     this.newestCompleted.delete(key);
     this.newestCompleted.set(key, { id: shown, shows });
@@ -101,9 +103,9 @@ export class GovernorState {
   }
 
   /** Completes this evaluation's run; a run that could not be completed is closed by the next evaluation. */
-  async completeCheck(octokit: Octokit, target: Target, id: number, decision: Decision, summary: string, detailsUrl: string | undefined): Promise<void> {
+  async completeCheck(octokit: Octokit, target: Target, id: number, decision: Decision, summary: string, detailsUrl: string | undefined, actions?: CheckAction[]): Promise<void> {
     try {
-      await completeCheck(octokit, target, id, decision, summary, detailsUrl);
+      await completeCheck(octokit, target, id, decision, summary, detailsUrl, actions);
       await this.checkRuns.closed(checkRunKey(target), id);
     } finally {
       this.owned.delete(id);
@@ -124,6 +126,8 @@ export interface GovernRequest {
   pr: PullRequest;
   installationId: number | null;
   deliveryId: string | null;
+  /** A break-glass override being given now (see override.ts); recorded ones are read from the audit trail. */
+  overrides?: Override[];
   log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void; error: (o: object, m: string) => void };
 }
 
@@ -149,7 +153,7 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   const owner = repository.owner.login;
   const repo = repository.name;
   const now = deps.now();
-  const policies = await readPolicies(octokit, { owner, repo, baseSha: pr.base.sha }, state.policyTexts, () => now.getTime());
+  const policies = await readPolicies(octokit, { owner, repo, baseSha: await baseBranchHead(octokit, pr, { owner, repo }) }, state.policyTexts, () => now.getTime());
   const notes = policies.orgUnseen ? [policies.orgUnseen] : [];
   if (policies.conflict) return { input: null, failure: { title: "Invalid policy: two policy files", message: policies.conflict }, notes };
   if (policies.orgUnseen && deps.requireOrgPolicy) {
@@ -165,6 +169,9 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
 
   // Once governed as an agent's, a PR stays governed as that agent's, whatever its label, branch or later commits say.
   const change: ChangeInput = { ...base, known_agents: await deps.audit.knownAgents(repository.full_name, pr.number) };
+  // Overrides given for this head commit stay inputs of its every evaluation; a new head has none.
+  const overrides = [...((await deps.audit.overridesFor?.(repository.full_name, pr.number, pr.head.sha)) ?? []), ...(req.overrides ?? [])];
+  if (overrides.length > 0) change.overrides = overrides;
   const decideNow = () => decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
   const probe = decideNow();
   if (probe.outcome === "error") {
@@ -280,6 +287,15 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       req.log.warn({ err: error }, "could not update the outcome label");
     }
   }
+  if (decision.override || pr.labels.some((l) => l.name === OVERRIDDEN_LABEL)) {
+    try {
+      await syncOverrideLabel(octokit, { ...target, number: pr.number }, pr.labels.map((l) => l.name), decision);
+    } catch (error) {
+      req.log.warn({ err: error }, "could not update the override label");
+    }
+  }
+  const compiledNow = input && (input.policies.org || input.policies.repo) ? compiledPolicies(input.policies, state.compiled) : null;
+  const actions = checkActions(decision, compiledNow?.ok === true && Object.keys(compiledNow.policy.overrides).length > 0);
   if (decision.outcome === "needs_approval" && !pr.draft) {
     const request = reviewersToRequest(decision, {
       author: pr.user.login, org: repository.owner.login,
@@ -302,7 +318,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       ? checkSummary(decision, anchor)
       : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision (audit row ${shown.row}); this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, anchor)}`);
     const id = checkRunId ?? (await state.startCheck(octokit, target, deps.appId, detailsUrl));
-    return state.report(octokit, target, id, deps.appId, shown.decision, summary, detailsUrl);
+    return state.report(octokit, target, id, deps.appId, shown.decision, summary, detailsUrl, shown.fromPr === undefined ? actions : undefined);
   });
   return { decision, auditId, checkRunId: shownRun };
 }

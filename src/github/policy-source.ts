@@ -100,6 +100,22 @@ async function orgRepoVisible(octokit: Octokit, owner: string): Promise<boolean>
   }
 }
 
+/**
+ * The commit whose policy governs a PR now: its base branch's head. A PR's `base.sha` (webhook or pulls.get) is the
+ * base branch's commit when the PR was last updated, so a policy merged since would otherwise go unseen until the next
+ * push. A branch GitHub no longer knows (404: renamed or deleted under an open PR) leaves the PR's own base commit.
+ */
+export async function baseBranchHead(octokit: Octokit, pr: { base: { ref: string; sha: string } }, target: { owner: string; repo: string }): Promise<string> {
+  if (!pr.base.ref) return pr.base.sha;
+  try {
+    const { data } = await octokit.rest.repos.getBranch({ owner: target.owner, repo: target.repo, branch: pr.base.ref });
+    return data.commit.sha;
+  } catch (error) {
+    if (statusOf(error) === 404) return pr.base.sha;
+    throw new PolicyReadError(`could not read the head of the base branch ${pr.base.ref} of ${target.owner}/${target.repo} (${describe(error)}), so not the policy in force`);
+  }
+}
+
 export async function readPolicies(
   octokit: Octokit,
   target: { owner: string; repo: string; baseSha: string },

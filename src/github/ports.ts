@@ -1,6 +1,7 @@
 // What the app needs from the outside, as narrow async interfaces: src/server/app-ports.ts implements them on src/store
 // (SQLite or PostgreSQL), so several replicas can share them.
 import type { AuditEntry, BudgetPlaces, RecordedJob, WorkflowJob } from "../audit/store.js";
+import type { Override } from "../policy/change.js";
 import type { ProbotOctokit } from "probot";
 
 export type Octokit = ProbotOctokit;
@@ -30,6 +31,8 @@ export interface AuditSink {
   latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; id: number; hash: string; decision: string }>>;
   /** PRs of merge groups recorded on this base commit (the PRs ahead in a merge queue), ascending. */
   mergeGroupPrs?(repo: string, baseSha: string): Promise<number[]>;
+  /** Break-glass overrides recorded for this PR at this head commit (see `/governance override`). */
+  overridesFor?(repo: string, pr: number, headSha: string): Promise<Override[]>;
   /** When a rule's time window next opens or closes for this PR (null: never): it is evaluated again then. */
   scheduleReevaluation?(q: { repo: string; pr: number; installationId: number | null; dueAt: string | null }): Promise<void>;
 }

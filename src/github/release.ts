@@ -6,7 +6,7 @@ import { compiledPolicies, noPolicyDecision } from "../policy/decide.js";
 import type { Decision } from "../policy/decision.js";
 import { listTeamMembers } from "./change-builder.js";
 import type { PullRequest, Repository } from "./payload.js";
-import { readPolicies } from "./policy-source.js";
+import { baseBranchHead, readPolicies } from "./policy-source.js";
 import type { AppDeps, Octokit } from "./ports.js";
 import type { GovernorState } from "./govern.js";
 
@@ -40,7 +40,7 @@ export async function releasePullRequest(
   const known = await deps.audit.knownAgents(repository.full_name, pr.number);
   if (known.length === 0) return { released: false, why: `#${pr.number} is not governed as an agent's PR, so there is nothing to release.` };
   if (!q.reason) return { released: false, why: "a release needs a reason: `/governance release <reason>`; it goes into the audit trail." };
-  const policies = await readPolicies(octokit, { owner: repository.owner.login, repo: repository.name, baseSha: pr.base.sha }, state.policyTexts, () => deps.now().getTime());
+  const policies = await readPolicies(octokit, { owner: repository.owner.login, repo: repository.name, baseSha: await baseBranchHead(octokit, pr, { owner: repository.owner.login, repo: repository.name }) }, state.policyTexts, () => deps.now().getTime());
   const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
   const compiled = compiledPolicies(sources, state.compiled);
   if (!compiled.ok) return { released: false, why: "the policy at the PR's base is invalid, so its owners are not known; fix the policy first." };

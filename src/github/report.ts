@@ -2,7 +2,7 @@
 import type { Decision } from "../policy/decision.js";
 import { isTransient } from "./octokit.js";
 import type { CheckRunLedger, Octokit, OpenRuns } from "./ports.js";
-import { CONCLUSION } from "./summary.js";
+import { conclusionOf } from "./summary.js";
 
 export const CHECK_NAME = "governance";
 const ANNOTATIONS_PER_REQUEST = 50;
@@ -131,6 +131,7 @@ export function annotationsFor(decision: Decision): { annotations: Annotation[];
 
 export async function completeCheck(
   octokit: Octokit, t: Target, checkRunId: number, decision: Decision, summary: string, detailsUrl: string | undefined,
+  actions?: ReadonlyArray<{ label: string; description: string; identifier: string }>,
 ): Promise<void> {
   const { annotations, omitted } = annotationsFor(decision);
   const batches: Annotation[][] = [];
@@ -144,8 +145,9 @@ export async function completeCheck(
     await octokit.rest.checks.update({ owner: t.owner, repo: t.repo, check_run_id: checkRunId, output: output(batch) });
   }
   await octokit.rest.checks.update({
-    owner: t.owner, repo: t.repo, check_run_id: checkRunId, status: "completed", conclusion: CONCLUSION[decision.outcome],
+    owner: t.owner, repo: t.repo, check_run_id: checkRunId, status: "completed", conclusion: conclusionOf(decision),
     completed_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}), output: output(batches[0]),
+    ...(actions ? { actions: [...actions] } : {}),
   });
 }
 

@@ -21,7 +21,8 @@ const who = (a: { teams: string[]; users: string[] }) => [...a.teams.map((t) => 
 function ruleSection(rule: AppliedRule, htmlBase: string): string {
   const lines: string[] = [];
   const state = rule.gate ? (rule.gate.met ? "met" : "**not met**") : rule.action === "deny" ? "**denied**" : "allowed";
-  lines.push(`#### ${code(rule.id)}: ${rule.action.replace("_", " ")} (${state})`);
+  const tag = rule.mode === "observe" ? " · observe mode, not enforced" : rule.overridden_by ? ` · overridden by @${rule.overridden_by}` : "";
+  lines.push(`#### ${code(rule.id)}: ${rule.action.replace("_", " ")} (${state})${tag}`);
   if (rule.reason) lines.push(`- **Why:** ${rule.reason}`);
   const shown = rule.files.slice(0, FILES_PER_RULE).map(code).join(", ");
   if (rule.files.length) lines.push(`- **Files (${rule.files.length}):** ${shown}${rule.files.length > FILES_PER_RULE ? `, and ${rule.files.length - FILES_PER_RULE} more` : ""}`);
@@ -41,6 +42,8 @@ function ruleSection(rule: AppliedRule, htmlBase: string): string {
 /** The summary, truncated with a note rather than rejected when a huge PR would exceed GitHub's limit. */
 export function checkSummary(decision: Decision, opts: { htmlBase: string; auditId?: number; auditHash?: string }): string {
   const parts: string[] = [`${ICON[decision.outcome]} ${decision.summary}`];
+  if (decision.override) parts.push(`**Overridden** by ${decision.override.by.map((b) => `@${b}`).join(", ")} at ${decision.override.at}. **Reason:** ${decision.override.reason}\n\nLifted: ${decision.override.rules.map(code).join(", ")}. The override binds this head commit only; a new push is evaluated normally.`);
+  if (decision.observed) parts.push(`**Observe mode:** enforcing ${decision.observed.rules.map(code).join(", ")} would make this PR ${decision.observed.outcome.replace("_", " ")}. They are recorded, and do not block until they are set to \`mode: enforce\`.`);
   if (decision.agent) {
     parts.push(`**Agent:** ${decision.agent.name}, identified by ${decision.agent.signals.map((s) => `${s.kind} ${code(s.value)}`).join(", ")}`);
   }
@@ -73,3 +76,9 @@ export function truncate(text: string, limit = CHECK_TEXT_LIMIT): string {
 export const CONCLUSION: Record<Decision["outcome"], "success" | "action_required" | "failure" | "neutral"> = {
   allowed: "success", needs_approval: "action_required", denied: "failure", error: "failure", not_governed: "neutral",
 };
+
+/** The check's conclusion. Allowed only because observe-mode parts do not block yet: neutral, so it stands out without blocking. */
+export function conclusionOf(decision: Decision): "success" | "action_required" | "failure" | "neutral" {
+  if (decision.outcome === "allowed" && decision.observed && !decision.override) return "neutral";
+  return CONCLUSION[decision.outcome];
+}

@@ -29,6 +29,17 @@ export const ReviewSchema = z.strictObject({
 });
 export type Review = z.infer<typeof ReviewSchema>;
 
+/** A break-glass override given on the PR (`/governance override <reason>`); it binds the head commit it was given for. */
+export const OverrideSchema = z.strictObject({
+  by: z.string().min(1),
+  reason: z.string(),
+  at: z.string(),
+  head_sha: z.string(),
+  /** Whose `overrides` list named the person: it lifts only that file's rules. */
+  source: z.enum(["org", "repo"]),
+});
+export type Override = z.infer<typeof OverrideSchema>;
+
 export const ChangeSchema = z.strictObject({
   repo: z.strictObject({ owner: z.string().min(1), name: z.string().min(1) }),
   number: z.number().int().min(0).default(0),
@@ -53,6 +64,8 @@ export const ChangeSchema = z.strictObject({
   contributors: z.array(z.string()).default([]),
   /** Agents that governed this PR on an earlier evaluation (recorded by the app): each still governs it, signal kind `recorded`. */
   known_agents: z.array(z.string()).default([]),
+  /** Break-glass overrides recorded for this PR (checked by the app); only those for head_sha apply. */
+  overrides: z.array(OverrideSchema).default([]),
   /** Forces the agent identity (CLI --agent). */
   agent_override: z.string().optional(),
 });

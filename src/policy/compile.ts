@@ -3,7 +3,7 @@ import { type AgentDefinition, customDefinition, PRESETS, unionDefinitions } fro
 import type { PolicyRef } from "./decision.js";
 import type { LoadedPolicy } from "./load.js";
 import { compileMatcher, type GlobSet, type PathMatcher } from "./matcher.js";
-import { type Action, AGENT_PRESETS, type Approvers, type Policy, type Rule } from "./schema.js";
+import { type Action, AGENT_PRESETS, type Approvers, type Mode, type Overrides, type Policy, type Rule } from "./schema.js";
 
 export type SourceName = "org" | "repo";
 
@@ -21,12 +21,15 @@ export interface CompiledRule {
   ref: PolicyRef;
   /** For require_approval: who approves, resolved from the rule's own source (an org gate never takes repo approvers). */
   approvers: Approvers | null;
+  /** The rule's own mode, else its file's: a repo's mode never reaches an org rule. */
+  mode: Mode;
 }
 
 /** One file's `default`: it applies to a changed file that none of that file's own active rules cover. */
 export interface CompiledDefault extends Setting<Action> {
   source: SourceName;
   approvers: Approvers | null;
+  mode: Mode;
 }
 
 export type LimitKey = "max_files" | "max_lines" | "max_prs_per_day" | "max_prs_per_week" | "max_compute_minutes_per_day" | "max_compute_minutes_per_week";
@@ -89,6 +92,10 @@ export interface CompiledPolicy {
   session: { maxMinutes: Setting<number> | null; onOver: "report" | "cancel" };
   labels: Policy["labels"];
   invalidateOnPush: boolean;
+  /** Each present file's mode: it governs that file's rules (unless a rule says otherwise), default and limits. */
+  modes: Partial<Record<SourceName, Mode>>;
+  /** Each present file's break-glass list: who may override the decisions of that file's rules. */
+  overrides: Partial<Record<SourceName, Setting<Overrides>>>;
 }
 
 const SEVERITY: Record<Action, number> = { allow: 0, require_approval: 1, deny: 2 };
@@ -144,12 +151,16 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
   const budgets: CompiledBudget[] = [];
   let orgLimitsAction: "deny" | "require_approval" = "deny";
   const session: CompiledPolicy["session"] = { maxMinutes: null, onOver: "report" };
+  const modes: CompiledPolicy["modes"] = {};
+  const overrides: CompiledPolicy["overrides"] = {};
 
   for (const p of present) {
     const { name, origin, policy } = p;
     const lines = origin.loaded.lines;
     if (policy.scope === "all") scope = "all";
     invalidateOnPush ||= policy.approvals.invalidate_on_push;
+    modes[name] = policy.mode;
+    if (policy.overrides) overrides[name] = { value: policy.overrides, ref: refOf(origin, name, lines["overrides"]) };
 
     const presets = policy.agents.presets === "all" ? AGENT_PRESETS : policy.agents.presets;
     for (const preset of presets) agents.set(preset, PRESETS[preset]);
@@ -160,7 +171,7 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
     }
 
     const fallback = gateApprovers(p);
-    defaults.push({ source: name, value: policy.default, ref: refOf(origin, name, lines["default"]), approvers: fallback });
+    defaults.push({ source: name, value: policy.default, ref: refOf(origin, name, lines["default"]), approvers: fallback, mode: policy.mode });
 
     if (policy.limits) {
       limitsAction = stricter(limitsAction, policy.limits.action);
@@ -198,7 +209,7 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
     policy.rules.forEach((rule, i) => {
       const index = rules.length;
       const approvers = rule.action === "require_approval" ? (rule.approvers ?? fallback) : null;
-      rules.push({ id: `${name}:${rule.id}`, source: name, rule, ref: refOf(origin, name, origin.loaded.ruleLines[i]), approvers });
+      rules.push({ id: `${name}:${rule.id}`, source: name, rule, ref: refOf(origin, name, origin.loaded.ruleLines[i]), approvers, mode: rule.mode ?? policy.mode });
       for (const cls of rule.match.classes ?? []) {
         const set = classSet.get(cls);
         if (set !== undefined) setRules[set]?.push(index);
@@ -228,6 +239,8 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
     session,
     labels: mergeLabels(present.map((p) => ({ labels: p.policy.labels, written: p.origin.loaded.lines }))),
     invalidateOnPush,
+    modes,
+    overrides,
   };
 }
 

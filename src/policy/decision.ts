@@ -54,6 +54,10 @@ export const AppliedRuleSchema = z.strictObject({
     ignored: z.array(z.strictObject({ login: z.string(), why: z.string() })),
     met: z.boolean(),
   }).optional(),
+  /** Present when the rule is in observe mode: it is shown and recorded but does not decide the outcome. */
+  mode: z.literal("observe").optional(),
+  /** Present when a break-glass override lifted this (blocking) rule for the head commit. */
+  overridden_by: z.string().optional(),
 });
 export type AppliedRule = z.infer<typeof AppliedRuleSchema>;
 
@@ -89,6 +93,18 @@ export const DecisionSchema = z.strictObject({
   unmatched_files: z.array(z.string()),
   limits: z.array(LimitResultSchema),
   files_considered: z.number().int(),
+  /** Present when observe-mode parts would have made the outcome stricter: what enforcing them would have decided. */
+  observed: z.strictObject({
+    outcome: OutcomeSchema,
+    rules: z.array(z.string()).describe("the observe-mode rules that would have blocked"),
+  }).optional(),
+  /** Present when a break-glass override turned a blocking decision into `allowed` for this head commit. */
+  override: z.strictObject({
+    by: z.array(z.string()),
+    reason: z.string(),
+    at: z.string(),
+    rules: z.array(z.string()).describe("the blocking rules it lifted"),
+  }).optional(),
   /** For outcome `error`: each problem, with where it is when known. */
   errors: z.array(z.strictObject({
     message: z.string(),

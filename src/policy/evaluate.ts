@@ -21,6 +21,8 @@ interface PendingRule {
   escalate?: string;
   ref: PolicyRef;
   approvers?: Approvers;
+  /** Observe mode: recorded and shown, never deciding. */
+  observe?: true;
   order: number;
 }
 
@@ -67,17 +69,17 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   for (const path of changedPaths(change)) {
     const covering = new Set<number>();
     for (const set of policy.matcher.match(path)) for (const r of policy.setRules[set] ?? []) if (activeRules[r]) covering.add(r);
-    // Each file's default applies where none of that file's own rules cover the path, so a repo rule never lifts the org's default.
-    const coveredBy = new Set([...covering].map((r) => policy.rules[r]!.source));
-    const defaults = policy.defaults.filter((d) => !coveredBy.has(d.source));
     if (covering.size === 0) unmatched.add(path);
-    const winning = Math.max(...[...covering].map((r) => actionSeverity(policy.rules[r]!.rule.action)), ...defaults.map((d) => actionSeverity(d.value)));
-    for (const r of [...covering].sort((a, b) => a - b)) {
-      const compiled = policy.rules[r]!;
-      if (actionSeverity(compiled.rule.action) === winning) addRule(compiled, path);
+    // The enforced view decides; the full view (observe-mode parts too) is what enforcing everything would decide.
+    // Each is judged on its own, so an observe-mode rule covering a file never lifts an enforced default there.
+    const enforced = judgePath([...covering].filter((r) => policy.rules[r]!.mode === "enforce"), (d) => d.mode === "enforce");
+    const full = judgePath([...covering], () => true);
+    for (const r of enforced.rules) addRule(policy.rules[r]!, path);
+    for (const d of enforced.defaults) addDefault(d, path);
+    if (full.severity > enforced.severity) {
+      for (const r of full.rules) if (policy.rules[r]!.mode === "observe") addRule(policy.rules[r]!, path);
+      for (const d of full.defaults) if (d.mode === "observe") addDefault(d, path);
     }
-    // An allowing default is only shown for files no rule covers: elsewhere it adds nothing to the decision.
-    for (const d of defaults) if (actionSeverity(d.value) === winning && (d.value !== "allow" || covering.size === 0)) addDefault(d, path);
     if (isPolicyFile(path, change.repo.name)) {
       add("builtin:policy-change", () => ({
         id: "builtin:policy-change", action: "require_approval", ref: policy.owners?.ref ?? BUILTIN_REF,
@@ -87,6 +89,20 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     }
   }
 
+  /** The rules and defaults that decide one path among `covering`: the strictest; each file's default where none of its own rules cover. */
+  function judgePath(covering: number[], counts: (d: CompiledDefault) => boolean): { severity: number; rules: number[]; defaults: CompiledDefault[] } {
+    // Each file's default applies where none of that file's own rules cover the path, so a repo rule never lifts the org's default.
+    const coveredBy = new Set(covering.map((r) => policy.rules[r]!.source));
+    const defaults = policy.defaults.filter((d) => counts(d) && !coveredBy.has(d.source));
+    const severity = Math.max(-1, ...covering.map((r) => actionSeverity(policy.rules[r]!.rule.action)), ...defaults.map((d) => actionSeverity(d.value)));
+    return {
+      severity,
+      rules: covering.filter((r) => actionSeverity(policy.rules[r]!.rule.action) === severity).sort((a, b) => a - b),
+      // An allowing default is only shown for files no rule covers: elsewhere it adds nothing to the decision.
+      defaults: defaults.filter((d) => actionSeverity(d.value) === severity && (d.value !== "allow" || covering.length === 0)),
+    };
+  }
+
   const { results: limits, exceeded } = checkLimits(policy, change, context, agents);
   for (const [id, over] of exceeded) {
     // Past the org's own number it is the org's gate: only the org's owners approve it, whatever the repo names.
@@ -94,8 +110,11 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     const first = over[0]!;
     const action = first.row.scope === "org" ? policy.orgLimitsAction : policy.limits.action;
     const owners = orgGate ? policy.orgOwners : policy.repoOwners;
+    const source = first.ref.source === "org" || first.ref.source === "repo" ? first.ref.source : null;
     add(id, () => ({
       id, action, ref: first.ref,
+      // A limit set by a file in observe mode is recorded, never enforced.
+      ...(source && policy.modes[source] === "observe" ? { observe: true as const } : {}),
       reason: over.map((o) => limitReason(o.key, o.row)).join(" "), escalate: escalation,
       ...(action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
     }));
@@ -113,18 +132,24 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       if (p.action === "require_approval" && p.approvers) {
         rule.gate = judgeGate(p.approvers, change, policy.invalidateOnPush, (login, type) => isAutomatedAccount(login, type, definitions));
       }
+      if (p.observe) rule.mode = "observe";
       return rule;
     });
 
-  const outcome: Outcome = applied.some((r) => r.action === "deny")
-    ? "denied"
-    : applied.some((r) => r.gate && !r.gate.met) ? "needs_approval" : "allowed";
-  return finish({ outcome, agents, change, rules: applied, unmatched: [...unmatched].sort(), limits });
+  const override = applyOverrides(policy, change, applied);
+  const enforcedRules = applied.filter((r) => r.mode !== "observe" && r.overridden_by === undefined);
+  const outcome = outcomeOf(enforcedRules);
+  const wouldBe = outcomeOf(applied.filter((r) => r.overridden_by === undefined));
+  const observed = wouldBe !== outcome
+    ? { outcome: wouldBe, rules: applied.filter((r) => r.mode === "observe" && blocks(r)).map((r) => r.id) }
+    : undefined;
+  return finish({ outcome, agents, change, rules: applied, unmatched: [...unmatched].sort(), limits, ...(observed ? { observed } : {}), ...(override && outcome === "allowed" ? { override } : {}) });
 
   function addRule(compiled: CompiledRule, path: string) {
     const rule = compiled.rule;
     add(compiled.id, () => ({
       id: compiled.id, action: rule.action, ref: compiled.ref,
+      ...(compiled.mode === "observe" ? { observe: true as const } : {}),
       ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
       escalate: rule.escalate ?? escalation,
       ...(rule.action === "require_approval" ? { approvers: compiled.approvers ?? NO_APPROVERS } : {}),
@@ -136,11 +161,50 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     const id = `${setting.source}.default`;
     add(id, () => ({
       id, action, ref: setting.ref,
+      ...(setting.mode === "observe" ? { observe: true as const } : {}),
       reason: defaultReason(action, policy.defaults.length > 1 ? setting.source : null),
       escalate: escalation,
       ...(action === "require_approval" ? { approvers: setting.approvers ?? NO_APPROVERS } : {}),
     }), path);
   }
+}
+
+/** A rule that keeps the PR from passing: a denial, or a gate not met. */
+function blocks(rule: AppliedRule): boolean {
+  return rule.action === "deny" || (rule.gate !== undefined && !rule.gate.met);
+}
+
+function outcomeOf(rules: readonly AppliedRule[]): Outcome {
+  return rules.some((r) => r.action === "deny") ? "denied" : rules.some((r) => r.gate && !r.gate.met) ? "needs_approval" : "allowed";
+}
+
+/** Whose `overrides` may lift a rule: its own file's; a built-in rule's is the org's when there is an org policy. */
+function overrideSource(rule: AppliedRule, policy: CompiledPolicy): "org" | "repo" {
+  if (rule.policy_ref.source === "org" || rule.policy_ref.source === "repo") return rule.policy_ref.source;
+  return policy.modes.org !== undefined ? "org" : "repo";
+}
+
+/**
+ * Break-glass overrides given for this head commit lift the enforced blocking rules of the file whose `overrides`
+ * named the person, and only those (marked `overridden_by`). Returns what was lifted, or null.
+ */
+function applyOverrides(policy: CompiledPolicy, change: Change, rules: AppliedRule[]): NonNullable<Decision["override"]> | null {
+  const current = change.overrides.filter((o) => o.head_sha === change.head_sha && o.head_sha !== "");
+  if (current.length === 0) return null;
+  const lifted: string[] = [];
+  const by = new Set<string>();
+  for (const rule of rules) {
+    if (rule.mode === "observe" || !blocks(rule)) continue;
+    const source = overrideSource(rule, policy);
+    const o = current.find((x) => x.source === source);
+    if (!o) continue;
+    rule.overridden_by = o.by;
+    lifted.push(rule.id);
+    by.add(o.by);
+  }
+  if (lifted.length === 0) return null;
+  const used = current.filter((o) => by.has(o.by));
+  return { by: [...by].sort(), reason: used.map((o) => o.reason).join("; "), at: used.map((o) => o.at).sort().at(-1) ?? "", rules: lifted };
 }
 
 /** Why a default applies; with both policies, whose default it is (the other file's rules may cover the files). */
@@ -331,29 +395,47 @@ interface Finish {
   unmatched: string[];
   limits: LimitResult[];
   notGovernedWhy?: string;
+  observed?: Decision["observed"];
+  override?: Decision["override"];
 }
 
 function finish(f: Finish): Decision {
-  const gates = f.rules.filter((r) => r.gate);
+  // `gates` counts every gate (the app reads reviews for observe-mode gates too); the title and summary tell what decides.
+  const allGates = f.rules.filter((r) => r.gate);
+  const deciding = f.rules.filter((r) => r.mode !== "observe" && r.overridden_by === undefined);
+  const gates = deciding.filter((r) => r.gate);
   const met = gates.filter((r) => r.gate?.met).length;
-  const denies = f.rules.filter((r) => r.action === "deny");
-  const title = titleOf(f, denies, gates.length, met);
+  const denies = deciding.filter((r) => r.action === "deny");
+  const title = withObserved(f, titleOf(f, denies, gates.length, met));
+  const summary = summaryOf(f, denies, gates, met);
   return {
     schema: DECISION_SCHEMA,
     evaluator_version: EVALUATOR_VERSION,
     outcome: f.outcome,
     title,
-    summary: summaryOf(f, denies, gates, met),
+    summary: f.override
+      ? `${summary} Overridden by ${f.override.by.map((b) => `@${b}`).join(", ")} at ${f.override.at}: ${f.override.reason} (lifted ${f.override.rules.join(", ")}; binds head ${f.change.head_sha.slice(0, 12)} only).`
+      : f.observed ? `${summary} Observe mode: enforcing ${f.observed.rules.join(", ")} would make this ${f.observed.outcome.replace("_", " ")}; they do not block yet.` : summary,
     agent: f.agents[0] ?? null,
     agents: f.agents,
     head_sha: f.change.head_sha,
     rules: f.rules,
-    gates: { total: gates.length, met },
+    gates: { total: allGates.length, met: allGates.filter((r) => r.gate?.met).length },
     unmatched_files: f.unmatched,
     limits: f.limits,
     files_considered: f.change.files.length,
     errors: [],
+    ...(f.observed ? { observed: f.observed } : {}),
+    ...(f.override ? { override: f.override } : {}),
   };
+}
+
+const WOULD: Record<Outcome, string> = { denied: "would deny", needs_approval: "would need approval", allowed: "would allow", not_governed: "would not govern", error: "would fail" };
+
+/** The title says what an override did, and what observe mode would have done. */
+function withObserved(f: Finish, title: string): string {
+  const base = f.override ? `Overridden by ${f.override.by.map((b) => `@${b}`).join(", ")}` : title;
+  return f.observed ? `${base} · Observe: ${WOULD[f.observed.outcome]} (${f.observed.rules.join(", ")})` : base;
 }
 
 function titleOf(f: Finish, denies: AppliedRule[], gates: number, met: number): string {

@@ -12,6 +12,11 @@ export const ACTIONS = ["allow", "require_approval", "deny"] as const;
 export const ActionSchema = z.enum(ACTIONS).describe("allow | require_approval | deny");
 export type Action = z.infer<typeof ActionSchema>;
 
+/** Observe mode: the part is evaluated and recorded but never blocks (a rollout step before enforcing). */
+export const MODES = ["observe", "enforce"] as const;
+export const ModeSchema = z.enum(MODES).describe("observe: evaluated and recorded, never blocks | enforce: blocks");
+export type Mode = z.infer<typeof ModeSchema>;
+
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
 const TEAM = /^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$/;
@@ -72,6 +77,7 @@ export const RuleSchema = z.strictObject({
   active: WindowSchema.optional(),
   escalate: z.string().max(2000).optional(),
   approvers: ApproversSchema.optional(),
+  mode: ModeSchema.optional().describe("this rule's mode; the file's `mode` when absent"),
 });
 export type Rule = z.infer<typeof RuleSchema>;
 
@@ -131,8 +137,17 @@ export const ApprovalSettingsSchema = z.strictObject({
   invalidate_on_push: z.boolean().default(true),
 });
 
+/** Who may break the glass: `/governance override <reason>` on a PR overrides this file's blocking decisions. */
+export const OverridesSchema = z.strictObject({
+  users: z.array(z.string().regex(LOGIN, "not a valid GitHub login")).default([]),
+  teams: z.array(z.string().regex(TEAM, "a team is written org/team-slug")).default([]),
+});
+export type Overrides = z.infer<typeof OverridesSchema>;
+
 export const PolicySchema = z.strictObject({
   version: z.literal(POLICY_VERSION),
+  mode: ModeSchema.default("enforce").describe("the mode of this file's rules, default and limits"),
+  overrides: OverridesSchema.optional(),
   agents: AgentsSchema.default({ presets: "all", custom: [] }),
   scope: z.enum(["agents", "all"]).default("agents"),
   classes: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "a class name is letters, digits, _ and -"), GlobListSchema).default({}),

@@ -21,7 +21,7 @@ export interface AppPortOptions {
   onRecorded?: (entry: AuditEntry, row: { id: number; hash: string }) => void;
 }
 
-export function auditSinkOf(stores: AppPortStores, opts: Pick<AppPortOptions, "onRecorded"> = {}): AuditSink & Required<Pick<AuditSink, "mergeGroupPrs" | "scheduleReevaluation">> {
+export function auditSinkOf(stores: AppPortStores, opts: Pick<AppPortOptions, "onRecorded"> = {}): AuditSink & Required<Pick<AuditSink, "mergeGroupPrs" | "scheduleReevaluation" | "overridesFor">> {
   const { audit, budget } = stores;
   return {
     async record(entry) {
@@ -45,6 +45,7 @@ export function auditSinkOf(stores: AppPortStores, opts: Pick<AppPortOptions, "o
     latestForHead: (repo, headSha) => audit.latestForHead(repo, headSha),
     mergeGroupPrs: (repo, baseSha) => audit.mergeGroupPrs(repo, baseSha),
     scheduleReevaluation: (q) => audit.scheduleReevaluation(q),
+    overridesFor: (repo, pr, headSha) => audit.overridesFor(repo, pr, headSha),
   };
 }
 

@@ -65,6 +65,8 @@ export interface ServerConfig {
   requireOrgPolicy?: boolean;
   /** How often the schedule of time-window re-evaluations is looked at. Default 15 s (a window takes effect within a minute). */
   reevaluateEveryMs?: number;
+  /** How often the app's recent webhook deliveries are checked for failed ones to redeliver (default 5 minutes). */
+  recoverEveryMs?: number;
   /** The clock (tests move it); default the system's. */
   clock?: () => Date;
   /** The audit dashboard (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GOVERNOR_DASHBOARD_TEAMS); absent: off. */

@@ -6,6 +6,8 @@ export interface Metrics {
   received: Counter<"event">;
   deliveries: Counter<"result">;
   decisions: Counter<"outcome">;
+  /** Failed deliveries Governor asked GitHub to redeliver (missed while it was down). */
+  recovered: Counter;
   evaluationSeconds: Histogram;
   githubSeconds: Histogram<"route" | "status">;
 }
@@ -26,6 +28,7 @@ export function createMetrics(inbox: InboxView, budgets?: BudgetView): Metrics {
     registry,
     received: new Counter({ name: "governor_deliveries_received_total", help: "Webhook deliveries received with a valid signature", labelNames: ["event"], registers: [registry] }),
     deliveries: new Counter({ name: "governor_deliveries_total", help: "Deliveries handled since start, by result: evaluated, failed, duplicate, ignored, rejected", labelNames: ["result"], registers: [registry] }),
+    recovered: new Counter({ name: "governor_deliveries_recovered_total", help: "Failed webhook deliveries Governor asked GitHub to redeliver", registers: [registry] }),
     decisions: new Counter({ name: "governor_decisions_total", help: "Decisions written to the audit trail, by outcome", labelNames: ["outcome"], registers: [registry] }),
     evaluationSeconds: new Histogram({ name: "governor_evaluation_seconds", help: "Time from claiming a delivery to its reported check", buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
     githubSeconds: new Histogram({ name: "governor_github_request_seconds", help: "GitHub API request latency", labelNames: ["route", "status"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),

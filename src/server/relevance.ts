@@ -1,6 +1,7 @@
 // Which deliveries lead to an evaluation, and of which PR. Decided at receipt so the inbox can coalesce safely:
 // only deliveries that evaluate may supersede one another.
 import { GOVERNED_EVENTS } from "../github/events.js";
+import { policyPushOf } from "../github/policy-push.js";
 
 export interface SelfIdentity {
   appId: number;
@@ -53,10 +54,12 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     };
   }
   if (event === "check_run" || event === "check_suite") {
-    if (!(GOVERNED_EVENTS[event] as readonly string[]).includes(action)) return skip(`${event}.${action} is not a re-run request`);
+    if (!(GOVERNED_EVENTS[event] as readonly string[]).includes(action)) return skip(`${event}.${action} is not a re-run request or a button`);
     const target = obj(body[event]);
     const appId = num(obj(target?.["app"])?.["id"]);
     if (appId !== self.appId) return skip(`a re-run of another app's ${event === "check_run" ? "check" : "suite"}`);
+    // A button press is a command: never superseded by (nor superseding) the PR's evaluations.
+    if (action === "requested_action") return { evaluate: true, installationId, prKey: null, headSha: null };
     const prs = Array.isArray(target?.["pull_requests"]) ? (target["pull_requests"] as unknown[]) : [];
     const number = num(obj(prs[0])?.["number"]);
     const sha = str(target?.["head_sha"]) ?? null;
@@ -86,6 +89,12 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     if (!(GOVERNED_EVENTS.workflow_job as readonly string[]).includes(action)) return skip(`workflow_job.${action}: only started and completed jobs matter`);
     // No PR key: a job's timing is recorded, never coalesced with (or superseding) a PR's deliveries.
     return { evaluate: true, installationId, prKey: null, headSha: null };
+  }
+  if (event === "push") {
+    const push = policyPushOf(body);
+    if (!push) return skip("a push that changes no policy file");
+    // One key per pushed branch: a burst of policy pushes waiting in the inbox coalesces into the newest.
+    return { evaluate: true, installationId, prKey: `${push.repo}@push:${push.branch}`, headSha: null };
   }
   return skip(`event ${event} is not one Governor evaluates`);
 }

@@ -15,6 +15,7 @@ import type { DeliveryQueue } from "../store/ports.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import type { SelfIdentity } from "./relevance.js";
 import { Worker } from "./worker.js";
+import { type AppClient, recoverMissedDeliveries } from "./recover.js";
 
 /** The inbox event of a synthetic delivery: evaluate a PR again because a rule's time window opened or closed. */
 export const REEVALUATE_EVENT = "governor.reevaluate";
@@ -195,6 +196,19 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   await reevaluateDue();
   const reevaluating = setInterval(() => void reevaluateDue(), config.reevaluateEveryMs ?? 15_000);
   reevaluating.unref();
+  // Missed webhooks: at start (after listening) and every few minutes, failed deliveries the inbox never got are redelivered.
+  const recover = async () => {
+    try {
+      const app = (await probot.auth()) as unknown as AppClient;
+      const result = await recoverMissedDeliveries({ app, known: async (guid) => (await inbox.statusOf(guid)) !== undefined, now: clock(), log });
+      metrics.recovered.inc(result.redelivered);
+    } catch (error) {
+      log("warn", "could not list the app's recent webhook deliveries; will try again", { error: String(error) });
+    }
+  };
+  void recover();
+  const recovering = setInterval(() => void recover(), config.recoverEveryMs ?? 300_000);
+  recovering.unref();
   // A safety net: work queued while a claim failed (a busy database) is picked up without waiting for the next webhook.
   const polling = setInterval(wakeSafely, 1000);
   polling.unref();
@@ -220,6 +234,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       clearInterval(beating);
       clearInterval(polling);
       clearInterval(reevaluating);
+      clearInterval(recovering);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       await dashboard?.close();

@@ -1,9 +1,10 @@
 // The local GitHub simulator: a REST API on loopback, a control API to act as users and agents, and a webhook sender.
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SimServer } from "./server.js";
 import { type Account, newSha, type SimCheckRun, type SimFile, type SimPull, type SimReview, SimState } from "./state.js";
-import { checkRunRerequested, mergeGroupEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook, workflowJobEvent } from "./webhooks.js";
+import { checkRunRequestedAction, checkRunRerequested, issueCommentEvent, mergeGroupEvent, pushEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook, workflowJobEvent } from "./webhooks.js";
 
 export type { SimCheckRun, SimPull } from "./state.js";
 export type { Webhook } from "./webhooks.js";
@@ -41,6 +42,7 @@ export class Simulator {
   private readonly waiters: Array<{ test: (run: SimCheckRun) => boolean; resolve: (run: SimCheckRun) => void }> = [];
 
   constructor() {
+    this.server.redeliver = (d) => this.deliver(d.webhook, d.guid, true);
     this.server.onCheckCompleted = (run) => {
       for (const w of this.waiters.filter((x) => x.test(run))) {
         this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -242,6 +244,36 @@ export class Simulator {
     return { runId, jobId, webhook };
   }
 
+  /** Commits to a branch (a merged policy edit, say) and returns the `push` delivery GitHub would send. */
+  pushToBranch(repo: string, branch: string, write: Record<string, string>, by: Account = { login: "octocat", type: "User" }): { sha: string; webhook: Webhook } {
+    const r = this.state.repo(repo);
+    const before = r.branches.get(branch) ?? "0".repeat(40);
+    const old = r.trees.get(before) ?? new Map<string, string>();
+    const sha = this.state.commit(repo, branch, { write });
+    const paths = Object.keys(write);
+    return { sha, webhook: pushEvent(this.context(repo, by), { branch, before, after: sha, added: paths.filter((p) => !old.has(p)), modified: paths.filter((p) => old.has(p)), removed: [] }) };
+  }
+
+  /** A comment on the PR by `by` (stored like GitHub's), and its `issue_comment.created` delivery. */
+  comment(repo: string, number: number, by: Account, body: string): Webhook {
+    const pr = this.state.pull(repo, number);
+    const comment = { id: this.state.nextId(), repo, issue: number, user: { login: by.login, type: by.type }, body, created_at: new Date().toISOString() };
+    this.state.comments.push(comment);
+    return issueCommentEvent(this.context(repo, by), pr, comment);
+  }
+
+  /** A button (check run action) on the PR's latest `governance` check, pressed by `by`. */
+  pressAction(repo: string, number: number, by: Account, identifier: string): Webhook {
+    const pr = this.state.pull(repo, number);
+    const run = this.latestCheck(repo, number);
+    return checkRunRequestedAction(this.context(repo, by), pr, run?.id ?? 0, this.state.app.id, identifier);
+  }
+
+  /** Comments on the PR, oldest first. */
+  commentsOn(repo: string, number: number): Array<{ user: string; body: string }> {
+    return this.state.comments.filter((c) => c.repo === repo && c.issue === number).map((c) => ({ user: c.user.login, body: c.body }));
+  }
+
   /** The Re-run button on the PR's latest `governance` check. */
   rerun(repo: string, number: number, by: Account): Webhook {
     const pr = this.state.pull(repo, number);
@@ -251,7 +283,34 @@ export class Simulator {
 
   async send(webhook: Webhook, opts: { deliveryId?: string; signature?: string | null; secret?: string } = {}): Promise<SentDelivery> {
     if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
-    return sendWebhook({ url: this.hook.url, secret: opts.secret ?? this.hook.secret, webhook, ...(opts.deliveryId ? { deliveryId: opts.deliveryId } : {}), ...(opts.signature !== undefined ? { signature: opts.signature } : {}) });
+    // A forged request (another secret, a hand-made signature) is not GitHub's: it never appears in the delivery log.
+    if (opts.secret !== undefined || opts.signature !== undefined) {
+      return sendWebhook({ url: this.hook.url, secret: opts.secret ?? this.hook.secret, webhook, ...(opts.deliveryId ? { deliveryId: opts.deliveryId } : {}), ...(opts.signature !== undefined ? { signature: opts.signature } : {}) });
+    }
+    return this.deliver(webhook, opts.deliveryId ?? randomUUID(), false);
+  }
+
+  /**
+   * Sends and records one attempt like GitHub's delivery log: a receiver that cannot be reached (connection refused)
+   * is a failed delivery with status code 0, kept for redelivery, not an error of the sender.
+   */
+  async deliver(webhook: Webhook, guid: string, redelivery: boolean): Promise<SentDelivery> {
+    if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
+    const payload = webhook.payload as { action?: unknown; installation?: { id?: unknown }; repository?: { id?: unknown } };
+    const record = (status_code: number, status: string) => this.state.deliveries.push({
+      id: this.state.nextId(), guid, delivered_at: new Date().toISOString(), redelivery, status_code, status, event: webhook.event,
+      action: typeof payload.action === "string" ? payload.action : null,
+      installation_id: typeof payload.installation?.id === "number" ? payload.installation.id : null,
+      repository_id: typeof payload.repository?.id === "number" ? payload.repository.id : null, webhook,
+    });
+    try {
+      const sent = await sendWebhook({ url: this.hook.url, secret: this.hook.secret, webhook, deliveryId: guid });
+      record(sent.status, sent.status >= 200 && sent.status < 300 ? "OK" : `Invalid HTTP Response: ${sent.status}`);
+      return sent;
+    } catch (error) {
+      record(0, "failed to connect to host");
+      return { id: guid, status: 0, body: String(error), ms: 0 };
+    }
   }
 
   latestCheck(repo: string, number: number, name = "governance"): SimCheckRun | undefined {

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { type Fault, Faults } from "./faults.js";
 import { SimOAuth } from "./oauth.js";
 import { OpenApiValidator } from "./openapi.js";
-import { type SimCheckRun, type SimPull, type SimRepo, SimState } from "./state.js";
+import { type SimCheckRun, type SimDelivery, type SimPull, type SimRepo, SimState } from "./state.js";
 
 export interface LoggedRequest {
   method: string;
@@ -28,7 +28,8 @@ export const SERVED = [
   "/repos/{owner}/{repo}/issues/{issue_number}/labels", "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
   "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/git/commits/{commit_sha}", "/repos/{owner}/{repo}/compare/{basehead}",
-  "/repos/{owner}/{repo}/branches/{branch}", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
+  "/repos/{owner}/{repo}/branches/{branch}", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", "/repos/{owner}/{repo}/pulls", "/installation/repositories",
+  "/app/hook/deliveries", "/app/hook/deliveries/{delivery_id}/attempts",
 ];
 
 /** GitHub's limits that the simulator enforces like GitHub does. */
@@ -56,6 +57,8 @@ export class SimServer {
   /** Called whenever a check run is completed (for waiting without polling). */
   onCheckCompleted: ((run: SimCheckRun) => void) | undefined;
 
+  /** Sends a recorded delivery again (set by the Simulator, which holds the webhook target). */
+  redeliver: ((d: SimDelivery) => Promise<unknown>) | undefined;
   constructor(readonly state: SimState) {
     this.routes();
   }
@@ -178,6 +181,28 @@ export class SimServer {
 
     this.on("GET", "/app", () => ({ body: { id: s.app.id, slug: s.app.slug, name: s.app.name, owner: { login: "governor-dev", type: "Organization" }, events: [], permissions: {} } }));
     this.on("GET", "/app/installations", () => ({ body: [...s.installations.entries()].map(([id, i]) => ({ id, account: { login: i.account, type: "Organization" } })) }));
+    // The app's recent webhook deliveries, newest first, paged by an opaque cursor (GitHub's Link header, rel="next").
+    this.on("GET", "/app/hook/deliveries", ({ req, query, base }) => {
+      if (!/^bearer /i.test(String(req.headers.authorization))) throw new ApiError(401, "A JSON web token could not be decoded");
+      const perPage = Math.min(LIMITS.perPage, Math.max(1, Number(query.get("per_page") ?? 30) || 30));
+      const cursor = Number(query.get("cursor") ?? Number.POSITIVE_INFINITY);
+      const older = [...s.deliveries].filter((d) => d.id < cursor).sort((a, b) => b.id - a.id);
+      const pageOf = older.slice(0, perPage);
+      const headers: Record<string, string> = {};
+      if (older.length > perPage && pageOf.length > 0) headers["link"] = `<${base}/app/hook/deliveries?per_page=${perPage}&cursor=${pageOf[pageOf.length - 1]!.id}>; rel="next"`;
+      return {
+        headers,
+        body: pageOf.map((d) => ({ id: d.id, guid: d.guid, delivered_at: d.delivered_at, redelivery: d.redelivery, duration: 0.01, status: d.status, status_code: d.status_code, event: d.event, action: d.action, installation_id: d.installation_id, repository_id: d.repository_id })),
+      };
+    });
+    // Redeliver one: GitHub accepts (202) and sends it again, as a new attempt with the same guid.
+    this.on("POST", "/app/hook/deliveries/{delivery_id}/attempts", ({ req, params }) => {
+      if (!/^bearer /i.test(String(req.headers.authorization))) throw new ApiError(401, "A JSON web token could not be decoded");
+      const d = s.deliveries.find((x) => x.id === Number(params["delivery_id"]));
+      if (!d) throw new ApiError(404, "Not Found");
+      void this.redeliver?.(d);
+      return { status: 202, body: {} };
+    });
     this.on("POST", "/app/installations/{installation_id}/access_tokens", ({ params }) => {
       if (!s.installations.has(Number(params["installation_id"]))) throw new ApiError(404, "Not Found");
       return { status: 201, body: { token: `ghs_sim${params["installation_id"]}`, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" } };
@@ -248,6 +273,24 @@ export class SimServer {
         status: "ahead", ahead_by: pr.commits.length, behind_by: 0, total_commits: pr.commits.length, commits, files: pageNo === 1 ? pr.files : [],
       } };
     });
+    // Open (or closed) PRs of a repository, optionally into one base branch, oldest first like GitHub's default sort is not: newest first.
+    this.on("GET", "/repos/{owner}/{repo}/pulls", ({ params, query, url, base }) => {
+      const repo = repoOf(params);
+      const state = query.get("state") ?? "open";
+      const into = query.get("base");
+      const pulls = [...s.pulls.values()].filter((p) => p.repo === full(params) && (state === "all" || p.state === state) && (!into || p.base.ref === into)).sort((a, b) => b.number - a.number);
+      return page(pulls.map((p) => renderPull(p, repo, base)), query, url, base);
+    });
+    // The repositories an installation token can reach: its account's, less those hidden from the app.
+    this.on("GET", "/installation/repositories", ({ req, query, url, base }) => {
+      const id = Number(/ghs_sim(\d+)/.exec(String(req.headers["authorization"] ?? ""))?.[1]);
+      const account = s.installations.get(id)?.account;
+      if (!account) throw new ApiError(401, "Bad credentials");
+      const repos = [...s.repos.values()].filter((r) => r.owner === account && !s.hidden.has(`${r.owner}/${r.name}`))
+        .map((r) => ({ id: r.id, name: r.name, full_name: `${r.owner}/${r.name}`, private: true, owner: { login: r.owner, type: "Organization" }, default_branch: r.defaultBranch }));
+      const paged = page(repos, query, url, base);
+      return { ...paged, body: { total_count: repos.length, repositories: paged.body } };
+    });
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", ({ params, base }) => ({ body: renderPull(pullOf(params), repoOf(params), base) }));
     this.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files", ({ params, query, url, base }) =>
       page(pullOf(params).files.slice(0, LIMITS.filesListed), query, url, base));
@@ -295,6 +338,7 @@ export class SimServer {
         output: { title: null, summary: null, text: null, annotations: [] }, app_id: s.app.id,
       };
       applyOutput(run, b["output"]);
+      applyActions(run, b["actions"]);
       s.checkRuns.set(run.id, run);
       if (run.status === "completed") this.completed(run);
       return { status: 201, body: renderCheck(run) };
@@ -316,6 +360,7 @@ export class SimServer {
       if (b["details_url"]) run.details_url = String(b["details_url"]);
       if (b["completed_at"]) run.completed_at = String(b["completed_at"]);
       applyOutput(run, b["output"]);
+      applyActions(run, b["actions"]);
       if (run.status === "completed") this.completed(run);
       return { body: renderCheck(run) };
     });
@@ -409,6 +454,16 @@ function page(items: unknown[], query: URLSearchParams, url: URL, base: string):
   return { body: slice, headers };
 }
 
+/** GitHub's limits on check run actions: at most 3; label 20, description 40, identifier 20 characters. */
+function applyActions(run: SimCheckRun, actions: unknown): void {
+  if (actions === undefined) return;
+  const list = Array.isArray(actions) ? (actions as Json[]) : [];
+  const bad = !Array.isArray(actions) || list.length > 3 || list.some((a) => typeof a["label"] !== "string" || typeof a["description"] !== "string" || typeof a["identifier"] !== "string"
+    || (a["label"] as string).length > 20 || (a["description"] as string).length > 40 || (a["identifier"] as string).length > 20);
+  if (bad) throw new ApiError(422, "Validation Failed", [{ resource: "CheckRun", code: "invalid", field: "actions", message: "at most 3 actions; label ≤ 20, description ≤ 40, identifier ≤ 20 characters" }]);
+  run.actions = list.map((a) => ({ label: String(a["label"]), description: String(a["description"]), identifier: String(a["identifier"]) }));
+}
+
 function checkOutput(output: unknown): void {
   if (!output || typeof output !== "object") return;
   const o = output as Json;
@@ -437,6 +492,7 @@ function renderCheck(run: SimCheckRun): Json {
     id: run.id, name: run.name, head_sha: run.head_sha, status: run.status, conclusion: run.conclusion, details_url: run.details_url,
     started_at: run.started_at, completed_at: run.completed_at, app: { id: run.app_id, slug: "governor" },
     output: { title: run.output.title, summary: run.output.summary, text: run.output.text, annotations_count: run.output.annotations.length },
+    ...(run.actions ? { actions: run.actions } : {}),
     pull_requests: [],
   };
 }

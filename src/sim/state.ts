@@ -70,6 +70,8 @@ export interface SimCheckRun {
   completed_at: string | null;
   output: { title: string | null; summary: string | null; text: string | null; annotations: SimAnnotation[] };
   app_id: number;
+  /** Buttons the app offers on the run (`actions`), as last set. */
+  actions?: Array<{ label: string; description: string; identifier: string }>;
   /** When the simulator saw it completed (ms since epoch), for latency measurements. */
   completedAtMs?: number;
 }
@@ -83,6 +85,22 @@ export interface SimRepo {
   /** Commit SHA -> path -> file text. */
   trees: Map<string, Map<string, string>>;
   labels: Map<string, { name: string; color: string; description: string | null }>;
+}
+
+/** A webhook delivery attempt as GitHub's "recent deliveries" keep it; `webhook` is what a redelivery sends again. */
+export interface SimDelivery {
+  id: number;
+  guid: string;
+  delivered_at: string;
+  redelivery: boolean;
+  /** 0 when the receiver could not be reached (connection refused), else the HTTP status it answered. */
+  status_code: number;
+  status: string;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  repository_id: number | null;
+  webhook: { event: string; payload: Record<string, unknown> };
 }
 
 export interface SimComment {
@@ -109,6 +127,8 @@ export class SimState {
   readonly comments: SimComment[] = [];
   /** Actions runs cancelled through the API (POST …/actions/runs/{run_id}/cancel). */
   readonly cancelledRuns: Array<{ repo: string; runId: number }> = [];
+  /** Every delivery attempt, oldest first (GitHub keeps those of the last three days). */
+  readonly deliveries: SimDelivery[] = [];
   /** Repositories the app's installation does not include: GitHub answers 404 for them. */
   readonly hidden = new Set<string>();
   readonly app = { id: 1, slug: "governor", name: "Governor" };

@@ -121,6 +121,50 @@ export function checkRunRerequested(ctx: PayloadContext, pr: SimPull, checkRunId
   };
 }
 
+/** A comment on a PR's conversation (`issue_comment.created`): the issue carries a `pull_request` link. */
+export function issueCommentEvent(ctx: PayloadContext, pr: SimPull, comment: { id: number; body: string; created_at: string }): Webhook {
+  const base = template("issue_comment", "created");
+  const issue = base["issue"] as Json;
+  const baseComment = base["comment"] as Json;
+  const user = { ...(baseComment["user"] as Json), login: ctx.sender.login, type: ctx.sender.type };
+  return {
+    event: "issue_comment",
+    payload: {
+      ...base, action: "created",
+      issue: {
+        ...issue, number: pr.number, title: pr.title, state: "open", user: { ...(issue["user"] as Json), login: pr.user.login, type: pr.user.type },
+        pull_request: { url: `${ctx.apiBase}/repos/${ctx.repo.owner}/${ctx.repo.name}/pulls/${pr.number}`, html_url: `${ctx.htmlBase}/${ctx.repo.owner}/${ctx.repo.name}/pull/${pr.number}`, diff_url: "", patch_url: "", merged_at: null },
+      },
+      comment: { ...baseComment, id: comment.id, body: comment.body, user, created_at: comment.created_at, updated_at: comment.created_at },
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}
+
+/** The check run's action button (`check_run.requested_action`) pressed by `ctx.sender`. */
+export function checkRunRequestedAction(ctx: PayloadContext, pr: SimPull, checkRunId: number, appId: number, identifier: string): Webhook {
+  const base = checkRunRerequested(ctx, pr, checkRunId, appId);
+  return { event: "check_run", payload: { ...base.payload, action: "requested_action", requested_action: { identifier } } };
+}
+
+/** A push of one commit to a branch (`push`), naming the files it added, modified and removed. */
+export function pushEvent(ctx: PayloadContext, push: { branch: string; before: string; after: string; added: string[]; modified: string[]; removed: string[] }): Webhook {
+  const base = template("push", "");
+  const commit = { id: push.after, tree_id: push.after, distinct: true, message: "commit", timestamp: new Date().toISOString(), url: "", author: { name: ctx.sender.login, email: `${ctx.sender.login}@example.com`, username: ctx.sender.login }, committer: { name: ctx.sender.login, email: `${ctx.sender.login}@example.com`, username: ctx.sender.login }, added: push.added, removed: push.removed, modified: push.modified };
+  return {
+    event: "push",
+    payload: {
+      ...base, ref: `refs/heads/${push.branch}`, before: push.before, after: push.after, created: false, deleted: false, forced: false, base_ref: null,
+      commits: [commit], head_commit: commit,
+      repository: repositoryJson(ctx, base["repository"] as Json),
+      sender: senderJson(ctx, base["sender"] as Json),
+      installation: { id: ctx.installationId, node_id: `IN_${ctx.installationId}` },
+    },
+  };
+}
+
 export interface SentDelivery {
   id: string;
   status: number;

@@ -3,6 +3,8 @@
 // an implementation: callers see entries, records, deliveries, leases and positions.
 import type { AuditEntry, AuditFilters, AuditRow, BudgetPlaces, ChainBreak, RecordedJob, WorkflowJob } from "../audit/store.js";
 
+import type { Override } from "../policy/change.js";
+
 export type { AuditEntry, AuditFilters, BudgetPlaces, ChainBreak, RecordedJob, WorkflowJob };
 
 /**
@@ -74,6 +76,8 @@ export interface AuditLog {
   knownAgents(repo: string, pr: number): Promise<string[]>;
   /** PRs of merge group rows recorded on this base commit (those ahead in a merge queue), ascending. */
   mergeGroupPrs(repo: string, baseSha: string): Promise<number[]>;
+  /** Break-glass overrides recorded for this PR at this head commit (AuditSink.overridesFor): its latest decision's with any. */
+  overridesFor(repo: string, pr: number, headSha: string): Promise<Override[]>;
   /** Sets (or, with null, clears) when a PR must be evaluated again because a rule's time window opens or closes. */
   scheduleReevaluation(q: Omit<Reevaluation, "dueAt"> & { dueAt: string | null }): Promise<void>;
   /** Re-evaluations due at `now`, oldest first. The caller queues each durably, then clears it. */

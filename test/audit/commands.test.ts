@@ -4,6 +4,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/audit/store.js";
+import { EVALUATOR_VERSION } from "../../src/policy/decision.js";
 import { entryFor, oneOfEach } from "../helpers/audit.js";
 import { ROOT, run, runBin, tempDir } from "../helpers/cli.js";
 import { fixturePolicy } from "../helpers/policy.js";
@@ -88,7 +89,7 @@ describe("governor audit replay", () => {
     store.db.prepare("UPDATE decisions SET evaluator_version = '0.9.0', decision = ? WHERE id = 1").run(JSON.stringify({ ...d, evaluator_version: "0.9.0" }));
     store.close();
     const r = await run(["audit", "replay", "1"], { cwd });
-    expect(r.stdout).toContain("recorded by evaluator 0.9.0, now 1.3.0: the evaluator changed, which may explain it");
+    expect(r.stdout).toContain(`recorded by evaluator 0.9.0, now ${EVALUATOR_VERSION}: the evaluator changed, which may explain it`);
   });
 
   it("replays through the real bin", () => {
@@ -152,7 +153,7 @@ describe("governor audit export", () => {
     const r = await run(["audit", "export", "--format", "csv", "--outcome", "needs_approval"], { cwd: seeded() });
     const [head, row] = r.stdout.split("\r\n");
     expect(head).toBe("id,recorded_at,delivery_id,repo,pr,head_sha,base_sha,agent,outcome,title,evaluator_version,hash,rules,reasons");
-    expect(row).toMatch(/^2,2026-11-24T12:00:00.000Z,,acme\/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,\d+\.\d+\.\d+,[0-9a-f]{64},repo:migrations-need-dba,/);
+    expect(row).toMatch(new RegExp(`^2,2026-11-24T12:00:00.000Z,,acme/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,${EVALUATOR_VERSION.replace(/\./g, "\\.")},[0-9a-f]{64},repo:migrations-need-dba,`));
   });
 
   it("exports JSON lines with the decision and input parsed", async () => {
@@ -193,6 +194,14 @@ describe("governor simulate", () => {
     writeFileSync(join(cwd, "same.yml"), fixturePolicy("webapp-monorepo.yml"));
     const r = await run(["simulate", "--policy", "same.yml"], { cwd });
     expect(r.stdout).toContain("1 PRs considered; 0 would change");
+  });
+
+  it("lists the PRs a policy in observe mode would have blocked once enforced", async () => {
+    const cwd = seeded();
+    writeFileSync(join(cwd, "observe.yml"), fixturePolicy("webapp-monorepo.yml").replace(/^version: 1\n/m, "version: 1\nmode: observe\n"));
+    const r = await run(["simulate", "--policy", "observe.yml"], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/observe mode would have blocked \d+:\n  acme\/webapp#\d+ \(row \d+\): would be (denied|needs_approval) by /);
   });
 
   it("refuses an invalid new policy with file:line:column", async () => {

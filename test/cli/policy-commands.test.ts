@@ -91,7 +91,7 @@ describe("governor schema", () => {
   it("prints a JSON Schema generated from the zod schema", async () => {
     const r = await run(["schema"], { cwd: tempDir() });
     const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; additionalProperties: boolean; $schema: string };
-    expect(Object.keys(schema.properties).sort()).toEqual(["agents", "approvals", "classes", "default", "default_approvers", "labels", "limits", "org_limits", "owners", "rules", "scope", "version"]);
+    expect(Object.keys(schema.properties).sort()).toEqual(["agents", "approvals", "classes", "default", "default_approvers", "labels", "limits", "mode", "org_limits", "overrides", "owners", "rules", "scope", "version"]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.$schema).toContain("2020-12");
   });

@@ -25,6 +25,12 @@ describe("app.yml", () => {
     expect(manifest.default_permissions["actions"]).toBe("read");
   });
 
+  it("receives pushes (policy changes) and check run button presses (Override) without any new permission", () => {
+    expect(manifest.default_events).toEqual(expect.arrayContaining(["push", "check_run"]));
+    expect(GOVERNED_EVENTS.check_run).toContain("requested_action");
+    expect(manifest.default_permissions).toMatchObject({ contents: "read", checks: "write" });
+  });
+
   it("points the webhook at the path `governor serve` listens on", () => {
     expect(new URL(manifest.hook_attributes.url).pathname).toBe("/api/github/webhooks");
   });

@@ -38,6 +38,8 @@ export interface FakeState {
   teams: Map<string, string[]>;
   pulls: Map<string, Record<string, unknown>>;
   associated: Map<string, number[]>;
+  /** `owner/name:branch` -> head commit; a branch not set answers 404 (Governor then reads the PR's own base commit). */
+  branches: Map<string, string>;
   /** `owner/repo@sha` of commits GitHub does not know (git commits API answers 404). */
   missingCommits: Set<string>;
   /** `owner/repo` of repositories the installation cannot see (repos API answers 404). */
@@ -61,6 +63,7 @@ const ROUTES: Array<[string, RegExp, string]> = [
   ["GET", /^\/repos\/[^/]+\/[^/]+\/commits\/[0-9a-f]+\/pulls$/, "GET /repos/{o}/{r}/commits/{sha}/pulls"],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/git\/commits\/[0-9a-f]+$/, "GET /repos/{o}/{r}/git/commits/{sha}"],
   ["GET", /^\/repos\/[^/]+\/[^/]+\/compare\/.+$/, "GET /repos/{o}/{r}/compare/{basehead}"],
+  ["GET", /^\/repos\/[^/]+\/[^/]+\/branches\/.+$/, "GET /repos/{o}/{r}/branches/{branch}"],
   ["GET", /^\/repos\/[^/]+\/[^/]+$/, "GET /repos/{o}/{r}"],
   ["POST", /^\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/, "POST /repos/{o}/{r}/issues/{n}/comments"],
   ["POST", /^\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/requested_reviewers$/, "POST /repos/{o}/{r}/pulls/{n}/requested_reviewers"],
@@ -72,7 +75,7 @@ const ROUTES: Array<[string, RegExp, string]> = [
 
 export class GitHubFake {
   readonly state: FakeState = {
-    contents: new Map(), files: new Map(), reviews: new Map(), commits: new Map(), teams: new Map(), pulls: new Map(), associated: new Map(),
+    contents: new Map(), files: new Map(), reviews: new Map(), commits: new Map(), teams: new Map(), pulls: new Map(), associated: new Map(), branches: new Map(),
     missingCommits: new Set(), hiddenRepos: new Set(), compare: new Map(),
   };
   readonly calls: Call[] = [];
@@ -209,6 +212,10 @@ export class GitHubFake {
         return [200, []];
       case "POST /repos/{o}/{r}/pulls/{n}/requested_reviewers":
         return [201, { number: Number(seg[5]) }];
+      case "GET /repos/{o}/{r}/branches/{branch}": {
+        const sha = this.state.branches.get(`${repo}:${seg.slice(5).join("/")}`);
+        return sha ? [200, { name: seg.slice(5).join("/"), commit: { sha } }] : [404, { message: "Branch not found" }];
+      }
       default:
         return [404, { message: `the fake has no route ${method} ${path}` }];
     }

@@ -68,14 +68,15 @@ describe("worker", () => {
   it("keeps a long evaluation's lease alive with heartbeats, so another replica never takes it", async () => {
     const file = join(tempDir(), "w.db");
     let finishSlow!: () => void;
-    const slow = setup(() => new Promise<void>((r) => void (finishSlow = r)), { leaseMs: 150, file });
+    // Leases long enough that a loaded machine's stalls (two shared cores) do not outlast one, short enough to expire often.
+    const slow = setup(() => new Promise<void>((r) => void (finishSlow = r)), { leaseMs: 400, file });
     const other: string[] = [];
-    const rival = setup(async (d) => void other.push(d.id), { leaseMs: 150, owner: "replica-b", file });
+    const rival = setup(async (d) => void other.push(d.id), { leaseMs: 400, owner: "replica-b", file });
     await slow.accept("d1", 1);
     await slow.worker.wake();
     // Five lease lengths later the rival, claiming all along, has still not been given the delivery.
     for (let i = 0; i < 15; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 135));
       await rival.worker.wake();
     }
     expect(other).toEqual([]);

@@ -2,6 +2,9 @@
 // head and write the rows under it, so two replicas can never link to the same head; rows, hashes and stored inputs are
 // exactly what the SQLite store writes for the same entries.
 import type pg from "pg";
+import { z } from "zod";
+import { type Override, OverrideSchema } from "../../policy/change.js";
+import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { ChainImportError, inContext } from "../errors.js";
 import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
 import { agentPrOf, chainRows, importProblem, isoTime, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
@@ -114,6 +117,7 @@ function where(filters: AuditFilters, params: unknown[]): string[] {
   if (filters.pr !== undefined) add("pr = ?", filters.pr);
   if (filters.agent !== undefined) add("agent = ?", filters.agent);
   if (filters.outcome !== undefined) add("outcome = ?", filters.outcome);
+  if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
   if (filters.since !== undefined) add("recorded_at >= ?", filters.since);
   if (filters.until !== undefined) add("recorded_at < ?", filters.until);
   return clauses;
@@ -346,6 +350,16 @@ export class PostgresAuditLog implements AuditLog {
     const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::integer AS n FROM agent_prs WHERE repo = $1 AND agent = $2 AND created_at >= $3
       AND (created_at < $4 OR (created_at = $4 AND pr < $5)) AND pr != $6`, [q.repo, q.agent, q.since, q.until, q.tieBreakPr ?? -1, q.excludePr ?? -1]);
     return rows[0]?.n ?? 0;
+  }
+
+  /** As AuditStore.overridesFor: the latest decision at this head whose input carries overrides, those of this head. */
+  async overridesFor(repo: string, pr: number, headSha: string): Promise<Override[]> {
+    const { rows } = await this.pool.query<{ input: string }>(`SELECT input FROM decisions WHERE repo = $1 AND pr = $2 AND head_sha = $3 AND input LIKE '%"overrides":[{%'
+      ORDER BY id DESC LIMIT 1`, [repo, pr, headSha]);
+    if (!rows[0]) return [];
+    // Policy texts are stored by reference, the change as evaluated: its overrides read from the stored input as is.
+    const overrides = (JSON.parse(rows[0].input) as { change?: { overrides?: unknown } }).change?.overrides;
+    return z.array(OverrideSchema).parse(overrides ?? []).filter((o) => o.head_sha === headSha);
   }
 
   async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {

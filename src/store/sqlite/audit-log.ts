@@ -2,10 +2,12 @@
 // stored-row reads and the import that a copy needs read and write its tables directly.
 import Database from "better-sqlite3";
 import { AuditStore, identityEffect } from "../../audit/store.js";
+import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { PolicyTexts } from "../../audit/policy-texts.js";
 import { migrate as migrateAudit } from "../../audit/schema.js";
 import { agentPrOf, importProblem, reservationsOf } from "../chain.js";
 import { ChainImportError } from "../errors.js";
+import type { Override } from "../../policy/change.js";
 import { sha256 } from "../policy-refs.js";
 import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, RecordedJob, Reevaluation, StoredPolicyText, VerifyResult, WorkflowJob } from "../ports.js";
 
@@ -23,6 +25,7 @@ function where(filters: AuditFilters, params: Record<string, string | number>): 
   if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
   if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
   if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
   if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
   if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
   return clauses;
@@ -173,6 +176,10 @@ export class SqliteAuditLog implements AuditLog {
 
   async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {
     return this.store.countAgentPrs(q);
+  }
+
+  async overridesFor(repo: string, pr: number, headSha: string): Promise<Override[]> {
+    return this.store.overridesFor(repo, pr, headSha);
   }
 
   async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
