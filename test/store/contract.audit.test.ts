@@ -194,6 +194,18 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     expect(await to.audit.verify()).toEqual({ rows: 9, broken: null });
     expect((await collect(to.audit.iterate())).map((r) => r.hash)).toEqual(rows.map((r) => r.hash));
   });
+  it("finds the overrides of a PR's head in its latest decision that carries any, and none for another head", async () => {
+    const s = await open();
+    const [plain, overridden, later] = [1, 2, 3].map((i) => entryFor({ pr: 7, files: ["docs/a.md"], delivery: `o-${i}` }));
+    const head = overridden!.head_sha;
+    const override = { by: "alice", reason: "hotfix", at: "2026-11-24T12:00:00Z", head_sha: head, source: "repo" as const };
+    overridden!.input!.change.overrides = [override, { ...override, by: "bob", head_sha: "f".repeat(40) }];
+    await s.audit.append([plain!, overridden!, later!]);
+    expect(await s.audit.overridesFor("acme/webapp", 7, head)).toEqual([override]);
+    expect(await s.audit.overridesFor("acme/webapp", 7, "f".repeat(40))).toEqual([]);
+    expect(await s.audit.overridesFor("acme/webapp", 8, head)).toEqual([]);
+  });
+
   it("records a workflow job once per job id, and reads jobs by repository and by owner", async () => {
     const s = await open();
     const job = (jobId: number, repo: string, completedAt: string) => ({
