@@ -1,11 +1,12 @@
 // A decision as readable terminal text (the `check` and `audit show` report).
 import type { Decision } from "../policy/decision.js";
+import { decisionSummary, decisionTitle, ruleReason } from "../report/phrases.js";
 
 const MAX_FILES_SHOWN = 20;
 
 export function renderDecision(decision: Decision): string {
   const lines: string[] = [];
-  lines.push(decision.title, "", decision.summary, "");
+  lines.push(decisionTitle(decision), "", decisionSummary(decision), "");
   if (decision.agent) {
     lines.push(`Agent: ${decision.agent.name} (${decision.agent.signals.map((s) => `${s.kind}: ${s.value}`).join(", ")})`);
   }
@@ -15,7 +16,8 @@ export function renderDecision(decision: Decision): string {
   for (const rule of decision.rules) {
     const status = rule.gate ? (rule.gate.met ? "met" : "unmet") : rule.action;
     lines.push(`- ${rule.id} [${rule.action}${rule.gate ? `, ${status}` : ""}]${refText(rule.policy_ref)}`);
-    if (rule.reason) lines.push(`    why: ${rule.reason}`);
+    const why = ruleReason(rule, decision);
+    if (why) lines.push(`    why: ${why}`);
     const shown = rule.files.slice(0, MAX_FILES_SHOWN);
     if (shown.length) lines.push(`    files: ${shown.join(", ")}${rule.files.length > shown.length ? ` (+${rule.files.length - shown.length} more)` : ""}`);
     if (rule.gate) {

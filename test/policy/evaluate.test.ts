@@ -4,6 +4,7 @@ import { canonicalJson } from "../../src/policy/canonical.js";
 import { decide, PolicyCache } from "../../src/policy/decide.js";
 import { DecisionSchema } from "../../src/policy/decision.js";
 import { approval, decideCase, file, fixturePolicy, HEAD, input } from "../helpers/policy.js";
+import { decisionTitle, decisionSummary } from "../../src/report/phrases.js";
 
 const POLICY = `version: 1
 classes:
@@ -41,24 +42,24 @@ describe("evaluate: outcomes", () => {
   it("allows a change whose every file an allow rule covers", () => {
     const d = decideCase({ policy: POLICY, files: ["docs/guide.md", "test/a.test.ts"] });
     expect(d.outcome).toBe("allowed");
-    expect(d.title).toBe("Allowed: 2 files within policy");
+    expect(decisionTitle(d)).toBe("Allowed: 2 files within policy");
     expect(ids(d)).toEqual(["repo:tests-and-docs"]);
   });
 
   it("denies when any file is covered by a deny rule, citing the rule line and escalation", () => {
     const d = decideCase({ policy: POLICY, files: ["docs/a.md", "src/billing/invoice.ts"] });
     expect(d.outcome).toBe("denied");
-    expect(d.title).toBe("Denied: repo:billing-freeze");
+    expect(decisionTitle(d)).toBe("Denied: repo:billing-freeze");
     const rule = d.rules.find((r) => r.id === "repo:billing-freeze");
     expect(rule?.policy_ref).toEqual({ source: "repo", path: ".governance.yml", repo: "acme/webapp", sha: "b".repeat(40), line: 9 });
     expect(rule?.escalate).toBe("Ask @acme/billing-leads in #billing");
-    expect(d.summary).toContain("Billing is frozen until the compliance audit.");
+    expect(decisionSummary(d)).toContain("Billing is frozen until the compliance audit.");
   });
 
   it("needs approval when a gate is unmet and names the gate count in the title", () => {
     const d = decideCase({ policy: POLICY, files: ["db/migrations/001.sql"] });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.title).toBe("Needs approval: 0 of 1 gate met");
+    expect(decisionTitle(d)).toBe("Needs approval: 0 of 1 gate met");
   });
 
   it("does not govern a human PR under scope: agents", () => {
@@ -75,7 +76,7 @@ describe("evaluate: outcomes", () => {
   it("is not governed when there is no policy at all", () => {
     const d = decideCase({ files: ["src/billing/x.ts"] });
     expect(d.outcome).toBe("not_governed");
-    expect(d.title).toBe("Not governed: no policy");
+    expect(decisionTitle(d)).toBe("Not governed: no policy");
   });
 
   it("returns an error decision listing file:line for an invalid policy", () => {
@@ -250,7 +251,7 @@ describe("evaluate: gates and approvals", () => {
 
   it("needs count distinct approvers", () => {
     const one = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("alice", { at: "2026-11-24T11:10:00Z", id: 9 })] } });
-    expect(one.title).toBe("Needs approval: 0 of 1 gate met");
+    expect(decisionTitle(one)).toBe("Needs approval: 0 of 1 gate met");
     const two = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("bob")] } });
     expect(two.outcome).toBe("allowed");
   });

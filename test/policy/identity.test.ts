@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decide } from "../../src/policy/decide.js";
 import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { decideCase, input, NOW } from "../helpers/policy.js";
+import { decisionSummary } from "../../src/report/phrases.js";
 
 const POLICY = `version: 1
 agents:
@@ -46,7 +47,7 @@ describe("identity: several agents", () => {
 
   it("names every agent in the summary", () => {
     const d = decideCase({ policy: POLICY, change: copilotWithClaudeTrailer });
-    expect(d.summary).toMatch(/^The agents copilot \(identified by login Copilot, branch copilot\/fix-7\) and claude \(identified by commit_author noreply@anthropic.com\)/);
+    expect(decisionSummary(d)).toMatch(/^The agents copilot \(identified by login Copilot, branch copilot\/fix-7\) and claude \(identified by commit_author noreply@anthropic.com\)/);
   });
 
   it("holds each matching agent to its own daily budget: the strictest wins", () => {
