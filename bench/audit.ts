@@ -116,7 +116,7 @@ export function benchAudit(): BenchResult[] {
     });
     const replayer = new Replayer();
     const replay = timeIt(() => {
-      const counts = { identical: 0, different: 0, skipped: 0 };
+      const counts = { identical: 0, different: 0, older_evaluator: 0, skipped: 0 };
       for (const { row, input } of store.iterateParsed({})) counts[replayer.replay(row, input).status] += 1;
       return counts;
     });

@@ -4,7 +4,7 @@ import { canonicalJson } from "../../src/policy/canonical.js";
 import { decide, PolicyCache } from "../../src/policy/decide.js";
 import { DecisionSchema } from "../../src/policy/decision.js";
 import { approval, decideCase, file, fixturePolicy, HEAD, input } from "../helpers/policy.js";
-import { decisionTitle, decisionSummary } from "../../src/report/phrases.js";
+import { decisionSummary, decisionTitle, ruleReason } from "../../src/report/phrases.js";
 
 const POLICY = `version: 1
 classes:
@@ -298,7 +298,10 @@ describe("evaluate: limits", () => {
     const files = Array.from({ length: 3000 }, (_, i) => `docs/p${i}.md`);
     const d = decideCase({ policy: POLICY, files });
     expect(d.outcome).toBe("denied");
-    expect(d.rules.find((r) => r.id === "builtin:incomplete-file-list")?.reason).toMatch(/^GitHub listed 3000 files, the most it lists/);
+    const rule = d.rules.find((r) => r.id === "builtin:incomplete-file-list")!;
+    expect(rule).toMatchObject({ code: "incomplete_file_list", params: { listed: 3000, total: null, cap: 3000 } });
+    expect(rule.reason).toBeUndefined();
+    expect(ruleReason(rule, d)).toMatch(/^GitHub listed 3000 files, the most it lists/);
     expect(decideCase({ policy: POLICY, files, change: { total_files: 3000 } }).outcome).toBe("allowed");
   });
 });
@@ -373,7 +376,7 @@ describe("evaluate: determinism", () => {
     expect(canonicalJson(decide(structuredClone(i), cache))).toBe(a);
   });
 
-  it("produces decisions that satisfy the governor.decision/v1 schema", () => {
+  it("produces decisions that satisfy the governor.decision/v2 schema", () => {
     for (const policy of ["webapp-monorepo.yml", "payments-service.yml", "infra.yml"]) {
       const d = decideCase({ policy: fixturePolicy(policy), files: ["docs/a.md", "envs/prod/main.tf", "internal/ledger/x.go"], change: { head_sha: HEAD } });
       expect(DecisionSchema.safeParse(d).success).toBe(true);

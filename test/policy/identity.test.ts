@@ -4,6 +4,7 @@ import { decide } from "../../src/policy/decide.js";
 import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { decideCase, input, NOW } from "../helpers/policy.js";
 import { decisionSummary } from "../../src/report/phrases.js";
+import { ruleReason } from "../../src/report/phrases.js";
 
 const POLICY = `version: 1
 agents:
@@ -59,7 +60,7 @@ describe("identity: several agents", () => {
       { id: "limits.max_prs_per_day", scope: "repo", agent: "copilot", limit: 5, used: 1, share: 1, actual: 2, exceeded: false },
       { id: "limits.max_prs_per_day", scope: "repo", agent: "claude", limit: 5, used: 5, share: 1, actual: 6, exceeded: true },
     ]);
-    expect(d.rules.find((r) => r.id === "limits.max_prs_per_day")?.reason).toContain("the agent claude's PR number 6");
+    expect(ruleReason(d.rules.find((r) => r.id === "limits.max_prs_per_day")!, d)).toContain("the agent claude's PR number 6");
   });
 
   it("falls back to prs_today for an agent without its own count", () => {
