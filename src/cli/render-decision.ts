@@ -1,6 +1,6 @@
 // A decision as readable terminal text (the `check` and `audit show` report).
 import type { Decision } from "../policy/decision.js";
-import { decisionSummary, decisionTitle, ruleReason } from "../report/phrases.js";
+import { decisionSummary, decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
 
 const MAX_FILES_SHOWN = 20;
 
@@ -25,7 +25,7 @@ export function renderDecision(decision: Decision): string {
       lines.push(`    approvers: ${rule.gate.approved_by.length} of ${rule.gate.approvers.count} from ${who}`);
       if (rule.gate.approved_by.length) lines.push(`    approved by: ${rule.gate.approved_by.join(", ")}`);
       if (rule.gate.changes_requested_by.length) lines.push(`    changes requested by: ${rule.gate.changes_requested_by.join(", ")}`);
-      for (const i of rule.gate.ignored) lines.push(`    ignored approval: ${i.login} (${i.why})`);
+      for (const i of rule.gate.ignored) lines.push(`    ignored approval: ${i.login} (${ignoredWhy(i)})`);
     }
     if (rule.action !== "allow" && rule.escalate) lines.push(`    escalate: ${rule.escalate}`);
   }

@@ -5,7 +5,7 @@ import type { AuditRow } from "../audit/store.js";
 import { html, jsonForScript, Safe, safeUrl, type Value } from "./html.js";
 import { outcomeBadge, page, type Viewer } from "./layout.js";
 import { type AgentDay, type BudgetLine, type DecisionFilters, type DecisionListItem, OUTCOMES, type Page, type VerifyStatus } from "./source.js";
-import { decisionTitle, ruleReason } from "../report/phrases.js";
+import { decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
 import { StoredDecisionSchema } from "../policy/decision.js";
 import type { LimitLike } from "../report/phrases.js";
 
@@ -20,7 +20,7 @@ const GateView = z.looseObject({
   approvers: z.looseObject({ teams: z.array(z.string()).default([]), users: z.array(z.string()).default([]), count: z.number().default(0) }),
   approved_by: z.array(z.string()).default([]),
   changes_requested_by: z.array(z.string()).default([]),
-  ignored: z.array(z.looseObject({ login: z.string(), why: z.string() })).default([]),
+  ignored: z.array(z.looseObject({ login: z.string(), code: z.string().optional(), why: z.string().optional() })).default([]),
   met: z.boolean(),
 });
 const RuleView = z.looseObject({
@@ -150,7 +150,7 @@ ${why !== null ? html`<dt>Why</dt><dd>${why}</dd>` : ""}
 <dt>Policy</dt><dd>${url && ref ? html`<a href="${url}">${ref.repo}:${ref.path} line ${ref.line ?? 0}</a> <span class="note">at ${ref.sha?.slice(0, 12) ?? "HEAD"}</span>` : ref?.source === "builtin" ? "built into Governor" : ref ? `${ref.source} ${ref.path ?? ""}` : "not recorded"}</dd>
 ${g ? html`<dt>Approvals</dt><dd>${g.approved_by.length} of ${g.approvers.count} from ${who(g.approvers)}${g.approved_by.length ? html`; approved by ${g.approved_by.map((l) => `@${l}`).join(", ")}` : ""}</dd>
 ${g.changes_requested_by.length ? html`<dt>Changes requested</dt><dd>${g.changes_requested_by.map((l) => `@${l}`).join(", ")}</dd>` : ""}
-${g.ignored.length ? html`<dt>Not counted</dt><dd><ul>${g.ignored.map((i) => html`<li>@${i.login}: ${i.why}</li>`)}</ul></dd>` : ""}` : ""}
+${g.ignored.length ? html`<dt>Not counted</dt><dd><ul>${g.ignored.map((i) => html`<li>@${i.login}: ${ignoredWhy(i)}</li>`)}</ul></dd>` : ""}` : ""}
 ${rule.escalate && rule.action !== "allow" ? html`<dt>Escalation</dt><dd>${rule.escalate}</dd>` : ""}
 <dt>Files (${rule.files.length})</dt><dd>${rule.files.length ? html`<ul class="files">${rule.files.slice(0, FILES_SHOWN).map((f) => html`<li><code>${f}</code></li>`)}</ul>${rule.files.length > FILES_SHOWN ? html`<p class="note">and ${rule.files.length - FILES_SHOWN} more (see the JSON)</p>` : ""}` : html`<span class="note">none (a rule about the whole change)</span>`}</dd>
 </dl>

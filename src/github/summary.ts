@@ -1,7 +1,7 @@
 // The check run's text: a markdown account of the decision that a reviewer can act on, inside GitHub's limits.
 import type { AppliedRule, StoredDecision, Decision, PolicyRef } from "../policy/decision.js";
 import { decisionSummary } from "../report/phrases.js";
-import { ruleReason } from "../report/phrases.js";
+import { ignoredWhy, ruleReason } from "../report/phrases.js";
 
 /** GitHub's limit on output.summary and output.text. */
 export const CHECK_TEXT_LIMIT = 65_535;
@@ -33,7 +33,7 @@ function ruleSection(rule: AppliedRule, decision: StoredDecision, htmlBase: stri
     const g = rule.gate;
     lines.push(`- **Approvals:** ${g.approved_by.length} of ${g.approvers.count} from ${who(g.approvers)}${g.approved_by.length ? `; approved by ${g.approved_by.map((l) => `@${l}`).join(", ")}` : ""}`);
     if (g.changes_requested_by.length) lines.push(`- **Changes requested by:** ${g.changes_requested_by.map((l) => `@${l}`).join(", ")} (holds the gate until they approve or the review is dismissed)`);
-    for (const i of g.ignored) lines.push(`- Not counted: @${i.login}: ${i.why}`);
+    for (const i of g.ignored) lines.push(`- Not counted: @${i.login}: ${ignoredWhy(i)}`);
   }
   const link = policyLink(rule.policy_ref, htmlBase);
   if (link) lines.push(`- **Policy:** [${rule.policy_ref.repo}:${rule.policy_ref.path} line ${rule.policy_ref.line}](${link})`);

@@ -37,6 +37,10 @@ export const PolicyRefSchema = z.strictObject({
 });
 export type PolicyRef = z.infer<typeof PolicyRefSchema>;
 
+export const IGNORED_CODES = ["author", "automated", "not_approver", "contributor", "stale"] as const;
+export const IgnoredCodeSchema = z.enum(IGNORED_CODES);
+export type IgnoredCode = z.infer<typeof IgnoredCodeSchema>;
+
 export const GateApproversSchema = z.strictObject({
   teams: z.array(z.string()),
   users: z.array(z.string()),
@@ -64,7 +68,8 @@ export const AppliedRuleSchema = z.strictObject({
     approvers: GateApproversSchema,
     approved_by: z.array(z.string()),
     changes_requested_by: z.array(z.string()),
-    ignored: z.array(z.strictObject({ login: z.string(), why: z.string() })),
+    /** Approvals not counted: v2 gives a `code` (author, automated, not_approver, contributor, stale); v1 rows a `why` sentence. */
+    ignored: z.array(z.strictObject({ login: z.string(), code: IgnoredCodeSchema.optional(), why: z.string().optional() })),
     met: z.boolean(),
   }).optional(),
   /** Present when the rule is in observe mode: it is shown and recorded but does not decide the outcome. */

@@ -3,7 +3,7 @@ import { identifyAgents, isAutomatedAccount } from "./agents.js";
 import type { Change, EvalContext, Review } from "./change.js";
 import { actionSeverity, type CompiledBudget, type CompiledDefault, type CompiledPolicy, type CompiledRule, COMPUTE_KEYS, LIMIT_KEYS, type LimitKey, PER_PR_KEYS } from "./compile.js";
 import {
-  type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type LimitResult, type Outcome, type Params, type PolicyRef,
+  type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type IgnoredCode, type LimitResult, type Outcome, type Params, type PolicyRef,
 } from "./decision.js";
 import { isActive } from "./windows.js";
 import { isPolicyFile } from "./paths.js";
@@ -326,18 +326,18 @@ export function judgeGate(
   const latest = latestReviews(change.reviews);
   const approvedBy: string[] = [];
   const changesRequestedBy: string[] = [];
-  const ignored: Array<{ login: string; why: string }> = [];
+  const ignored: Array<{ login: string; code: IgnoredCode }> = [];
   for (const review of latest) {
     const login = review.user.login;
-    const why = lower(login) === lower(change.author.login)
-      ? "the PR author cannot approve their own PR"
+    const why: IgnoredCode | null = lower(login) === lower(change.author.login)
+      ? "author"
       : isAutomated(login, review.user.type)
-        ? "bots and agents cannot approve"
-        : !named.has(lower(login)) ? "not an approver for this gate" : null;
+        ? "automated"
+        : !named.has(lower(login)) ? "not_approver" : null;
     if (review.state === "APPROVED") {
-      if (why) ignored.push({ login, why });
-      else if (contributors.has(lower(login))) ignored.push({ login, why: "contributed to this PR" });
-      else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ login, why: "approved an earlier commit; the approval was invalidated by a push" });
+      if (why) ignored.push({ login, code: why });
+      else if (contributors.has(lower(login))) ignored.push({ login, code: "contributor" });
+      else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ login, code: "stale" });
       else approvedBy.push(login);
     } else if (review.state === "CHANGES_REQUESTED" && !why) {
       changesRequestedBy.push(login);

@@ -98,6 +98,20 @@ function baseSummary(d: StoredDecision): string {
   return `${who} changed ${files}. Every file is allowed by the policy${gates.length ? ` and all ${gates.length} approval gate${gates.length === 1 ? " is" : "s are"} met` : ""}.`;
 }
 
+const IGNORED: Record<string, string> = {
+  author: "the PR author cannot approve their own PR",
+  automated: "bots and agents cannot approve",
+  not_approver: "not an approver for this gate",
+  contributor: "contributed to this PR",
+  stale: "approved an earlier commit; the approval was invalidated by a push",
+};
+
+/** Why an approval was not counted: v2's code phrased, or v1's recorded sentence. */
+export function ignoredWhy(i: { code?: string | undefined; why?: string | undefined }): string {
+  if (i.why !== undefined) return i.why;
+  return (i.code !== undefined ? IGNORED[i.code] : undefined) ?? i.code ?? "not counted";
+}
+
 /** A rule's "why": the policy author's `reason` as written, else the phrasing of its code (built-ins, defaults, limits). */
 /** A budget row as any reader has it (v1 rows before 1.3.0 lack scope, agent and share). */
 export interface LimitLike { id: string; limit: number; actual: number; exceeded: boolean; scope?: unknown; agent?: unknown; share?: unknown }

@@ -197,7 +197,7 @@ describe("evaluate: gates and approvals", () => {
   it("ignores the PR author's approval", () => {
     const d = decideCase({ ...migration, change: { author: { login: "dana", type: "User" }, head_branch: "codex/x", reviews: [approval("dana")], team_members: dba } });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "dana", why: "the PR author cannot approve their own PR" }]);
+    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "dana", code: "author" }]);
   });
 
   it("lists ignored approvals by code point, so the decision's bytes do not depend on the host's locale", () => {
@@ -209,7 +209,7 @@ describe("evaluate: gates and approvals", () => {
   it("ignores a bot's approval even when the bot is in the team", () => {
     const d = decideCase({ ...migration, change: { reviews: [approval("dependabot[bot]", { type: "Bot" })], team_members: dba } });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.rules[0]?.gate?.ignored[0]?.why).toBe("bots and agents cannot approve");
+    expect(d.rules[0]?.gate?.ignored[0]?.code).toBe("automated");
   });
 
   it("ignores an agent's approval (an agent cannot approve itself)", () => {
@@ -219,13 +219,13 @@ describe("evaluate: gates and approvals", () => {
 
   it("ignores approvals from people who are not approvers of the gate", () => {
     const d = decideCase({ ...migration, change: { reviews: [approval("mallory")], team_members: dba } });
-    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "mallory", why: "not an approver for this gate" }]);
+    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "mallory", code: "not_approver" }]);
   });
 
   it("invalidates an approval of an earlier commit when invalidate_on_push is set", () => {
     const d = decideCase({ ...migration, change: { reviews: [approval("dana", { commit_id: "f".repeat(40) })], team_members: dba } });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.rules[0]?.gate?.ignored[0]?.why).toContain("invalidated by a push");
+    expect(d.rules[0]?.gate?.ignored[0]?.code).toBe("stale");
   });
 
   it("keeps an approval of an earlier commit when invalidate_on_push is false", () => {
