@@ -4,7 +4,7 @@
 import type { AppliedRule, Coded, Outcome, StoredDecision } from "../policy/decision.js";
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const str = (v: unknown): string => (v === null || v === undefined ? "" : String(v));
+const str = (v: string | number | boolean | null | undefined): string => (v === null || v === undefined ? "" : String(v));
 const num = (v: unknown): number => (typeof v === "number" ? v : Number(v ?? 0));
 
 const WOULD: Record<Outcome, string> = { denied: "would deny", needs_approval: "would need approval", allowed: "would allow", not_governed: "would not govern", error: "would fail" };
