@@ -10,6 +10,7 @@ import { Replayer } from "../src/audit/replay.js";
 import { decide, PolicyCache } from "../src/policy/decide.js";
 import { fixturePolicy, input } from "../test/helpers/policy.js";
 import { type BenchResult, timeIt } from "./result.js";
+import { decisionTitle } from "../src/report/phrases.js";
 
 const ROWS = 100_000;
 const SINGLE_ROWS = 5_000;
@@ -90,7 +91,7 @@ export function benchAudit(): BenchResult[] {
       const rows = entries(i, BATCH).map((e) => ({
         id: ++rawId, recorded_at: e.recorded_at, delivery_id: e.delivery_id, installation_id: e.installation_id, repo: e.repo, pr: e.pr,
         head_sha: e.head_sha, base_sha: e.base_sha, agent: e.agent, outcome: e.outcome, evaluator_version: e.decision.evaluator_version,
-        title: e.decision.title, decision: canonicalJson(e.decision), input: stored(e.input), input_missing_reason: e.input ? null : (e.input_missing_reason ?? "not recorded"), prev_hash: "",
+        title: decisionTitle(e.decision), decision: canonicalJson(e.decision), input: stored(e.input), input_missing_reason: e.input ? null : (e.input_missing_reason ?? "not recorded"), prev_hash: "",
       }));
       rawMs += timeIt(() => raw.transaction(() => {
         for (const row of rows) {
@@ -115,7 +116,7 @@ export function benchAudit(): BenchResult[] {
     });
     const replayer = new Replayer();
     const replay = timeIt(() => {
-      const counts = { identical: 0, different: 0, skipped: 0 };
+      const counts = { identical: 0, different: 0, older_evaluator: 0, skipped: 0 };
       for (const { row, input } of store.iterateParsed({})) counts[replayer.replay(row, input).status] += 1;
       return counts;
     });

@@ -1,14 +1,20 @@
 // Streams audit rows as JSON lines or CSV, one row at a time, waiting for the sink when it is full.
 import type { Writable } from "node:stream";
 import type { AuditRow } from "./store.js";
+import { ruleReason } from "../report/phrases.js";
+import type { Params } from "../policy/decision.js";
+import type { LimitLike } from "../report/phrases.js";
 
 export const CSV_COLUMNS = ["id", "recorded_at", "delivery_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome", "title", "evaluator_version", "hash"] as const;
 /** Read from each row's decision: the rules that applied (space-separated ids) and their reasons ("id: reason", " | "-separated). */
 export const CSV_DECISION_COLUMNS = ["rules", "reasons"] as const;
 
 function decisionFields(row: AuditRow): [string, string] {
-  const rules = (JSON.parse(row.decision) as { rules?: Array<{ id: string; reason?: string }> }).rules ?? [];
-  return [rules.map((r) => r.id).join(" "), rules.filter((r) => r.reason).map((r) => `${r.id}: ${r.reason}`).join(" | ")];
+  // v1 rows carry built-in reasons as text, v2 rows as codes: both are phrased the same way.
+  const decision = JSON.parse(row.decision) as { rules?: Array<{ id: string; reason?: string; code?: string; params?: Params }>; limits?: LimitLike[] };
+  const rules = decision.rules ?? [];
+  const reasons = rules.map((r) => [r.id, ruleReason(r, { limits: decision.limits ?? [] })] as const).filter(([, why]) => why !== undefined);
+  return [rules.map((r) => r.id).join(" "), reasons.map(([id, why]) => `${id}: ${why}`).join(" | ")];
 }
 
 /** RFC 4180: quote when needed, double the quotes inside. */

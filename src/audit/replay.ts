@@ -1,13 +1,16 @@
 // Replay: evaluate stored inputs again with the current evaluator and compare the bytes with what was decided then.
 import { canonicalJson } from "../policy/canonical.js";
 import { decide, PolicyCache } from "../policy/decide.js";
-import { type Decision, EVALUATOR_VERSION } from "../policy/decision.js";
+import { type Decision, EVALUATOR_VERSION, type StoredDecision } from "../policy/decision.js";
 import { EvaluationInputSchema } from "../policy/input.js";
 import type { AuditRow } from "./store.js";
 
 export type ReplayResult =
   | { id: number; status: "identical" }
-  | { id: number; status: "different"; fields: string[]; evaluatorChanged: boolean; stored: Decision; now: Decision }
+  /** Same evaluator version, different bytes: the stored decision does not follow from its input (tampering or a bug). */
+  | { id: number; status: "different"; fields: string[]; evaluatorChanged: false; stored: StoredDecision; now: Decision }
+  /** Recorded by an earlier evaluator version: not comparable byte for byte, which is expected, not tampering. */
+  | { id: number; status: "older_evaluator"; recorded: string; fields: string[]; evaluatorChanged: true; stored: StoredDecision; now: Decision }
   | { id: number; status: "skipped"; why: string };
 
 export class Replayer {
@@ -21,10 +24,11 @@ export class Replayer {
     const now = decide(parsed.data, this.cache);
     const replayed = canonicalJson(now);
     if (replayed === row.decision) return { id: row.id, status: "identical" };
-    const stored = JSON.parse(row.decision) as Decision;
+    const stored = JSON.parse(row.decision) as StoredDecision;
     const fields = [...new Set([...Object.keys(stored), ...Object.keys(now)])]
       .filter((k) => canonicalJson((stored as Record<string, unknown>)[k]) !== canonicalJson((now as Record<string, unknown>)[k]))
       .sort();
-    return { id: row.id, status: "different", fields, evaluatorChanged: row.evaluator_version !== EVALUATOR_VERSION, stored, now };
+    if (row.evaluator_version !== EVALUATOR_VERSION) return { id: row.id, status: "older_evaluator", recorded: row.evaluator_version, fields, evaluatorChanged: true, stored, now };
+    return { id: row.id, status: "different", fields, evaluatorChanged: false, stored, now };
   }
 }

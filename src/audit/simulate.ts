@@ -3,6 +3,7 @@ import { compileInput, decide, PolicyCache } from "../policy/decide.js";
 import type { Outcome } from "../policy/decision.js";
 import { EvaluationInputSchema, type PolicySource } from "../policy/input.js";
 import type { AuditRow } from "./store.js";
+import { decisionTitle } from "../report/phrases.js";
 
 export interface Transition {
   from: Outcome;
@@ -51,7 +52,7 @@ export function simulate(rows: Iterable<AuditRow>, policies: NewPolicies): Simul
     const to = after.outcome;
     const key = `${from}->${to}`;
     const t = byTransition.get(key) ?? { from, to, prs: [] };
-    t.prs.push({ repo: row.repo, pr: row.pr, id: row.id, title: after.title });
+    t.prs.push({ repo: row.repo, pr: row.pr, id: row.id, title: decisionTitle(after) });
     byTransition.set(key, t);
     if (from !== to) changed++;
     if (after.observed) wouldBlock.push({ repo: row.repo, pr: row.pr, id: row.id, outcome: after.observed.outcome, rules: after.observed.rules });

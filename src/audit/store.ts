@@ -9,6 +9,7 @@ import type { Decision } from "../policy/decision.js";
 import type { EvaluationInput } from "../policy/input.js";
 import { PolicyTexts } from "./policy-texts.js";
 import { AuditSchemaError, migrate, SCHEMA_VERSION } from "./schema.js";
+import { decisionTitle } from "../report/phrases.js";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -331,7 +332,7 @@ export class AuditStore {
       row: {
         recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
         repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
-        outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: entry.decision.title,
+        outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: decisionTitle(entry.decision),
         decision: canonicalJson(entry.decision),
         // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
         input: stashed?.stored ?? null,

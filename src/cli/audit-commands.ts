@@ -16,6 +16,7 @@ import type { EvaluationInput } from "../policy/input.js";
 import { formatProblem } from "../policy/load.js";
 import { type CliContext, EXIT, UsageError } from "./context.js";
 import { renderDecision } from "./render-decision.js";
+import { decisionTitle } from "../report/phrases.js";
 
 interface FilterOptions {
   db?: string;
@@ -152,7 +153,7 @@ export function register(program: Command, ctx: CliContext): void {
         const one = id !== undefined ? (pgStores ? await pgStores.audit.get(id) : store!.get(id)) : undefined;
         const rows: Iterable<{ row: AuditRow; input?: unknown }> | AsyncIterable<{ row: AuditRow; input?: unknown }> = id !== undefined ? (one ? [{ row: one }] : [])
           : pgStores ? rowsOnly(pgStores.audit.iterate(filtersOf(o))) : store!.iterateParsed(filtersOf(o));
-        let replayed = 0, identical = 0, differing = 0, skipped = 0;
+        let replayed = 0, identical = 0, differing = 0, older = 0, skipped = 0;
         for await (const { row, input } of rows) {
           const result = replayer.replay(row, input);
           if (result.status === "skipped") {
@@ -162,14 +163,18 @@ export function register(program: Command, ctx: CliContext): void {
           }
           replayed++;
           if (result.status === "identical") identical++;
-          else {
+          else if (result.status === "older_evaluator") {
+            // Expected after an upgrade: not evidence of tampering, so it does not fail the command.
+            older++;
+            ctx.out(`row ${row.id} (${row.repo}#${row.pr}): recorded by evaluator ${result.recorded}, now ${result.now.evaluator_version}: not comparable byte for byte (differs in ${result.fields.join(", ")}; was "${result.stored.outcome}: ${decisionTitle(result.stored)}", now "${result.now.outcome}: ${decisionTitle(result.now)}")`);
+          } else {
             differing++;
-            ctx.out(`row ${row.id} (${row.repo}#${row.pr}): differs in ${result.fields.join(", ")}: was "${result.stored.outcome}: ${result.stored.title}", now "${result.now.outcome}: ${result.now.title}"${result.evaluatorChanged ? `; recorded by evaluator ${row.evaluator_version}, now ${result.now.evaluator_version}: the evaluator changed, which may explain it` : ""}`);
+            ctx.out(`row ${row.id} (${row.repo}#${row.pr}): differs in ${result.fields.join(", ")}: was "${result.stored.outcome}: ${decisionTitle(result.stored)}", now "${result.now.outcome}: ${decisionTitle(result.now)}" with the same evaluator ${row.evaluator_version}: the stored decision does not follow from its input`);
           }
         }
         if (id !== undefined && replayed + skipped === 0) throw new UsageError(`no decision with id ${id}`);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        ctx.out(`replayed ${replayed}, identical ${identical}, differing ${differing}, skipped ${skipped} in ${(ms / 1000).toFixed(2)} s`);
+        ctx.out(`replayed ${replayed}, identical ${identical}, differing ${differing}, older evaluator ${older}, skipped ${skipped} in ${(ms / 1000).toFixed(2)} s`);
         ctx.exit(differing > 0 ? EXIT.internal : EXIT.ok);
       } finally {
         store?.close();

@@ -107,7 +107,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--now <iso>", "evaluation time (default: now)", isoTime)
     .option("--prs-today <n>", "this agent's PRs in the repo over the last 24 h, this one included (default: 1)", nonNegativeInt)
     .addOption(new Option("--format <format>", "output: text, json (governor.check/v1) or github (workflow annotations and text)").choices(["text", "json", "github"]))
-    .option("--json", "print the decision object only (governor.decision/v1)")
+    .option("--json", "print the decision object only (governor.decision/v2)")
     .action(async (opts: CheckOptions) => {
       const { input, caveats, sources } = await buildCheckInput(opts, ctx, () => readStdin());
       const decision = decide(input);
@@ -115,7 +115,7 @@ export function register(program: Command, ctx: CliContext): void {
         reviews: opts.approvedBy.length + opts.changesRequestedBy.length > 0, teams: opts.team.length > 0,
         prsToday: opts.prsToday !== undefined, author: opts.author !== undefined || opts.agent !== undefined, commits: opts.base !== undefined,
       })];
-      // --json stays the bare decision object (governor.decision/v1) that scripts read; --format json adds the caveats.
+      // --json stays the bare decision object (governor.decision/v2) that scripts read; --format json adds the caveats.
       if (opts.json) ctx.out(JSON.stringify(decision, null, 2));
       else if (opts.format === "json") ctx.out(JSON.stringify({ schema: "governor.check/v1", decision, caveats: all, policies: sources }, null, 2));
       else {

@@ -1,11 +1,12 @@
 // A decision as readable terminal text (the `check` and `audit show` report).
 import type { Decision } from "../policy/decision.js";
+import { decisionSummary, decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
 
 const MAX_FILES_SHOWN = 20;
 
 export function renderDecision(decision: Decision): string {
   const lines: string[] = [];
-  lines.push(decision.title, "", decision.summary, "");
+  lines.push(decisionTitle(decision), "", decisionSummary(decision), "");
   if (decision.agent) {
     lines.push(`Agent: ${decision.agent.name} (${decision.agent.signals.map((s) => `${s.kind}: ${s.value}`).join(", ")})`);
   }
@@ -15,7 +16,8 @@ export function renderDecision(decision: Decision): string {
   for (const rule of decision.rules) {
     const status = rule.gate ? (rule.gate.met ? "met" : "unmet") : rule.action;
     lines.push(`- ${rule.id} [${rule.action}${rule.gate ? `, ${status}` : ""}]${refText(rule.policy_ref)}`);
-    if (rule.reason) lines.push(`    why: ${rule.reason}`);
+    const why = ruleReason(rule, decision);
+    if (why) lines.push(`    why: ${why}`);
     const shown = rule.files.slice(0, MAX_FILES_SHOWN);
     if (shown.length) lines.push(`    files: ${shown.join(", ")}${rule.files.length > shown.length ? ` (+${rule.files.length - shown.length} more)` : ""}`);
     if (rule.gate) {
@@ -23,7 +25,7 @@ export function renderDecision(decision: Decision): string {
       lines.push(`    approvers: ${rule.gate.approved_by.length} of ${rule.gate.approvers.count} from ${who}`);
       if (rule.gate.approved_by.length) lines.push(`    approved by: ${rule.gate.approved_by.join(", ")}`);
       if (rule.gate.changes_requested_by.length) lines.push(`    changes requested by: ${rule.gate.changes_requested_by.join(", ")}`);
-      for (const i of rule.gate.ignored) lines.push(`    ignored approval: ${i.login} (${i.why})`);
+      for (const i of rule.gate.ignored) lines.push(`    ignored approval: ${i.login} (${ignoredWhy(i)})`);
     }
     if (rule.action !== "allow" && rule.escalate) lines.push(`    escalate: ${rule.escalate}`);
   }

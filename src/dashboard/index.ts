@@ -146,7 +146,8 @@ function anchorOf(row: { id: number; hash: string }): string {
 function replayJson(r: ReplayResult): Record<string, unknown> {
   if (r.status === "identical") return { status: r.status };
   if (r.status === "skipped") return { status: r.status, why: r.why };
-  return { status: r.status, fields: r.fields, evaluator_changed: r.evaluatorChanged };
+  if (r.status === "older_evaluator") return { status: r.status, fields: r.fields, evaluator_changed: true, recorded_by: r.recorded, now: r.now.evaluator_version };
+  return { status: r.status, fields: r.fields, evaluator_changed: false };
 }
 
 function rowJson(row: AuditRow, replay?: ReplayResult): Record<string, unknown> {

@@ -5,6 +5,9 @@ import type { AuditRow } from "../audit/store.js";
 import { html, jsonForScript, Safe, safeUrl, type Value } from "./html.js";
 import { outcomeBadge, page, type Viewer } from "./layout.js";
 import { type AgentDay, type BudgetLine, type DecisionFilters, type DecisionListItem, OUTCOMES, type Page, type VerifyStatus } from "./source.js";
+import { decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
+import { StoredDecisionSchema } from "../policy/decision.js";
+import type { LimitLike } from "../report/phrases.js";
 
 const FILES_SHOWN = 200;
 
@@ -17,12 +20,12 @@ const GateView = z.looseObject({
   approvers: z.looseObject({ teams: z.array(z.string()).default([]), users: z.array(z.string()).default([]), count: z.number().default(0) }),
   approved_by: z.array(z.string()).default([]),
   changes_requested_by: z.array(z.string()).default([]),
-  ignored: z.array(z.looseObject({ login: z.string(), why: z.string() })).default([]),
+  ignored: z.array(z.looseObject({ login: z.string(), code: z.string().optional(), why: z.string().optional() })).default([]),
   met: z.boolean(),
 });
 const RuleView = z.looseObject({
   id: z.string(), action: z.string(), files: z.array(z.string()).default([]),
-  reason: z.unknown().optional(), escalate: z.string().optional(), policy_ref: PolicyRefView.optional(), gate: GateView.optional(),
+  reason: z.unknown().optional(), code: z.string().optional(), params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(), escalate: z.string().optional(), policy_ref: PolicyRefView.optional(), gate: GateView.optional(),
 });
 const DecisionView = z.looseObject({
   outcome: z.string(),
@@ -128,7 +131,14 @@ function who(a: { teams: string[]; users: string[] }): string {
   return [...a.teams.map((t) => `@${t}`), ...a.users.map((u) => `@${u}`)].join(", ") || "nobody (no approvers configured)";
 }
 
-function ruleSection(rule: z.infer<typeof RuleView>, links: Links): Safe {
+/** The rule's "why" through the shared phrasing: the author's reason, or the text of a v2 code. */
+function ruleWhy(rule: z.infer<typeof RuleView>, limits: readonly LimitLike[]): Value {
+  if (rule.reason !== undefined && typeof rule.reason !== "string") return reasonText(rule.reason);
+  return ruleReason({ id: rule.id, ...(typeof rule.reason === "string" ? { reason: rule.reason } : {}), ...(rule.code !== undefined ? { code: rule.code } : {}), ...(rule.params ? { params: rule.params } : {}) }, { limits }) ?? null;
+}
+
+function ruleSection(rule: z.infer<typeof RuleView>, links: Links, limits: readonly LimitLike[] = []): Safe {
+  const why = ruleWhy(rule, limits);
   const state = rule.gate ? (rule.gate.met ? "met" : "not met") : rule.action === "deny" ? "denied" : rule.action === "allow" ? "allowed" : "";
   const ref = rule.policy_ref;
   const url = ref ? policyUrl(ref, links) : null;
@@ -136,11 +146,11 @@ function ruleSection(rule: z.infer<typeof RuleView>, links: Links): Safe {
   return html`<section class="rule" aria-labelledby="rule-${rule.id.replace(/[^A-Za-z0-9_-]/g, "_")}">
 <h3 id="rule-${rule.id.replace(/[^A-Za-z0-9_-]/g, "_")}"><code>${rule.id}</code>: ${rule.action.replace(/_/g, " ")}${state ? ` (${state})` : ""}</h3>
 <dl class="facts">
-${rule.reason !== undefined ? html`<dt>Why</dt><dd>${reasonText(rule.reason)}</dd>` : ""}
+${why !== null ? html`<dt>Why</dt><dd>${why}</dd>` : ""}
 <dt>Policy</dt><dd>${url && ref ? html`<a href="${url}">${ref.repo}:${ref.path} line ${ref.line ?? 0}</a> <span class="note">at ${ref.sha?.slice(0, 12) ?? "HEAD"}</span>` : ref?.source === "builtin" ? "built into Governor" : ref ? `${ref.source} ${ref.path ?? ""}` : "not recorded"}</dd>
 ${g ? html`<dt>Approvals</dt><dd>${g.approved_by.length} of ${g.approvers.count} from ${who(g.approvers)}${g.approved_by.length ? html`; approved by ${g.approved_by.map((l) => `@${l}`).join(", ")}` : ""}</dd>
 ${g.changes_requested_by.length ? html`<dt>Changes requested</dt><dd>${g.changes_requested_by.map((l) => `@${l}`).join(", ")}</dd>` : ""}
-${g.ignored.length ? html`<dt>Not counted</dt><dd><ul>${g.ignored.map((i) => html`<li>@${i.login}: ${i.why}</li>`)}</ul></dd>` : ""}` : ""}
+${g.ignored.length ? html`<dt>Not counted</dt><dd><ul>${g.ignored.map((i) => html`<li>@${i.login}: ${ignoredWhy(i)}</li>`)}</ul></dd>` : ""}` : ""}
 ${rule.escalate && rule.action !== "allow" ? html`<dt>Escalation</dt><dd>${rule.escalate}</dd>` : ""}
 <dt>Files (${rule.files.length})</dt><dd>${rule.files.length ? html`<ul class="files">${rule.files.slice(0, FILES_SHOWN).map((f) => html`<li><code>${f}</code></li>`)}</ul>${rule.files.length > FILES_SHOWN ? html`<p class="note">and ${rule.files.length - FILES_SHOWN} more (see the JSON)</p>` : ""}` : html`<span class="note">none (a rule about the whole change)</span>`}</dd>
 </dl>
@@ -150,7 +160,8 @@ ${rule.escalate && rule.action !== "allow" ? html`<dt>Escalation</dt><dd>${rule.
 function replayLine(result: ReplayResult): Safe {
   if (result.status === "identical") return html`<span class="status-ok">replays identically</span> with today's evaluator`;
   if (result.status === "skipped") return html`<span class="note">not replayed: ${result.why}</span>`;
-  return html`<span class="status-bad">replays differently</span> (fields: ${result.fields.join(", ")})${result.evaluatorChanged ? html` — the evaluator version changed since, which explains a difference` : html` — same evaluator version: the stored decision does not follow from its input`}`;
+  if (result.status === "older_evaluator") return html`<span class="note">recorded by evaluator ${result.recorded}, now ${result.now.evaluator_version}: not comparable byte for byte</span> (fields: ${result.fields.join(", ")})`;
+  return html`<span class="status-bad">replays differently</span> (fields: ${result.fields.join(", ")}) — same evaluator version: the stored decision does not follow from its input`;
 }
 
 export function decisionPage(viewer: Viewer, row: AuditRow, replay: ReplayResult, links: Links): Safe {
@@ -166,7 +177,10 @@ export function decisionPage(viewer: Viewer, row: AuditRow, replay: ReplayResult
   const prUrl = safeUrl(`${links.htmlBase}/${row.repo}/pull/${row.pr}`);
   const anchor = `${row.id}:${row.hash.slice(0, 16)}`;
   const d = parsed;
-  const body = html`<h1>Decision #${row.id}: ${outcomeBadge(row.outcome)} <span>${row.title}</span></h1>
+  // The heading comes from the shared title renderer when the decision is a known shape (v1 or v2), else the row's column.
+  const known = StoredDecisionSchema.safeParse(raw);
+  const heading = known.success ? decisionTitle(known.data) : row.title;
+  const body = html`<h1>Decision #${row.id}: ${outcomeBadge(row.outcome)} <span>${heading}</span></h1>
 <dl class="facts">
 <dt>Repository</dt><dd>${row.repo}</dd>
 <dt>Pull request</dt><dd><a href="${prPath(row.repo, row.pr)}">history of #${row.pr}</a> · <a href="${prUrl}">#${row.pr} on GitHub</a></dd>
@@ -184,7 +198,7 @@ ${d.agent ? html`<h2>Identity signals</h2>
 <table><thead><tr><th scope="col">Signal</th><th scope="col">Value</th><th scope="col">Matched</th></tr></thead>
 <tbody>${d.agent.signals.map((s) => html`<tr><td>${s.kind.replace(/_/g, " ")}</td><td><code>${s.value}</code></td><td>${s.matched}</td></tr>`)}</tbody></table>` : ""}
 <h2>Rules (${d.rules.length})</h2>
-${d.rules.length ? d.rules.map((r) => ruleSection(r, links)) : html`<p class="note">No rule applied.</p>`}
+${d.rules.length ? d.rules.map((r) => ruleSection(r, links, d.limits)) : html`<p class="note">No rule applied.</p>`}
 ${d.gates ? html`<p>Approval gates met: ${d.gates.met} of ${d.gates.total}.</p>` : ""}
 ${d.unmatched_files.length ? html`<h2>Files no rule matched (${d.unmatched_files.length})</h2><ul class="files">${d.unmatched_files.slice(0, FILES_SHOWN).map((f) => html`<li><code>${f}</code></li>`)}</ul>` : ""}
 <h2>Budget</h2>

@@ -16,6 +16,7 @@ import { CHECK_NAME, checkRunKey, closeAbandoned, completeCheck, createCheck, Me
 import { checkSummary, conclusionOf } from "./summary.js";
 import type { Override } from "../policy/change.js";
 import { type CheckAction, checkActions, OVERRIDDEN_LABEL, syncOverrideLabel } from "./override-report.js";
+import { decisionTitle } from "../report/phrases.js";
 
 const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "governance: needs approval", denied: "governance: denied" };
 
@@ -64,7 +65,7 @@ export class GovernorState {
     const key = checkRunKey(target);
     await this.completeCheck(octokit, target, id, decision, summary, detailsUrl, actions);
     let shown = id;
-    const shows = `${conclusionOf(decision)}\u0000${decision.title}`;
+    const shows = `${conclusionOf(decision)}\u0000${decisionTitle(decision)}`;
     // Other replicas complete runs too: with a shared lock the newest completed run is asked of GitHub.
     const newest = this.sharedLock ? await newestCompletedOnGitHub(octokit, target, appId, id) : this.newestCompleted.get(key);
     if (newest && newest.id > id) {
@@ -316,7 +317,7 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     const anchor = { htmlBase, auditId, auditHash };
     const summary = withNotes(notes, shown.fromPr === undefined
       ? checkSummary(decision, anchor)
-      : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision (audit row ${shown.row}); this PR's own is "${decision.title}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, anchor)}`);
+      : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision (audit row ${shown.row}); this PR's own is "${decisionTitle(decision)}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, anchor)}`);
     const id = checkRunId ?? (await state.startCheck(octokit, target, deps.appId, detailsUrl));
     return state.report(octokit, target, id, deps.appId, shown.decision, summary, detailsUrl, shown.fromPr === undefined ? actions : undefined);
   });

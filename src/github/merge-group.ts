@@ -8,6 +8,7 @@ import { parsePayload, PayloadError, type PullRequest, PullRequestSchema, Reposi
 import type { AppDeps } from "./ports.js";
 import { checkRunKey } from "./report.js";
 import { checkSummary } from "./summary.js";
+import { decisionTitle } from "../report/phrases.js";
 
 
 export const MergeGroupEventSchema = z.object({
@@ -63,7 +64,7 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
   const decision = failure || !strictest
     ? errorDecision(`Error: ${failure ?? "the merge group holds no PR Governor could evaluate"}`, [{ message: `${failure ?? "no PR evaluated"}. Governor fails closed on the merge group.` }], group.head_sha)
     : { ...strictest.decision, head_sha: group.head_sha };
-  const prs = results.map((r) => `#${r.pr} (audit row ${r.row}: ${r.decision.title})`).join(", ");
+  const prs = results.map((r) => `#${r.pr} (audit row ${r.row}: ${decisionTitle(r.decision)})`).join(", ");
   const row = await deps.audit.record({
     recorded_at: deps.now().toISOString(), delivery_id: req.deliveryId, installation_id: req.installationId,
     repo: repository.full_name, pr: entry?.number ?? 0, head_sha: group.head_sha, base_sha: group.base_sha, agent: null, // the PRs' own rows carry their agents

@@ -10,6 +10,7 @@ import { listCommitSignals, listTeamMembers } from "./change-builder.js";
 import { governPullRequest, type GovernorState, type GovernRequest } from "./govern.js";
 import { baseBranchHead, readPolicies } from "./policy-source.js";
 import type { AppDeps, Octokit } from "./ports.js";
+import { decisionTitle } from "../report/phrases.js";
 
 /** Shorter than this is not an account of why the glass was broken. */
 export const MIN_REASON = 10;
@@ -47,11 +48,11 @@ async function listed(octokit: Octokit, list: Overrides, login: string): Promise
 export async function overridePullRequest(req: Request, state: GovernorState, deps: AppDeps): Promise<OverrideOutcome> {
   const { octokit, repository, pr, by } = req;
   const refuse = async (why: string): Promise<OverrideOutcome> => {
-    const decision = errorDecision(`Override refused for @${by.login}`, [{ message: why }], "");
+    const decision = errorDecision({ code: "override_refused", params: { by: by.login, pr: pr.number, head: pr.head.sha, why } }, [{ message: why }], "");
     const row = await deps.audit.record({
       recorded_at: deps.now().toISOString(), delivery_id: req.deliveryId, installation_id: req.installationId,
       repo: repository.full_name, pr: pr.number, head_sha: "", base_sha: pr.base.sha, agent: null,
-      outcome: "error", decision: { ...decision, summary: `@${by.login} asked to override #${pr.number} at ${pr.head.sha}: ${why}` }, input: null,
+      outcome: "error", decision, input: null,
       input_missing_reason: `override refused for @${by.login} at ${pr.head.sha}: ${why}`,
     });
     return { overridden: false, why, auditId: row.id };
@@ -81,14 +82,14 @@ export async function overridePullRequest(req: Request, state: GovernorState, de
   // What blocks now, from this PR's latest decision at the head: an allowed PR needs no override.
   const latest = (await deps.audit.latestForHead(repository.full_name, pr.head.sha)).find((r) => r.pr === pr.number);
   const current = latest ? (JSON.parse(latest.decision) as Decision) : null;
-  if (current && (current.outcome === "allowed" || current.outcome === "not_governed")) return refuse(`#${pr.number} is not blocked at ${pr.head.sha.slice(0, 7)} (${current.title}); there is nothing to override.`);
+  if (current && (current.outcome === "allowed" || current.outcome === "not_governed")) return refuse(`#${pr.number} is not blocked at ${pr.head.sha.slice(0, 7)} (${decisionTitle(current)}); there is nothing to override.`);
 
   const at = deps.now().toISOString();
   const overrides: Override[] = mine.map((source) => ({ by: by.login, reason: req.reason, at, head_sha: pr.head.sha, source }));
   const result = await governPullRequest({ ...req, overrides }, state, deps);
   if (!result.decision.override) {
     const left = result.decision.rules.filter((r) => r.mode !== "observe" && r.overridden_by === undefined && (r.action === "deny" || (r.gate && !r.gate.met))).map((r) => r.id);
-    return { overridden: false, auditId: result.auditId, why: `@${by.login} may override only the ${mine.join(" and ")} policy's rules; ${left.join(", ") || "the decision"} still block${left.length === 1 ? "s" : ""} (${result.decision.title}).` };
+    return { overridden: false, auditId: result.auditId, why: `@${by.login} may override only the ${mine.join(" and ")} policy's rules; ${left.join(", ") || "the decision"} still block${left.length === 1 ? "s" : ""} (${decisionTitle(result.decision)}).` };
   }
   return { overridden: true, auditId: result.auditId, decision: result.decision };
 }

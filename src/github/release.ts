@@ -61,8 +61,7 @@ export async function releasePullRequest(
   }
   const decision: Decision = {
     ...noPolicyDecision(pr.head.sha),
-    title: `Released from agent governance by @${by.login}`,
-    summary: `@${by.login}, an owner of the policy, released #${pr.number} from the agent identity it had (${known.join(", ")}): ${q.reason}. Its own signals still apply on the next evaluation.`,
+    cause: { code: "released", params: { by: by.login, pr: pr.number, was: known.join(", "), reason: q.reason } },
   };
   const row = await deps.audit.record({
     recorded_at: deps.now().toISOString(), delivery_id: q.deliveryId, installation_id: q.installationId,

@@ -3,6 +3,7 @@ import type { Decision } from "../policy/decision.js";
 import { isTransient } from "./octokit.js";
 import type { CheckRunLedger, Octokit, OpenRuns } from "./ports.js";
 import { conclusionOf } from "./summary.js";
+import { decisionTitle, ruleReason } from "../report/phrases.js";
 
 export const CHECK_NAME = "governance";
 const ANNOTATIONS_PER_REQUEST = 50;
@@ -122,7 +123,7 @@ export function annotationsFor(decision: Decision): { annotations: Annotation[];
         path, start_line: 1, end_line: 1,
         annotation_level: rule.action === "deny" ? "failure" : "warning",
         title: `${rule.id}: ${rule.action === "deny" ? "denied" : "needs approval"}`,
-        message: rule.reason ?? (rule.action === "deny" ? "Denied by policy." : "Needs an approval."),
+        message: ruleReason(rule, decision) ?? (rule.action === "deny" ? "Denied by policy." : "Needs an approval."),
       });
     }
   }
@@ -138,7 +139,7 @@ export async function completeCheck(
   for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
   const text = omitted > 0 ? `${omitted} more files are affected than are annotated; see the summary and the audit trail.` : undefined;
   const output = (batch: Annotation[] | undefined) => ({
-    title: decision.title, summary, ...(text ? { text } : {}), ...(batch?.length ? { annotations: batch } : {}),
+    title: decisionTitle(decision), summary, ...(text ? { text } : {}), ...(batch?.length ? { annotations: batch } : {}),
   });
   // Annotations beyond the first 50 go in further updates; GitHub appends them.
   for (const batch of batches.slice(1)) {

@@ -101,9 +101,9 @@ interface SessionRun { repo: string; runId: number; headSha: string; agent: stri
 
 /** The audit row of a runaway session: no PR (pr 0), no input; the agent, run, minutes and limit in the decision. */
 async function recordSession(deps: AppDeps, run: SessionRun, what: "cancelled" | "reported", message: string): Promise<void> {
-  const title = `${what === "cancelled" ? "Cancelled" : "Reported"}: ${run.agent}'s run ${run.runId} over max_session_minutes (${run.minutes} of ${run.limit})`;
   const decision: Decision = {
-    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "denied", title, summary: message,
+    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "denied",
+    cause: { code: "session_over_limit", params: { action: what, agent: run.agent, run: run.runId, minutes: run.minutes, limit: run.limit, detail: message } },
     agent: null, agents: [], head_sha: run.headSha,
     rules: [{ id: "limits.max_session_minutes", action: "deny", files: [], reason: message, policy_ref: { source: "builtin", path: "", line: 0 } }],
     gates: { total: 0, met: 0 }, unmatched_files: [],

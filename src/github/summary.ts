@@ -1,5 +1,7 @@
 // The check run's text: a markdown account of the decision that a reviewer can act on, inside GitHub's limits.
-import type { AppliedRule, Decision, PolicyRef } from "../policy/decision.js";
+import type { AppliedRule, StoredDecision, Decision, PolicyRef } from "../policy/decision.js";
+import { decisionSummary } from "../report/phrases.js";
+import { ignoredWhy, ruleReason } from "../report/phrases.js";
 
 /** GitHub's limit on output.summary and output.text. */
 export const CHECK_TEXT_LIMIT = 65_535;
@@ -18,19 +20,20 @@ export function policyLink(ref: PolicyRef, htmlBase: string): string | null {
 const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
 const who = (a: { teams: string[]; users: string[] }) => [...a.teams.map((t) => `@${t}`), ...a.users.map((u) => `@${u}`)].join(", ") || "nobody (no approvers configured)";
 
-function ruleSection(rule: AppliedRule, htmlBase: string): string {
+function ruleSection(rule: AppliedRule, decision: StoredDecision, htmlBase: string): string {
   const lines: string[] = [];
   const state = rule.gate ? (rule.gate.met ? "met" : "**not met**") : rule.action === "deny" ? "**denied**" : "allowed";
   const tag = rule.mode === "observe" ? " · observe mode, not enforced" : rule.overridden_by ? ` · overridden by @${rule.overridden_by}` : "";
   lines.push(`#### ${code(rule.id)}: ${rule.action.replace("_", " ")} (${state})${tag}`);
-  if (rule.reason) lines.push(`- **Why:** ${rule.reason}`);
+  const why = ruleReason(rule, decision);
+  if (why) lines.push(`- **Why:** ${why}`);
   const shown = rule.files.slice(0, FILES_PER_RULE).map(code).join(", ");
   if (rule.files.length) lines.push(`- **Files (${rule.files.length}):** ${shown}${rule.files.length > FILES_PER_RULE ? `, and ${rule.files.length - FILES_PER_RULE} more` : ""}`);
   if (rule.gate) {
     const g = rule.gate;
     lines.push(`- **Approvals:** ${g.approved_by.length} of ${g.approvers.count} from ${who(g.approvers)}${g.approved_by.length ? `; approved by ${g.approved_by.map((l) => `@${l}`).join(", ")}` : ""}`);
     if (g.changes_requested_by.length) lines.push(`- **Changes requested by:** ${g.changes_requested_by.map((l) => `@${l}`).join(", ")} (holds the gate until they approve or the review is dismissed)`);
-    for (const i of g.ignored) lines.push(`- Not counted: @${i.login}: ${i.why}`);
+    for (const i of g.ignored) lines.push(`- Not counted: @${i.login}: ${ignoredWhy(i)}`);
   }
   const link = policyLink(rule.policy_ref, htmlBase);
   if (link) lines.push(`- **Policy:** [${rule.policy_ref.repo}:${rule.policy_ref.path} line ${rule.policy_ref.line}](${link})`);
@@ -41,7 +44,7 @@ function ruleSection(rule: AppliedRule, htmlBase: string): string {
 
 /** The summary, truncated with a note rather than rejected when a huge PR would exceed GitHub's limit. */
 export function checkSummary(decision: Decision, opts: { htmlBase: string; auditId?: number; auditHash?: string }): string {
-  const parts: string[] = [`${ICON[decision.outcome]} ${decision.summary}`];
+  const parts: string[] = [`${ICON[decision.outcome]} ${decisionSummary(decision)}`];
   if (decision.override) parts.push(`**Overridden** by ${decision.override.by.map((b) => `@${b}`).join(", ")} at ${decision.override.at}. **Reason:** ${decision.override.reason}\n\nLifted: ${decision.override.rules.map(code).join(", ")}. The override binds this head commit only; a new push is evaluated normally.`);
   if (decision.observed) parts.push(`**Observe mode:** enforcing ${decision.observed.rules.map(code).join(", ")} would make this PR ${decision.observed.outcome.replace("_", " ")}. They are recorded, and do not block until they are set to \`mode: enforce\`.`);
   if (decision.agent) {
@@ -52,7 +55,7 @@ export function checkSummary(decision: Decision, opts: { htmlBase: string; audit
   }
   const order = { deny: 0, require_approval: 1, allow: 2 } as const;
   const rules = [...decision.rules].sort((a, b) => order[a.action] - order[b.action] || Number(a.gate?.met ?? false) - Number(b.gate?.met ?? false));
-  if (rules.length) parts.push(`### Rules applied\n${rules.map((r) => ruleSection(r, opts.htmlBase)).join("\n\n")}`);
+  if (rules.length) parts.push(`### Rules applied\n${rules.map((r) => ruleSection(r, decision, opts.htmlBase)).join("\n\n")}`);
   if (decision.limits.length) {
     // Decisions before evaluator 1.3.0 carry no scope, agent, used or share: their cells stay empty.
     const cell = (v: string | number | null | undefined) => (v === undefined || v === null ? "" : String(v));

@@ -11,6 +11,7 @@ import { defaultBase, resolveCommit } from "../cli/git.js";
 import { buildInput, type Caveat, checkAgentName, decisionCaveats, localPolicies, type LocalPolicies } from "../cli/preflight.js";
 import { filesFromDiff } from "./diff.js";
 import { policySummary } from "./summary.js";
+import { decisionTitle, decisionSummary } from "../report/phrases.js";
 
 export interface McpOptions {
   /** The repository checkout to read the policy and commits from. */
@@ -124,7 +125,7 @@ export function checkResult(decision: Decision, caveats: Caveat[], base: string 
   })));
   const limits = blocked.filter((r) => r.files.length === 0).map((r) => ({ rule: r.id, action: r.action, ...(r.reason ? { reason: r.reason } : {}), ...(r.escalate ? { escalate: r.escalate } : {}) }));
   return {
-    outcome: decision.outcome, title: decision.title, summary: decision.summary, base,
+    outcome: decision.outcome, title: decisionTitle(decision), summary: decisionSummary(decision), base,
     agent: decision.agent?.name ?? null, blocked: byPath, limits, errors: decision.errors, caveats,
   };
 }

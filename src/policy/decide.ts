@@ -1,7 +1,7 @@
 // decide(input) -> decision: from the stored texts to the decision, total (never throws). The app, `check` and replay all use it.
 import { createHash } from "node:crypto";
 import { type CompiledPolicy, compilePolicies, type PolicyOrigin } from "./compile.js";
-import { type Decision, DECISION_SCHEMA, EVALUATOR_VERSION } from "./decision.js";
+import { type Coded, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION } from "./decision.js";
 import { evaluate } from "./evaluate.js";
 import type { EvaluationInput, PolicySource } from "./input.js";
 import { Lru } from "../util/lru.js";
@@ -67,7 +67,7 @@ export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
   const compiled = compiledPolicies(input.policies, cache);
   if (!compiled.ok) {
     return errorDecision(
-      `Invalid policy: ${compiled.errors.length} error${compiled.errors.length === 1 ? "" : "s"}`,
+      { code: "invalid_policy", params: { errors: compiled.errors.length } },
       compiled.errors.map((e) => ({ message: e.message, file: e.file, line: e.line, column: e.column, ...(e.field ? { field: e.field } : {}) })),
       input.change.head_sha,
     );
@@ -78,18 +78,17 @@ export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
 export function noPolicyDecision(headSha: string): Decision {
   return {
     schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "not_governed",
-    title: "Not governed: no policy",
-    summary: "Not governed: neither the repository (.governance.yml or .github/governance.yml on the base branch) nor the organization (governance.yml in its .github repository) has a Governor policy. If the organization's .github repository does hold one, install Governor on that repository too: GitHub answers \"not found\" for a repository an app cannot see.",
+    cause: { code: "no_policy", params: {} },
     agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors: [],
   };
 }
 
 /** A decision that could not be reached; it fails closed (a failing check) and says why. */
-export function errorDecision(title: string, errors: Decision["errors"], headSha: string): Decision {
-  const list = errors.map((e) => `${e.file ? `${e.file}${e.line ? `:${e.line}:${e.column ?? 1}` : ""}: ` : ""}${e.field ? `${e.field}: ` : ""}${e.message}`);
+/** `cause`: a code, or the headline of the failure the app met (recorded as data, like the errors' messages). */
+export function errorDecision(cause: Coded | string, errors: Decision["errors"], headSha: string): Decision {
   return {
-    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "error", title,
-    summary: `Governor could not decide, so the check fails closed. ${list.slice(0, 5).join("; ")}${list.length > 5 ? `; and ${list.length - 5} more` : ""}`,
+    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "error",
+    cause: typeof cause === "string" ? { code: "error", params: { headline: cause } } : cause,
     agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors,
   };
 }

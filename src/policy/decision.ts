@@ -1,10 +1,14 @@
-// The result of an evaluation: the documented, versioned `governor.decision/v1` shape (documented in docs/policy.md).
+// The result of an evaluation: the documented, versioned `governor.decision/v2` shape (documented in docs/policy.md).
+// A structured tree without prose: built-in rules, defaults, limits and not-governed/error cases carry a `code` and
+// `params`, and every sentence comes from a renderer (src/report/phrases.ts), so rewording one never changes a stored row.
 import { z } from "zod";
 import { ActionSchema } from "./schema.js";
 
-export const DECISION_SCHEMA = "governor.decision/v1";
+export const DECISION_SCHEMA = "governor.decision/v2";
+/** Decisions recorded before 1.4.0: the evaluator wrote the title, summary and built-in reasons as English. */
+export const DECISION_SCHEMA_V1 = "governor.decision/v1";
 /** Bumped whenever the evaluator could decide differently on the same inputs; stored with every audit row. */
-export const EVALUATOR_VERSION = "1.3.0";
+export const EVALUATOR_VERSION = "1.4.0";
 
 /** `error`: no decision could be reached (invalid policy, GitHub failure, input too large); it fails closed like a denial. */
 export const OUTCOMES = ["allowed", "needs_approval", "denied", "not_governed", "error"] as const;
@@ -33,17 +37,30 @@ export const PolicyRefSchema = z.strictObject({
 });
 export type PolicyRef = z.infer<typeof PolicyRefSchema>;
 
+export const IGNORED_CODES = ["author", "automated", "not_approver", "contributor", "stale"] as const;
+export const IgnoredCodeSchema = z.enum(IGNORED_CODES);
+export type IgnoredCode = z.infer<typeof IgnoredCodeSchema>;
+
 export const GateApproversSchema = z.strictObject({
   teams: z.array(z.string()),
   users: z.array(z.string()),
   count: z.number().int(),
 });
 
+/** A reason code's parameters: flat scalars, so every renderer can phrase them its own way. */
+export const ParamsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+export type Params = z.infer<typeof ParamsSchema>;
+export const CodedSchema = z.strictObject({ code: z.string(), params: ParamsSchema });
+export type Coded = z.infer<typeof CodedSchema>;
+
 export const AppliedRuleSchema = z.strictObject({
   id: z.string().describe("namespaced: org:…, repo:…, builtin:…, limits.…"),
   action: ActionSchema,
   files: z.array(z.string()),
+  /** The policy author's own words (data); built-in rules, defaults and limits give a `code` and `params` instead. */
   reason: z.string().optional(),
+  code: z.string().optional(),
+  params: ParamsSchema.optional(),
   escalate: z.string().optional(),
   policy_ref: PolicyRefSchema,
   /** Present for require_approval: the gate this rule opens. */
@@ -51,7 +68,8 @@ export const AppliedRuleSchema = z.strictObject({
     approvers: GateApproversSchema,
     approved_by: z.array(z.string()),
     changes_requested_by: z.array(z.string()),
-    ignored: z.array(z.strictObject({ login: z.string(), why: z.string() })),
+    /** Approvals not counted: v2 gives a `code` (author, automated, not_approver, contributor, stale); v1 rows a `why` sentence. */
+    ignored: z.array(z.strictObject({ login: z.string(), code: IgnoredCodeSchema.optional(), why: z.string().optional() })),
     met: z.boolean(),
   }).optional(),
   /** Present when the rule is in observe mode: it is shown and recorded but does not decide the outcome. */
@@ -81,8 +99,8 @@ export const DecisionSchema = z.strictObject({
   schema: z.literal(DECISION_SCHEMA),
   evaluator_version: z.string(),
   outcome: OutcomeSchema,
-  title: z.string(),
-  summary: z.string(),
+  /** Why there is no rule-based outcome: not_governed (no policy, no agent, released), error, or an app-made row. */
+  cause: CodedSchema.optional(),
   /** The primary agent: the one with the strongest signal. */
   agent: AgentIdentitySchema.nullable(),
   /** Every agent whose signals matched (the primary first); the PR is bound by the rules and budgets of each. */
@@ -115,3 +133,10 @@ export const DecisionSchema = z.strictObject({
   })),
 });
 export type Decision = z.infer<typeof DecisionSchema>;
+
+/** The v1 shape as stored before evaluator 1.4.0: prose inside the record, no codes. Readers accept both. */
+export const DecisionV1Schema = DecisionSchema.omit({ schema: true }).extend({ schema: z.literal(DECISION_SCHEMA_V1), title: z.string(), summary: z.string() });
+export type DecisionV1 = z.infer<typeof DecisionV1Schema>;
+export const StoredDecisionSchema = z.union([DecisionSchema, DecisionV1Schema]);
+/** A decision as a reader finds it in the audit trail: v2, or v1 with its recorded prose. */
+export type StoredDecision = Decision | DecisionV1;

@@ -3,7 +3,7 @@ import { identifyAgents, isAutomatedAccount } from "./agents.js";
 import type { Change, EvalContext, Review } from "./change.js";
 import { actionSeverity, type CompiledBudget, type CompiledDefault, type CompiledPolicy, type CompiledRule, COMPUTE_KEYS, LIMIT_KEYS, type LimitKey, PER_PR_KEYS } from "./compile.js";
 import {
-  type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type LimitResult, type Outcome, type PolicyRef,
+  type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type IgnoredCode, type LimitResult, type Outcome, type Params, type PolicyRef,
 } from "./decision.js";
 import { isActive } from "./windows.js";
 import { isPolicyFile } from "./paths.js";
@@ -18,6 +18,8 @@ interface PendingRule {
   action: Action;
   files: Set<string>;
   reason?: string;
+  code?: string;
+  params?: Params;
   escalate?: string;
   ref: PolicyRef;
   approvers?: Approvers;
@@ -34,7 +36,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   // Every matching agent binds the PR: its rules and its budget apply, and the strictest outcome wins.
   const agents = identifyAgents(policy.agents, change);
   if (agents.length === 0 && policy.scope === "agents") {
-    return finish({ outcome: "not_governed", agents, change, rules: [], unmatched: [], limits: [], notGovernedWhy: `${change.author.login} is not an agent under this policy (author, branch, labels and commits matched no agent)` });
+    return finish({ outcome: "not_governed", agents, change, rules: [], unmatched: [], limits: [], cause: { code: "no_agent_matched", params: { author: change.author.login } } });
   }
   const agentNames = new Set(agents.map((a) => a.name));
   const pending = new Map<string, PendingRule>();
@@ -55,9 +57,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   if (total > change.files.length || total > GITHUB_FILE_LIST_LIMIT || unknownBeyondCap) {
     add("builtin:incomplete-file-list", () => ({
       id: "builtin:incomplete-file-list", action: "deny", ref: BUILTIN_REF,
-      reason: unknownBeyondCap
-        ? `GitHub listed ${change.files.length} files, the most it lists, and the PR's own count of changed files is unknown, so Governor cannot tell whether it saw the whole change. Split it into smaller PRs.`
-        : `The PR changes ${total} files; GitHub lists at most ${GITHUB_FILE_LIST_LIMIT}, so Governor cannot see the whole change. Split it into smaller PRs.`,
+      code: "incomplete_file_list", params: { listed: change.files.length, total: unknownBeyondCap ? null : total, cap: GITHUB_FILE_LIST_LIMIT },
       escalate: escalation,
     }));
   }
@@ -83,7 +83,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     if (isPolicyFile(path, change.repo.name)) {
       add("builtin:policy-change", () => ({
         id: "builtin:policy-change", action: "require_approval", ref: policy.owners?.ref ?? BUILTIN_REF,
-        reason: "The change edits a governance policy file; the policy owners must approve it, whatever the rules say.",
+        code: "policy_file_changed", params: {},
         escalate: escalation, approvers: policy.owners?.value ?? NO_APPROVERS,
       }), path);
     }
@@ -115,7 +115,9 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       id, action, ref: first.ref,
       // A limit set by a file in observe mode is recorded, never enforced.
       ...(source && policy.modes[source] === "observe" ? { observe: true as const } : {}),
-      reason: over.map((o) => limitReason(o.key, o.row)).join(" "), escalate: escalation,
+      // The renderer phrases every exceeded row of this id from decision.limits; params name the first.
+      code: "limit_exceeded", params: { key: first.key, scope: first.row.scope ?? "repo", agent: first.row.agent ?? null, used: first.row.used ?? 0, share: first.row.share ?? 0, limit: first.row.limit },
+      escalate: escalation,
       ...(action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
     }));
   }
@@ -127,6 +129,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       const rule: AppliedRule = {
         id: p.id, action: p.action, files: [...p.files].sort(), policy_ref: p.ref,
         ...(p.reason !== undefined ? { reason: p.reason } : {}),
+        ...(p.code !== undefined ? { code: p.code, params: p.params ?? {} } : {}),
         ...(p.escalate !== undefined ? { escalate: p.escalate } : {}),
       };
       if (p.action === "require_approval" && p.approvers) {
@@ -162,7 +165,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     add(id, () => ({
       id, action, ref: setting.ref,
       ...(setting.mode === "observe" ? { observe: true as const } : {}),
-      reason: defaultReason(action, policy.defaults.length > 1 ? setting.source : null),
+      code: "default", params: { action, source: policy.defaults.length > 1 ? setting.source : null },
       escalate: escalation,
       ...(action === "require_approval" ? { approvers: setting.approvers ?? NO_APPROVERS } : {}),
     }), path);
@@ -205,15 +208,6 @@ function applyOverrides(policy: CompiledPolicy, change: Change, rules: AppliedRu
   if (lifted.length === 0) return null;
   const used = current.filter((o) => by.has(o.by));
   return { by: [...by].sort(), reason: used.map((o) => o.reason).join("; "), at: used.map((o) => o.at).sort().at(-1) ?? "", rules: lifted };
-}
-
-/** Why a default applies; with both policies, whose default it is (the other file's rules may cover the files). */
-function defaultReason(action: Action, source: "org" | "repo" | null): string {
-  const none = source ? `No rule of the ${source} policy covers these files` : "No rule covers these files";
-  const whose = source ? `the ${source} policy's default` : "the policy's default";
-  return action === "allow"
-    ? `${none}; ${whose} allows them.`
-    : action === "deny" ? `${none}, and ${whose} denies what no rule allows.` : `${none}; ${whose} requires an approval.`;
 }
 
 /** Each file's path, and for a rename or copy its old path too: moving a file out of a protected place is a change to that place. */
@@ -311,19 +305,6 @@ function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContex
   return { results: out, exceeded };
 }
 
-function limitReason(key: LimitKey, limit: LimitResult): string {
-  const whose = limit.agent ? `the agent ${limit.agent}'s` : "the agent's";
-  const where = limit.scope === "org" ? "across the org's repositories" : "in this repository";
-  switch (key) {
-    case "max_files": return `The PR changes ${limit.actual} files; ${whose} budget is ${limit.limit} per PR.`;
-    case "max_lines": return `The PR changes ${limit.actual} lines (additions + deletions); ${whose} budget is ${limit.limit} per PR.`;
-    case "max_compute_minutes_per_day":
-    case "max_compute_minutes_per_week":
-      return `${limit.agent ? `The agent ${limit.agent}` : "The agent"} has used ${limit.actual} minutes of workflow jobs ${where} in the last ${key.endsWith("week") ? "7 days" : "24 hours"} (${limit.share ?? 0} of them on this PR's branch); its compute budget is ${limit.limit} minutes a ${key.endsWith("week") ? "week" : "day"}.`;
-    case "max_prs_per_week": return `This is ${whose} PR number ${limit.actual} ${where} within 7 days of its opening; its budget is ${limit.limit} a week.`;
-    default: return `This is ${whose} PR number ${limit.actual} ${where} within 24 hours of its opening; its budget is ${limit.limit} a day.`;
-  }
-}
 
 /**
  * A gate is met when `count` distinct eligible people approved and no eligible person's latest review requests changes.
@@ -345,18 +326,18 @@ export function judgeGate(
   const latest = latestReviews(change.reviews);
   const approvedBy: string[] = [];
   const changesRequestedBy: string[] = [];
-  const ignored: Array<{ login: string; why: string }> = [];
+  const ignored: Array<{ login: string; code: IgnoredCode }> = [];
   for (const review of latest) {
     const login = review.user.login;
-    const why = lower(login) === lower(change.author.login)
-      ? "the PR author cannot approve their own PR"
+    const why: IgnoredCode | null = lower(login) === lower(change.author.login)
+      ? "author"
       : isAutomated(login, review.user.type)
-        ? "bots and agents cannot approve"
-        : !named.has(lower(login)) ? "not an approver for this gate" : null;
+        ? "automated"
+        : !named.has(lower(login)) ? "not_approver" : null;
     if (review.state === "APPROVED") {
-      if (why) ignored.push({ login, why });
-      else if (contributors.has(lower(login))) ignored.push({ login, why: "contributed to this PR" });
-      else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ login, why: "approved an earlier commit; the approval was invalidated by a push" });
+      if (why) ignored.push({ login, code: why });
+      else if (contributors.has(lower(login))) ignored.push({ login, code: "contributor" });
+      else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ login, code: "stale" });
       else approvedBy.push(login);
     } else if (review.state === "CHANGES_REQUESTED" && !why) {
       changesRequestedBy.push(login);
@@ -394,28 +375,19 @@ interface Finish {
   rules: AppliedRule[];
   unmatched: string[];
   limits: LimitResult[];
-  notGovernedWhy?: string;
+  cause?: Decision["cause"];
   observed?: Decision["observed"];
   override?: Decision["override"];
 }
 
 function finish(f: Finish): Decision {
-  // `gates` counts every gate (the app reads reviews for observe-mode gates too); the title and summary tell what decides.
+  // `gates` counts every gate (the app reads reviews for observe-mode gates too); renderers tell what decides.
   const allGates = f.rules.filter((r) => r.gate);
-  const deciding = f.rules.filter((r) => r.mode !== "observe" && r.overridden_by === undefined);
-  const gates = deciding.filter((r) => r.gate);
-  const met = gates.filter((r) => r.gate?.met).length;
-  const denies = deciding.filter((r) => r.action === "deny");
-  const title = withObserved(f, titleOf(f, denies, gates.length, met));
-  const summary = summaryOf(f, denies, gates, met);
   return {
     schema: DECISION_SCHEMA,
     evaluator_version: EVALUATOR_VERSION,
     outcome: f.outcome,
-    title,
-    summary: f.override
-      ? `${summary} Overridden by ${f.override.by.map((b) => `@${b}`).join(", ")} at ${f.override.at}: ${f.override.reason} (lifted ${f.override.rules.join(", ")}; binds head ${f.change.head_sha.slice(0, 12)} only).`
-      : f.observed ? `${summary} Observe mode: enforcing ${f.observed.rules.join(", ")} would make this ${f.observed.outcome.replace("_", " ")}; they do not block yet.` : summary,
+    ...(f.cause ? { cause: f.cause } : {}),
     agent: f.agents[0] ?? null,
     agents: f.agents,
     head_sha: f.change.head_sha,
@@ -428,43 +400,6 @@ function finish(f: Finish): Decision {
     ...(f.observed ? { observed: f.observed } : {}),
     ...(f.override ? { override: f.override } : {}),
   };
-}
-
-const WOULD: Record<Outcome, string> = { denied: "would deny", needs_approval: "would need approval", allowed: "would allow", not_governed: "would not govern", error: "would fail" };
-
-/** The title says what an override did, and what observe mode would have done. */
-function withObserved(f: Finish, title: string): string {
-  const base = f.override ? `Overridden by ${f.override.by.map((b) => `@${b}`).join(", ")}` : title;
-  return f.observed ? `${base} · Observe: ${WOULD[f.observed.outcome]} (${f.observed.rules.join(", ")})` : base;
-}
-
-function titleOf(f: Finish, denies: AppliedRule[], gates: number, met: number): string {
-  switch (f.outcome) {
-    case "denied": return `Denied: ${denies.slice(0, 3).map((r) => r.id).join(", ")}${denies.length > 3 ? ` (+${denies.length - 3} more)` : ""}`;
-    case "needs_approval": return `Needs approval: ${met} of ${gates} gate${gates === 1 ? "" : "s"} met`;
-    case "allowed": return `Allowed: ${f.change.files.length} file${f.change.files.length === 1 ? "" : "s"} within policy`;
-    default: return "Not governed: the author is not an agent";
-  }
-}
-
-function summaryOf(f: Finish, denies: AppliedRule[], gates: AppliedRule[], met: number): string {
-  if (f.outcome === "not_governed") return `Not governed: ${f.notGovernedWhy ?? "no agent identified"}. Governor only governs agent-authored PRs under this policy (scope: agents).`;
-  const named = f.agents.map((a) => `${a.name} (identified by ${a.signals.map((s) => `${s.kind} ${s.value}`).join(", ")})`);
-  const who = named.length === 0 ? "The author" : named.length === 1 ? `The agent ${named[0]}` : `The agents ${named.slice(0, -1).join(", ")} and ${named[named.length - 1]}`;
-  const files = `${f.change.files.length} file${f.change.files.length === 1 ? "" : "s"}`;
-  if (f.outcome === "denied") {
-    const first = denies[0];
-    return `${who} changed ${files}. Denied by ${denies.map((r) => r.id).join(", ")}${first?.reason ? `: ${first.reason}` : "."}${first?.escalate ? ` Escalation: ${first.escalate}.` : ""}`.replace(/\.\.$/, ".");
-  }
-  if (f.outcome === "needs_approval") {
-    const open = gates.filter((g) => !g.gate?.met).map((g) => {
-      const gate = g.gate!;
-      const holders = gate.changes_requested_by.length ? `; changes requested by ${gate.changes_requested_by.join(", ")}` : "";
-      return `${g.id} (${gate.approved_by.length} of ${gate.approvers.count} from ${[...gate.approvers.teams.map((t) => `@${t}`), ...gate.approvers.users.map((u) => `@${u}`)].join(", ") || "nobody: no approvers configured"}${holders})`;
-    });
-    return `${who} changed ${files}. ${met} of ${gates.length} approval gate${gates.length === 1 ? " is" : "s are"} met; still needed: ${open.join("; ")}.`;
-  }
-  return `${who} changed ${files}. Every file is allowed by the policy${gates.length ? ` and all ${gates.length} approval gate${gates.length === 1 ? " is" : "s are"} met` : ""}.`;
 }
 
 /** Order by code point: localeCompare would make the decision's bytes depend on the host's locale (LANG=da_DK sorts "aa" after "z"). */

@@ -4,6 +4,7 @@ import { canonicalJson } from "../policy/canonical.js";
 import { GENESIS_HASH, identityEffect, orgScope, rowHash } from "../audit/store.js";
 import type { Appended, AuditEntry, AuditRecord, StoredPolicyText, VerifyResult } from "./ports.js";
 import { references, type PolicyRefs } from "./policy-refs.js";
+import { decisionTitle } from "../report/phrases.js";
 
 /** One PR's budget entry: the first agent seen keeps it, with the time the PR was opened. */
 export interface AgentPr {
@@ -71,7 +72,7 @@ export function chainRows(entries: readonly AuditEntry[], head: Appended | undef
     const row: Omit<AuditRecord, "hash"> = {
       id, recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
       repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
-      outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: entry.decision.title,
+      outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: decisionTitle(entry.decision),
       decision: canonicalJson(entry.decision), input,
       input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
       prev_hash: prev,

@@ -66,7 +66,7 @@ describe("governor audit replay", () => {
   it("replays every outcome type byte for byte", async () => {
     const r = await run(["audit", "replay", "--all"], { cwd: seeded() });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/replayed 5, identical 5, differing 0, skipped 1 in [\d.]+ s/);
+    expect(r.stdout).toMatch(/replayed 5, identical 5, differing 0, older evaluator 0, skipped 1 in [\d.]+ s/);
     expect(r.stdout).toContain("row 6: skipped, not replayable: GitHub answered 502");
   });
 
@@ -89,13 +89,15 @@ describe("governor audit replay", () => {
     store.db.prepare("UPDATE decisions SET evaluator_version = '0.9.0', decision = ? WHERE id = 1").run(JSON.stringify({ ...d, evaluator_version: "0.9.0" }));
     store.close();
     const r = await run(["audit", "replay", "1"], { cwd });
-    expect(r.stdout).toContain(`recorded by evaluator 0.9.0, now ${EVALUATOR_VERSION}: the evaluator changed, which may explain it`);
+    expect(r.stdout).toContain(`recorded by evaluator 0.9.0, now ${EVALUATOR_VERSION}: not comparable byte for byte`);
+    expect(r.stdout).toMatch(/differing 0, older evaluator 1, skipped 0/);
+    expect(r.code).toBe(0);
   });
 
   it("replays through the real bin", () => {
     const r = runBin(["audit", "replay", "--all", "--outcome", "denied"], { cwd: seeded() });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/replayed 1, identical 1, differing 0, skipped 0/);
+    expect(r.stdout).toMatch(/replayed 1, identical 1, differing 0, older evaluator 0, skipped 0/);
   });
 });
 

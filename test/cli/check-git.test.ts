@@ -7,6 +7,7 @@ import { DecisionSchema } from "../../src/policy/decision.js";
 import { runBin } from "../helpers/cli.js";
 import { fixturePolicy } from "../helpers/policy.js";
 import { gitRepo } from "./check-repo.js";
+import { decisionTitle } from "../../src/report/phrases.js";
 
 const WEBAPP = fixturePolicy("webapp-monorepo.yml");
 const NOW = ["--now", "2026-11-24T12:00:00Z"];
@@ -186,7 +187,7 @@ describe("governor check: without any policy", () => {
     repo.commit("x", { "src/a.ts": "a\n" });
     const { code, out, decision } = check(repo.dir, ["--base", "main", "--author", "Copilot"]);
     expect(code).toBe(0);
-    expect(decision.title).toBe("Not governed: no policy");
+    expect(decisionTitle(decision)).toBe("Not governed: no policy");
     expect(out.caveats.map((c) => c.id)).toEqual(["org_policy_unread", "no_policy"]);
   });
 

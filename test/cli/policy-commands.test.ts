@@ -129,7 +129,7 @@ describe("governor check", () => {
     expect(r.stdout).toContain("error: .governance.yml:2:8: rules: expected array, got number 5");
   });
 
-  it("prints the governor.decision/v1 object with --json", async () => {
+  it("prints the governor.decision/v2 object with --json", async () => {
     const cwd = tempDir({ ".governance.yml": WEBAPP, "f.txt": "docs/a.md\n" });
     const r = await run(["check", "--files-from", "f.txt", "--json", ...COPILOT], { cwd });
     const decision = DecisionSchema.parse(JSON.parse(r.stdout));

@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/audit/store.js";
 import { type Stack, startStack } from "../../src/demo/stack.js";
 import { runBin, tempDir } from "../helpers/cli.js";
+import { decisionSummary } from "../../src/report/phrases.js";
+import type { StoredDecision } from "../../src/policy/decision.js";
 
 const REPO = "acme/webapp";
 const copilot = { login: "Copilot", type: "Bot" as const };
@@ -147,7 +149,7 @@ describe("over HTTP: runaway agent runs", () => {
   const sessionRows = () => {
     const store = openAuditStore(s.databasePath);
     try {
-      return store.list({}).filter((r) => r.input_missing_reason?.startsWith("session over: ")).map((r) => ({ title: r.title, summary: (JSON.parse(r.decision) as { summary: string }).summary, reason: r.input_missing_reason }));
+      return store.list({}).filter((r) => r.input_missing_reason?.startsWith("session over: ")).map((r) => ({ title: r.title, summary: decisionSummary(JSON.parse(r.decision) as StoredDecision), reason: r.input_missing_reason }));
     } finally {
       store.close();
     }

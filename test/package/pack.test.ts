@@ -53,7 +53,7 @@ describe("the packed package, installed for production", () => {
   it("governor check decides a change offline", () => {
     const r = governor(["check", "--files-from", "files.txt", "--author", "Copilot", "--author-type", "Bot", "--branch", "copilot/x", "--json"]);
     expect(r.status, r.stderr).toBeLessThan(5);
-    expect(JSON.parse(r.stdout)).toMatchObject({ schema: "governor.decision/v1", agent: { name: "copilot" } });
+    expect(JSON.parse(r.stdout)).toMatchObject({ schema: "governor.decision/v2", agent: { name: "copilot" } });
   });
 
   it("governor serve --help describes the server", () => {

@@ -4,6 +4,7 @@ import { decide } from "../../src/policy/decide.js";
 import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { formatProblem, loadPolicy } from "../../src/policy/load.js";
 import { input } from "../helpers/policy.js";
+import { ruleReason } from "../../src/report/phrases.js";
 
 const ORG = `version: 1
 default: allow
@@ -64,14 +65,15 @@ describe("budgets: org-wide and weekly", () => {
       { id: "org_limits.max_prs_per_day", scope: "org", agent: "copilot", limit: 3, used: 3, share: 1, actual: 4, exceeded: true },
       { id: "org_limits.max_prs_per_week", scope: "org", agent: "copilot", limit: 4, used: 3, share: 1, actual: 4, exceeded: false },
     ]);
-    expect(d.rules.find((r) => r.id === "org_limits.max_prs_per_day")?.reason).toContain("across the org's repositories within 24 hours");
+    expect(d.rules.find((r) => r.id === "org_limits.max_prs_per_day")).toMatchObject({ code: "limit_exceeded", params: { key: "max_prs_per_day", scope: "org" } });
+    expect(ruleReason(d.rules.find((r) => r.id === "org_limits.max_prs_per_day")!, d)).toContain("across the org's repositories within 24 hours");
   });
 
   it("denies past a weekly budget while the daily one holds", () => {
     const d = withUsage("version: 1\ndefault: allow\nlimits: { max_prs_per_day: 5, max_prs_per_week: 8 }\n", { prs_by_agent: { copilot: 2 }, prs_by_agent_week: { copilot: 9 } });
     expect(d.outcome).toBe("denied");
     expect(d.rules.filter((r) => r.action === "deny").map((r) => r.id)).toEqual(["limits.max_prs_per_week"]);
-    expect(d.rules.find((r) => r.id === "limits.max_prs_per_week")?.reason).toContain("within 7 days of its opening; its budget is 8 a week");
+    expect(ruleReason(d.rules.find((r) => r.id === "limits.max_prs_per_week")!, d)).toContain("within 7 days of its opening; its budget is 8 a week");
   });
 
   it("asks the org's owners when org_limits.action is require_approval", () => {

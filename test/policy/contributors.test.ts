@@ -18,7 +18,7 @@ const gateOf = (d: ReturnType<typeof decideCase>, id: string) => d.rules.find((r
 describe("approvals: contributors", () => {
   it("ignores the approval of someone who pushed to the PR, saying why", () => {
     const d = decideCase({ policy: STRICT, files: ["api/x.ts"], change: { contributors: ["Alice"], reviews: [approval("alice")] } });
-    expect(gateOf(d, "repo:api")).toMatchObject({ met: false, approved_by: [], ignored: [{ login: "alice", why: "contributed to this PR" }] });
+    expect(gateOf(d, "repo:api")).toMatchObject({ met: false, approved_by: [], ignored: [{ login: "alice", code: "contributor" }] });
   });
 
   it("counts a reviewer who did not contribute", () => {
@@ -46,6 +46,6 @@ describe("approvals: contributors", () => {
 
   it("applies to the owners' policy-change gate", () => {
     const d = decideCase({ policy: STRICT, files: [".governance.yml"], change: { contributors: ["olga"], reviews: [approval("olga")] } });
-    expect(gateOf(d, "builtin:policy-change")?.ignored).toEqual([{ login: "olga", why: "contributed to this PR" }]);
+    expect(gateOf(d, "builtin:policy-change")?.ignored).toEqual([{ login: "olga", code: "contributor" }]);
   });
 });

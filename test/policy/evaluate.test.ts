@@ -4,6 +4,7 @@ import { canonicalJson } from "../../src/policy/canonical.js";
 import { decide, PolicyCache } from "../../src/policy/decide.js";
 import { DecisionSchema } from "../../src/policy/decision.js";
 import { approval, decideCase, file, fixturePolicy, HEAD, input } from "../helpers/policy.js";
+import { decisionSummary, decisionTitle, ruleReason } from "../../src/report/phrases.js";
 
 const POLICY = `version: 1
 classes:
@@ -41,24 +42,24 @@ describe("evaluate: outcomes", () => {
   it("allows a change whose every file an allow rule covers", () => {
     const d = decideCase({ policy: POLICY, files: ["docs/guide.md", "test/a.test.ts"] });
     expect(d.outcome).toBe("allowed");
-    expect(d.title).toBe("Allowed: 2 files within policy");
+    expect(decisionTitle(d)).toBe("Allowed: 2 files within policy");
     expect(ids(d)).toEqual(["repo:tests-and-docs"]);
   });
 
   it("denies when any file is covered by a deny rule, citing the rule line and escalation", () => {
     const d = decideCase({ policy: POLICY, files: ["docs/a.md", "src/billing/invoice.ts"] });
     expect(d.outcome).toBe("denied");
-    expect(d.title).toBe("Denied: repo:billing-freeze");
+    expect(decisionTitle(d)).toBe("Denied: repo:billing-freeze");
     const rule = d.rules.find((r) => r.id === "repo:billing-freeze");
     expect(rule?.policy_ref).toEqual({ source: "repo", path: ".governance.yml", repo: "acme/webapp", sha: "b".repeat(40), line: 9 });
     expect(rule?.escalate).toBe("Ask @acme/billing-leads in #billing");
-    expect(d.summary).toContain("Billing is frozen until the compliance audit.");
+    expect(decisionSummary(d)).toContain("Billing is frozen until the compliance audit.");
   });
 
   it("needs approval when a gate is unmet and names the gate count in the title", () => {
     const d = decideCase({ policy: POLICY, files: ["db/migrations/001.sql"] });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.title).toBe("Needs approval: 0 of 1 gate met");
+    expect(decisionTitle(d)).toBe("Needs approval: 0 of 1 gate met");
   });
 
   it("does not govern a human PR under scope: agents", () => {
@@ -75,7 +76,7 @@ describe("evaluate: outcomes", () => {
   it("is not governed when there is no policy at all", () => {
     const d = decideCase({ files: ["src/billing/x.ts"] });
     expect(d.outcome).toBe("not_governed");
-    expect(d.title).toBe("Not governed: no policy");
+    expect(decisionTitle(d)).toBe("Not governed: no policy");
   });
 
   it("returns an error decision listing file:line for an invalid policy", () => {
@@ -196,7 +197,7 @@ describe("evaluate: gates and approvals", () => {
   it("ignores the PR author's approval", () => {
     const d = decideCase({ ...migration, change: { author: { login: "dana", type: "User" }, head_branch: "codex/x", reviews: [approval("dana")], team_members: dba } });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "dana", why: "the PR author cannot approve their own PR" }]);
+    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "dana", code: "author" }]);
   });
 
   it("lists ignored approvals by code point, so the decision's bytes do not depend on the host's locale", () => {
@@ -208,7 +209,7 @@ describe("evaluate: gates and approvals", () => {
   it("ignores a bot's approval even when the bot is in the team", () => {
     const d = decideCase({ ...migration, change: { reviews: [approval("dependabot[bot]", { type: "Bot" })], team_members: dba } });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.rules[0]?.gate?.ignored[0]?.why).toBe("bots and agents cannot approve");
+    expect(d.rules[0]?.gate?.ignored[0]?.code).toBe("automated");
   });
 
   it("ignores an agent's approval (an agent cannot approve itself)", () => {
@@ -218,13 +219,13 @@ describe("evaluate: gates and approvals", () => {
 
   it("ignores approvals from people who are not approvers of the gate", () => {
     const d = decideCase({ ...migration, change: { reviews: [approval("mallory")], team_members: dba } });
-    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "mallory", why: "not an approver for this gate" }]);
+    expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "mallory", code: "not_approver" }]);
   });
 
   it("invalidates an approval of an earlier commit when invalidate_on_push is set", () => {
     const d = decideCase({ ...migration, change: { reviews: [approval("dana", { commit_id: "f".repeat(40) })], team_members: dba } });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.rules[0]?.gate?.ignored[0]?.why).toContain("invalidated by a push");
+    expect(d.rules[0]?.gate?.ignored[0]?.code).toBe("stale");
   });
 
   it("keeps an approval of an earlier commit when invalidate_on_push is false", () => {
@@ -250,7 +251,7 @@ describe("evaluate: gates and approvals", () => {
 
   it("needs count distinct approvers", () => {
     const one = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("alice", { at: "2026-11-24T11:10:00Z", id: 9 })] } });
-    expect(one.title).toBe("Needs approval: 0 of 1 gate met");
+    expect(decisionTitle(one)).toBe("Needs approval: 0 of 1 gate met");
     const two = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("bob")] } });
     expect(two.outcome).toBe("allowed");
   });
@@ -297,7 +298,10 @@ describe("evaluate: limits", () => {
     const files = Array.from({ length: 3000 }, (_, i) => `docs/p${i}.md`);
     const d = decideCase({ policy: POLICY, files });
     expect(d.outcome).toBe("denied");
-    expect(d.rules.find((r) => r.id === "builtin:incomplete-file-list")?.reason).toMatch(/^GitHub listed 3000 files, the most it lists/);
+    const rule = d.rules.find((r) => r.id === "builtin:incomplete-file-list")!;
+    expect(rule).toMatchObject({ code: "incomplete_file_list", params: { listed: 3000, total: null, cap: 3000 } });
+    expect(rule.reason).toBeUndefined();
+    expect(ruleReason(rule, d)).toMatch(/^GitHub listed 3000 files, the most it lists/);
     expect(decideCase({ policy: POLICY, files, change: { total_files: 3000 } }).outcome).toBe("allowed");
   });
 });
@@ -372,7 +376,7 @@ describe("evaluate: determinism", () => {
     expect(canonicalJson(decide(structuredClone(i), cache))).toBe(a);
   });
 
-  it("produces decisions that satisfy the governor.decision/v1 schema", () => {
+  it("produces decisions that satisfy the governor.decision/v2 schema", () => {
     for (const policy of ["webapp-monorepo.yml", "payments-service.yml", "infra.yml"]) {
       const d = decideCase({ policy: fixturePolicy(policy), files: ["docs/a.md", "envs/prod/main.tf", "internal/ledger/x.go"], change: { head_sha: HEAD } });
       expect(DecisionSchema.safeParse(d).success).toBe(true);

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { decide } from "../../src/policy/decide.js";
 import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { decideCase, input, NOW } from "../helpers/policy.js";
+import { decisionSummary } from "../../src/report/phrases.js";
+import { ruleReason } from "../../src/report/phrases.js";
 
 const POLICY = `version: 1
 agents:
@@ -46,7 +48,7 @@ describe("identity: several agents", () => {
 
   it("names every agent in the summary", () => {
     const d = decideCase({ policy: POLICY, change: copilotWithClaudeTrailer });
-    expect(d.summary).toMatch(/^The agents copilot \(identified by login Copilot, branch copilot\/fix-7\) and claude \(identified by commit_author noreply@anthropic.com\)/);
+    expect(decisionSummary(d)).toMatch(/^The agents copilot \(identified by login Copilot, branch copilot\/fix-7\) and claude \(identified by commit_author noreply@anthropic.com\)/);
   });
 
   it("holds each matching agent to its own daily budget: the strictest wins", () => {
@@ -58,7 +60,7 @@ describe("identity: several agents", () => {
       { id: "limits.max_prs_per_day", scope: "repo", agent: "copilot", limit: 5, used: 1, share: 1, actual: 2, exceeded: false },
       { id: "limits.max_prs_per_day", scope: "repo", agent: "claude", limit: 5, used: 5, share: 1, actual: 6, exceeded: true },
     ]);
-    expect(d.rules.find((r) => r.id === "limits.max_prs_per_day")?.reason).toContain("the agent claude's PR number 6");
+    expect(ruleReason(d.rules.find((r) => r.id === "limits.max_prs_per_day")!, d)).toContain("the agent claude's PR number 6");
   });
 
   it("falls back to prs_today for an agent without its own count", () => {

@@ -68,7 +68,7 @@ owners: { users: [org-owner] }
     const gate = d.rules.find((r) => r.id === "org:workflows")?.gate;
     expect(gate?.approvers.users).toEqual(["org-dev"]);
     expect(gate?.met).toBe(false);
-    expect(gate?.ignored).toEqual([{ login: "repo-dev", why: "not an approver for this gate" }]);
+    expect(gate?.ignored).toEqual([{ login: "repo-dev", code: "not_approver" }]);
   });
 
   it("meets an org rule's gate with the org's default_approvers", () => {
@@ -183,7 +183,7 @@ limits: { max_files: 100, action: require_approval }
 
   it("keeps invalidate_on_push when the repo turns it off", () => {
     const d = decideCase({ org: ORG, policy: LAX, files: [".governance.yml"], change: { reviews: [approval("o", { commit_id: "0".repeat(40) })] } });
-    expect(d.rules.find((r) => r.id === "builtin:policy-change")?.gate?.ignored[0]?.why).toMatch(/invalidated by a push/);
+    expect(d.rules.find((r) => r.id === "builtin:policy-change")?.gate?.ignored[0]?.code).toBe("stale");
   });
 
   it("keeps the smaller limit when the repo sets a larger one", () => {
