@@ -52,7 +52,7 @@ describe("the audit trail on PostgreSQL", () => {
     expect(verify.stdout.trim()).toBe("chain intact: 6 rows verified; 1 anchor from GitHub found");
     expect(verify.code).toBe(0);
     const replay = runBin(["audit", "replay", "--all"], { cwd: tempDir(), env: { DATABASE_URL: url } });
-    expect(replay.stdout).toMatch(/replayed 5, identical 5, differing 0, skipped 1 in [\d.]+ s/);
+    expect(replay.stdout).toMatch(/replayed 5, identical 5, differing 0, older evaluator 0, skipped 1 in [\d.]+ s/);
     expect(replay.code).toBe(0);
   });
 
