@@ -143,26 +143,35 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       }
     });
 
-    // `/governance release <reason>` on a PR: an owner ends its sticky agent identity; anyone else is told why not.
-    app.on("issue_comment.created", async (context) => {
+    /**
+     * A `/governance <command> <reason>` comment on a PR, read once for every command: the reason (null when the
+     * comment is not this command), the PR as it is now, who wrote it. An unreadable payload fails closed as elsewhere.
+     */
+    async function commandComment(context: Context<"issue_comment.created">, parse: (body: string) => string | null) {
       const body = (context.payload as { comment?: { body?: unknown } }).comment?.body;
-      const reason = typeof body === "string" ? releaseCommand(body) : null;
-      if (reason === null) return;
+      const reason = typeof body === "string" ? parse(body) : null;
+      if (reason === null) return null;
       let event;
       let repository: Repository;
       try {
         event = parsePayload(ReleaseCommentSchema, "issue_comment", context.payload);
         repository = parsePayload(RepositorySchema, "issue_comment.repository", (context.payload as { repository?: unknown }).repository);
       } catch (error) {
-        return reportBadPayload(context, error);
+        await reportBadPayload(context, error);
+        return null;
       }
-      if (!event.issue.pull_request) return; // an issue, not a PR
-      const owner = repository.owner.login;
-      const repo = repository.name;
-      const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: event.issue.number });
+      if (!event.issue.pull_request) return null; // an issue, not a PR
+      const { data } = await context.octokit.rest.pulls.get({ owner: repository.owner.login, repo: repository.name, pull_number: event.issue.number });
       const pr = parsePayload(PullRequestSchema, "pulls.get", data);
       const by = { login: event.comment.user.login, type: event.comment.user.type };
-      const installationId = event.installation?.id ?? null;
+      return { reason, repository, pr, by, installationId: event.installation?.id ?? null, owner: repository.owner.login, repo: repository.name };
+    }
+
+    // `/governance release <reason>` on a PR: an owner ends its sticky agent identity; anyone else is told why not.
+    app.on("issue_comment.created", async (context) => {
+      const c = await commandComment(context, releaseCommand);
+      if (!c) return;
+      const { reason, repository, pr, by, installationId, owner, repo } = c;
       const outcome = await releasePullRequest(context.octokit, state, deps, { repository, pr, by, reason, installationId, deliveryId: context.id });
       const reply = outcome.released
         ? `Released #${pr.number} from agent governance at @${by.login}'s request (audit row ${outcome.auditId}). It is evaluated again now; signals it still carries (author, branch, labels, commits) still make it an agent's PR.`
@@ -175,26 +184,11 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
 
     // `/governance override <reason>`: break glass, by a person the policy's `overrides` names (override.ts decides who).
     app.on("issue_comment.created", async (context) => {
-      const body = (context.payload as { comment?: { body?: unknown } }).comment?.body;
-      const reason = typeof body === "string" ? overrideCommand(body) : null;
-      if (reason === null) return;
-      let event;
-      let repository: Repository;
-      try {
-        event = parsePayload(ReleaseCommentSchema, "issue_comment", context.payload);
-        repository = parsePayload(RepositorySchema, "issue_comment.repository", (context.payload as { repository?: unknown }).repository);
-      } catch (error) {
-        return reportBadPayload(context, error);
-      }
-      if (!event.issue.pull_request) return;
-      const owner = repository.owner.login;
-      const repo = repository.name;
-      const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: event.issue.number });
-      const pr = parsePayload(PullRequestSchema, "pulls.get", data);
-      if (pr.state !== "open") return;
+      const c = await commandComment(context, overrideCommand);
+      if (!c || c.pr.state !== "open") return;
+      const { reason, repository, pr, by, installationId, owner, repo } = c;
       const outcome = await overridePullRequest({
-        octokit: context.octokit, repository, pr, installationId: event.installation?.id ?? null, deliveryId: context.id, log: context.log,
-        by: { login: event.comment.user.login, type: event.comment.user.type }, reason,
+        octokit: context.octokit, repository, pr, installationId, deliveryId: context.id, log: context.log, by, reason,
       }, state, deps);
       await context.octokit.rest.issues.createComment({ owner, repo, issue_number: pr.number, body: overrideReply(outcome, pr.number) });
     });
