@@ -9,8 +9,20 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js", "bin/*.js", "scripts/*.mjs", "test/cli/fixtures/*.mjs"] }, tsconfigRootDir: import.meta.dirname },
-      globals: { process: "readonly", console: "readonly", URL: "readonly", fetch: "readonly", AbortSignal: "readonly", setTimeout: "readonly", clearTimeout: "readonly", performance: "readonly" },
+      parserOptions: {
+        projectService: { allowDefaultProject: ["*.js", "bin/*.js", "scripts/*.mjs", "test/cli/fixtures/*.mjs"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        URL: "readonly",
+        fetch: "readonly",
+        AbortSignal: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        performance: "readonly",
+      },
     },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],

@@ -2,8 +2,17 @@ import { defineConfig } from "vitest/config";
 
 // Two projects: `unit` (in-process, fast) and `system` (real processes, servers, the packed package). `npm test` runs
 // both; `npm run test:unit` is the quick loop. The bin runs the compiled dist/, so it is built first when stale.
-const SYSTEM = ["test/e2e/**/*.test.ts", "test/server/front.test.ts", "test/server/start.test.ts", "test/package/**/*.test.ts", "test/audit/commands.test.ts",
-  "test/store/**/*.test.ts", "test/dashboard/**/*.test.ts", "test/mcp/**/*.test.ts", "test/action/**/*.test.ts"];
+const SYSTEM = [
+  "test/e2e/**/*.test.ts",
+  "test/server/front.test.ts",
+  "test/server/start.test.ts",
+  "test/package/**/*.test.ts",
+  "test/audit/commands.test.ts",
+  "test/store/**/*.test.ts",
+  "test/dashboard/**/*.test.ts",
+  "test/mcp/**/*.test.ts",
+  "test/action/**/*.test.ts",
+];
 
 export default defineConfig({
   test: {

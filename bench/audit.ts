@@ -23,21 +23,41 @@ const BATCH = 1_000;
 export function entries(from: number, count: number): AuditEntry[] {
   const policy = fixturePolicy("webapp-monorepo.yml");
   const cache = new PolicyCache();
-  const shapes = [["docs/guide.md", "README.md"], ["db/migrations/0042_add_index.sql"], ["apps/api/src/billing/invoice.ts", "docs/billing.md"], ["apps/web/src/page.tsx", "apps/web/test/page.test.ts", "package.json"]];
+  const shapes = [
+    ["docs/guide.md", "README.md"],
+    ["db/migrations/0042_add_index.sql"],
+    ["apps/api/src/billing/invoice.ts", "docs/billing.md"],
+    ["apps/web/src/page.tsx", "apps/web/test/page.test.ts", "package.json"],
+  ];
   const start = Date.parse("2026-11-01T00:00:00Z");
   return Array.from({ length: count }, (_, k) => {
     const i = from + k;
     const now = new Date(start + i * 1000).toISOString();
     const human = i % 11 === 0;
     const evaluation = input({
-      policy, now, prsToday: 1 + (i % 5), files: shapes[i % shapes.length],
-      change: { number: i + 1, head_sha: (i + 1).toString(16).padStart(40, "a"), ...(human ? { author: { login: "octocat", type: "User" }, head_branch: "feature" } : {}) },
+      policy,
+      now,
+      prsToday: 1 + (i % 5),
+      files: shapes[i % shapes.length],
+      change: {
+        number: i + 1,
+        head_sha: (i + 1).toString(16).padStart(40, "a"),
+        ...(human ? { author: { login: "octocat", type: "User" }, head_branch: "feature" } : {}),
+      },
     });
     const decision = decide(evaluation, cache);
     return {
-      recorded_at: now, delivery_id: `delivery-${i}`, installation_id: 1, repo: "acme/webapp", pr: i + 1,
-      head_sha: evaluation.change.head_sha, base_sha: evaluation.change.base_sha, agent: decision.agent?.name ?? null,
-      outcome: decision.outcome, decision, input: evaluation,
+      recorded_at: now,
+      delivery_id: `delivery-${i}`,
+      installation_id: 1,
+      repo: "acme/webapp",
+      pr: i + 1,
+      head_sha: evaluation.change.head_sha,
+      base_sha: evaluation.change.base_sha,
+      agent: decision.agent?.name ?? null,
+      outcome: decision.outcome,
+      decision,
+      input: evaluation,
     };
   });
 }
@@ -68,7 +88,10 @@ export function benchAudit(): BenchResult[] {
     const raw = new Database(join(dir, "raw.db"));
     raw.pragma("journal_mode = WAL");
     raw.pragma("synchronous = FULL");
-    for (const { sql } of store.db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'decisions' AND sql IS NOT NULL ORDER BY type DESC").all() as Array<{ sql: string }>) raw.exec(sql);
+    for (const { sql } of store.db.prepare("SELECT sql FROM sqlite_master WHERE tbl_name = 'decisions' AND sql IS NOT NULL ORDER BY type DESC").all() as Array<{
+      sql: string;
+    }>)
+      raw.exec(sql);
     const rawInsert = raw.prepare(`INSERT INTO decisions (id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome,
       evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     const textSha = new Map<string, string>();
@@ -89,18 +112,52 @@ export function benchAudit(): BenchResult[] {
     for (let i = 0; i < ROWS; i += BATCH) {
       // The rows as stored (serialised outside the timing: the floor is SQLite and the chain, not JSON).
       const rows = entries(i, BATCH).map((e) => ({
-        id: ++rawId, recorded_at: e.recorded_at, delivery_id: e.delivery_id, installation_id: e.installation_id, repo: e.repo, pr: e.pr,
-        head_sha: e.head_sha, base_sha: e.base_sha, agent: e.agent, outcome: e.outcome, evaluator_version: e.decision.evaluator_version,
-        title: decisionTitle(e.decision), decision: canonicalJson(e.decision), input: stored(e.input), input_missing_reason: e.input ? null : (e.input_missing_reason ?? "not recorded"), prev_hash: "",
+        id: ++rawId,
+        recorded_at: e.recorded_at,
+        delivery_id: e.delivery_id,
+        installation_id: e.installation_id,
+        repo: e.repo,
+        pr: e.pr,
+        head_sha: e.head_sha,
+        base_sha: e.base_sha,
+        agent: e.agent,
+        outcome: e.outcome,
+        evaluator_version: e.decision.evaluator_version,
+        title: decisionTitle(e.decision),
+        decision: canonicalJson(e.decision),
+        input: stored(e.input),
+        input_missing_reason: e.input ? null : (e.input_missing_reason ?? "not recorded"),
+        prev_hash: "",
       }));
-      rawMs += timeIt(() => raw.transaction(() => {
-        for (const row of rows) {
-          row.prev_hash = rawPrev;
-          rawPrev = rowHash(row);
-          rawInsert.run(row.id, row.recorded_at, row.delivery_id, row.installation_id, row.repo, row.pr, row.head_sha, row.base_sha, row.agent, row.outcome,
-            row.evaluator_version, row.title, row.decision, row.input, row.input_missing_reason, row.prev_hash, rawPrev);
-        }
-      }).immediate()).ms;
+      rawMs += timeIt(() =>
+        raw
+          .transaction(() => {
+            for (const row of rows) {
+              row.prev_hash = rawPrev;
+              rawPrev = rowHash(row);
+              rawInsert.run(
+                row.id,
+                row.recorded_at,
+                row.delivery_id,
+                row.installation_id,
+                row.repo,
+                row.pr,
+                row.head_sha,
+                row.base_sha,
+                row.agent,
+                row.outcome,
+                row.evaluator_version,
+                row.title,
+                row.decision,
+                row.input,
+                row.input_missing_reason,
+                row.prev_hash,
+                rawPrev,
+              );
+            }
+          })
+          .immediate(),
+      ).ms;
     }
     // Same rows, same chain: the raw table's last hash is Governor's.
     const governorHead = (store.db.prepare("SELECT hash FROM decisions ORDER BY id DESC LIMIT 1").get() as { hash: string }).hash;
@@ -125,18 +182,27 @@ export function benchAudit(): BenchResult[] {
 
     return [
       {
-        name: "audit writes, batched, vs raw inserts", value: batchedRate, unit: "rows/s",
-        baseline: { name: "raw INSERTs, same rows and chain", value: rawRate }, ratio: batchedRate / rawRate,
+        name: "audit writes, batched, vs raw inserts",
+        value: batchedRate,
+        unit: "rows/s",
+        baseline: { name: "raw INSERTs, same rows and chain", value: rawRate },
+        ratio: batchedRate / rawRate,
         note: `${ROWS.toLocaleString("en")} rows, 1,000 a transaction; Governor serialises the entries too; target ratio >= 0.8`,
       },
       {
-        name: "audit writes, batched (1,000 rows a transaction)", value: batchedRate, unit: "rows/s",
-        baseline: { name: "one transaction a row", value: singleRate }, ratio: batchedRate / singleRate,
+        name: "audit writes, batched (1,000 rows a transaction)",
+        value: batchedRate,
+        unit: "rows/s",
+        baseline: { name: "one transaction a row", value: singleRate },
+        ratio: batchedRate / singleRate,
         note: `${ROWS.toLocaleString("en")} rows, hash-chained, WAL; target >= 20,000/s`,
       },
       {
-        name: "audit replay of 100,000 decisions", value: replay.ms / 1000, unit: "s",
-        baseline: { name: "read + parse only", value: scan.ms / 1000 }, ratio: scan.ms / replay.ms,
+        name: "audit replay of 100,000 decisions",
+        value: replay.ms / 1000,
+        unit: "s",
+        baseline: { name: "read + parse only", value: scan.ms / 1000 },
+        ratio: scan.ms / replay.ms,
         note: `all ${replay.result.identical.toLocaleString("en")} identical; target < 10 s, ratio >= 0.5 (within 2x of the bare scan)`,
       },
     ];

@@ -28,7 +28,11 @@ function table(results: BenchResult[]): string {
   ]);
   const head = ["benchmark", "value", "baseline (same run)", "ratio", "note"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -45,7 +49,11 @@ const sections: Array<[string, () => BenchResult[] | Promise<BenchResult[]>]> = 
 
 /** Runs one section in a child process of its own: a fresh heap and JIT, so no section pays for another's garbage. */
 function runIsolated(name: string): BenchResult[] {
-  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--section", name], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
+  const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--section", name], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (child.status !== 0) throw new Error(`benchmark section ${name} failed (exit ${child.status})`);
   const last = child.stdout.trim().split("\n").pop() ?? "[]";
   return JSON.parse(last) as BenchResult[];

@@ -62,7 +62,9 @@ function agreesWithMinimatch(sets: GlobSet[], paths: string[], got: number[][]):
     return mm.match(path);
   };
   return paths.every((path, k) => {
-    const want = sets.flatMap((set, i) => (set.patterns.some((g) => !g.startsWith("!") && test(g, path)) && !set.patterns.some((g) => g.startsWith("!") && test(g.slice(1), path)) ? [i] : []));
+    const want = sets.flatMap((set, i) =>
+      set.patterns.some((g) => !g.startsWith("!") && test(g, path)) && !set.patterns.some((g) => g.startsWith("!") && test(g.slice(1), path)) ? [i] : [],
+    );
     return JSON.stringify(want) === JSON.stringify(got[k]);
   });
 }
@@ -75,7 +77,9 @@ export function benchMatcher(): BenchResult[] {
   const naive = timeIt(() => paths.map((p) => naiveMatch(sets, p)));
   // A fairer naive baseline: every glob compiled once, but still every file tested against every glob.
   const prebuilt = sets.map((s) => s.patterns.map((p) => ({ neg: p.startsWith("!"), mm: new Minimatch(p.startsWith("!") ? p.slice(1) : p, { dot: true }) })));
-  const pairwisePrebuilt = medianMs(3, () => paths.map((p) => prebuilt.flatMap((set, i) => (set.some((g) => !g.neg && g.mm.match(p)) && !set.some((g) => g.neg && g.mm.match(p)) ? [i] : []))));
+  const pairwisePrebuilt = medianMs(3, () =>
+    paths.map((p) => prebuilt.flatMap((set, i) => (set.some((g) => !g.neg && g.mm.match(p)) && !set.some((g) => g.neg && g.mm.match(p)) ? [i] : []))),
+  );
   const compiledAll = medianMs(5, () => {
     const m = compileMatcher(sets);
     return paths.map((p) => m.match(p));
@@ -99,23 +103,56 @@ export function benchMatcher(): BenchResult[] {
   const heavyResult = paths.map((p) => heavyMatcher.match(p));
   const sampled = paths.flatMap((_, i) => (i % 15 === 0 ? [i] : []));
   const sample = sampled.map((i) => paths[i] ?? "");
-  if (!agreesWithMinimatch(heavy, sample, sampled.map((i) => heavyResult[i] ?? []))) throw new Error("compiled matcher disagrees with minimatch on the brace-heavy policy: benchmark void");
+  if (
+    !agreesWithMinimatch(
+      heavy,
+      sample,
+      sampled.map((i) => heavyResult[i] ?? []),
+    )
+  )
+    throw new Error("compiled matcher disagrees with minimatch on the brace-heavy policy: benchmark void");
   const heavyGlobs = [...new Set(heavy.flatMap((s) => s.patterns))].filter((g) => g.includes("{"));
   const heavyBytes = heavy.flatMap((s) => s.patterns).reduce((n, g) => n + g.length + 1, 0);
   const heavyHits = heavyResult.reduce((n, r) => n + r.length, 0);
 
   const note = `${paths.length} files x ${globs} globs, ${hits} matches, identical results`;
   return [
-    { name: "matcher: compile + match (vs naive minimatch)", value: compiledAll, unit: "ms", baseline: { name: "naive minimatch(path, glob)", value: naive.ms }, ratio: naive.ms / compiledAll, note },
-    { name: "matcher: compile + match (vs pre-built Minimatch)", value: compiledAll, unit: "ms", baseline: { name: "pairwise pre-built Minimatch", value: pairwisePrebuilt }, ratio: pairwisePrebuilt / compiledAll },
     {
-      name: "matcher: brace-heavy policy, compile + match", value: heavyAll, unit: "ms", baseline: { name: "realistic 500-glob policy", value: compiledAll }, ratio: compiledAll / heavyAll,
+      name: "matcher: compile + match (vs naive minimatch)",
+      value: compiledAll,
+      unit: "ms",
+      baseline: { name: "naive minimatch(path, glob)", value: naive.ms },
+      ratio: naive.ms / compiledAll,
+      note,
+    },
+    {
+      name: "matcher: compile + match (vs pre-built Minimatch)",
+      value: compiledAll,
+      unit: "ms",
+      baseline: { name: "pairwise pre-built Minimatch", value: pairwisePrebuilt },
+      ratio: pairwisePrebuilt / compiledAll,
+    },
+    {
+      name: "matcher: brace-heavy policy, compile + match",
+      value: heavyAll,
+      unit: "ms",
+      baseline: { name: "realistic 500-glob policy", value: compiledAll },
+      ratio: compiledAll / heavyAll,
       note: `100 sets: ${heavyGlobs.length} globs of 1,000 brace expansions (${POLICY_LIMITS.maxBraceExpansions.toLocaleString("en")} in all, the cap) and an exclusion each, ${heavyBytes} bytes of globs, ${heavyHits} matches, minimatch agrees on ${sample.length} paths; ratio < 1 = slower than realistic`,
     },
-    { name: "matcher: match only (compiled once)", value: queryOnly, unit: "ms", baseline: { name: "naive minimatch(path, glob)", value: naive.ms }, ratio: naive.ms / queryOnly },
+    {
+      name: "matcher: match only (compiled once)",
+      value: queryOnly,
+      unit: "ms",
+      baseline: { name: "naive minimatch(path, glob)", value: naive.ms },
+      ratio: naive.ms / queryOnly,
+    },
   ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  for (const r of benchMatcher()) console.log(`${r.name}: ${r.value.toFixed(1)} ${r.unit}; ${r.baseline?.name} ${r.baseline?.value.toFixed(1)} ${r.unit}; ${r.ratio?.toFixed(1)}x. ${r.note ?? ""}`);
+  for (const r of benchMatcher())
+    console.log(
+      `${r.name}: ${r.value.toFixed(1)} ${r.unit}; ${r.baseline?.name} ${r.baseline?.value.toFixed(1)} ${r.unit}; ${r.ratio?.toFixed(1)}x. ${r.note ?? ""}`,
+    );
 }

@@ -35,12 +35,18 @@ function roundRobin(targets: string[]): Promise<Server & { url: string }> {
       out.end(Buffer.concat(chunks));
     });
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(Object.assign(server, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(Object.assign(server, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))),
+  );
 }
 
 /** 50 orgs, each installed with a repo under the demo policy (no daily limit: this measures evaluation). */
 function setUp(sim: Simulator): void {
-  const policy = sim.state.repo("acme/webapp").trees.get(sim.state.resolve("acme/webapp", "main")!)!.get(".governance.yml")!.replace(/^limits:.*$/m, "");
+  const policy = sim.state
+    .repo("acme/webapp")
+    .trees.get(sim.state.resolve("acme/webapp", "main")!)!
+    .get(".governance.yml")!
+    .replace(/^limits:.*$/m, "");
   for (let k = 0; k < INSTALLATIONS; k++) {
     sim.addInstallation(9000 + k, `org${k}`);
     sim.addRepo(`org${k}`, "webapp", { ".governance.yml": policy, "README.md": "x\n" });
@@ -57,25 +63,41 @@ async function measure(replicaCount: number, databaseUrl: string | undefined): P
   const replicas: AppProcess[] = [];
   try {
     for (let i = 0; i < replicaCount; i++) {
-      replicas.push(await startAppProcess({
-        appId: scenario.app!.id, privateKey: key, secret, gheHost: sim.host, databasePath: join(dir, "governor.db"),
-        extraEnv: { GITHUB_RETRY_BASE_MS: "20", ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
-      }));
+      replicas.push(
+        await startAppProcess({
+          appId: scenario.app!.id,
+          privateKey: key,
+          secret,
+          gheHost: sim.host,
+          databasePath: join(dir, "governor.db"),
+          extraEnv: { GITHUB_RETRY_BASE_MS: "20", ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
+        }),
+      );
     }
     const front = await roundRobin(replicas.map((r) => r.url));
     sim.target(`${front.url}/api/github/webhooks`, secret);
     const prs: Array<{ repo: string; number: number; webhook: Webhook }> = Array.from({ length: PRS }, (_, i) => {
       const repo = `org${i % INSTALLATIONS}/webapp`;
-      const { pr, webhook } = sim.openPullRequest({ repo, author: { login: "Copilot", type: "Bot" }, branch: `copilot/task-${i}`, files: [{ path: `docs/page-${i}.md`, content: "x\n" }] });
+      const { pr, webhook } = sim.openPullRequest({
+        repo,
+        author: { login: "Copilot", type: "Bot" },
+        branch: `copilot/task-${i}`,
+        files: [{ path: `docs/page-${i}.md`, content: "x\n" }],
+      });
       return { repo, number: pr.number, webhook };
     });
     sim.faults.add({ route: "*", kind: "latency", latencyMs: LATENCY_MS });
     const started = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: SENDERS }, async () => {
-      for (let i = next++; i < prs.length; i = next++) await sim.send(prs[i]!.webhook, { deliveryId: randomUUID() });
-    }));
-    const done = () => prs.every((p) => sim.state.checkRunsFor(p.repo, sim.state.pull(p.repo, p.number).head.sha).some((c) => c.name === "governance" && c.status === "completed"));
+    await Promise.all(
+      Array.from({ length: SENDERS }, async () => {
+        for (let i = next++; i < prs.length; i = next++) await sim.send(prs[i]!.webhook, { deliveryId: randomUUID() });
+      }),
+    );
+    const done = () =>
+      prs.every((p) =>
+        sim.state.checkRunsFor(p.repo, sim.state.pull(p.repo, p.number).head.sha).some((c) => c.name === "governance" && c.status === "completed"),
+      );
     const deadline = Date.now() + 300_000;
     while (!done()) {
       if (Date.now() > deadline) throw new Error("the benchmark's PRs were not all evaluated in 5 minutes");
@@ -106,8 +128,22 @@ export async function benchReplicas(): Promise<BenchResult[]> {
     const three = await measure(3, await fresh("bench_three"));
     const note = `${PRS} PRs over ${INSTALLATIONS} installations, +${LATENCY_MS} ms per GitHub call, concurrency 8 per replica`;
     return [
-      { name: "decisions, PostgreSQL, 1 replica", value: one, unit: "decisions/s", baseline: { name: "SQLite 1 replica", value: sqlite }, ratio: one / sqlite, note: `${note}; aim >= 0.8x` },
-      { name: "decisions, PostgreSQL, 3 replicas", value: three, unit: "decisions/s", baseline: { name: "PostgreSQL 1 replica", value: one }, ratio: three / one, note: `${note}; aim >= 2.5x while GitHub-latency bound` },
+      {
+        name: "decisions, PostgreSQL, 1 replica",
+        value: one,
+        unit: "decisions/s",
+        baseline: { name: "SQLite 1 replica", value: sqlite },
+        ratio: one / sqlite,
+        note: `${note}; aim >= 0.8x`,
+      },
+      {
+        name: "decisions, PostgreSQL, 3 replicas",
+        value: three,
+        unit: "decisions/s",
+        baseline: { name: "PostgreSQL 1 replica", value: one },
+        ratio: three / one,
+        note: `${note}; aim >= 2.5x while GitHub-latency bound`,
+      },
     ];
   } finally {
     server.stop();

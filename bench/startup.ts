@@ -42,7 +42,10 @@ async function timeToHealthz(args: string[], env: Record<string, string>, cwd: s
       });
     });
     for (;;) {
-      const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return performance.now() - started;
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -69,10 +72,15 @@ export async function benchStartup(): Promise<BenchResult[]> {
   const silent = createServer((s) => void sockets.add(s));
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
   const env = {
-    APP_ID: "1", PRIVATE_KEY: generateAppKey(), WEBHOOK_SECRET: "s", GHE_HOST: `127.0.0.1:${(silent.address() as { port: number }).port}`, GHE_PROTOCOL: "http",
+    APP_ID: "1",
+    PRIVATE_KEY: generateAppKey(),
+    WEBHOOK_SECRET: "s",
+    GHE_HOST: `127.0.0.1:${(silent.address() as { port: number }).port}`,
+    GHE_PROTOCOL: "http",
     LOG_LEVEL: "fatal",
   };
-  const bare = "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port + ' ') })";
+  const bare =
+    "require('node:http').createServer((q, s) => s.end('ok')).listen(0, '127.0.0.1', function () { console.log('listening on http://127.0.0.1:' + this.address().port + ' ') })";
   const serveMs: number[] = [];
   const bareMs: number[] = [];
   for (let i = 0; i < SERVE_RUNS; i++) {
@@ -82,9 +90,26 @@ export async function benchStartup(): Promise<BenchResult[]> {
   for (const s of sockets) s.destroy();
   silent.close();
 
-  const c = median(checkMs), n = median(nodeMs), s = median(serveMs), b = median(bareMs);
+  const c = median(checkMs),
+    n = median(nodeMs),
+    s = median(serveMs),
+    b = median(bareMs);
   return [
-    { name: "governor check, 3-file diff (median of 15 runs)", value: c, unit: "ms", baseline: { name: "node -e 0", value: n }, ratio: n / c, note: `${(c / n).toFixed(2)}x the time of node -e 0 (target: at most 2.5x)` },
-    { name: `governor serve: start to first /healthz, GitHub never answers (median of ${SERVE_RUNS})`, value: s, unit: "ms", baseline: { name: "bare node http server", value: b }, ratio: b / s, note: "target: about 1 s" },
+    {
+      name: "governor check, 3-file diff (median of 15 runs)",
+      value: c,
+      unit: "ms",
+      baseline: { name: "node -e 0", value: n },
+      ratio: n / c,
+      note: `${(c / n).toFixed(2)}x the time of node -e 0 (target: at most 2.5x)`,
+    },
+    {
+      name: `governor serve: start to first /healthz, GitHub never answers (median of ${SERVE_RUNS})`,
+      value: s,
+      unit: "ms",
+      baseline: { name: "bare node http server", value: b },
+      ratio: b / s,
+      note: "target: about 1 s",
+    },
   ];
 }

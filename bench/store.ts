@@ -23,16 +23,36 @@ const BATCH = 1_000;
 function entries(from: number, count: number): AuditEntry[] {
   const policy = fixturePolicy("webapp-monorepo.yml");
   const cache = new PolicyCache();
-  const shapes = [["docs/guide.md", "README.md"], ["db/migrations/0042_add_index.sql"], ["apps/api/src/billing/invoice.ts", "docs/billing.md"], ["apps/web/src/page.tsx", "apps/web/test/page.test.ts", "package.json"]];
+  const shapes = [
+    ["docs/guide.md", "README.md"],
+    ["db/migrations/0042_add_index.sql"],
+    ["apps/api/src/billing/invoice.ts", "docs/billing.md"],
+    ["apps/web/src/page.tsx", "apps/web/test/page.test.ts", "package.json"],
+  ];
   const start = Date.parse("2026-11-01T00:00:00Z");
   return Array.from({ length: count }, (_, k) => {
     const i = from + k;
     const now = new Date(start + i * 1000).toISOString();
-    const evaluation = input({ policy, now, prsToday: 1 + (i % 5), files: shapes[i % shapes.length], change: { number: i + 1, head_sha: (i + 1).toString(16).padStart(40, "a") } });
+    const evaluation = input({
+      policy,
+      now,
+      prsToday: 1 + (i % 5),
+      files: shapes[i % shapes.length],
+      change: { number: i + 1, head_sha: (i + 1).toString(16).padStart(40, "a") },
+    });
     const decision = decide(evaluation, cache);
     return {
-      recorded_at: now, delivery_id: `delivery-${i}`, installation_id: 1, repo: "acme/webapp", pr: i + 1, head_sha: evaluation.change.head_sha,
-      base_sha: evaluation.change.base_sha, agent: decision.agent?.name ?? null, outcome: decision.outcome, decision, input: evaluation,
+      recorded_at: now,
+      delivery_id: `delivery-${i}`,
+      installation_id: 1,
+      repo: "acme/webapp",
+      pr: i + 1,
+      head_sha: evaluation.change.head_sha,
+      base_sha: evaluation.change.base_sha,
+      agent: decision.agent?.name ?? null,
+      outcome: decision.outcome,
+      decision,
+      input: evaluation,
     };
   });
 }
@@ -78,9 +98,13 @@ export async function benchStore(): Promise<BenchResult[]> {
     // ceiling on unbatched decisions per second for the whole cluster.
     const replicas = [postgres, openPostgresStores(`${server.url}bench`, { max: 1 }), openPostgresStores(`${server.url}bench`, { max: 1 })];
     const made = entries(0, SINGLE_ROWS);
-    const concurrentMs = await timed(() => Promise.all(replicas.map(async (r, k) => {
-      for (let i = k; i < made.length; i += replicas.length) await r.audit.append([made[i] as AuditEntry]);
-    })));
+    const concurrentMs = await timed(() =>
+      Promise.all(
+        replicas.map(async (r, k) => {
+          for (let i = k; i < made.length; i += replicas.length) await r.audit.append([made[i] as AuditEntry]);
+        }),
+      ),
+    );
     const concurrent = SINGLE_ROWS / (concurrentMs / 1000);
     for (const r of replicas.slice(1)) await r.close();
     const verified = await postgres.audit.verify();
@@ -88,9 +112,30 @@ export async function benchStore(): Promise<BenchResult[]> {
     await sqlite.close();
     await postgres.close();
     return [
-      { name: "audit appends, PostgreSQL, batched", value: postgresBatched, unit: "rows/s", baseline: { name: "SQLite batched", value: sqliteBatched }, ratio: postgresBatched / sqliteBatched, note: `${BATCHED_ROWS} rows in transactions of ${BATCH}, fsync on; >1 is faster than SQLite` },
-      { name: "audit appends, PostgreSQL, one per transaction", value: postgresSingle, unit: "rows/s", baseline: { name: "SQLite one per transaction", value: sqliteSingle }, ratio: postgresSingle / sqliteSingle, note: `${SINGLE_ROWS} rows, each durable before the next; >1 is faster than SQLite` },
-      { name: "audit appends, PostgreSQL, 3 replicas one per transaction", value: concurrent, unit: "rows/s", baseline: { name: "PostgreSQL 1 replica", value: postgresSingle }, ratio: concurrent / postgresSingle, note: "appends serialise on the chain lock: ~1x means one chain's ceiling; batch to go past it" },
+      {
+        name: "audit appends, PostgreSQL, batched",
+        value: postgresBatched,
+        unit: "rows/s",
+        baseline: { name: "SQLite batched", value: sqliteBatched },
+        ratio: postgresBatched / sqliteBatched,
+        note: `${BATCHED_ROWS} rows in transactions of ${BATCH}, fsync on; >1 is faster than SQLite`,
+      },
+      {
+        name: "audit appends, PostgreSQL, one per transaction",
+        value: postgresSingle,
+        unit: "rows/s",
+        baseline: { name: "SQLite one per transaction", value: sqliteSingle },
+        ratio: postgresSingle / sqliteSingle,
+        note: `${SINGLE_ROWS} rows, each durable before the next; >1 is faster than SQLite`,
+      },
+      {
+        name: "audit appends, PostgreSQL, 3 replicas one per transaction",
+        value: concurrent,
+        unit: "rows/s",
+        baseline: { name: "PostgreSQL 1 replica", value: postgresSingle },
+        ratio: concurrent / postgresSingle,
+        note: "appends serialise on the chain lock: ~1x means one chain's ceiling; batch to go past it",
+      },
     ];
   } finally {
     server.stop();
@@ -100,6 +145,7 @@ export async function benchStore(): Promise<BenchResult[]> {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const results = await benchStore();
-  for (const r of results) console.log(`${r.name}: ${r.value.toFixed(0)} ${r.unit} (${r.baseline?.name}: ${r.baseline?.value.toFixed(0)}; ratio ${r.ratio?.toFixed(2)}x)`);
+  for (const r of results)
+    console.log(`${r.name}: ${r.value.toFixed(0)} ${r.unit} (${r.baseline?.name}: ${r.baseline?.value.toFixed(0)}; ratio ${r.ratio?.toFixed(2)}x)`);
   console.log(JSON.stringify(results));
 }

@@ -33,7 +33,12 @@ function openPrs(sim: Simulator, count: number, from: number): Array<{ number: n
   return Array.from({ length: count }, (_, k) => {
     const i = from + k;
     const path = [`docs/page-${i}.md`, `db/migrations/${1000 + i}.sql`, `src/billing/f${i}.ts`][i % 3]!;
-    const { pr, webhook } = sim.openPullRequest({ repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: `copilot/task-${i}`, files: [{ path, content: "x\n" }] });
+    const { pr, webhook } = sim.openPullRequest({
+      repo: REPO,
+      author: { login: "Copilot", type: "Bot" },
+      branch: `copilot/task-${i}`,
+      files: [{ path, content: "x\n" }],
+    });
     return { number: pr.number, webhook };
   });
 }
@@ -41,21 +46,25 @@ function openPrs(sim: Simulator, count: number, from: number): Array<{ number: n
 /** Sends every delivery with `senders` in flight, each waiting for its check to complete; RSS sampled every 20 ms. */
 async function drive(sim: Simulator, prs: Array<{ number: number; webhook: Webhook }>, senders: number): Promise<Run> {
   let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: senders }, async () => {
-    for (let i = next++; i < prs.length; i = next++) {
-      const { number, webhook } = prs[i]!;
-      const done = sim.waitForCheck(REPO, number, { timeoutMs: 120_000 });
-      const sent = performance.now();
-      const answer = await sim.send(webhook);
-      if (answer.status >= 300) throw new Error(`delivery answered ${answer.status}: benchmark void`);
-      const run = await done;
-      latencies.push((run.completedAtMs ?? performance.now()) - sent);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: senders }, async () => {
+      for (let i = next++; i < prs.length; i = next++) {
+        const { number, webhook } = prs[i]!;
+        const done = sim.waitForCheck(REPO, number, { timeoutMs: 120_000 });
+        const sent = performance.now();
+        const answer = await sim.send(webhook);
+        if (answer.status >= 300) throw new Error(`delivery answered ${answer.status}: benchmark void`);
+        const run = await done;
+        latencies.push((run.completedAtMs ?? performance.now()) - sent);
+      }
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   return { latencies: latencies.sort((a, b) => a - b), seconds, peakRssMb: Math.max(peak, process.memoryUsage().rss) / 2 ** 20 };
@@ -80,14 +89,26 @@ async function bareRun(senders: number, count: number): Promise<Run> {
   // Probot's default Octokit spaces writes a second apart (its throttling plugin), which would make the baseline a
   // 1 check/s strawman; the bare app gets the same switch Governor uses, so the two differ only in the work they do.
   const probot = new Probot({
-    appId: scenario.app?.id ?? 1, privateKey: generateAppKey(), secret, baseUrl: `${sim.url}/api/v3`, logLevel: "fatal",
-    Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, throttle: { ...(options["throttle"] as object | undefined), enabled: false } })),
+    appId: scenario.app?.id ?? 1,
+    privateKey: generateAppKey(),
+    secret,
+    baseUrl: `${sim.url}/api/v3`,
+    logLevel: "fatal",
+    Octokit: ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+      ...options,
+      throttle: { ...(options["throttle"] as object | undefined), enabled: false },
+    })),
   });
-  const middleware = await createNodeMiddleware((app) => {
-    app.on("pull_request.opened", async (context) => {
-      await context.octokit.rest.checks.create(context.repo({ name: "governance", head_sha: context.payload.pull_request.head.sha, status: "completed", conclusion: "success" }));
-    });
-  }, { probot });
+  const middleware = await createNodeMiddleware(
+    (app) => {
+      app.on("pull_request.opened", async (context) => {
+        await context.octokit.rest.checks.create(
+          context.repo({ name: "governance", head_sha: context.payload.pull_request.head.sha, status: "completed", conclusion: "success" }),
+        );
+      });
+    },
+    { probot },
+  );
   const server = createServer((req, res) => void middleware(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   sim.target(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`, secret);
@@ -116,16 +137,29 @@ async function callsPerDecision(): Promise<Array<{ scenario: string; calls: numb
     return number;
   };
   try {
-    const open = (path: string, author: Account = { login: "Copilot", type: "Bot" }) => () => {
-      const { pr, webhook } = sim.openPullRequest({ repo: REPO, author, branch: `${author.type === "Bot" ? "copilot" : "feature"}/${path}`, files: [{ path, content: "x\n" }] });
-      return { number: pr.number, webhook };
-    };
+    const open =
+      (path: string, author: Account = { login: "Copilot", type: "Bot" }) =>
+      () => {
+        const { pr, webhook } = sim.openPullRequest({
+          repo: REPO,
+          author,
+          branch: `${author.type === "Bot" ? "copilot" : "feature"}/${path}`,
+          files: [{ path, content: "x\n" }],
+        });
+        return { number: pr.number, webhook };
+      };
     await measure("allowed (docs), first PR on this base: policy read", open("docs/one.md"));
     await measure("allowed (docs), policy cached", open("docs/two.md"));
     const migration = await measure("needs approval (migration)", open("db/migrations/9001.sql"));
-    await measure("approval review -> allowed", () => ({ number: migration, webhook: sim.review(REPO, migration, { login: "dana", type: "User" }, "APPROVED").webhook }));
+    await measure("approval review -> allowed", () => ({
+      number: migration,
+      webhook: sim.review(REPO, migration, { login: "dana", type: "User" }, "APPROVED").webhook,
+    }));
     const denied = await measure("denied (billing freeze)", open("src/billing/tax.ts"));
-    await measure("push to a denied PR (synchronize)", () => ({ number: denied, webhook: sim.push(REPO, denied, [{ path: "src/billing/tax.ts", content: "y\n" }]).webhook }));
+    await measure("push to a denied PR (synchronize)", () => ({
+      number: denied,
+      webhook: sim.push(REPO, denied, [{ path: "src/billing/tax.ts", content: "y\n" }]).webhook,
+    }));
     await measure("human PR (not governed)", open("README.md", { login: "octocat", type: "User" }));
   } finally {
     await stack.close();
@@ -143,12 +177,60 @@ export async function benchWebhooks(): Promise<BenchResult[]> {
   const p = (r: Run, q: number) => percentile(r.latencies, q);
   const rate = (r: Run) => r.latencies.length / r.seconds;
   return [
-    { name: "webhook -> completed check, p50 (one at a time)", value: p(govLatency, 50), unit: "ms", baseline: { name: "bare Probot app", value: p(bareLatency, 50) }, ratio: p(bareLatency, 50) / p(govLatency, 50), note: `${SEQUENTIAL} deliveries; ratio < 1 = slower than the bare app` },
-    { name: "webhook -> completed check, p99 (one at a time)", value: p(govLatency, 99), unit: "ms", baseline: { name: "bare Probot app", value: p(bareLatency, 99) }, ratio: p(bareLatency, 99) / p(govLatency, 99), note: "target p99 < 50 ms" },
-    { name: `webhook -> completed check, p50 (${SENDERS} in flight)`, value: p(govBurst, 50), unit: "ms", baseline: { name: "bare Probot app", value: p(bareBurst, 50) }, ratio: p(bareBurst, 50) / p(govBurst, 50), note: `${BURST} deliveries` },
-    { name: `webhook -> completed check, p99 (${SENDERS} in flight)`, value: p(govBurst, 99), unit: "ms", baseline: { name: "bare Probot app", value: p(bareBurst, 99) }, ratio: p(bareBurst, 99) / p(govBurst, 99), note: `${BURST} deliveries` },
-    { name: "webhooks per second (decided and reported)", value: rate(govBurst), unit: "/s", baseline: { name: "bare Probot app", value: rate(bareBurst) }, ratio: rate(govBurst) / rate(bareBurst), note: `${BURST} deliveries, ${SENDERS} in flight; target ratio >= 0.8` },
-    { name: "peak RSS during the webhook run", value: govBurst.peakRssMb, unit: "MiB", baseline: { name: "bare Probot app", value: bareBurst.peakRssMb }, ratio: bareBurst.peakRssMb / govBurst.peakRssMb, note: "benchmark process: simulator + app in one process" },
-    ...calls.map((c) => ({ name: `GitHub calls: ${c.scenario}`, value: c.calls, unit: "calls", baseline: { name: "bare Probot app", value: 1 }, note: "the bare app makes one call and decides nothing" })),
+    {
+      name: "webhook -> completed check, p50 (one at a time)",
+      value: p(govLatency, 50),
+      unit: "ms",
+      baseline: { name: "bare Probot app", value: p(bareLatency, 50) },
+      ratio: p(bareLatency, 50) / p(govLatency, 50),
+      note: `${SEQUENTIAL} deliveries; ratio < 1 = slower than the bare app`,
+    },
+    {
+      name: "webhook -> completed check, p99 (one at a time)",
+      value: p(govLatency, 99),
+      unit: "ms",
+      baseline: { name: "bare Probot app", value: p(bareLatency, 99) },
+      ratio: p(bareLatency, 99) / p(govLatency, 99),
+      note: "target p99 < 50 ms",
+    },
+    {
+      name: `webhook -> completed check, p50 (${SENDERS} in flight)`,
+      value: p(govBurst, 50),
+      unit: "ms",
+      baseline: { name: "bare Probot app", value: p(bareBurst, 50) },
+      ratio: p(bareBurst, 50) / p(govBurst, 50),
+      note: `${BURST} deliveries`,
+    },
+    {
+      name: `webhook -> completed check, p99 (${SENDERS} in flight)`,
+      value: p(govBurst, 99),
+      unit: "ms",
+      baseline: { name: "bare Probot app", value: p(bareBurst, 99) },
+      ratio: p(bareBurst, 99) / p(govBurst, 99),
+      note: `${BURST} deliveries`,
+    },
+    {
+      name: "webhooks per second (decided and reported)",
+      value: rate(govBurst),
+      unit: "/s",
+      baseline: { name: "bare Probot app", value: rate(bareBurst) },
+      ratio: rate(govBurst) / rate(bareBurst),
+      note: `${BURST} deliveries, ${SENDERS} in flight; target ratio >= 0.8`,
+    },
+    {
+      name: "peak RSS during the webhook run",
+      value: govBurst.peakRssMb,
+      unit: "MiB",
+      baseline: { name: "bare Probot app", value: bareBurst.peakRssMb },
+      ratio: bareBurst.peakRssMb / govBurst.peakRssMb,
+      note: "benchmark process: simulator + app in one process",
+    },
+    ...calls.map((c) => ({
+      name: `GitHub calls: ${c.scenario}`,
+      value: c.calls,
+      unit: "calls",
+      baseline: { name: "bare Probot app", value: 1 },
+      note: "the bare app makes one call and decides nothing",
+    })),
   ];
 }

@@ -5,7 +5,20 @@ import { ruleReason } from "../report/phrases.js";
 import type { Params } from "../policy/decision.js";
 import type { LimitLike } from "../report/phrases.js";
 
-export const CSV_COLUMNS = ["id", "recorded_at", "delivery_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome", "title", "evaluator_version", "hash"] as const;
+export const CSV_COLUMNS = [
+  "id",
+  "recorded_at",
+  "delivery_id",
+  "repo",
+  "pr",
+  "head_sha",
+  "base_sha",
+  "agent",
+  "outcome",
+  "title",
+  "evaluator_version",
+  "hash",
+] as const;
 /** Read from each row's decision: the rules that applied (space-separated ids) and their reasons ("id: reason", " | "-separated). */
 export const CSV_DECISION_COLUMNS = ["rules", "reasons"] as const;
 

@@ -98,7 +98,8 @@ export class PolicyTexts {
   /** The first stored text whose content no longer matches its hash (edited after it was written). */
   verify(): { sha256: string; problem: string } | null {
     for (const row of this.db.prepare("SELECT sha256, text FROM policy_texts").iterate() as IterableIterator<{ sha256: string; text: string }>) {
-      if (createHash("sha256").update(row.text).digest("hex") !== row.sha256) return { sha256: row.sha256, problem: `policy text ${row.sha256.slice(0, 12)} was edited: its content does not match its hash` };
+      if (createHash("sha256").update(row.text).digest("hex") !== row.sha256)
+        return { sha256: row.sha256, problem: `policy text ${row.sha256.slice(0, 12)} was edited: its content does not match its hash` };
     }
     return null;
   }

@@ -20,7 +20,8 @@ export class Replayer {
   replay(row: AuditRow, input?: unknown): ReplayResult {
     if (row.input === null) return { id: row.id, status: "skipped", why: `not replayable: ${row.input_missing_reason ?? "no input recorded"}` };
     const parsed = EvaluationInputSchema.safeParse(input ?? JSON.parse(row.input));
-    if (!parsed.success) return { id: row.id, status: "skipped", why: `not replayable: the stored input no longer parses (${parsed.error.issues[0]?.message ?? "invalid"})` };
+    if (!parsed.success)
+      return { id: row.id, status: "skipped", why: `not replayable: the stored input no longer parses (${parsed.error.issues[0]?.message ?? "invalid"})` };
     const now = decide(parsed.data, this.cache);
     const replayed = canonicalJson(now);
     if (replayed === row.decision) return { id: row.id, status: "identical" };
@@ -28,7 +29,8 @@ export class Replayer {
     const fields = [...new Set([...Object.keys(stored), ...Object.keys(now)])]
       .filter((k) => canonicalJson((stored as Record<string, unknown>)[k]) !== canonicalJson((now as Record<string, unknown>)[k]))
       .sort();
-    if (row.evaluator_version !== EVALUATOR_VERSION) return { id: row.id, status: "older_evaluator", recorded: row.evaluator_version, fields, evaluatorChanged: true, stored, now };
+    if (row.evaluator_version !== EVALUATOR_VERSION)
+      return { id: row.id, status: "older_evaluator", recorded: row.evaluator_version, fields, evaluatorChanged: true, stored, now };
     return { id: row.id, status: "different", fields, evaluatorChanged: false, stored, now };
   }
 }

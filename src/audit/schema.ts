@@ -5,7 +5,11 @@ export const SCHEMA_VERSION = 6;
 
 export class AuditSchemaError extends Error {
   override name = "AuditSchemaError";
-  constructor(message: string, readonly path: string, readonly found: number) {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly found: number,
+  ) {
     super(message);
   }
 }
@@ -53,7 +57,13 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX decisions_pr ON decisions (repo, pr, id);
     `);
     // Backfill from the decisions already recorded: the PR's creation time when the input has it, else its first evaluation.
-    const rows = db.prepare("SELECT repo, pr, agent, recorded_at, input FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{ repo: string; pr: number; agent: string; recorded_at: string; input: string | null }>;
+    const rows = db.prepare("SELECT repo, pr, agent, recorded_at, input FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{
+      repo: string;
+      pr: number;
+      agent: string;
+      recorded_at: string;
+      input: string | null;
+    }>;
     const insert = db.prepare("INSERT OR IGNORE INTO agent_prs (repo, pr, agent, created_at) VALUES (?, ?, ?, ?)");
     for (const row of rows) {
       let created: string | undefined;
@@ -106,7 +116,12 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX reevaluations_due ON reevaluations (due_at);
     `);
     // Identities of PRs already governed: every agent a recorded decision named.
-    const rows = db.prepare("SELECT id, repo, pr, agent FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{ id: number; repo: string; pr: number; agent: string }>;
+    const rows = db.prepare("SELECT id, repo, pr, agent FROM decisions WHERE agent IS NOT NULL ORDER BY id").all() as Array<{
+      id: number;
+      repo: string;
+      pr: number;
+      agent: string;
+    }>;
     const insert = db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     for (const row of rows) insert.run(row.repo, row.pr, row.agent, row.id);
   },
@@ -155,7 +170,8 @@ export function migrate(db: Database.Database, path: string): { from: number; to
   if (from > SCHEMA_VERSION) {
     throw new AuditSchemaError(
       `${path} has audit schema version ${from}, newer than this Governor understands (${SCHEMA_VERSION}); upgrade Governor rather than risk the trail`,
-      path, from,
+      path,
+      from,
     );
   }
   for (let v = from; v < SCHEMA_VERSION; v++) {

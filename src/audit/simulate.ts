@@ -57,6 +57,8 @@ export function simulate(rows: Iterable<AuditRow>, policies: NewPolicies): Simul
     if (from !== to) changed++;
     if (after.observed) wouldBlock.push({ repo: row.repo, pr: row.pr, id: row.id, outcome: after.observed.outcome, rules: after.observed.rules });
   }
-  const transitions = [...byTransition.values()].sort((a, b) => Number(a.from === a.to) - Number(b.from === b.to) || b.prs.length - a.prs.length || `${a.from}${a.to}`.localeCompare(`${b.from}${b.to}`));
+  const transitions = [...byTransition.values()].sort(
+    (a, b) => Number(a.from === a.to) - Number(b.from === b.to) || b.prs.length - a.prs.length || `${a.from}${a.to}`.localeCompare(`${b.from}${b.to}`),
+  );
   return { considered, changed, transitions, wouldBlock };
 }

@@ -14,8 +14,25 @@ import { decisionTitle } from "../report/phrases.js";
 export const GENESIS_HASH = "0".repeat(64);
 
 /** Exactly the columns Governor writes and hashes: readers never see a column that verify does not cover. */
-const COLUMNS = ["id", "recorded_at", "delivery_id", "installation_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome",
-  "evaluator_version", "title", "decision", "input", "input_missing_reason", "prev_hash", "hash"] as const;
+const COLUMNS = [
+  "id",
+  "recorded_at",
+  "delivery_id",
+  "installation_id",
+  "repo",
+  "pr",
+  "head_sha",
+  "base_sha",
+  "agent",
+  "outcome",
+  "evaluator_version",
+  "title",
+  "decision",
+  "input",
+  "input_missing_reason",
+  "prev_hash",
+  "hash",
+] as const;
 const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
 
 /** When a row's PR was opened, as the budget table records it: from the hashed input, else the row's time. */
@@ -53,7 +70,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * What a row does to its PR's sticky identity (pr_identities): a release ends it, a merge group row leaves it alone,
  * any other row adds the agents its decision names. For writers that rebuild the table from rows (imports).
  */
-export function identityEffect(row: { input: unknown; input_missing_reason: string | null | undefined; decision: string }): { release: true } | { release: false; agents: string[] } {
+export function identityEffect(row: {
+  input: unknown;
+  input_missing_reason: string | null | undefined;
+  decision: string;
+}): { release: true } | { release: false; agents: string[] } {
   if (isReleaseRow(row)) return { release: true };
   return { release: false, agents: isMergeGroupRow(row) ? [] : agentNames(JSON.parse(row.decision) as Decision) };
 }
@@ -69,7 +90,12 @@ export interface BudgetPlaces {
   org: { day: Record<string, number>; week: Record<string, number> } | null;
 }
 
-type Usage = { prs_by_agent?: Record<string, number>; prs_by_agent_week?: Record<string, number>; org_prs_by_agent?: Record<string, number>; org_prs_by_agent_week?: Record<string, number> };
+type Usage = {
+  prs_by_agent?: Record<string, number>;
+  prs_by_agent_week?: Record<string, number>;
+  org_prs_by_agent?: Record<string, number>;
+  org_prs_by_agent_week?: Record<string, number>;
+};
 
 /** The budget places a decision was evaluated with, from its stored input: scope ("repo" | "org"), window, agent, position. */
 function placesOf(input: string | null): Array<{ scope: "repo" | "org"; window: "day" | "week"; agent: string; position: number }> {
@@ -173,12 +199,31 @@ export interface ChainBreak {
  */
 export function rowHash(row: Omit<AuditRow, "hash">): string {
   const header = canonicalJson({
-    id: row.id, recorded_at: row.recorded_at, delivery_id: row.delivery_id, installation_id: row.installation_id,
-    repo: row.repo, pr: row.pr, head_sha: row.head_sha, base_sha: row.base_sha, agent: row.agent, outcome: row.outcome,
-    evaluator_version: row.evaluator_version, title: row.title, input_missing_reason: row.input_missing_reason,
-    decision_length: row.decision.length, input_length: row.input?.length ?? null,
+    id: row.id,
+    recorded_at: row.recorded_at,
+    delivery_id: row.delivery_id,
+    installation_id: row.installation_id,
+    repo: row.repo,
+    pr: row.pr,
+    head_sha: row.head_sha,
+    base_sha: row.base_sha,
+    agent: row.agent,
+    outcome: row.outcome,
+    evaluator_version: row.evaluator_version,
+    title: row.title,
+    input_missing_reason: row.input_missing_reason,
+    decision_length: row.decision.length,
+    input_length: row.input?.length ?? null,
   });
-  return createHash("sha256").update(row.prev_hash).update("\n").update(header).update("\n").update(row.decision).update("\n").update(row.input ?? "").digest("hex");
+  return createHash("sha256")
+    .update(row.prev_hash)
+    .update("\n")
+    .update(header)
+    .update("\n")
+    .update(row.decision)
+    .update("\n")
+    .update(row.input ?? "")
+    .digest("hex");
 }
 
 function where(filters: AuditFilters): { sql: string; params: Record<string, string | number> } {
@@ -228,7 +273,10 @@ export class AuditStore {
   /** The chain head this store last wrote: the next batch is chained from it before the lock, and checked inside. */
   private head: { id: number; hash: string } | undefined;
 
-  constructor(readonly db: Database.Database, readonly path: string) {
+  constructor(
+    readonly db: Database.Database,
+    readonly path: string,
+  ) {
     this.texts = new PolicyTexts(db);
     this.byHead = db.prepare(`SELECT id, hash, pr, outcome, decision FROM decisions WHERE id IN
       (SELECT max(id) FROM decisions WHERE repo = ? AND head_sha = ? GROUP BY pr) ORDER BY pr`);
@@ -237,7 +285,9 @@ export class AuditStore {
     this.lastHash = db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
     this.reservation = db.prepare("SELECT position, week_position FROM agent_budget_places WHERE scope = ? AND agent = ? AND repo = ? AND pr = ?");
     this.reserveCount = db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE scope = ? AND agent = ? AND opened_at > ?");
-    this.reserveInsert = db.prepare("INSERT INTO agent_budget_places (scope, repo, agent, pr, opened_at, position, week_position) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    this.reserveInsert = db.prepare(
+      "INSERT INTO agent_budget_places (scope, repo, agent, pr, opened_at, position, week_position) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
     this.identityInsert = db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     this.identityRelease = db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
     this.identities = db.prepare("SELECT agent FROM pr_identities WHERE repo = ? AND pr = ? ORDER BY agent");
@@ -277,8 +327,25 @@ export class AuditStore {
       const identified = new Set<string>();
       rows.forEach((row, i) => {
         const entry = entries[i] as AuditEntry;
-        this.insert.run(row.id, row.recorded_at, row.delivery_id, row.installation_id, row.repo, row.pr, row.head_sha, row.base_sha, row.agent, row.outcome,
-          row.evaluator_version, row.title, row.decision, row.input, row.input_missing_reason, row.prev_hash, row.hash);
+        this.insert.run(
+          row.id,
+          row.recorded_at,
+          row.delivery_id,
+          row.installation_id,
+          row.repo,
+          row.pr,
+          row.head_sha,
+          row.base_sha,
+          row.agent,
+          row.outcome,
+          row.evaluator_version,
+          row.title,
+          row.decision,
+          row.input,
+          row.input_missing_reason,
+          row.prev_hash,
+          row.hash,
+        );
         const pr = `${entry.repo}#${entry.pr}`;
         if (entry.agent && !budgeted.has(pr)) {
           budgeted.add(pr);
@@ -330,9 +397,17 @@ export class AuditStore {
     const stashed = entry.input ? this.texts.serialise(entry.input) : null;
     return {
       row: {
-        recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
-        repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
-        outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: decisionTitle(entry.decision),
+        recorded_at: entry.recorded_at,
+        delivery_id: entry.delivery_id,
+        installation_id: entry.installation_id,
+        repo: entry.repo,
+        pr: entry.pr,
+        head_sha: entry.head_sha,
+        base_sha: entry.base_sha,
+        agent: entry.agent,
+        outcome: entry.outcome,
+        evaluator_version: entry.decision.evaluator_version,
+        title: decisionTitle(entry.decision),
         decision: canonicalJson(entry.decision),
         // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
         input: stashed?.stored ?? null,
@@ -347,7 +422,9 @@ export class AuditStore {
    * exactly at `until` count when their number is lower: PRs opened in the same instant are ordered by number.
    */
   countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): number {
-    return (this.countPrs.get({ repo: q.repo, agent: q.agent, since: q.since, until: q.until, exclude: q.excludePr ?? -1, tie: q.tieBreakPr ?? -1 }) as { n: number }).n;
+    return (
+      this.countPrs.get({ repo: q.repo, agent: q.agent, since: q.since, until: q.until, exclude: q.excludePr ?? -1, tie: q.tieBreakPr ?? -1 }) as { n: number }
+    ).n;
   }
 
   /**
@@ -406,30 +483,63 @@ export class AuditStore {
    */
   async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
     const seconds = Math.max(0, Math.round((Date.parse(job.completedAt) - Date.parse(job.startedAt)) / 1000));
-    const result = this.db.prepare(`INSERT OR IGNORE INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(job.jobId, job.repo, job.repo.split("/")[0]!.toLowerCase(), job.runId, job.workflow, job.path, job.headBranch, isoTime(job.startedAt), isoTime(job.completedAt), seconds, job.deliveryId);
+    const result = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        job.jobId,
+        job.repo,
+        job.repo.split("/")[0]!.toLowerCase(),
+        job.runId,
+        job.workflow,
+        job.path,
+        job.headBranch,
+        isoTime(job.startedAt),
+        isoTime(job.completedAt),
+        seconds,
+        job.deliveryId,
+      );
     return { recorded: result.changes === 1 };
   }
 
   /** Jobs completed in (since, until], in one repository or (with `owner`) across every repository of that owner. */
   async workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]> {
     const [column, value] = q.owner !== undefined ? ["owner", q.owner.toLowerCase()] : ["repo", q.repo ?? ""];
-    return this.db.prepare(`SELECT job_id AS jobId, repo, run_id AS runId, workflow, path, head_branch AS headBranch, completed_at AS completedAt, seconds
-      FROM workflow_jobs WHERE ${column} = ? AND completed_at > ? AND completed_at <= ? ORDER BY job_id`).all(value, isoTime(q.since), isoTime(q.until)) as RecordedJob[];
+    return this.db
+      .prepare(
+        `SELECT job_id AS jobId, repo, run_id AS runId, workflow, path, head_branch AS headBranch, completed_at AS completedAt, seconds
+      FROM workflow_jobs WHERE ${column} = ? AND completed_at > ? AND completed_at <= ? ORDER BY job_id`,
+      )
+      .all(value, isoTime(q.since), isoTime(q.until)) as RecordedJob[];
   }
 
   /** Per agent and scope kind, the most PRs reserved in one repository (or one org) over the 24 hours before `now`. */
   budgetPeaks(now: Date): Array<{ agent: string; scope: "repo" | "org"; prs: number }> {
     const since = new Date(now.getTime() - DAY_MS).toISOString();
-    return this.db.prepare(`SELECT agent, CASE WHEN substr(scope, 1, 4) = 'org:' THEN 'org' ELSE 'repo' END AS kind, max(n) AS prs
-      FROM (SELECT scope, agent, count(*) AS n FROM agent_budget_places WHERE opened_at > ? GROUP BY scope, agent) GROUP BY agent, kind ORDER BY agent, kind`)
-      .all(since).map((r) => { const row = r as { agent: string; kind: "repo" | "org"; prs: number }; return { agent: row.agent, scope: row.kind, prs: row.prs }; });
+    return this.db
+      .prepare(
+        `SELECT agent, CASE WHEN substr(scope, 1, 4) = 'org:' THEN 'org' ELSE 'repo' END AS kind, max(n) AS prs
+      FROM (SELECT scope, agent, count(*) AS n FROM agent_budget_places WHERE opened_at > ? GROUP BY scope, agent) GROUP BY agent, kind ORDER BY agent, kind`,
+      )
+      .all(since)
+      .map((r) => {
+        const row = r as { agent: string; kind: "repo" | "org"; prs: number };
+        return { agent: row.agent, scope: row.kind, prs: row.prs };
+      });
   }
 
   /** PRs of merge group rows (see src/github/merge-group.ts) recorded on `baseSha`: those ahead in the queue. */
   mergeGroupPrs(repo: string, baseSha: string): number[] {
-    return (this.db.prepare(`SELECT DISTINCT pr FROM decisions WHERE repo = ? AND base_sha = ? AND input IS NULL AND pr > 0
-      AND substr(input_missing_reason, 1, ${MERGE_GROUP_REASON_PREFIX.length}) = '${MERGE_GROUP_REASON_PREFIX}' ORDER BY pr`).all(repo, baseSha) as Array<{ pr: number }>).map((r) => r.pr);
+    return (
+      this.db
+        .prepare(
+          `SELECT DISTINCT pr FROM decisions WHERE repo = ? AND base_sha = ? AND input IS NULL AND pr > 0
+      AND substr(input_missing_reason, 1, ${MERGE_GROUP_REASON_PREFIX.length}) = '${MERGE_GROUP_REASON_PREFIX}' ORDER BY pr`,
+        )
+        .all(repo, baseSha) as Array<{ pr: number }>
+    ).map((r) => r.pr);
   }
 
   /** The agents this PR has been governed as (and not released from): it stays theirs. */
@@ -440,14 +550,22 @@ export class AuditStore {
   /** Sets (or, with null, clears) when a PR must be evaluated again because a rule's time window opens or closes. */
   scheduleReevaluation(q: { repo: string; pr: number; installationId: number | null; dueAt: string | null }): void {
     if (q.dueAt === null) this.db.prepare("DELETE FROM reevaluations WHERE repo = ? AND pr = ?").run(q.repo, q.pr);
-    else this.db.prepare(`INSERT INTO reevaluations (repo, pr, installation_id, due_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (repo, pr) DO UPDATE SET installation_id = excluded.installation_id, due_at = excluded.due_at`).run(q.repo, q.pr, q.installationId, isoTime(q.dueAt));
+    else
+      this.db
+        .prepare(
+          `INSERT INTO reevaluations (repo, pr, installation_id, due_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (repo, pr) DO UPDATE SET installation_id = excluded.installation_id, due_at = excluded.due_at`,
+        )
+        .run(q.repo, q.pr, q.installationId, isoTime(q.dueAt));
   }
 
   /** Re-evaluations due at `now`, oldest first. The caller queues each durably, then clears it (`clearReevaluation`). */
   dueReevaluations(now: Date, limit = 100): Array<{ repo: string; pr: number; installationId: number | null; dueAt: string }> {
-    return (this.db.prepare("SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= ? ORDER BY due_at LIMIT ?").all(now.toISOString(), limit) as Array<{ repo: string; pr: number; installation_id: number | null; due_at: string }>)
-      .map((r) => ({ repo: r.repo, pr: r.pr, installationId: r.installation_id, dueAt: r.due_at }));
+    return (
+      this.db
+        .prepare("SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= ? ORDER BY due_at LIMIT ?")
+        .all(now.toISOString(), limit) as Array<{ repo: string; pr: number; installation_id: number | null; due_at: string }>
+    ).map((r) => ({ repo: r.repo, pr: r.pr, installationId: r.installation_id, dueAt: r.due_at }));
   }
 
   /** Removes a re-evaluation once queued; one rescheduled since (another due time) stays. */
@@ -461,8 +579,9 @@ export class AuditStore {
 
   list(filters: AuditFilters = {}): AuditRow[] {
     const { sql, params } = where(filters);
-    return (this.db.prepare(`${SELECT} ${sql} ORDER BY id DESC LIMIT @limit`).all({ ...params, limit: filters.limit ?? 50 }) as AuditRow[])
-      .map((row) => this.hydrate(row));
+    return (this.db.prepare(`${SELECT} ${sql} ORDER BY id DESC LIMIT @limit`).all({ ...params, limit: filters.limit ?? 50 }) as AuditRow[]).map((row) =>
+      this.hydrate(row),
+    );
   }
 
   /** Oldest first, one row at a time: for export and replay of any number of rows in bounded memory. */
@@ -478,7 +597,8 @@ export class AuditStore {
   /** Rows as stored (policy texts by reference), oldest first. */
   private stored(filters: AuditFilters): IterableIterator<AuditRow> {
     const { sql, params } = where(filters);
-    return this.db.prepare(`${SELECT} ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
+    return this.db
+      .prepare(`${SELECT} ${sql} ORDER BY id ${filters.limit !== undefined ? "LIMIT @limit" : ""}`)
       .iterate(filters.limit !== undefined ? { ...params, limit: filters.limit } : params) as IterableIterator<AuditRow>;
   }
 
@@ -491,11 +611,18 @@ export class AuditStore {
    * once and allowed since is not "denied"). `since`/`until` bound which rows count, for an "as of" view.
    */
   latestPerPr(filters: AuditFilters = {}): IterableIterator<AuditRow> {
-    const { sql: window, params: windowParams } = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) });
+    const { sql: window, params: windowParams } = where({
+      ...(filters.since ? { since: filters.since } : {}),
+      ...(filters.until ? { until: filters.until } : {}),
+    });
     const { sql, params } = where({ ...filters, since: undefined, until: undefined });
     const latest = `SELECT max(id) FROM decisions ${window} GROUP BY repo, pr`;
     const outer = `${SELECT} WHERE id IN (${latest}) ${sql ? `AND ${sql.replace(/^WHERE /, "")}` : ""} ORDER BY repo, pr ${filters.limit !== undefined ? "LIMIT @limit" : ""}`;
-    return this.hydrateAll(this.db.prepare(outer).iterate({ ...windowParams, ...params, ...(filters.limit !== undefined ? { limit: filters.limit } : {}) }) as IterableIterator<AuditRow>);
+    return this.hydrateAll(
+      this.db
+        .prepare(outer)
+        .iterate({ ...windowParams, ...params, ...(filters.limit !== undefined ? { limit: filters.limit } : {}) }) as IterableIterator<AuditRow>,
+    );
   }
 
   /** Rows as readers see them: the input with its policy texts in place (hashes cover the stored form). */
@@ -513,10 +640,15 @@ export class AuditStore {
    * any (every later evaluation of the head carries them on, so a failed evaluation in between does not lose them).
    */
   async overridesFor(repo: string, pr: number, headSha: string): Promise<Override[]> {
-    const row = this.db.prepare(`SELECT input FROM decisions WHERE repo = ? AND pr = ? AND head_sha = ? AND input LIKE '%"overrides":[{%' ORDER BY id DESC LIMIT 1`).get(repo, pr, headSha) as { input: string } | undefined;
+    const row = this.db
+      .prepare(`SELECT input FROM decisions WHERE repo = ? AND pr = ? AND head_sha = ? AND input LIKE '%"overrides":[{%' ORDER BY id DESC LIMIT 1`)
+      .get(repo, pr, headSha) as { input: string } | undefined;
     if (!row) return [];
     const overrides = (JSON.parse(row.input) as { change?: { overrides?: unknown } }).change?.overrides;
-    return z.array(OverrideSchema).parse(overrides ?? []).filter((o) => o.head_sha === headSha);
+    return z
+      .array(OverrideSchema)
+      .parse(overrides ?? [])
+      .filter((o) => o.head_sha === headSha);
   }
 
   latestForHead(repo: string, headSha: string): Array<{ id: number; hash: string; pr: number; outcome: string; decision: string }> {
@@ -546,9 +678,10 @@ export class AuditStore {
     for (const row of this.db.prepare(`${SELECT} ORDER BY id`).iterate() as IterableIterator<AuditRow>) {
       rows++;
       if (row.prev_hash !== prev) {
-        const problem = row.id !== expectedId
-          ? `rows ${expectedId}..${row.id - 1} are missing (deleted): row ${row.id} links to a hash that is not the row before it`
-          : `row ${row.id} does not link to row ${row.id - 1}: a row was deleted, reordered or its hash altered`;
+        const problem =
+          row.id !== expectedId
+            ? `rows ${expectedId}..${row.id - 1} are missing (deleted): row ${row.id} links to a hash that is not the row before it`
+            : `row ${row.id} does not link to row ${row.id - 1}: a row was deleted, reordered or its hash altered`;
         return { rows, broken: { id: row.id, problem } };
       }
       const { hash, ...rest } = row;
@@ -559,15 +692,23 @@ export class AuditStore {
       const key = `${row.repo}#${row.pr}`;
       if (row.agent && !budget.has(key)) budget.set(key, { agent: row.agent, created_at: isoTime(createdAt(row)) });
       if (isReleaseRow(row)) identities.delete(key);
-      else if (!isMergeGroupRow(row)) for (const agent of agentNames(JSON.parse(row.decision) as Decision)) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
+      else if (!isMergeGroupRow(row))
+        for (const agent of agentNames(JSON.parse(row.decision) as Decision)) (identities.get(key) ?? identities.set(key, new Set()).get(key)!).add(agent);
       // The budget position a decision was made with must still be the reservation's: lowering one would pass a PR over budget.
       for (const { scope, window, agent, position } of placesOf(row.input)) {
         const owner = row.repo.split("/")[0] ?? "";
-        const reserved = positions.get(scope === "org" ? orgScope(owner) : row.repo, agent, row.repo, row.pr) as { position: number; week_position: number | null } | undefined;
+        const reserved = positions.get(scope === "org" ? orgScope(owner) : row.repo, agent, row.repo, row.pr) as
+          { position: number; week_position: number | null } | undefined;
         const found = reserved ? (window === "day" ? reserved.position : (reserved.week_position ?? reserved.position)) : undefined;
         if (found !== position) {
           const what = `${agent}'s PR number ${position} of the ${window}${scope === "org" ? " across the org" : ""}`;
-          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${what}, but the budget reservations (agent_budget_places) say ${found ?? "nothing"}: they were edited` } };
+          return {
+            rows,
+            broken: {
+              id: row.id,
+              problem: `row ${row.id} was decided as ${what}, but the budget reservations (agent_budget_places) say ${found ?? "nothing"}: they were edited`,
+            },
+          };
         }
       }
       prev = hash;
@@ -575,8 +716,13 @@ export class AuditStore {
     }
     for (const anchor of opts.expect ?? []) {
       const found = hashes.get(anchor.id);
-      if (found === undefined) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id}, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt` } };
-      if (!found.startsWith(anchor.hash.toLowerCase())) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id} has hash ${found.slice(0, 16)}, not ${anchor.hash} as shown on GitHub: the chain was rebuilt` } };
+      if (found === undefined)
+        return { rows, broken: { id: anchor.id, problem: `row ${anchor.id}, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt` } };
+      if (!found.startsWith(anchor.hash.toLowerCase()))
+        return {
+          rows,
+          broken: { id: anchor.id, problem: `row ${anchor.id} has hash ${found.slice(0, 16)}, not ${anchor.hash} as shown on GitHub: the chain was rebuilt` },
+        };
     }
     const budgetProblem = this.budgetProblem(budget) ?? this.identityProblem(identities);
     if (budgetProblem) return { rows, broken: { id: null, problem: budgetProblem } };
@@ -588,7 +734,8 @@ export class AuditStore {
   /** Columns or triggers Governor did not make: a trigger can delete or alter rows as they are written, unseen. */
   private structureProblem(): string | undefined {
     const triggers = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all() as Array<{ name: string }>;
-    if (triggers.length > 0) return `the file has triggers Governor never creates (${triggers.map((t) => t.name).join(", ")}); they can alter rows as they are written`;
+    if (triggers.length > 0)
+      return `the file has triggers Governor never creates (${triggers.map((t) => t.name).join(", ")}); they can alter rows as they are written`;
     const columns = (this.db.prepare("PRAGMA table_info(decisions)").all() as Array<{ name: string }>).map((c) => c.name);
     const extra = columns.filter((c) => !(COLUMNS as readonly string[]).includes(c));
     if (extra.length > 0) return `the decisions table has columns Governor never writes (${extra.join(", ")})`;
@@ -597,7 +744,12 @@ export class AuditStore {
 
   /** The budget table must be what the rows say: one entry per agent PR, with the time it was opened. */
   private budgetProblem(expected: Map<string, { agent: string; created_at: string }>): string | undefined {
-    const actual = this.db.prepare("SELECT repo, pr, agent, created_at FROM agent_prs").all() as Array<{ repo: string; pr: number; agent: string; created_at: string }>;
+    const actual = this.db.prepare("SELECT repo, pr, agent, created_at FROM agent_prs").all() as Array<{
+      repo: string;
+      pr: number;
+      agent: string;
+      created_at: string;
+    }>;
     for (const row of actual) {
       const want = expected.get(`${row.repo}#${row.pr}`);
       if (!want || want.agent !== row.agent || want.created_at !== row.created_at) {
@@ -610,13 +762,19 @@ export class AuditStore {
 
   /** Sticky identities must be what the rows say: every agent a decision named, until a release row. */
   private identityProblem(expected: Map<string, Set<string>>): string | undefined {
-    const actual = this.db.prepare("SELECT repo, pr, agent FROM pr_identities ORDER BY repo, pr, agent").all() as Array<{ repo: string; pr: number; agent: string }>;
+    const actual = this.db.prepare("SELECT repo, pr, agent FROM pr_identities ORDER BY repo, pr, agent").all() as Array<{
+      repo: string;
+      pr: number;
+      agent: string;
+    }>;
     let n = 0;
     for (const row of actual) {
-      if (!expected.get(`${row.repo}#${row.pr}`)?.has(row.agent)) return `the identity table (pr_identities) does not follow from the decisions at ${row.repo}#${row.pr}: it was edited`;
+      if (!expected.get(`${row.repo}#${row.pr}`)?.has(row.agent))
+        return `the identity table (pr_identities) does not follow from the decisions at ${row.repo}#${row.pr}: it was edited`;
     }
     for (const set of expected.values()) n += set.size;
-    if (actual.length !== n) return `the identity table (pr_identities) lacks ${n - actual.length} agent identities recorded in the decisions: a PR could shed its agent`;
+    if (actual.length !== n)
+      return `the identity table (pr_identities) lacks ${n - actual.length} agent identities recorded in the decisions: a PR could shed its agent`;
     return undefined;
   }
 
@@ -643,9 +801,13 @@ export function openAuditStore(path: string, opts: { readonly?: boolean } = {}):
       // Read-only use (verify, export, an archived copy) never changes the file, so it must already be current.
       const found = db.pragma("user_version", { simple: true }) as number;
       if (found !== SCHEMA_VERSION) {
-        throw new AuditSchemaError(found > SCHEMA_VERSION
-          ? `${path} has audit schema version ${found}, newer than this Governor understands (${SCHEMA_VERSION}); upgrade Governor rather than risk the trail`
-          : `${path} has audit schema version ${found}, older than this Governor's (${SCHEMA_VERSION}); it is upgraded when opened for writing`, path, found);
+        throw new AuditSchemaError(
+          found > SCHEMA_VERSION
+            ? `${path} has audit schema version ${found}, newer than this Governor understands (${SCHEMA_VERSION}); upgrade Governor rather than risk the trail`
+            : `${path} has audit schema version ${found}, older than this Governor's (${SCHEMA_VERSION}); it is upgraded when opened for writing`,
+          path,
+          found,
+        );
       }
     }
   } catch (error) {

@@ -39,14 +39,21 @@ export interface UsageQuery {
   agent?: string;
 }
 
-interface Place { scope: string; repo: string; agent: string; pr: number; opened_at: string }
+interface Place {
+  scope: string;
+  repo: string;
+  agent: string;
+  pr: number;
+  opened_at: string;
+}
 
 /** Each scope and agent with a budget place in the last 7 days, sorted by scope then agent. */
 export function budgetUsage(store: AuditStore, q: UsageQuery): UsageRow[] {
   const now = q.now.getTime();
   const weekAgo = new Date(now - 7 * DAY_MS).toISOString();
   const dayAgo = new Date(now - DAY_MS).toISOString();
-  const places = store.db.prepare("SELECT scope, repo, agent, pr, opened_at FROM agent_budget_places WHERE opened_at > ? AND opened_at <= ? ORDER BY scope, agent, opened_at")
+  const places = store.db
+    .prepare("SELECT scope, repo, agent, pr, opened_at FROM agent_budget_places WHERE opened_at > ? AND opened_at <= ? ORDER BY scope, agent, opened_at")
     .all(weekAgo, q.now.toISOString()) as Place[];
   const latest = store.db.prepare("SELECT decision, input FROM decisions WHERE repo = ? AND pr = ? AND input IS NOT NULL ORDER BY id DESC LIMIT 1");
   const evaluated = new Map<string, { decision: Decision; lines: number }>();
@@ -55,7 +62,10 @@ export function budgetUsage(store: AuditStore, q: UsageQuery): UsageRow[] {
     if (!evaluated.has(key)) {
       const row = latest.get(repo, pr) as { decision: string; input: string } | undefined;
       const files = row ? ((JSON.parse(row.input) as { change?: { files?: Array<{ additions?: number; deletions?: number }> } }).change?.files ?? []) : [];
-      evaluated.set(key, { decision: row ? (JSON.parse(row.decision) as Decision) : ({ limits: [] } as unknown as Decision), lines: files.reduce((n, f) => n + (f.additions ?? 0) + (f.deletions ?? 0), 0) });
+      evaluated.set(key, {
+        decision: row ? (JSON.parse(row.decision) as Decision) : ({ limits: [] } as unknown as Decision),
+        lines: files.reduce((n, f) => n + (f.additions ?? 0) + (f.deletions ?? 0), 0),
+      });
     }
     return evaluated.get(key)!;
   };
@@ -72,9 +82,11 @@ export function budgetUsage(store: AuditStore, q: UsageQuery): UsageRow[] {
     }
     return definitions.get(repo)!;
   };
-  const jobs = (store.db.prepare("SELECT repo, owner, workflow, path, completed_at AS completedAt, seconds FROM workflow_jobs WHERE completed_at > ? AND completed_at <= ?")
-    .all(weekAgo, q.now.toISOString()) as Array<{ repo: string; owner: string; workflow: string; path: string | null; completedAt: string; seconds: number }>)
-    .map((j) => ({ ...j, agents: workflowAgents(agentsOf(j.repo), { workflow: j.workflow, path: j.path }), minutes: Math.ceil(j.seconds / 60) }));
+  const jobs = (
+    store.db
+      .prepare("SELECT repo, owner, workflow, path, completed_at AS completedAt, seconds FROM workflow_jobs WHERE completed_at > ? AND completed_at <= ?")
+      .all(weekAgo, q.now.toISOString()) as Array<{ repo: string; owner: string; workflow: string; path: string | null; completedAt: string; seconds: number }>
+  ).map((j) => ({ ...j, agents: workflowAgents(agentsOf(j.repo), { workflow: j.workflow, path: j.path }), minutes: Math.ceil(j.seconds / 60) }));
   const computeOf = (scope: "repo" | "org", name: string, agent: string) => {
     const mine = jobs.filter((j) => j.agents.includes(agent) && (scope === "org" ? j.owner === name.toLowerCase() : j.repo === name));
     return { day: mine.filter((j) => j.completedAt > dayAgo).reduce((n, j) => n + j.minutes, 0), week: mine.reduce((n, j) => n + j.minutes, 0) };
@@ -94,26 +106,47 @@ export function budgetUsage(store: AuditStore, q: UsageQuery): UsageRow[] {
   const out: UsageRow[] = [];
   for (const group of groups.values()) {
     const first = group[0]!;
-    const scope = first.scope.startsWith("org:") ? "org" as const : "repo" as const;
+    const scope = first.scope.startsWith("org:") ? ("org" as const) : ("repo" as const);
     const today = group.filter((p) => p.opened_at > dayAgo);
     const lines = (ps: Place[]) => ps.reduce((n, p) => n + evaluation(p.repo, p.pr).lines, 0);
     // The numbers the agent is held to now: its newest PR's decision in this scope.
     const newest = group[group.length - 1]!;
-    const applied = evaluation(newest.repo, newest.pr).decision.limits.filter((l: LimitResult) => (l.scope ?? "repo") === scope && (l.agent === undefined || l.agent === null || l.agent === first.agent));
+    const applied = evaluation(newest.repo, newest.pr).decision.limits.filter(
+      (l: LimitResult) => (l.scope ?? "repo") === scope && (l.agent === undefined || l.agent === null || l.agent === first.agent),
+    );
     const name = scope === "org" ? first.scope.slice(4) : first.repo;
     const compute = computeOf(scope, name, first.agent);
     const limits = applied.map((l): UsageLimit => {
-      const used = l.id.endsWith("max_compute_minutes_per_day") ? compute.day
-        : l.id.endsWith("max_compute_minutes_per_week") ? compute.week
-        : l.id.endsWith("max_prs_per_week") ? group.length
-        : l.id.endsWith("max_prs_per_day") ? today.length
-          : Math.max(0, ...today.map((p) => (l.id.endsWith("max_lines") ? evaluation(p.repo, p.pr).lines : (evaluation(p.repo, p.pr).decision.files_considered ?? 0))));
+      const used = l.id.endsWith("max_compute_minutes_per_day")
+        ? compute.day
+        : l.id.endsWith("max_compute_minutes_per_week")
+          ? compute.week
+          : l.id.endsWith("max_prs_per_week")
+            ? group.length
+            : l.id.endsWith("max_prs_per_day")
+              ? today.length
+              : Math.max(
+                  0,
+                  ...today.map((p) =>
+                    l.id.endsWith("max_lines") ? evaluation(p.repo, p.pr).lines : (evaluation(p.repo, p.pr).decision.files_considered ?? 0),
+                  ),
+                );
       return { id: l.id, limit: l.limit, used, over: used > l.limit };
     });
     out.push({
-      scope, name, agent: first.agent,
-      prs: { day: today.length, week: group.length }, lines: { day: lines(today), week: lines(group) }, compute, limits,
+      scope,
+      name,
+      agent: first.agent,
+      prs: { day: today.length, week: group.length },
+      lines: { day: lines(today), week: lines(group) },
+      compute,
+      limits,
     });
   }
-  return out.sort((a, b) => (a.scope === b.scope ? 0 : a.scope === "repo" ? -1 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
+  return out.sort(
+    (a, b) =>
+      (a.scope === b.scope ? 0 : a.scope === "repo" ? -1 : 1) ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+      (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0),
+  );
 }

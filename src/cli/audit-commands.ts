@@ -58,9 +58,12 @@ function withFilters(cmd: Command, limitDefault?: number): Command {
 
 function filtersOf(o: FilterOptions): AuditFilters {
   return {
-    ...(o.repo !== undefined ? { repo: o.repo } : {}), ...(o.pr !== undefined ? { pr: o.pr } : {}),
-    ...(o.agent !== undefined ? { agent: o.agent } : {}), ...(o.outcome !== undefined ? { outcome: o.outcome } : {}),
-    ...(o.since !== undefined ? { since: o.since } : {}), ...(o.until !== undefined ? { until: o.until } : {}),
+    ...(o.repo !== undefined ? { repo: o.repo } : {}),
+    ...(o.pr !== undefined ? { pr: o.pr } : {}),
+    ...(o.agent !== undefined ? { agent: o.agent } : {}),
+    ...(o.outcome !== undefined ? { outcome: o.outcome } : {}),
+    ...(o.since !== undefined ? { since: o.since } : {}),
+    ...(o.until !== undefined ? { until: o.until } : {}),
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.wouldBlock ? { wouldBlock: true } : {}),
   };
@@ -83,7 +86,9 @@ export function openExisting(ctx: CliContext, db?: string): AuditStore {
   } catch (error) {
     if (error instanceof AuditSchemaError && error.found === 0) throw new UsageError(`${path} is an SQLite database, but not a Governor audit database`);
     if (error instanceof AuditSchemaError && error.found < SCHEMA_VERSION) {
-      throw new UsageError(`${path} has audit schema ${error.found}, older than this Governor's (${SCHEMA_VERSION}); upgrade it first with: governor audit migrate --db ${path}`);
+      throw new UsageError(
+        `${path} has audit schema ${error.found}, older than this Governor's (${SCHEMA_VERSION}); upgrade it first with: governor audit migrate --db ${path}`,
+      );
     }
     if (error instanceof AuditSchemaError) throw new UsageError(error.message);
     if ((error as { code?: string }).code === "SQLITE_NOTADB") throw new UsageError(`${path} is not an audit database (not an SQLite file)`);
@@ -111,15 +116,28 @@ export function register(program: Command, ctx: CliContext): void {
         const rows = store.list(filtersOf(o));
         if (o.json) return ctx.out(JSON.stringify(rows.map(summaryOf), null, 2));
         if (rows.length === 0) return ctx.out("no decisions match");
-        ctx.out(table([["ID", "TIME", "PR", "SHA", "AGENT", "OUTCOME", "TITLE"], ...rows.map((r) => [
-          String(r.id), r.recorded_at.replace(/\.\d+Z$/, "Z"), `${r.repo}#${r.pr}`, r.head_sha.slice(0, 7), r.agent ?? "-", r.outcome, r.title,
-        ])]));
+        ctx.out(
+          table([
+            ["ID", "TIME", "PR", "SHA", "AGENT", "OUTCOME", "TITLE"],
+            ...rows.map((r) => [
+              String(r.id),
+              r.recorded_at.replace(/\.\d+Z$/, "Z"),
+              `${r.repo}#${r.pr}`,
+              r.head_sha.slice(0, 7),
+              r.agent ?? "-",
+              r.outcome,
+              r.title,
+            ]),
+          ]),
+        );
       } finally {
         store.close();
       }
     });
 
-  audit.command("show").description("one decision and its inputs")
+  audit
+    .command("show")
+    .description("one decision and its inputs")
     .argument("<id>", "row id", positiveInt)
     .option("--db <path>", "audit database")
     .option("--json", "the raw row, decision and input parsed")
@@ -131,7 +149,10 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.err(`no decision with id ${id}`);
           return ctx.exit(EXIT.usage);
         }
-        if (o.json) return ctx.out(JSON.stringify({ ...row, decision: JSON.parse(row.decision) as unknown, input: row.input ? (JSON.parse(row.input) as unknown) : null }, null, 2));
+        if (o.json)
+          return ctx.out(
+            JSON.stringify({ ...row, decision: JSON.parse(row.decision) as unknown, input: row.input ? (JSON.parse(row.input) as unknown) : null }, null, 2),
+          );
         ctx.out(showRow(row));
       } finally {
         store.close();
@@ -151,9 +172,13 @@ export function register(program: Command, ctx: CliContext): void {
         const started = process.hrtime.bigint();
         const replayer = new Replayer();
         const one = id !== undefined ? (pgStores ? await pgStores.audit.get(id) : store!.get(id)) : undefined;
-        const rows: Iterable<{ row: AuditRow; input?: unknown }> | AsyncIterable<{ row: AuditRow; input?: unknown }> = id !== undefined ? (one ? [{ row: one }] : [])
-          : pgStores ? rowsOnly(pgStores.audit.iterate(filtersOf(o))) : store!.iterateParsed(filtersOf(o));
-        let replayed = 0, identical = 0, differing = 0, older = 0, skipped = 0;
+        const rows: Iterable<{ row: AuditRow; input?: unknown }> | AsyncIterable<{ row: AuditRow; input?: unknown }> =
+          id !== undefined ? (one ? [{ row: one }] : []) : pgStores ? rowsOnly(pgStores.audit.iterate(filtersOf(o))) : store!.iterateParsed(filtersOf(o));
+        let replayed = 0,
+          identical = 0,
+          differing = 0,
+          older = 0,
+          skipped = 0;
         for await (const { row, input } of rows) {
           const result = replayer.replay(row, input);
           if (result.status === "skipped") {
@@ -166,15 +191,21 @@ export function register(program: Command, ctx: CliContext): void {
           else if (result.status === "older_evaluator") {
             // Expected after an upgrade: not evidence of tampering, so it does not fail the command.
             older++;
-            ctx.out(`row ${row.id} (${row.repo}#${row.pr}): recorded by evaluator ${result.recorded}, now ${result.now.evaluator_version}: not comparable byte for byte (differs in ${result.fields.join(", ")}; was "${result.stored.outcome}: ${decisionTitle(result.stored)}", now "${result.now.outcome}: ${decisionTitle(result.now)}")`);
+            ctx.out(
+              `row ${row.id} (${row.repo}#${row.pr}): recorded by evaluator ${result.recorded}, now ${result.now.evaluator_version}: not comparable byte for byte (differs in ${result.fields.join(", ")}; was "${result.stored.outcome}: ${decisionTitle(result.stored)}", now "${result.now.outcome}: ${decisionTitle(result.now)}")`,
+            );
           } else {
             differing++;
-            ctx.out(`row ${row.id} (${row.repo}#${row.pr}): differs in ${result.fields.join(", ")}: was "${result.stored.outcome}: ${decisionTitle(result.stored)}", now "${result.now.outcome}: ${decisionTitle(result.now)}" with the same evaluator ${row.evaluator_version}: the stored decision does not follow from its input`);
+            ctx.out(
+              `row ${row.id} (${row.repo}#${row.pr}): differs in ${result.fields.join(", ")}: was "${result.stored.outcome}: ${decisionTitle(result.stored)}", now "${result.now.outcome}: ${decisionTitle(result.now)}" with the same evaluator ${row.evaluator_version}: the stored decision does not follow from its input`,
+            );
           }
         }
         if (id !== undefined && replayed + skipped === 0) throw new UsageError(`no decision with id ${id}`);
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        ctx.out(`replayed ${replayed}, identical ${identical}, differing ${differing}, older evaluator ${older}, skipped ${skipped} in ${(ms / 1000).toFixed(2)} s`);
+        ctx.out(
+          `replayed ${replayed}, identical ${identical}, differing ${differing}, older evaluator ${older}, skipped ${skipped} in ${(ms / 1000).toFixed(2)} s`,
+        );
         ctx.exit(differing > 0 ? EXIT.internal : EXIT.ok);
       } finally {
         store?.close();
@@ -182,10 +213,16 @@ export function register(program: Command, ctx: CliContext): void {
       }
     });
 
-  audit.command("verify").description("walk the hash chain; exit 1 at the first broken link")
+  audit
+    .command("verify")
+    .description("walk the hash chain; exit 1 at the first broken link")
     .option("--db <path>", "audit database")
-    .option("--expect <id:sha256>", "a row id and hash prefix shown on GitHub (a check run's footer) that must still be in the trail; repeatable",
-      (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      "--expect <id:sha256>",
+      "a row id and hash prefix shown on GitHub (a check run's footer) that must still be in the trail; repeatable",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .action(async (o: { db?: string; expect: string[] }) => {
       const anchors = o.expect.map((v) => /^(\d+):([0-9a-fA-F]{8,64})$/.exec(v));
       const bad = o.expect.find((_, i) => !anchors[i]);
@@ -200,7 +237,9 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out(broken.id === null ? `audit trail damaged: ${broken.problem}` : `chain broken at row ${broken.id}: ${broken.problem}`);
           return ctx.exit(EXIT.internal);
         }
-        ctx.out(`chain intact: ${rows} rows verified${o.expect.length ? `; ${o.expect.length} anchor${o.expect.length === 1 ? "" : "s"} from GitHub found` : ""}`);
+        ctx.out(
+          `chain intact: ${rows} rows verified${o.expect.length ? `; ${o.expect.length} anchor${o.expect.length === 1 ? "" : "s"} from GitHub found` : ""}`,
+        );
       } finally {
         store?.close();
         await pgStores?.close();
@@ -222,7 +261,9 @@ export function register(program: Command, ctx: CliContext): void {
       }
     });
 
-  audit.command("migrate").description("upgrade an audit database written by an older Governor (each step in a transaction)")
+  audit
+    .command("migrate")
+    .description("upgrade an audit database written by an older Governor (each step in a transaction)")
     .option("--db <path>", "audit database")
     .action((o: { db?: string }) => {
       const path = databasePath(ctx, o.db);
@@ -310,7 +351,20 @@ function contextStream(ctx: CliContext): Writable {
 }
 
 function summaryOf(r: AuditRow) {
-  return { id: r.id, recorded_at: r.recorded_at, delivery_id: r.delivery_id, repo: r.repo, pr: r.pr, head_sha: r.head_sha, base_sha: r.base_sha, agent: r.agent, outcome: r.outcome, title: r.title, evaluator_version: r.evaluator_version, hash: r.hash };
+  return {
+    id: r.id,
+    recorded_at: r.recorded_at,
+    delivery_id: r.delivery_id,
+    repo: r.repo,
+    pr: r.pr,
+    head_sha: r.head_sha,
+    base_sha: r.base_sha,
+    agent: r.agent,
+    outcome: r.outcome,
+    title: r.title,
+    evaluator_version: r.evaluator_version,
+    hash: r.hash,
+  };
 }
 
 function showRow(row: AuditRow): string {
@@ -330,13 +384,17 @@ function showRow(row: AuditRow): string {
   }
   lines.push("Inputs:");
   for (const [name, source] of Object.entries(input.policies)) {
-    if (source) lines.push(`  ${name} policy: ${source.repo ? `${source.repo}:` : ""}${source.path}${source.sha ? ` @ ${source.sha}` : ""} (${source.text.length} bytes)`);
+    if (source)
+      lines.push(
+        `  ${name} policy: ${source.repo ? `${source.repo}:` : ""}${source.path}${source.sha ? ` @ ${source.sha}` : ""} (${source.text.length} bytes)`,
+      );
   }
   const c = input.change;
   lines.push(`  author: ${c.author.login} (${c.author.type}), branch ${c.head_branch || "-"}, labels [${c.labels.join(", ")}]${c.draft ? ", draft" : ""}`);
   lines.push(`  time: ${input.context.now}; agent PRs in the last 24 h: ${input.context.usage.prs_today}`);
   lines.push(`  files (${c.files.length}${c.total_files !== undefined && c.total_files !== c.files.length ? ` of ${c.total_files}` : ""}):`);
-  for (const f of c.files.slice(0, 100)) lines.push(`    ${f.status.padEnd(8)} ${f.previous_path ? `${f.previous_path} -> ` : ""}${f.path} (+${f.additions} -${f.deletions})`);
+  for (const f of c.files.slice(0, 100))
+    lines.push(`    ${f.status.padEnd(8)} ${f.previous_path ? `${f.previous_path} -> ` : ""}${f.path} (+${f.additions} -${f.deletions})`);
   if (c.files.length > 100) lines.push(`    … and ${c.files.length - 100} more (governor audit show ${row.id} --json)`);
   lines.push(`  reviews (${c.reviews.length}):`);
   for (const r of c.reviews) lines.push(`    ${r.state} by ${r.user.login} (${r.user.type}) on ${r.commit_id?.slice(0, 7) ?? "-"} at ${r.submitted_at ?? "-"}`);

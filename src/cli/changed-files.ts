@@ -6,12 +6,24 @@ import { UsageError } from "./context.js";
 /** The list of changed files could not be read; `source` says from where (`--base main`, a file name). */
 export class ChangedFilesError extends UsageError {
   override name = "ChangedFilesError";
-  constructor(message: string, readonly source: string) {
+  constructor(
+    message: string,
+    readonly source: string,
+  ) {
     super(`${source}: ${message}`);
   }
 }
 
-const STATUS: Record<string, ChangedFile["status"]> = { A: "added", D: "removed", M: "modified", R: "renamed", C: "copied", T: "changed", U: "changed", X: "changed" };
+const STATUS: Record<string, ChangedFile["status"]> = {
+  A: "added",
+  D: "removed",
+  M: "modified",
+  R: "renamed",
+  C: "copied",
+  T: "changed",
+  U: "changed",
+  X: "changed",
+};
 const STATUS_CODE = /^[ADMRCTUX]\d{0,3}$/;
 const ESCAPES: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, "\\": 92 };
 
@@ -190,7 +202,7 @@ function merge(files: ChangedFile[]): ChangedFile[] {
     byPath.set(f.path, {
       ...seen,
       status: seen.status === "modified" ? f.status : seen.status,
-      ...(seen.previous_path ?? f.previous_path ? { previous_path: seen.previous_path ?? f.previous_path } : {}),
+      ...((seen.previous_path ?? f.previous_path) ? { previous_path: seen.previous_path ?? f.previous_path } : {}),
       additions: Math.max(seen.additions, f.additions),
       deletions: Math.max(seen.deletions, f.deletions),
     });

@@ -59,40 +59,51 @@ export function explainer(policies: EvaluationInput["policies"], opts: { now: st
       errors.push(...result.errors);
       continue;
     }
-    origins[name] = { loaded: { ...result.loaded, file: source.path }, ...(source.repo ? { repo: source.repo } : {}), ...(source.sha ? { sha: source.sha } : {}) };
+    origins[name] = {
+      loaded: { ...result.loaded, file: source.path },
+      ...(source.repo ? { repo: source.repo } : {}),
+      ...(source.sha ? { sha: source.sha } : {}),
+    };
     classGlobs[name] = result.loaded.policy.classes;
     const classes = Object.entries(result.loaded.policy.classes);
     classMatchers.push({ source: name, names: classes.map(([n]) => n), matcher: compileMatcher(classes.map(([, patterns]) => ({ patterns }))) });
   }
   if (errors.length > 0) return { ok: false, errors };
-  if (!origins.org && !origins.repo) return { ok: false, errors: [{ severity: "error", file: "", line: 0, column: 0, field: "", message: "no policy to explain" }] };
+  if (!origins.org && !origins.repo)
+    return { ok: false, errors: [{ severity: "error", file: "", line: 0, column: 0, field: "", message: "no policy to explain" }] };
   const compiled = compilePolicies(origins);
   const now = Date.parse(opts.now);
   // The escalation the evaluator gives a rule that names none (evaluate.ts: ownersEscalation).
   const owners = compiled.owners?.value;
   const ownerList = owners ? [...owners.teams.map((t) => `@${t}`), ...owners.users.map((u) => `@${u}`)] : [];
-  const fallbackEscalation = ownerList.length > 0 ? `Ask the policy owners: ${ownerList.join(", ")}` : "Ask the repository administrators (the policy names no owners)";
+  const fallbackEscalation =
+    ownerList.length > 0 ? `Ask the policy owners: ${ownerList.join(", ")}` : "Ask the repository administrators (the policy names no owners)";
   const agentNames = opts.agent ? [opts.agent] : compiled.agents.map((a) => a.name);
 
   const explain = (path: string): PathExplanation => {
     const classes = classMatchers.flatMap(({ source, names, matcher }) => matcher.match(path).map((i) => ({ name: names[i]!, source })));
     const covering = new Set<number>();
     for (const set of compiled.matcher.match(path)) for (const r of compiled.setRules[set] ?? []) covering.add(r);
-    const rules: RuleCover[] = [...covering].sort((a, b) => a - b).map((index) => {
-      const { id, rule, ref, source, approvers: resolved } = compiled.rules[index]!;
-      const inClass = (rule.match.classes ?? []).filter((c) => classes.some((k) => k.source === source && k.name === c));
-      const active = (!rule.active?.from || now >= windowStart(rule.active.from)) && (!rule.active?.until || now < windowEnd(rule.active.until));
-      const approvers = resolved ?? undefined;
-      return {
-        id, action: rule.action, agents: rule.match.agents ?? null, active,
-        ...(rule.active ? { window: rule.active } : {}),
-        ...(approvers ? { approvers } : {}),
-        ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
-        ...(rule.action !== "allow" ? { escalate: rule.escalate ?? fallbackEscalation } : {}),
-        via: inClass.length > 0 ? inClass.map((c) => `class ${c}`) : ["paths"],
-        ref,
-      };
-    });
+    const rules: RuleCover[] = [...covering]
+      .sort((a, b) => a - b)
+      .map((index) => {
+        const { id, rule, ref, source, approvers: resolved } = compiled.rules[index]!;
+        const inClass = (rule.match.classes ?? []).filter((c) => classes.some((k) => k.source === source && k.name === c));
+        const active = (!rule.active?.from || now >= windowStart(rule.active.from)) && (!rule.active?.until || now < windowEnd(rule.active.until));
+        const approvers = resolved ?? undefined;
+        return {
+          id,
+          action: rule.action,
+          agents: rule.match.agents ?? null,
+          active,
+          ...(rule.active ? { window: rule.active } : {}),
+          ...(approvers ? { approvers } : {}),
+          ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
+          ...(rule.action !== "allow" ? { escalate: rule.escalate ?? fallbackEscalation } : {}),
+          via: inClass.length > 0 ? inClass.map((c) => `class ${c}`) : ["paths"],
+          ref,
+        };
+      });
     const policyFile = isPolicyFile(path, opts.repoName);
     const groups = new Map<string, Verdict>();
     for (const agent of agentNames) {
@@ -134,7 +145,9 @@ export function renderExplanation(e: PathExplanation): string {
   if (e.rules.length === 0) lines.push("  rules: none cover it; the policy's default applies");
   for (const r of e.rules) {
     const when = r.window ? `, active ${r.window.from ? `from ${r.window.from} ` : ""}${r.window.until ? `until ${r.window.until}` : ""}`.trimEnd() : "";
-    lines.push(`  - ${r.id}: ${r.action}${r.approvers ? ` by ${approversText(r.approvers)}` : ""}, for ${r.agents ? r.agents.join(", ") : "every agent"}${when}${r.active ? "" : " (not active now)"} (${refText(r.ref)})`);
+    lines.push(
+      `  - ${r.id}: ${r.action}${r.approvers ? ` by ${approversText(r.approvers)}` : ""}, for ${r.agents ? r.agents.join(", ") : "every agent"}${when}${r.active ? "" : " (not active now)"} (${refText(r.ref)})`,
+    );
     lines.push(`      via ${r.via.join(", ")}`);
     if (r.reason) lines.push(`      why: ${r.reason}`);
     if (r.escalate && r.action !== "allow") lines.push(`      escalate: ${r.escalate}`);

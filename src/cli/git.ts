@@ -8,7 +8,11 @@ import { UsageError } from "./context.js";
 /** A git command failed, or a revision given by the user is not one git accepts. */
 export class GitError extends UsageError {
   override name = "GitError";
-  constructor(message: string, readonly args: readonly string[], readonly stderr = "") {
+  constructor(
+    message: string,
+    readonly args: readonly string[],
+    readonly stderr = "",
+  ) {
     super(message);
   }
 }

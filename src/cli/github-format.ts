@@ -13,19 +13,36 @@ const escapeProperty = (s: string) => escapeData(s).replace(/:/g, "%3A").replace
 export type AnnotationLevel = "error" | "warning" | "notice";
 
 export function annotation(level: AnnotationLevel, message: string, props: { file?: string; line?: number; col?: number; title?: string } = {}): string {
-  const parts = Object.entries(props).filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}=${escapeProperty(String(v))}`);
+  const parts = Object.entries(props)
+    .filter(([, v]) => v !== undefined && v !== "")
+    .map(([k, v]) => `${k}=${escapeProperty(String(v))}`);
   return `::${level}${parts.length ? ` ${parts.join(",")}` : ""}::${escapeData(message)}`;
 }
 
 /** One annotation per policy problem, at its file, line and column. */
 export function problemAnnotations(problems: readonly PolicyProblem[]): string[] {
-  return problems.map((p) => annotation(p.severity === "error" ? "error" : "warning", `${p.field ? `${p.field}: ` : ""}${p.message}`, { file: p.file, line: p.line, col: p.column, title: "governance policy" }));
+  return problems.map((p) =>
+    annotation(p.severity === "error" ? "error" : "warning", `${p.field ? `${p.field}: ` : ""}${p.message}`, {
+      file: p.file,
+      line: p.line,
+      col: p.column,
+      title: "governance policy",
+    }),
+  );
 }
 
 /** For a decision: an error on each denied file, a warning on each file that needs an approval, errors for an invalid policy. */
 export function decisionAnnotations(decision: Decision): string[] {
   const out: string[] = [];
-  for (const e of decision.errors) out.push(annotation("error", `${e.field ? `${e.field}: ` : ""}${e.message}`, { ...(e.file ? { file: e.file } : {}), ...(e.line ? { line: e.line } : {}), ...(e.column ? { col: e.column } : {}), title: "governance" }));
+  for (const e of decision.errors)
+    out.push(
+      annotation("error", `${e.field ? `${e.field}: ` : ""}${e.message}`, {
+        ...(e.file ? { file: e.file } : {}),
+        ...(e.line ? { line: e.line } : {}),
+        ...(e.column ? { col: e.column } : {}),
+        title: "governance",
+      }),
+    );
   for (const rule of decision.rules) {
     if (rule.action === "allow" || rule.gate?.met) continue;
     const level = rule.action === "deny" ? "error" : "warning";

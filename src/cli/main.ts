@@ -22,10 +22,15 @@ const MODULES = {
 } as const;
 // `audit` needs the store module too: it adds `audit copy` and `audit backup` to the audit command (loaded after it).
 const COMMAND_MODULE: Record<string, ReadonlyArray<keyof typeof MODULES>> = {
-  validate: ["policy"], schema: ["policy"], check: ["policy"],
-  audit: ["audit", "store"], simulate: ["audit"],
-  serve: ["serve"], demo: ["serve"],
-  explain: ["preflight"], mcp: ["preflight"],
+  validate: ["policy"],
+  schema: ["policy"],
+  check: ["policy"],
+  audit: ["audit", "store"],
+  simulate: ["audit"],
+  serve: ["serve"],
+  demo: ["serve"],
+  explain: ["preflight"],
+  mcp: ["preflight"],
   dashboard: ["dashboard"],
   usage: ["usage"],
   migrate: ["store"],

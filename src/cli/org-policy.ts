@@ -19,7 +19,8 @@ export async function fetchOrgPolicy(owner: string, token: string, apiUrl = "htt
     const response = await octokit.rest.repos.getContent({ owner, repo: ORG_POLICY_REPO, path: ORG_POLICY_PATH });
     const data = response.data as { type?: string; content?: string; encoding?: string; sha?: string; size?: number };
     if (Array.isArray(response.data) || data.type !== "file" || typeof data.content !== "string") throw new OrgPolicyError(`${where} is not a file`);
-    if ((data.size ?? 0) > POLICY_LIMITS.maxBytes || data.encoding === "none") throw new OrgPolicyError(`${where} is larger than ${POLICY_LIMITS.maxBytes} bytes`);
+    if ((data.size ?? 0) > POLICY_LIMITS.maxBytes || data.encoding === "none")
+      throw new OrgPolicyError(`${where} is larger than ${POLICY_LIMITS.maxBytes} bytes`);
     const text = Buffer.from(data.content, data.encoding === "base64" ? "base64" : "utf8").toString("utf8");
     return { text, path: ORG_POLICY_PATH, repo: `${owner}/${ORG_POLICY_REPO}`, ...(data.sha ? { sha: data.sha } : {}) };
   } catch (error) {
@@ -27,6 +28,8 @@ export async function fetchOrgPolicy(owner: string, token: string, apiUrl = "htt
     const status = (error as { status?: number }).status;
     if (status === 404) return null;
     // 401/403 and network failures: an answer without the org policy could be laxer than the app's, so stop.
-    throw new OrgPolicyError(`cannot read the org policy ${where}: ${status ? `GitHub answered ${status}` : (error as Error).message}; pass --org-policy FILE, or unset GITHUB_TOKEN to check without it`);
+    throw new OrgPolicyError(
+      `cannot read the org policy ${where}: ${status ? `GitHub answered ${status}` : (error as Error).message}; pass --org-policy FILE, or unset GITHUB_TOKEN to check without it`,
+    );
   }
 }

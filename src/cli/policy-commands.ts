@@ -62,18 +62,28 @@ export function register(program: Command, ctx: CliContext): void {
       const all = [...(org ? [org] : []), ...targets.map((file) => ({ file, result: loadPolicy(readText(file, ctx.cwd), file, combined) }))];
       if (opts.format === "github") return reportValidateGithub(all, ctx);
       if (opts.json) {
-        ctx.out(JSON.stringify(all.map(({ file, result }) => ({
-          file, valid: result.ok,
-          errors: result.ok ? [] : result.errors,
-          warnings: result.ok ? result.loaded.warnings : result.warnings,
-        })), null, 2));
+        ctx.out(
+          JSON.stringify(
+            all.map(({ file, result }) => ({
+              file,
+              valid: result.ok,
+              errors: result.ok ? [] : result.errors,
+              warnings: result.ok ? result.loaded.warnings : result.warnings,
+            })),
+            null,
+            2,
+          ),
+        );
       }
       let failed = false;
       for (const { file, result } of all) {
         const warnings = result.ok ? result.loaded.warnings : result.warnings;
         if (!opts.json) for (const w of warnings) ctx.err(formatProblem(w));
         if (result.ok) {
-          if (!opts.json) ctx.out(`${file}: valid${org && file !== org.file && org.result.ok ? ` with ${org.file}` : ""} (${result.loaded.policy.rules.length} rules, ${Object.keys(result.loaded.policy.classes).length} classes${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""})`);
+          if (!opts.json)
+            ctx.out(
+              `${file}: valid${org && file !== org.file && org.result.ok ? ` with ${org.file}` : ""} (${result.loaded.policy.rules.length} rules, ${Object.keys(result.loaded.policy.classes).length} classes${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : ""})`,
+            );
         } else {
           failed = true;
           if (!opts.json) for (const e of result.errors) ctx.err(formatProblem(e));
@@ -106,15 +116,23 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--team <member:org/team>", "team membership for offline checks (repeatable)", collect, [])
     .option("--now <iso>", "evaluation time (default: now)", isoTime)
     .option("--prs-today <n>", "this agent's PRs in the repo over the last 24 h, this one included (default: 1)", nonNegativeInt)
-    .addOption(new Option("--format <format>", "output: text, json (governor.check/v1) or github (workflow annotations and text)").choices(["text", "json", "github"]))
+    .addOption(
+      new Option("--format <format>", "output: text, json (governor.check/v1) or github (workflow annotations and text)").choices(["text", "json", "github"]),
+    )
     .option("--json", "print the decision object only (governor.decision/v2)")
     .action(async (opts: CheckOptions) => {
       const { input, caveats, sources } = await buildCheckInput(opts, ctx, () => readStdin());
       const decision = decide(input);
-      const all = [...caveats, ...decisionCaveats(decision, {
-        reviews: opts.approvedBy.length + opts.changesRequestedBy.length > 0, teams: opts.team.length > 0,
-        prsToday: opts.prsToday !== undefined, author: opts.author !== undefined || opts.agent !== undefined, commits: opts.base !== undefined,
-      })];
+      const all = [
+        ...caveats,
+        ...decisionCaveats(decision, {
+          reviews: opts.approvedBy.length + opts.changesRequestedBy.length > 0,
+          teams: opts.team.length > 0,
+          prsToday: opts.prsToday !== undefined,
+          author: opts.author !== undefined || opts.agent !== undefined,
+          commits: opts.base !== undefined,
+        }),
+      ];
       // --json stays the bare decision object (governor.decision/v2) that scripts read; --format json adds the caveats.
       if (opts.json) ctx.out(JSON.stringify(decision, null, 2));
       else if (opts.format === "json") ctx.out(JSON.stringify({ schema: "governor.check/v1", decision, caveats: all, policies: sources }, null, 2));
@@ -125,7 +143,6 @@ export function register(program: Command, ctx: CliContext): void {
       const code = { allowed: EXIT.ok, not_governed: EXIT.ok, needs_approval: EXIT.needsApproval, denied: EXIT.denied, error: EXIT.usage }[decision.outcome];
       ctx.exit(code);
     });
-
 }
 
 interface CheckOptions {
@@ -156,16 +173,30 @@ function readStdin(): string {
 /** The input `check` evaluates, the caveats known before deciding, and where the policies came from. */
 export async function buildCheckInput(opts: CheckOptions, ctx: CliContext, stdin: () => string) {
   const baseSha = opts.base !== undefined ? resolveCommit(opts.base, ctx.cwd) : undefined;
-  const local = await localPolicies({ cwd: ctx.cwd, env: ctx.env, ...(baseSha ? { baseSha } : {}), ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.orgPolicy ? { orgPolicy: opts.orgPolicy } : {}), ...(opts.repo ? { repo: opts.repo } : {}) });
+  const local = await localPolicies({
+    cwd: ctx.cwd,
+    env: ctx.env,
+    ...(baseSha ? { baseSha } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.orgPolicy ? { orgPolicy: opts.orgPolicy } : {}),
+    ...(opts.repo ? { repo: opts.repo } : {}),
+  });
   let files: ChangedFile[];
   if (opts.filesFrom) files = parseFileList(opts.filesFrom === "-" ? stdin() : readText(opts.filesFrom, ctx.cwd), opts.filesFrom);
   else if (baseSha) files = filesSince(baseSha, ctx.cwd);
   else throw new UsageError("say which files changed: --base REF or --files-from FILE|-");
   const input = buildInput(local, {
-    files, branch: opts.branch ?? currentBranch(ctx.cwd), now: opts.now ?? new Date().toISOString(),
-    ...(opts.author ? { author: opts.author } : {}), authorType: opts.authorType, labels: opts.label,
-    commitAuthors: authorsSince(baseSha, ctx.cwd, opts.commitAuthor), ...(opts.agent ? { agent: opts.agent } : {}),
-    approvedBy: opts.approvedBy, changesRequestedBy: opts.changesRequestedBy, team: opts.team,
+    files,
+    branch: opts.branch ?? currentBranch(ctx.cwd),
+    now: opts.now ?? new Date().toISOString(),
+    ...(opts.author ? { author: opts.author } : {}),
+    authorType: opts.authorType,
+    labels: opts.label,
+    commitAuthors: authorsSince(baseSha, ctx.cwd, opts.commitAuthor),
+    ...(opts.agent ? { agent: opts.agent } : {}),
+    approvedBy: opts.approvedBy,
+    changesRequestedBy: opts.changesRequestedBy,
+    team: opts.team,
     ...(opts.prsToday !== undefined ? { prsToday: opts.prsToday } : {}),
   });
   const describe = (s: PolicySource | undefined) => (s ? { path: s.path, ...(s.repo ? { repo: s.repo } : {}), ...(s.sha ? { sha: s.sha } : {}) } : null);

@@ -27,27 +27,42 @@ function packageVersion(): string {
   }
 }
 
-const sourceOptions = (command: Command) => command
-  .option("--base <ref>", "read the repo policy at this commit, as the app reads it at the PR's base (default for explain: the working tree)")
-  .option("--policy <file>", "repo policy file instead (working tree)")
-  .option("--org-policy <file>", "org policy file (default with GITHUB_TOKEN: the org's .github/governance.yml)")
-  .option("--repo <owner/name>", "the repository (default: GITHUB_REPOSITORY, else the origin remote)");
+const sourceOptions = (command: Command) =>
+  command
+    .option("--base <ref>", "read the repo policy at this commit, as the app reads it at the PR's base (default for explain: the working tree)")
+    .option("--policy <file>", "repo policy file instead (working tree)")
+    .option("--org-policy <file>", "org policy file (default with GITHUB_TOKEN: the org's .github/governance.yml)")
+    .option("--repo <owner/name>", "the repository (default: GITHUB_REPOSITORY, else the origin remote)");
 
 export function register(program: Command, ctx: CliContext): void {
-  sourceOptions(program
-    .command("explain")
-    .description("for each path: the classes and rules that cover it, for which agents, with which action and approvers, and why")
-    .argument("<paths...>", "repository-relative paths"))
+  sourceOptions(
+    program
+      .command("explain")
+      .description("for each path: the classes and rules that cover it, for which agents, with which action and approvers, and why")
+      .argument("<paths...>", "repository-relative paths"),
+  )
     .option("--agent <name>", "only this agent's verdict")
     .option("--now <iso>", "evaluation time, for rules with an active window (default: now)", isoTime)
     .option("--json", "print the explanations as JSON")
     .action(async (paths: string[], opts: SourceOptions & { agent?: string; now?: string; json?: boolean }) => {
       const baseSha = opts.base !== undefined ? resolveCommit(opts.base, ctx.cwd) : undefined;
-      const local = await localPolicies({ cwd: ctx.cwd, env: ctx.env, ...(baseSha ? { baseSha } : {}), ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.orgPolicy ? { orgPolicy: opts.orgPolicy } : {}), ...(opts.repo ? { repo: opts.repo } : {}) });
+      const local = await localPolicies({
+        cwd: ctx.cwd,
+        env: ctx.env,
+        ...(baseSha ? { baseSha } : {}),
+        ...(opts.policy ? { policy: opts.policy } : {}),
+        ...(opts.orgPolicy ? { orgPolicy: opts.orgPolicy } : {}),
+        ...(opts.repo ? { repo: opts.repo } : {}),
+      });
       if (opts.agent) checkAgentName(opts.agent, local.policies);
-      const explained = explainer(local.policies, { now: opts.now ?? new Date().toISOString(), repoName: local.repo.name, ...(opts.agent ? { agent: opts.agent } : {}) });
+      const explained = explainer(local.policies, {
+        now: opts.now ?? new Date().toISOString(),
+        repoName: local.repo.name,
+        ...(opts.agent ? { agent: opts.agent } : {}),
+      });
       if (!explained.ok) {
-        for (const e of explained.errors) ctx.err(e.file ? `${e.file}:${e.line}:${e.column}: error: ${e.field ? `${e.field}: ` : ""}${e.message}` : `error: ${e.message}`);
+        for (const e of explained.errors)
+          ctx.err(e.file ? `${e.file}:${e.line}:${e.column}: error: ${e.field ? `${e.field}: ` : ""}${e.message}` : `error: ${e.message}`);
         return ctx.exit(EXIT.usage);
       }
       const results = paths.map((p) => explained.explain(p.replace(/^\.\//, "")));
@@ -59,9 +74,7 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.exit(EXIT.ok);
     });
 
-  sourceOptions(program
-    .command("mcp")
-    .description("serve the Model Context Protocol on stdio for coding agents: check_change, explain_paths, policy_summary"))
+  sourceOptions(program.command("mcp").description("serve the Model Context Protocol on stdio for coding agents: check_change, explain_paths, policy_summary"))
     .option("--dir <path>", "the repository checkout (default: the current directory)")
     .action(async (opts: SourceOptions & { dir?: string }) => {
       // Loaded here: only this command needs the MCP SDK.
@@ -72,9 +85,13 @@ export function register(program: Command, ctx: CliContext): void {
       const dir = resolve(ctx.cwd, opts.dir ?? ".");
       if (opts.base?.startsWith("-")) throw new UsageError(`--base ${opts.base}: a revision cannot start with "-"`);
       const server = createGovernorMcpServer({
-        dir, env: ctx.env, version: packageVersion(),
-        ...(opts.base ? { base: opts.base } : {}), ...(opts.policy ? { policy: opts.policy } : {}),
-        ...(opts.orgPolicy ? { orgPolicy: opts.orgPolicy } : {}), ...(opts.repo ? { repo: opts.repo } : {}),
+        dir,
+        env: ctx.env,
+        version: packageVersion(),
+        ...(opts.base ? { base: opts.base } : {}),
+        ...(opts.policy ? { policy: opts.policy } : {}),
+        ...(opts.orgPolicy ? { orgPolicy: opts.orgPolicy } : {}),
+        ...(opts.repo ? { repo: opts.repo } : {}),
       });
       // stdout carries the protocol from here on; nothing else may write to it.
       await server.connect(new StdioServerTransport());

@@ -83,7 +83,10 @@ export async function localPolicies(opts: PolicyOptions): Promise<LocalPolicies>
 
   if (opts.policy) {
     policies.repo = { text: readText(opts.policy, opts.cwd), path: opts.policy };
-    caveats.push({ id: "policy_not_from_base", message: `The repo policy is ${opts.policy} as given with --policy; the app reads it from the PR's base commit.` });
+    caveats.push({
+      id: "policy_not_from_base",
+      message: `The repo policy is ${opts.policy} as given with --policy; the app reads it from the PR's base commit.`,
+    });
   } else if (opts.baseSha) {
     const atBase = repoPolicyAt(opts.baseSha, opts.cwd, full);
     if (atBase) policies.repo = atBase;
@@ -91,7 +94,10 @@ export async function localPolicies(opts: PolicyOptions): Promise<LocalPolicies>
     const path = workingTreePolicy(opts.cwd);
     if (path) {
       policies.repo = { text: readText(path, opts.cwd), path };
-      caveats.push({ id: "policy_not_from_base", message: `The repo policy is ${path} as it is in the working tree; the app reads it from the PR's base commit (pass --base REF to do the same).` });
+      caveats.push({
+        id: "policy_not_from_base",
+        message: `The repo policy is ${path} as it is in the working tree; the app reads it from the PR's base commit (pass --base REF to do the same).`,
+      });
     }
   }
 
@@ -101,9 +107,18 @@ export async function localPolicies(opts: PolicyOptions): Promise<LocalPolicies>
   } else if (token && name.known) {
     const org = await fetchOrgPolicy(name.owner, token, opts.env["GITHUB_API_URL"]);
     if (org) policies.org = org;
-    else caveats.push({ id: "org_policy_absent", message: `${name.owner}/.github has no governance.yml (or this token cannot see it; the app, installed there, may).` });
+    else
+      caveats.push({
+        id: "org_policy_absent",
+        message: `${name.owner}/.github has no governance.yml (or this token cannot see it; the app, installed there, may).`,
+      });
   } else {
-    caveats.push({ id: "org_policy_unread", message: token ? "The org policy was not read: the repository's owner is unknown (pass --repo OWNER/NAME)." : "The org policy was not read: pass --org-policy FILE, or set GITHUB_TOKEN to fetch the org's .github/governance.yml." });
+    caveats.push({
+      id: "org_policy_unread",
+      message: token
+        ? "The org policy was not read: the repository's owner is unknown (pass --repo OWNER/NAME)."
+        : "The org policy was not read: pass --org-policy FILE, or set GITHUB_TOKEN to fetch the org's .github/governance.yml.",
+    });
   }
   if (!policies.org && !policies.repo && !opts.baseSha) {
     // Without a base there is no "the app would find no policy" to report: most likely the wrong directory.
@@ -159,7 +174,13 @@ export function buildInput(local: LocalPolicies, o: ChangeOptions): EvaluationIn
   const reviews: Review[] = [
     ...(o.approvedBy ?? []).map((login) => ({ login, state: "APPROVED" as const })),
     ...(o.changesRequestedBy ?? []).map((login) => ({ login, state: "CHANGES_REQUESTED" as const })),
-  ].map((r, i) => ({ id: i + 1, user: { login: r.login, type: r.login.endsWith("[bot]") ? "Bot" : "User" }, state: r.state, commit_id: HEAD_SHA, submitted_at: o.now }));
+  ].map((r, i) => ({
+    id: i + 1,
+    user: { login: r.login, type: r.login.endsWith("[bot]") ? "Bot" : "User" },
+    state: r.state,
+    commit_id: HEAD_SHA,
+    submitted_at: o.now,
+  }));
   const change: ChangeInput = {
     repo: local.repo,
     author: { login: o.author ?? "local-user", type: o.authorType ?? "User" },
@@ -181,24 +202,39 @@ export function authorsSince(baseSha: string | undefined, cwd: string, extra: re
 }
 
 /** Where this decision may differ from the app's, given what was and was not known locally. */
-export function decisionCaveats(decision: Decision, known: { reviews: boolean; teams: boolean; prsToday: boolean; author: boolean; commits: boolean }): Caveat[] {
+export function decisionCaveats(
+  decision: Decision,
+  known: { reviews: boolean; teams: boolean; prsToday: boolean; author: boolean; commits: boolean },
+): Caveat[] {
   const out: Caveat[] = [];
   const gates = decision.rules.filter((r) => r.gate);
   if (gates.length > 0 && !known.reviews) {
-    out.push({ id: "reviews", message: `Reviews are not read here: ${gates.length} approval gate${gates.length === 1 ? "" : "s"} (${gates.map((g) => g.id).join(", ")}) may already be met on GitHub (model reviews with --approved-by).` });
+    out.push({
+      id: "reviews",
+      message: `Reviews are not read here: ${gates.length} approval gate${gates.length === 1 ? "" : "s"} (${gates.map((g) => g.id).join(", ")}) may already be met on GitHub (model reviews with --approved-by).`,
+    });
   }
   const teams = [...new Set(gates.flatMap((g) => g.gate?.approvers.teams ?? []))];
   if (teams.length > 0 && !known.teams) {
-    out.push({ id: "team_members", message: `Team membership is not read here: approvals by members of ${teams.map((t) => `@${t}`).join(", ")} cannot be counted (model them with --team MEMBER:org/team).` });
+    out.push({
+      id: "team_members",
+      message: `Team membership is not read here: approvals by members of ${teams.map((t) => `@${t}`).join(", ")} cannot be counted (model them with --team MEMBER:org/team).`,
+    });
   }
   if (decision.limits.some((l) => l.id === "limits.max_prs_per_day") && !known.prsToday) {
-    out.push({ id: "budget", message: "The PRs-per-day budget counts this PR only: the app counts the agent's PRs from its audit store, which is not read here (pass --prs-today N)." });
+    out.push({
+      id: "budget",
+      message: "The PRs-per-day budget counts this PR only: the app counts the agent's PRs from its audit store, which is not read here (pass --prs-today N).",
+    });
   }
   if (!known.author) {
     out.push({ id: "author", message: "The PR author is assumed to be local-user; on GitHub the author's login may identify an agent (pass --author LOGIN)." });
   }
   if (!known.commits) {
-    out.push({ id: "commits", message: "Commit authors were not read (no --base): an agent known only by its commits or Co-authored-by trailers is not recognised." });
+    out.push({
+      id: "commits",
+      message: "Commit authors were not read (no --base): an agent known only by its commits or Co-authored-by trailers is not recognised.",
+    });
   }
   return out;
 }

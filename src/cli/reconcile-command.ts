@@ -5,7 +5,9 @@ import { type CliContext, EXIT } from "./context.js";
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("reconcile")
-    .description("evaluate every open PR of the app's installations now and print what changed (configured like serve: APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, ...)")
+    .description(
+      "evaluate every open PR of the app's installations now and print what changed (configured like serve: APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, ...)",
+    )
     .option("--installation <id>", "only this installation", (v: string) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError("expected an installation id");
       return Number(v);
@@ -26,10 +28,15 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.err(`governor reconcile: ${error.message}`);
         return ctx.exit(EXIT.usage);
       }
-      const report = await reconcile({ ...config, logLevel: "fatal" }, { ...(opts.installation !== undefined ? { installation: opts.installation } : {}), ...(opts.repo ? { repo: opts.repo } : {}) });
+      const report = await reconcile(
+        { ...config, logLevel: "fatal" },
+        { ...(opts.installation !== undefined ? { installation: opts.installation } : {}), ...(opts.repo ? { repo: opts.repo } : {}) },
+      );
       if (opts.json) ctx.out(JSON.stringify(report, null, 2));
       else {
-        ctx.out(`${report.evaluated} open PRs evaluated; ${report.changed.length} changed${report.failed.length ? `; ${report.failed.length} could not be evaluated` : ""}`);
+        ctx.out(
+          `${report.evaluated} open PRs evaluated; ${report.changed.length} changed${report.failed.length ? `; ${report.failed.length} could not be evaluated` : ""}`,
+        );
         for (const c of report.changed) ctx.out(`  ${c.repo}#${c.pr}: ${c.from ?? "(none)"} -> ${c.to}: ${c.title}`);
         for (const f of report.failed) ctx.out(`  ${f.repo}#${f.pr}: failed: ${f.error}`);
       }

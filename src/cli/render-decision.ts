@@ -11,7 +11,9 @@ export function renderDecision(decision: Decision): string {
     lines.push(`Agent: ${decision.agent.name} (${decision.agent.signals.map((s) => `${s.kind}: ${s.value}`).join(", ")})`);
   }
   for (const error of decision.errors) {
-    lines.push(`  error: ${error.file ? `${error.file}${error.line ? `:${error.line}:${error.column ?? 1}` : ""}: ` : ""}${error.field ? `${error.field}: ` : ""}${error.message}`);
+    lines.push(
+      `  error: ${error.file ? `${error.file}${error.line ? `:${error.line}:${error.column ?? 1}` : ""}: ` : ""}${error.field ? `${error.field}: ` : ""}${error.message}`,
+    );
   }
   for (const rule of decision.rules) {
     const status = rule.gate ? (rule.gate.met ? "met" : "unmet") : rule.action;

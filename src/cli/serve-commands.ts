@@ -70,6 +70,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option("--force", "replace the --db file even when it is not a demo database")
     .action(async (opts: { serve?: boolean; db?: string; force?: boolean }) => {
       const { runDemo } = await import("../demo/run.js");
-      ctx.exit(await runDemo({ ctx, keepServing: opts.serve === true, force: opts.force === true, ...(opts.db !== undefined ? { databasePath: opts.db } : {}) }));
+      ctx.exit(
+        await runDemo({ ctx, keepServing: opts.serve === true, force: opts.force === true, ...(opts.db !== undefined ? { databasePath: opts.db } : {}) }),
+      );
     });
 }

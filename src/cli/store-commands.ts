@@ -25,7 +25,9 @@ export function postgresUrlOf(ctx: CliContext, db?: string): string | undefined 
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command("migrate").description("bring the database schema up to date (PostgreSQL: DATABASE_URL; else DATABASE_PATH) and say what was applied")
+  program
+    .command("migrate")
+    .description("bring the database schema up to date (PostgreSQL: DATABASE_URL; else DATABASE_PATH) and say what was applied")
     .option("--db <path|url>", "a SQLite file or a postgres:// URL (default: DATABASE_URL, else DATABASE_PATH or ./governor.db)")
     .action(async (o: { db?: string }) => {
       const url = postgresUrlOf(ctx, o.db);
@@ -40,7 +42,9 @@ export function register(program: Command, ctx: CliContext): void {
     });
 
   const audit = program.commands.find((c) => c.name() === "audit") ?? program.command("audit");
-  audit.command("copy").description("copy the audit trail to another store with every id and hash intact, then verify the copy")
+  audit
+    .command("copy")
+    .description("copy the audit trail to another store with every id and hash intact, then verify the copy")
     .requiredOption("--from <store>", "sqlite:FILE or postgres://…")
     .requiredOption("--to <store>", "postgres://… or sqlite:FILE")
     .action(async (o: { from: string; to: string }) => {
@@ -62,7 +66,9 @@ export function register(program: Command, ctx: CliContext): void {
       }
     });
 
-  audit.command("backup").description("a consistent copy of the SQLite audit file while serve runs (VACUUM INTO); for PostgreSQL use pg_dump")
+  audit
+    .command("backup")
+    .description("a consistent copy of the SQLite audit file while serve runs (VACUUM INTO); for PostgreSQL use pg_dump")
     .argument("<file>", "where the copy goes (must not exist)")
     .option("--db <path>", "the SQLite file (default: DATABASE_PATH or ./governor.db)")
     .action((file: string, o: { db?: string }) => {

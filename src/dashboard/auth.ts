@@ -30,7 +30,10 @@ export type Access =
 /** GitHub answered something other than yes or no: access is refused (fail closed) and the reason logged. */
 export class GitHubAuthError extends Error {
   override name = "GitHubAuthError";
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
   }
 }
@@ -47,8 +50,12 @@ export function parseCookies(req: IncomingMessage): Map<string, string> {
 export class GitHubAuth {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly config: DashboardConfig, private readonly log: Log, private readonly now: () => number = Date.now,
-    private readonly fetcher: typeof fetch = fetch) {}
+  constructor(
+    private readonly config: DashboardConfig,
+    private readonly log: Log,
+    private readonly now: () => number = Date.now,
+    private readonly fetcher: typeof fetch = fetch,
+  ) {}
 
   private sign(value: string): string {
     return `${value}.${createHmac("sha256", this.config.sessionSecret).update(value).digest("base64url")}`;
@@ -88,7 +95,10 @@ export class GitHubAuth {
       try {
         member = await this.isMember(session.token, session.login);
       } catch (error) {
-        this.log("warn", "dashboard: could not re-check team membership; access refused until GitHub answers", { login: session.login, error: String(error instanceof Error ? error.message : error) });
+        this.log("warn", "dashboard: could not re-check team membership; access refused until GitHub answers", {
+          login: session.login,
+          error: String(error instanceof Error ? error.message : error),
+        });
         return { ok: false, why: "unavailable", detail: "GitHub did not answer the team membership check" };
       }
       if (!member) {
@@ -110,8 +120,12 @@ export class GitHubAuth {
     url.searchParams.set("state", state);
     url.searchParams.set("scope", "read:org");
     res.writeHead(302, {
-      location: url.toString(), "cache-control": "no-store",
-      "set-cookie": this.cookie(STATE_COOKIE, this.sign(`${state}~${Buffer.from(safeNext(next)).toString("base64url")}`), { maxAgeS: STATE_TTL_S, path: "/dashboard/oauth" }),
+      location: url.toString(),
+      "cache-control": "no-store",
+      "set-cookie": this.cookie(STATE_COOKIE, this.sign(`${state}~${Buffer.from(safeNext(next)).toString("base64url")}`), {
+        maxAgeS: STATE_TTL_S,
+        path: "/dashboard/oauth",
+      }),
     });
     res.end();
   }
@@ -120,7 +134,10 @@ export class GitHubAuth {
    * Step 2: GitHub sends the browser back with `code` and `state`. The state must equal the one in this browser's cookie;
    * the code is exchanged for the user's token, then the user and their team membership are read with it.
    */
-  async finishSignIn(req: IncomingMessage, url: URL): Promise<{ ok: true; cookie: string; next: string; login: string } | { ok: false; status: 400 | 403 | 503; why: string; login?: string }> {
+  async finishSignIn(
+    req: IncomingMessage,
+    url: URL,
+  ): Promise<{ ok: true; cookie: string; next: string; login: string } | { ok: false; status: 400 | 403 | 503; why: string; login?: string }> {
     const stored = this.unsign(parseCookies(req).get(STATE_COOKIE));
     const state = url.searchParams.get("state");
     const code = url.searchParams.get("code");
@@ -170,18 +187,25 @@ export class GitHubAuth {
 
   private async exchange(code: string, redirectUri: string): Promise<string> {
     const res = await this.fetcher(`${this.config.webBase}/login/oauth/access_token`, {
-      method: "POST", headers: { accept: "application/json", "content-type": "application/json" },
+      method: "POST",
+      headers: { accept: "application/json", "content-type": "application/json" },
       body: JSON.stringify({ client_id: this.config.clientId, client_secret: this.config.clientSecret, code, redirect_uri: redirectUri }),
       signal: AbortSignal.timeout(10_000),
     });
     const body = (await res.json().catch(() => ({}))) as { access_token?: unknown; error?: unknown };
-    if (!res.ok || typeof body.access_token !== "string") throw new GitHubAuthError(`token exchange answered ${res.status}${typeof body.error === "string" ? ` (${body.error})` : ""}`, res.status);
+    if (!res.ok || typeof body.access_token !== "string")
+      throw new GitHubAuthError(`token exchange answered ${res.status}${typeof body.error === "string" ? ` (${body.error})` : ""}`, res.status);
     return body.access_token;
   }
 
   private async api(token: string, path: string): Promise<Response> {
     return this.fetcher(`${this.config.apiBase}${path}`, {
-      headers: { accept: "application/vnd.github+json", authorization: `Bearer ${token}`, "x-github-api-version": "2022-11-28", "user-agent": "governor-dashboard" },
+      headers: {
+        accept: "application/vnd.github+json",
+        authorization: `Bearer ${token}`,
+        "x-github-api-version": "2022-11-28",
+        "user-agent": "governor-dashboard",
+      },
       signal: AbortSignal.timeout(10_000),
     });
   }

@@ -44,12 +44,17 @@ const EnvSchema = z.object({
 const TEAM = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
 
 export function parseTeams(text: string): TeamRef[] {
-  const teams = text.split(",").map((t) => t.trim()).filter(Boolean).map((t) => {
-    const m = TEAM.exec(t);
-    if (!m) throw new DashboardConfigError(`GOVERNOR_DASHBOARD_TEAMS: ${JSON.stringify(t)} is not org/team-slug`);
-    return { org: m[1]!, slug: m[2]! };
-  });
-  if (teams.length === 0) throw new DashboardConfigError("GOVERNOR_DASHBOARD_TEAMS is empty: name the teams whose members may see the dashboard (e.g. acme/platform,acme/security)");
+  const teams = text
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .map((t) => {
+      const m = TEAM.exec(t);
+      if (!m) throw new DashboardConfigError(`GOVERNOR_DASHBOARD_TEAMS: ${JSON.stringify(t)} is not org/team-slug`);
+      return { org: m[1]!, slug: m[2]! };
+    });
+  if (teams.length === 0)
+    throw new DashboardConfigError("GOVERNOR_DASHBOARD_TEAMS is empty: name the teams whose members may see the dashboard (e.g. acme/platform,acme/security)");
   return teams;
 }
 
@@ -67,10 +72,19 @@ export function readDashboardConfig(env: Record<string, string | undefined>): Da
   if (!parsed.success) throw new DashboardConfigError(`dashboard: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   const e = parsed.data;
   if (!e.GITHUB_CLIENT_ID && !e.GITHUB_CLIENT_SECRET) return null;
-  if (!e.GITHUB_CLIENT_ID || !e.GITHUB_CLIENT_SECRET) throw new DashboardConfigError("dashboard: set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the app's OAuth credentials), or neither to leave the dashboard off");
-  if (!e.GOVERNOR_DASHBOARD_TEAMS) throw new DashboardConfigError("dashboard: GOVERNOR_DASHBOARD_TEAMS is required with OAuth credentials (e.g. acme/platform,acme/security); without it nobody could be let in");
+  if (!e.GITHUB_CLIENT_ID || !e.GITHUB_CLIENT_SECRET)
+    throw new DashboardConfigError(
+      "dashboard: set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the app's OAuth credentials), or neither to leave the dashboard off",
+    );
+  if (!e.GOVERNOR_DASHBOARD_TEAMS)
+    throw new DashboardConfigError(
+      "dashboard: GOVERNOR_DASHBOARD_TEAMS is required with OAuth credentials (e.g. acme/platform,acme/security); without it nobody could be let in",
+    );
   return {
-    clientId: e.GITHUB_CLIENT_ID, clientSecret: e.GITHUB_CLIENT_SECRET, ...githubBases(env), teams: parseTeams(e.GOVERNOR_DASHBOARD_TEAMS),
+    clientId: e.GITHUB_CLIENT_ID,
+    clientSecret: e.GITHUB_CLIENT_SECRET,
+    ...githubBases(env),
+    teams: parseTeams(e.GOVERNOR_DASHBOARD_TEAMS),
     ...(e.GOVERNOR_DASHBOARD_URL ? { publicUrl: e.GOVERNOR_DASHBOARD_URL.replace(/\/+$/, "") } : {}),
     sessionSecret: e.GOVERNOR_DASHBOARD_SESSION_SECRET ? Buffer.from(e.GOVERNOR_DASHBOARD_SESSION_SECRET) : randomBytes(32),
     sessionTtlMs: Math.max(1, Number(e.GOVERNOR_DASHBOARD_SESSION_HOURS)) * 3_600_000,

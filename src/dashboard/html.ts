@@ -45,5 +45,12 @@ export function safeUrl(url: string): string {
 
 /** JSON for a <script type="application/json"> block: `<` escaped so no text can close the element. */
 export function jsonForScript(value: unknown): Safe {
-  return new Safe(JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029"));
+  return new Safe(
+    JSON.stringify(value)
+      .replace(/</g, "\\u003c")
+      .replace(/>/g, "\\u003e")
+      .replace(/&/g, "\\u0026")
+      .replace(/\u2028/g, "\\u2028")
+      .replace(/\u2029/g, "\\u2029"),
+  );
 }

@@ -14,7 +14,16 @@ import type { Viewer } from "./layout.js";
 import { type AuditSource, CursorError, type DecisionFilters, type DecisionListItem, OUTCOMES, type VerifyStatus } from "./source.js";
 import { SqliteAuditSource } from "./sqlite-source.js";
 import {
-  agentsPage, agentTotals, budgetsPage, decisionPage, decisionsPage, type FilterForm, historyPage, messagePage, overridesPage, verifyPage,
+  agentsPage,
+  agentTotals,
+  budgetsPage,
+  decisionPage,
+  decisionsPage,
+  type FilterForm,
+  historyPage,
+  messagePage,
+  overridesPage,
+  verifyPage,
 } from "./views.js";
 
 export { DashboardConfigError, readDashboardConfig, type DashboardConfig } from "./config.js";
@@ -42,32 +51,52 @@ const AGGREGATE_TTL_MS = 30_000;
 const DEFAULT_WINDOW_DAYS = 30;
 
 class RequestError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 // ---- query parameters: one schema for pages and API, so both accept and refuse the same things ----
 
-const text = (max: number) => z.string().trim().max(max).optional().transform((v) => (v === "" ? undefined : v));
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .optional()
+    .transform((v) => (v === "" ? undefined : v));
 const day = /^\d{4}-\d{2}-\d{2}$/;
-const when = z.string().trim().optional().transform((v, ctx) => {
-  if (!v) return undefined;
-  if (!day.test(v) && Number.isNaN(Date.parse(v))) {
-    ctx.addIssue({ code: "custom", message: `${JSON.stringify(v.slice(0, 40))} is not a date (YYYY-MM-DD) or an ISO 8601 time` });
-    return z.NEVER;
-  }
-  return v;
-});
+const when = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx) => {
+    if (!v) return undefined;
+    if (!day.test(v) && Number.isNaN(Date.parse(v))) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(v.slice(0, 40))} is not a date (YYYY-MM-DD) or an ISO 8601 time` });
+      return z.NEVER;
+    }
+    return v;
+  });
 const FilterQuery = z.strictObject({
   org: text(100).refine((v) => v === undefined || /^[A-Za-z0-9._-]+$/.test(v), "org is an organization's login, without a slash"),
   repo: text(200).refine((v) => v === undefined || /^[^/\s]+\/[^/\s]+$/.test(v), "repo is owner/name"),
   agent: text(100),
-  outcome: z.union([z.enum(OUTCOMES), z.literal("")]).optional().transform((v) => (v === "" ? undefined : v)),
+  outcome: z
+    .union([z.enum(OUTCOMES), z.literal("")])
+    .optional()
+    .transform((v) => (v === "" ? undefined : v)),
   since: when,
   until: when,
   cursor: text(100),
-  limit: z.string().regex(/^\d+$/, "limit is a whole number").optional().transform((v) => (v === undefined ? undefined : Number(v))),
+  limit: z
+    .string()
+    .regex(/^\d+$/, "limit is a whole number")
+    .optional()
+    .transform((v) => (v === undefined ? undefined : Number(v))),
 });
 
 /** A date-only `until` means the end of that day (the forms ask for an inclusive day). */
@@ -80,17 +109,31 @@ function instant(value: string, endOfDay: boolean): string {
   return new Date(Date.parse(value)).toISOString();
 }
 
-function parseFilters(url: URL, extraKeys: string[] = []): { filters: DecisionFilters; form: FilterForm; cursor: string | undefined; limit: number | undefined } {
+function parseFilters(
+  url: URL,
+  extraKeys: string[] = [],
+): { filters: DecisionFilters; form: FilterForm; cursor: string | undefined; limit: number | undefined } {
   const raw: Record<string, string> = {};
   for (const [k, v] of url.searchParams) if (!extraKeys.includes(k)) raw[k] = v;
   const parsed = FilterQuery.safeParse(raw);
   if (!parsed.success) throw new RequestError(400, parsed.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; "));
   const q = parsed.data;
   const filters: DecisionFilters = {
-    ...(q.org ? { org: q.org } : {}), ...(q.repo ? { repo: q.repo } : {}), ...(q.agent ? { agent: q.agent } : {}), ...(q.outcome ? { outcome: q.outcome } : {}),
-    ...(q.since ? { since: instant(q.since, false) } : {}), ...(q.until ? { until: instant(q.until, true) } : {}),
+    ...(q.org ? { org: q.org } : {}),
+    ...(q.repo ? { repo: q.repo } : {}),
+    ...(q.agent ? { agent: q.agent } : {}),
+    ...(q.outcome ? { outcome: q.outcome } : {}),
+    ...(q.since ? { since: instant(q.since, false) } : {}),
+    ...(q.until ? { until: instant(q.until, true) } : {}),
   };
-  const form: FilterForm = { ...(q.org ? { org: q.org } : {}), ...(q.repo ? { repo: q.repo } : {}), ...(q.agent ? { agent: q.agent } : {}), ...(q.outcome ? { outcome: q.outcome } : {}), ...(q.since ? { since: q.since } : {}), ...(q.until ? { until: q.until } : {}) };
+  const form: FilterForm = {
+    ...(q.org ? { org: q.org } : {}),
+    ...(q.repo ? { repo: q.repo } : {}),
+    ...(q.agent ? { agent: q.agent } : {}),
+    ...(q.outcome ? { outcome: q.outcome } : {}),
+    ...(q.since ? { since: q.since } : {}),
+    ...(q.until ? { until: q.until } : {}),
+  };
   if (q.limit !== undefined && (q.limit < 1 || q.limit > API_MAX)) throw new RequestError(400, `limit: between 1 and ${API_MAX}`);
   return { filters, form, cursor: q.cursor, limit: q.limit };
 }
@@ -98,7 +141,8 @@ function parseFilters(url: URL, extraKeys: string[] = []): { filters: DecisionFi
 // ---- responses ----
 
 const SECURITY_HEADERS = {
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
@@ -111,7 +155,13 @@ function sendHtml(res: ServerResponse, status: number, body: Safe, headers: Reco
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...SECURITY_HEADERS, "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -146,13 +196,20 @@ function anchorOf(row: { id: number; hash: string }): string {
 function replayJson(r: ReplayResult): Record<string, unknown> {
   if (r.status === "identical") return { status: r.status };
   if (r.status === "skipped") return { status: r.status, why: r.why };
-  if (r.status === "older_evaluator") return { status: r.status, fields: r.fields, evaluator_changed: true, recorded_by: r.recorded, now: r.now.evaluator_version };
+  if (r.status === "older_evaluator")
+    return { status: r.status, fields: r.fields, evaluator_changed: true, recorded_by: r.recorded, now: r.now.evaluator_version };
   return { status: r.status, fields: r.fields, evaluator_changed: false };
 }
 
 function rowJson(row: AuditRow, replay?: ReplayResult): Record<string, unknown> {
   const { decision, input, ...columns } = row;
-  return { ...columns, anchor: anchorOf(row), decision: JSON.parse(decision) as unknown, input: input === null ? null : (JSON.parse(input) as unknown), ...(replay ? { replay: replayJson(replay) } : {}) };
+  return {
+    ...columns,
+    anchor: anchorOf(row),
+    decision: JSON.parse(decision) as unknown,
+    input: input === null ? null : (JSON.parse(input) as unknown),
+    ...(replay ? { replay: replayJson(replay) } : {}),
+  };
 }
 
 function itemJson(item: DecisionListItem): Record<string, unknown> {
@@ -184,7 +241,10 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
   const verify = async (force: boolean): Promise<VerifyStatus> => {
     if (verifying) return verifying;
     if (verified && (!force || Date.now() - Date.parse(verified.checked_at) < VERIFY_EVERY_MS)) return verified;
-    verifying = opts.source.verify().then((v) => (verified = v)).finally(() => (verifying = null));
+    verifying = opts.source
+      .verify()
+      .then((v) => (verified = v))
+      .finally(() => (verifying = null));
     return verifying;
   };
 
@@ -195,7 +255,12 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
     const untilDay = parsed.data.until ?? new Date().toISOString().slice(0, 10);
     const sinceDay = parsed.data.since ?? new Date(Date.parse(instant(untilDay, true)) - DEFAULT_WINDOW_DAYS * 86_400_000).toISOString().slice(0, 10);
     const org = parsed.data.org;
-    return { since: instant(sinceDay, false), until: instant(untilDay, true), ...(org ? { org } : {}), form: { since: sinceDay.slice(0, 10), until: untilDay.slice(0, 10), ...(org ? { org } : {}) } };
+    return {
+      since: instant(sinceDay, false),
+      until: instant(untilDay, true),
+      ...(org ? { org } : {}),
+      form: { since: sinceDay.slice(0, 10), until: untilDay.slice(0, 10), ...(org ? { org } : {}) },
+    };
   };
 
   const pages = async (route: string, url: URL, viewer: Viewer, res: ServerResponse): Promise<boolean> => {
@@ -235,7 +300,10 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
     let m: RegExpExecArray | null;
     const list = async (kind: "decisions" | "overrides") => {
       const { filters, cursor, limit } = parseFilters(url);
-      const page = await (kind === "decisions" ? opts.source.listDecisions : opts.source.overrides).call(opts.source, filters, { cursor: cursor ?? null, limit: limit ?? PAGE_SIZE });
+      const page = await (kind === "decisions" ? opts.source.listDecisions : opts.source.overrides).call(opts.source, filters, {
+        cursor: cursor ?? null,
+        limit: limit ?? PAGE_SIZE,
+      });
       let nextUrl: string | null = null;
       if (page.next) {
         const q = new URLSearchParams(url.searchParams);
@@ -277,7 +345,18 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
     if (!isApi && !isPage && route !== "/") return false;
     const method = req.method ?? "GET";
     const fail = (status: number, message: string, viewer: Viewer | null, headers: Record<string, string | string[]> = {}) =>
-      isApi ? sendJson(res, status, { error: message }, headers) : sendHtml(res, status, messagePage(viewer, status === 403 ? "Access refused" : status === 404 ? "Not found" : status === 401 ? "Sign-in required" : "Cannot show this", message), headers);
+      isApi
+        ? sendJson(res, status, { error: message }, headers)
+        : sendHtml(
+            res,
+            status,
+            messagePage(
+              viewer,
+              status === 403 ? "Access refused" : status === 404 ? "Not found" : status === 401 ? "Sign-in required" : "Cannot show this",
+              message,
+            ),
+            headers,
+          );
     try {
       if (opts.auth.kind === "local" && !isLoopbackHost(req.headers.host)) {
         // The local dashboard has no sign-in: answer only requests addressed to loopback (no DNS rebinding from a web page).
@@ -323,7 +402,8 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
           if (access.why === "no_session") {
             if (isApi) fail(401, "sign in to the dashboard first: the API answers only with a session", null);
             else redirect(res, `/dashboard/login?next=${encodeURIComponent(safeNext(route + url.search))}`);
-          } else if (access.why === "forbidden") fail(403, `${access.login} is no longer a member of a team allowed to see the dashboard.`, null, { "set-cookie": auth.github.signOut(req) });
+          } else if (access.why === "forbidden")
+            fail(403, `${access.login} is no longer a member of a team allowed to see the dashboard.`, null, { "set-cookie": auth.github.signOut(req) });
           else fail(503, `${access.detail}; try again shortly.`, null);
           return true;
         }
@@ -345,5 +425,10 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
 
 /** The dashboard of `governor serve`: GitHub sign-in for the configured teams, over the audit file opened read-only. */
 export function createDashboard(config: DashboardConfig, databasePath: string, log: Log): DashboardHandler & { close(): Promise<void> } {
-  return dashboardHandler({ source: SqliteAuditSource.open(databasePath), auth: { kind: "github", github: new GitHubAuth(config, log) }, htmlBase: config.webBase, log });
+  return dashboardHandler({
+    source: SqliteAuditSource.open(databasePath),
+    auth: { kind: "github", github: new GitHubAuth(config, log) },
+    htmlBase: config.webBase,
+    log,
+  });
 }

@@ -64,28 +64,38 @@ export interface Viewer {
 }
 
 export function page(opts: { title: string; section: Section; viewer: Viewer | null; body: Value; scripts?: string[] }): Safe {
-  const nav = opts.viewer ? html`<nav aria-label="Main"><ul>${NAV.map(([key, href, label]) =>
-    html`<li><a href="${href}"${key === opts.section ? new Safe(' aria-current="page"') : ""}>${label}</a></li>`)}</ul></nav>` : "";
+  const nav = opts.viewer
+    ? html`<nav aria-label="Main">
+        <ul>
+          ${NAV.map(([key, href, label]) => html`<li><a href="${href}" ${key === opts.section ? new Safe(' aria-current="page"') : ""}>${label}</a></li>`)}
+        </ul>
+      </nav>`
+    : "";
   const who = opts.viewer?.login
-    ? html`<div class="who"><span>Signed in as <strong>${opts.viewer.login}</strong></span><form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form></div>`
-    : opts.viewer ? html`<div class="who"><span>Local, read-only</span></div>` : "";
+    ? html`<div class="who">
+        <span>Signed in as <strong>${opts.viewer.login}</strong></span>
+        <form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form>
+      </div>`
+    : opts.viewer
+      ? html`<div class="who"><span>Local, read-only</span></div>`
+      : "";
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${opts.title} · Governor</title>
-<style>${new Safe(STYLE)}</style>
-</head>
-<body>
-<a class="skip" href="#main">Skip to content</a>
-<header class="site" role="banner"><a class="brand" href="/dashboard">Governor audit</a>${nav}${who}</header>
-<main id="main" tabindex="-1">
-${opts.body}
-</main>
-${(opts.scripts ?? []).map((s) => html`<script src="${s}" defer></script>`)}
-</body>
-</html>`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${opts.title} · Governor</title>
+        <style>
+          ${new Safe(STYLE)}
+        </style>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header class="site" role="banner"><a class="brand" href="/dashboard">Governor audit</a>${nav}${who}</header>
+        <main id="main" tabindex="-1">${opts.body}</main>
+        ${(opts.scripts ?? []).map((s) => html`<script src="${s}" defer></script>`)}
+      </body>
+    </html>`;
 }
 
 export function outcomeBadge(outcome: string): Safe {

@@ -2,8 +2,17 @@
 import type Database from "better-sqlite3";
 import { type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
 import {
-  type AgentDay, type AuditSource, type BudgetLine, type DecisionFilters, type DecisionListItem, decodeCursor, encodeCursor,
-  type Outcome, type Page, type PageRequest, type VerifyStatus,
+  type AgentDay,
+  type AuditSource,
+  type BudgetLine,
+  type DecisionFilters,
+  type DecisionListItem,
+  decodeCursor,
+  encodeCursor,
+  type Outcome,
+  type Page,
+  type PageRequest,
+  type VerifyStatus,
 } from "./source.js";
 
 const LIST_COLUMNS = "id, recorded_at, repo, pr, head_sha, agent, outcome, title, evaluator_version, hash";
@@ -70,17 +79,27 @@ export class SqliteAuditSource implements AuditSource {
 
   async agentActivity(filters: { org?: string; since: string; until: string }): Promise<AgentDay[]> {
     const params: Params = {};
-    const where = ["agent IS NOT NULL", ...clauses({ ...(filters.org ? { org: filters.org } : {}), since: filters.since, until: filters.until }, params)].join(" AND ");
-    const counts = this.db.prepare(`SELECT agent, substr(recorded_at, 1, 10) AS day, count(DISTINCT repo || '#' || pr) AS prs,
+    const where = ["agent IS NOT NULL", ...clauses({ ...(filters.org ? { org: filters.org } : {}), since: filters.since, until: filters.until }, params)].join(
+      " AND ",
+    );
+    const counts = this.db
+      .prepare(
+        `SELECT agent, substr(recorded_at, 1, 10) AS day, count(DISTINCT repo || '#' || pr) AS prs,
       sum(outcome = 'allowed') AS allowed, sum(outcome = 'needs_approval') AS needs_approval, sum(outcome = 'denied') AS denied,
       sum(outcome = 'error') AS error, sum(outcome = 'not_governed') AS not_governed
-      FROM decisions WHERE ${where} GROUP BY agent, day ORDER BY day, agent`).all(params) as Array<Omit<AgentDay, "lines">>;
+      FROM decisions WHERE ${where} GROUP BY agent, day ORDER BY day, agent`,
+      )
+      .all(params) as Array<Omit<AgentDay, "lines">>;
     // Lines: the size of each PR as its last decision of the day saw it (a PR pushed to three times counts once).
-    const lines = this.db.prepare(`SELECT agent, day, sum(lines) AS lines FROM (
+    const lines = this.db
+      .prepare(
+        `SELECT agent, day, sum(lines) AS lines FROM (
         SELECT agent, substr(recorded_at, 1, 10) AS day,
           (SELECT coalesce(sum(json_extract(f.value, '$.additions') + json_extract(f.value, '$.deletions')), 0) FROM json_each(input, '$.change.files') f) AS lines
         FROM decisions WHERE id IN (SELECT max(id) FROM decisions WHERE ${where} GROUP BY repo, pr, substr(recorded_at, 1, 10)) AND input IS NOT NULL)
-      GROUP BY agent, day`).all(params) as Array<{ agent: string; day: string; lines: number }>;
+      GROUP BY agent, day`,
+      )
+      .all(params) as Array<{ agent: string; day: string; lines: number }>;
     const byKey = new Map(lines.map((l) => [`${l.agent}\0${l.day}`, l.lines]));
     return counts.map((c) => ({ ...c, lines: byKey.get(`${c.agent}\0${c.day}`) ?? 0 }));
   }
@@ -88,11 +107,24 @@ export class SqliteAuditSource implements AuditSource {
   async budgets(filters: { org?: string }): Promise<BudgetLine[]> {
     const params: Params = {};
     const where = ["agent IS NOT NULL", ...clauses(filters.org ? { org: filters.org } : {}, params)].join(" AND ");
-    const rows = this.db.prepare(`SELECT id, recorded_at, repo, agent, json_extract(decision, '$.limits') AS limits FROM decisions
-      WHERE id IN (SELECT max(id) FROM decisions WHERE ${where} GROUP BY repo, agent) ORDER BY repo, agent`).all(params) as Array<{ id: number; recorded_at: string; repo: string; agent: string; limits: string | null }>;
+    const rows = this.db
+      .prepare(
+        `SELECT id, recorded_at, repo, agent, json_extract(decision, '$.limits') AS limits FROM decisions
+      WHERE id IN (SELECT max(id) FROM decisions WHERE ${where} GROUP BY repo, agent) ORDER BY repo, agent`,
+      )
+      .all(params) as Array<{ id: number; recorded_at: string; repo: string; agent: string; limits: string | null }>;
     return rows.flatMap((r) => {
       const limits = parseLimits(r.limits);
-      return limits.map((l) => ({ repo: r.repo, agent: r.agent, id: l.id, limit: l.limit, actual: l.actual, exceeded: l.exceeded, decision_id: r.id, recorded_at: r.recorded_at }));
+      return limits.map((l) => ({
+        repo: r.repo,
+        agent: r.agent,
+        id: l.id,
+        limit: l.limit,
+        actual: l.actual,
+        exceeded: l.exceeded,
+        decision_id: r.id,
+        recorded_at: r.recorded_at,
+      }));
     });
   }
 
@@ -100,8 +132,12 @@ export class SqliteAuditSource implements AuditSource {
     const started = performance.now();
     const result = this.store.verify();
     return {
-      ok: result.broken === null, rows: result.rows, broken_id: result.broken?.id ?? null, problem: result.broken?.problem ?? null,
-      checked_at: new Date().toISOString(), ms: Math.round(performance.now() - started),
+      ok: result.broken === null,
+      rows: result.rows,
+      broken_id: result.broken?.id ?? null,
+      problem: result.broken?.problem ?? null,
+      checked_at: new Date().toISOString(),
+      ms: Math.round(performance.now() - started),
     };
   }
 
@@ -115,9 +151,15 @@ function parseLimits(text: string | null): Array<{ id: string; limit: number; ac
   if (!text) return [];
   const value: unknown = JSON.parse(text);
   if (!Array.isArray(value)) return [];
-  return value.filter((l): l is { id: string; limit: number; actual: number; exceeded: boolean } =>
-    typeof l === "object" && l !== null && typeof (l as { id?: unknown }).id === "string" && typeof (l as { limit?: unknown }).limit === "number"
-    && typeof (l as { actual?: unknown }).actual === "number" && typeof (l as { exceeded?: unknown }).exceeded === "boolean");
+  return value.filter(
+    (l): l is { id: string; limit: number; actual: number; exceeded: boolean } =>
+      typeof l === "object" &&
+      l !== null &&
+      typeof (l as { id?: unknown }).id === "string" &&
+      typeof (l as { limit?: unknown }).limit === "number" &&
+      typeof (l as { actual?: unknown }).actual === "number" &&
+      typeof (l as { exceeded?: unknown }).exceeded === "boolean",
+  );
 }
 
 export type { Outcome };

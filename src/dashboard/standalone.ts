@@ -14,8 +14,16 @@ export function isLoopbackAddress(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-export async function startLocalDashboard(opts: { databasePath: string; port: number; host: string; env: Record<string, string | undefined> }): Promise<{ url: string; server: Server; close(): Promise<void> }> {
-  if (!isLoopbackAddress(opts.host)) throw new LocalDashboardError(`--host ${opts.host}: the local dashboard has no sign-in, so it listens on loopback only (127.0.0.1, ::1 or localhost); use governor serve with GITHUB_CLIENT_ID for a shared one`);
+export async function startLocalDashboard(opts: {
+  databasePath: string;
+  port: number;
+  host: string;
+  env: Record<string, string | undefined>;
+}): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+  if (!isLoopbackAddress(opts.host))
+    throw new LocalDashboardError(
+      `--host ${opts.host}: the local dashboard has no sign-in, so it listens on loopback only (127.0.0.1, ::1 or localhost); use governor serve with GITHUB_CLIENT_ID for a shared one`,
+    );
   const source = SqliteAuditSource.open(opts.databasePath);
   const handle = dashboardHandler({ source, auth: { kind: "local" }, htmlBase: githubBases(opts.env).webBase });
   const server = createServer((req, res) => {
@@ -38,7 +46,8 @@ export async function startLocalDashboard(opts: { databasePath: string; port: nu
   const a = server.address() as AddressInfo;
   const url = `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
   return {
-    url, server,
+    url,
+    server,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

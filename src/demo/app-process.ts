@@ -7,7 +7,11 @@ const BIN = fileURLToPath(new URL("../../bin/governor.js", import.meta.url));
 
 /** A fresh RSA key pair, as GitHub generates for an app: the app signs its JWTs with the private key. */
 export function generateAppKey(): string {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+  const { privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
   return privateKey;
 }
 
@@ -70,7 +74,10 @@ export function startAppProcess(opts: AppProcessOptions): Promise<AppProcess> {
       if (match?.[1] && match[2]) {
         clearTimeout(timer);
         resolve({
-          url: match[1], webhookUrl: match[2], child, exited,
+          url: match[1],
+          webhookUrl: match[2],
+          child,
+          exited,
           async stop(signal: NodeJS.Signals = "SIGTERM") {
             if (child.exitCode === null && child.signalCode === null) child.kill(signal);
             return exited;

@@ -28,7 +28,10 @@ export const DEFAULT_DEMO_DATABASE = join(tmpdir(), "governor-demo.db");
 /** A file the demo refuses to replace without --force: anything but an audit database holding only the demo's repository. */
 export class NotADemoDatabaseError extends Error {
   override name = "NotADemoDatabaseError";
-  constructor(readonly path: string, why: string) {
+  constructor(
+    readonly path: string,
+    why: string,
+  ) {
     super(`${path} ${why}, not a demo database: refusing to overwrite it (pass --force to replace it, or choose another --db)`);
   }
 }
@@ -49,12 +52,19 @@ function checkReplaceable(path: string): void {
 }
 
 function indent(text: string, by = "    "): string {
-  return text.split("\n").map((l) => (l ? by + l : l)).join("\n");
+  return text
+    .split("\n")
+    .map((l) => (l ? by + l : l))
+    .join("\n");
 }
 
 /** The summary without its footer, and with long file lists kept short, for a terminal. */
 function readable(summary: string | null): string {
-  return (summary ?? "").split("\n").filter((l) => !l.startsWith("<sub>")).join("\n").trim();
+  return (summary ?? "")
+    .split("\n")
+    .filter((l) => !l.startsWith("<sub>"))
+    .join("\n")
+    .trim();
 }
 
 export async function runDemo(opts: DemoOptions): Promise<number> {
@@ -85,9 +95,15 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     const step = async (title: string, webhook: Webhook, number: number) => {
       const before = sim.latestCheck(REPO, number)?.completedAtMs;
-      const payload = webhook.payload as { action: string; pull_request: { user: { login: string }; head: { ref: string } }; review?: { user: { login: string }; state: string } };
+      const payload = webhook.payload as {
+        action: string;
+        pull_request: { user: { login: string }; head: { ref: string } };
+        review?: { user: { login: string }; state: string };
+      };
       out(`── ${title}`);
-      const who = payload.review ? `${payload.review.user.login} ${payload.review.state.replace("_", " ")}` : `${payload.pull_request.user.login} on ${payload.pull_request.head.ref}`;
+      const who = payload.review
+        ? `${payload.review.user.login} ${payload.review.state.replace("_", " ")}`
+        : `${payload.pull_request.user.login} on ${payload.pull_request.head.ref}`;
       out(`   → ${webhook.event}.${payload.action} for ${REPO}#${number} (${who})`);
       const waiting = sim.waitForCheck(REPO, number, { timeoutMs: 15_000, ...(before !== undefined ? { after: before } : {}) });
       const sent = await sim.send(webhook);
@@ -97,46 +113,80 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       out(indent(readable(run.output.summary), "     │ "));
       const labels = sim.labelsOn(REPO, number);
       const requested = sim.requestedReviewers(REPO, number);
-      out(`     labels: ${labels.join(", ") || "(none)"}${requested.users.length + requested.teams.length ? ` · reviewers requested: ${[...requested.teams.map((t) => `@acme/${t}`), ...requested.users.map((u) => `@${u}`)].join(", ")}` : ""}`);
+      out(
+        `     labels: ${labels.join(", ") || "(none)"}${requested.users.length + requested.teams.length ? ` · reviewers requested: ${[...requested.teams.map((t) => `@acme/${t}`), ...requested.users.map((u) => `@${u}`)].join(", ")}` : ""}`,
+      );
       out();
     };
 
     const docs = sim.openPullRequest({
-      repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: "copilot/fix-setup-docs", title: "Fix the setup guide",
+      repo: REPO,
+      author: { login: "Copilot", type: "Bot" },
+      branch: "copilot/fix-setup-docs",
+      title: "Fix the setup guide",
       files: [{ path: "docs/setup.md", content: "# Setup\n\nRun `npm ci`, then `npm test`.\n", additions: 2, deletions: 1 }],
     });
     await step("1. Copilot fixes a doc", docs.webhook, docs.pr.number);
 
     const migration = sim.openPullRequest({
-      repo: REPO, author: { login: "alice", type: "User" }, branch: "codex/add-orders-index", title: "Add an index on orders",
-      files: [{ path: "db/migrations/0002_orders_index.sql", content: "CREATE INDEX orders_user ON orders (user_id);\n", status: "added", additions: 1, deletions: 0 }],
+      repo: REPO,
+      author: { login: "alice", type: "User" },
+      branch: "codex/add-orders-index",
+      title: "Add an index on orders",
+      files: [
+        {
+          path: "db/migrations/0002_orders_index.sql",
+          content: "CREATE INDEX orders_user ON orders (user_id);\n",
+          status: "added",
+          additions: 1,
+          deletions: 0,
+        },
+      ],
     });
     await step("2. Codex (opened by alice) adds a migration", migration.webhook, migration.pr.number);
     const approval = sim.review(REPO, migration.pr.number, { login: "dana", type: "User" }, "APPROVED", "Index looks right.");
     await step("   dana (acme/dba) approves", approval.webhook, migration.pr.number);
 
     const billing = sim.openPullRequest({
-      repo: REPO, author: { login: "devin-ai-integration[bot]", type: "Bot" }, branch: "devin/tax-rounding", title: "Round tax to cents",
-      files: [{ path: "src/billing/invoice.ts", content: "export const TAX = 0.2;\nexport const round = (n: number) => Math.round(n * 100) / 100;\n", additions: 1, deletions: 0 }],
+      repo: REPO,
+      author: { login: "devin-ai-integration[bot]", type: "Bot" },
+      branch: "devin/tax-rounding",
+      title: "Round tax to cents",
+      files: [
+        {
+          path: "src/billing/invoice.ts",
+          content: "export const TAX = 0.2;\nexport const round = (n: number) => Math.round(n * 100) / 100;\n",
+          additions: 1,
+          deletions: 0,
+        },
+      ],
     });
     await step("3. Devin edits billing during the freeze", billing.webhook, billing.pr.number);
 
     const policy = sim.openPullRequest({
-      repo: REPO, author: { login: "bob", type: "User" }, branch: "claude/issue-12-20261124", title: "Relax the billing freeze",
+      repo: REPO,
+      author: { login: "bob", type: "User" },
+      branch: "claude/issue-12-20261124",
+      title: "Relax the billing freeze",
       commitAuthors: [{ name: "Claude", email: "noreply@anthropic.com", login: "claude[bot]" }],
       files: [{ path: ".governance.yml", content: "version: 1\ndefault: allow\n", additions: 2, deletions: 24 }],
     });
     await step("4. Claude Code (for bob) edits the policy file itself", policy.webhook, policy.pr.number);
 
     const human = sim.openPullRequest({
-      repo: REPO, author: { login: "octocat", type: "User" }, branch: "feature/landing-page", title: "New landing page",
+      repo: REPO,
+      author: { login: "octocat", type: "User" },
+      branch: "feature/landing-page",
+      title: "New landing page",
       files: [{ path: "src/web/landing.tsx", content: "export const Landing = () => null;\n", status: "added", additions: 1, deletions: 0 }],
     });
     await step("5. A human opens a PR", human.webhook, human.pr.number);
 
     out("── The audit trail:");
     printTrail(databasePath, out);
-    out(`\nThe database is ${databasePath}. Go on with, for example (in the checkout, \`npx governor\`; elsewhere \`npx agent-governor\` or an installed \`governor\`):`);
+    out(
+      `\nThe database is ${databasePath}. Go on with, for example (in the checkout, \`npx governor\`; elsewhere \`npx agent-governor\` or an installed \`governor\`):`,
+    );
     out(`  governor audit list --db ${shownPath}`);
     out(`  governor audit show 3 --db ${shownPath}`);
     out(`  governor audit replay --all --db ${shownPath}`);
@@ -144,7 +194,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
 
     if (opts.keepServing) {
       // A PR that exists on the simulator but whose webhook has not been sent: the user sends it, as GitHub would.
-      const own = sim.openPullRequest({ repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: "copilot/raise-tax", files: [{ path: "src/billing/invoice.ts", content: "export const TAX = 0.25;\n" }] });
+      const own = sim.openPullRequest({
+        repo: REPO,
+        author: { login: "Copilot", type: "Bot" },
+        branch: "copilot/raise-tax",
+        files: [{ path: "src/billing/invoice.ts", content: "export const TAX = 0.25;\n" }],
+      });
       const payloadFile = join(mkdtempSync(join(tmpdir(), "governor-demo-")), "webhook.json");
       writeFileSync(payloadFile, JSON.stringify(own.webhook.payload));
       out(`\nServing until Ctrl-C.`);

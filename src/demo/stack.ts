@@ -22,20 +22,37 @@ export interface Stack {
 type Log = Parameters<typeof startGovernor>[1];
 
 /** `log`: true prints the server's log lines to stderr; a function receives them. */
-export async function startStack(opts: { scenario?: string; databasePath?: string; tune?: Partial<ServerConfig>; timeoutMs?: number; log?: boolean | Log } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { scenario?: string; databasePath?: string; tune?: Partial<ServerConfig>; timeoutMs?: number; log?: boolean | Log } = {},
+): Promise<Stack> {
   const sim = await startSimulator();
   const scenario = loadScenario(sim, opts.scenario ?? DEMO_SCENARIO);
   const secret = randomBytes(16).toString("hex");
   const databasePath = opts.databasePath ?? join(mkdtempSync(join(tmpdir(), "governor-stack-")), "governor.db");
-  const governor = await startGovernor({
-    appId: scenario.app?.id ?? 1, privateKey: generateAppKey(), secret, webhookPath: "/api/github/webhooks",
-    baseUrl: `${sim.url}/api/v3`, logLevel: "fatal", databasePath, port: 0, host: "127.0.0.1", concurrency: 8, perInstallation: 4,
-    ...(opts.timeoutMs !== undefined ? { requestTimeoutMs: opts.timeoutMs } : {}),
-    ...opts.tune,
-  }, typeof opts.log === "function" ? opts.log : opts.log ? (level, msg, extra) => console.error(level, msg, extra ?? "") : () => undefined);
+  const governor = await startGovernor(
+    {
+      appId: scenario.app?.id ?? 1,
+      privateKey: generateAppKey(),
+      secret,
+      webhookPath: "/api/github/webhooks",
+      baseUrl: `${sim.url}/api/v3`,
+      logLevel: "fatal",
+      databasePath,
+      port: 0,
+      host: "127.0.0.1",
+      concurrency: 8,
+      perInstallation: 4,
+      ...(opts.timeoutMs !== undefined ? { requestTimeoutMs: opts.timeoutMs } : {}),
+      ...opts.tune,
+    },
+    typeof opts.log === "function" ? opts.log : opts.log ? (level, msg, extra) => console.error(level, msg, extra ?? "") : () => undefined,
+  );
   sim.target(governor.webhookUrl, secret);
   return {
-    sim, governor, secret, databasePath,
+    sim,
+    governor,
+    secret,
+    databasePath,
     async close() {
       await governor.close();
       await sim.close();

@@ -5,7 +5,17 @@ import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
 import { checkRunKey } from "./report.js";
 import { checkSummary } from "./summary.js";
-import { parsePayload, PayloadError, type PullRequest, PullRequestEventSchema, PullRequestSchema, type Repository, RepositorySchema, RerunEventSchema, RerunTargetSchema } from "./payload.js";
+import {
+  parsePayload,
+  PayloadError,
+  type PullRequest,
+  PullRequestEventSchema,
+  PullRequestSchema,
+  type Repository,
+  RepositorySchema,
+  RerunEventSchema,
+  RerunTargetSchema,
+} from "./payload.js";
 import { governMergeGroup } from "./merge-group.js";
 import { releaseCommand, ReleaseCommentSchema, releasePullRequest } from "./release.js";
 import type { AppDeps } from "./ports.js";
@@ -16,7 +26,6 @@ import { OVERRIDE_ACTION } from "./override-report.js";
 import { policyPushOf, scheduleAfterPolicyPush } from "./policy-push.js";
 import { baseBranchHead, readPolicies } from "./policy-source.js";
 import { compiledPolicies } from "../policy/decide.js";
-
 
 /** What the runtime can ask of the loaded app beyond webhooks. */
 export interface GovernorApi {
@@ -53,10 +62,18 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       }
       const pr = await currentPullRequest(context, parsed.repository.owner.login, parsed.repository.name, parsed.pull_request);
       if (pr.state !== "open") return; // closed since this event: there is nothing left to govern
-      await governPullRequest({
-        octokit: context.octokit, repository: parsed.repository, pr,
-        installationId: parsed.installation?.id ?? null, deliveryId: context.id, log: context.log,
-      }, state, deps);
+      await governPullRequest(
+        {
+          octokit: context.octokit,
+          repository: parsed.repository,
+          pr,
+          installationId: parsed.installation?.id ?? null,
+          deliveryId: context.id,
+          log: context.log,
+        },
+        state,
+        deps,
+      );
     };
 
     /**
@@ -74,8 +91,14 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       }
     }
 
-    app.on(PULL_REQUEST_ACTIONS.map((a) => `pull_request.${a}` as const), fromPullRequestPayload);
-    app.on(REVIEW_ACTIONS.map((a) => `pull_request_review.${a}` as const), fromPullRequestPayload);
+    app.on(
+      PULL_REQUEST_ACTIONS.map((a) => `pull_request.${a}` as const),
+      fromPullRequestPayload,
+    );
+    app.on(
+      REVIEW_ACTIONS.map((a) => `pull_request_review.${a}` as const),
+      fromPullRequestPayload,
+    );
 
     // The Re-run button (check_run) and "Re-run all checks" (check_suite): evaluate the PR again, freshly read.
     app.on(["check_run.rerequested", "check_suite.rerequested"], async (context) => {
@@ -91,7 +114,14 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       if (run.app?.id !== undefined && run.app.id !== deps.appId) return; // another app's check
       const owner = event.repository.owner.login;
       const repo = event.repository.name;
-      const where = { owner, repo, fullName: event.repository.full_name, htmlUrl: event.repository.html_url, sha: run.head_sha, installationId: event.installation?.id ?? null };
+      const where = {
+        owner,
+        repo,
+        fullName: event.repository.full_name,
+        htmlUrl: event.repository.html_url,
+        sha: run.head_sha,
+        installationId: event.installation?.id ?? null,
+      };
       let numbers = run.pull_requests.map((p) => p.number);
       if (numbers.length === 0) {
         // Forks leave pull_requests empty: find the PRs by their head commit.
@@ -113,21 +143,55 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
           continue;
         }
         if (pr.state !== "open") continue;
-        await governPullRequest({
-          octokit: context.octokit, repository: event.repository, pr,
-          installationId: event.installation?.id ?? null, deliveryId: context.id, log: context.log,
-        }, state, deps);
+        await governPullRequest(
+          {
+            octokit: context.octokit,
+            repository: event.repository,
+            pr,
+            installationId: event.installation?.id ?? null,
+            deliveryId: context.id,
+            log: context.log,
+          },
+          state,
+          deps,
+        );
       }
     });
 
     // A merge queue asks for the required checks of a group commit: the strictest decision of the PRs in it.
     app.on("merge_group.checks_requested", async (context) => {
       try {
-        await governMergeGroup({ octokit: context.octokit, installationId: (context.payload as { installation?: { id?: number } }).installation?.id ?? null, deliveryId: context.id, log: context.log }, context.payload, state, deps);
+        await governMergeGroup(
+          {
+            octokit: context.octokit,
+            installationId: (context.payload as { installation?: { id?: number } }).installation?.id ?? null,
+            deliveryId: context.id,
+            log: context.log,
+          },
+          context.payload,
+          state,
+          deps,
+        );
       } catch (error) {
         if (!(error instanceof PayloadError)) throw error;
-        const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; merge_group?: { head_sha?: string }; installation?: { id?: number } };
-        await failClosed(context, { owner: p.repository?.owner?.login, repo: p.repository?.name, fullName: p.repository?.full_name, sha: p.merge_group?.head_sha, pr: 0, installationId: p.installation?.id ?? null }, "Error: unreadable webhook payload", error.message);
+        const p = context.payload as {
+          repository?: { owner?: { login?: string }; name?: string; full_name?: string };
+          merge_group?: { head_sha?: string };
+          installation?: { id?: number };
+        };
+        await failClosed(
+          context,
+          {
+            owner: p.repository?.owner?.login,
+            repo: p.repository?.name,
+            fullName: p.repository?.full_name,
+            sha: p.merge_group?.head_sha,
+            pr: 0,
+            installationId: p.installation?.id ?? null,
+          },
+          "Error: unreadable webhook payload",
+          error.message,
+        );
       }
     });
 
@@ -187,9 +251,20 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       const c = await commandComment(context, overrideCommand);
       if (!c || c.pr.state !== "open") return;
       const { reason, repository, pr, by, installationId, owner, repo } = c;
-      const outcome = await overridePullRequest({
-        octokit: context.octokit, repository, pr, installationId, deliveryId: context.id, log: context.log, by, reason,
-      }, state, deps);
+      const outcome = await overridePullRequest(
+        {
+          octokit: context.octokit,
+          repository,
+          pr,
+          installationId,
+          deliveryId: context.id,
+          log: context.log,
+          by,
+          reason,
+        },
+        state,
+        deps,
+      );
       await context.octokit.rest.issues.createComment({ owner, repo, issue_number: pr.number, body: overrideReply(outcome, pr.number) });
     });
 
@@ -218,9 +293,22 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       for (const { number } of event.check_run.pull_requests) {
         const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: number });
         const pr = parsePayload(PullRequestSchema, "pulls.get", data);
-        const policies = await readPolicies(context.octokit, { owner, repo, baseSha: await baseBranchHead(context.octokit, pr, { owner, repo }) }, state.policyTexts, () => deps.now().getTime());
-        const compiled = compiledPolicies({ ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) }, state.compiled);
-        await context.octokit.rest.issues.createComment({ owner, repo, issue_number: number, body: overrideInstructions(compiled.ok ? compiled.policy.overrides : {}) });
+        const policies = await readPolicies(
+          context.octokit,
+          { owner, repo, baseSha: await baseBranchHead(context.octokit, pr, { owner, repo }) },
+          state.policyTexts,
+          () => deps.now().getTime(),
+        );
+        const compiled = compiledPolicies(
+          { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) },
+          state.compiled,
+        );
+        await context.octokit.rest.issues.createComment({
+          owner,
+          repo,
+          issue_number: number,
+          body: overrideInstructions(compiled.ok ? compiled.policy.overrides : {}),
+        });
       }
     });
 
@@ -228,31 +316,60 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
      * What cannot be evaluated still ends in the audit trail and, when the commit is known, in a failing check: an
      * error is never silence. Reporting errors propagate, so the delivery is retried.
      */
-    async function failClosed(context: Context, where: { owner?: string; repo?: string; fullName?: string; htmlUrl?: string; sha?: string; pr: number; installationId: number | null }, title: string, message: string): Promise<void> {
+    async function failClosed(
+      context: Context,
+      where: { owner?: string; repo?: string; fullName?: string; htmlUrl?: string; sha?: string; pr: number; installationId: number | null },
+      title: string,
+      message: string,
+    ): Promise<void> {
       context.log.error({ pr: where.pr }, `${message}: ${title}`);
       const sha = where.sha && /^[0-9a-f]{40}$/.test(where.sha) ? where.sha : undefined;
       const decision = errorDecision(title, [{ message: `${message}. Governor fails closed; use Re-run on this check to try again.` }], sha ?? "");
       const row = await deps.audit.record({
-        recorded_at: deps.now().toISOString(), delivery_id: context.id, installation_id: where.installationId,
-        repo: where.fullName ?? "unknown", pr: where.pr, head_sha: sha ?? "", base_sha: "", agent: null,
-        outcome: "error", decision, input: null, input_missing_reason: `${message}: ${title}`,
+        recorded_at: deps.now().toISOString(),
+        delivery_id: context.id,
+        installation_id: where.installationId,
+        repo: where.fullName ?? "unknown",
+        pr: where.pr,
+        head_sha: sha ?? "",
+        base_sha: "",
+        agent: null,
+        outcome: "error",
+        decision,
+        input: null,
+        input_missing_reason: `${message}: ${title}`,
       });
       if (!where.owner || !where.repo || !sha) return;
       const target = { owner: where.owner, repo: where.repo, headSha: sha };
       const htmlBase = where.htmlUrl ? new URL(where.htmlUrl).origin : "https://github.com";
       const id = await state.startCheck(context.octokit, target, deps.appId);
       // Like every check: reported under the commit's lock, with its audit anchor for `governor audit verify --expect`.
-      await state.exclusive(checkRunKey(target), () => state.report(context.octokit, target, id, deps.appId, decision, checkSummary(decision, { htmlBase, auditId: row.id, auditHash: row.hash }), undefined));
+      await state.exclusive(checkRunKey(target), () =>
+        state.report(context.octokit, target, id, deps.appId, decision, checkSummary(decision, { htmlBase, auditId: row.id, auditHash: row.hash }), undefined),
+      );
     }
 
     /** A payload Governor cannot read: fail the check when the commit can be named, and always log it. */
     async function reportBadPayload(context: Context, error: unknown): Promise<void> {
       if (!(error instanceof PayloadError)) throw error;
-      const p = context.payload as { repository?: { owner?: { login?: string }; name?: string; full_name?: string }; pull_request?: { head?: { sha?: string }; number?: number }; installation?: { id?: number } };
-      await failClosed(context, {
-        owner: p.repository?.owner?.login, repo: p.repository?.name, fullName: p.repository?.full_name, sha: p.pull_request?.head?.sha,
-        pr: p.pull_request?.number ?? 0, installationId: p.installation?.id ?? null,
-      }, "Error: unreadable webhook payload", error.message);
+      const p = context.payload as {
+        repository?: { owner?: { login?: string }; name?: string; full_name?: string };
+        pull_request?: { head?: { sha?: string }; number?: number };
+        installation?: { id?: number };
+      };
+      await failClosed(
+        context,
+        {
+          owner: p.repository?.owner?.login,
+          repo: p.repository?.name,
+          fullName: p.repository?.full_name,
+          sha: p.pull_request?.head?.sha,
+          pr: p.pull_request?.number ?? 0,
+          installationId: p.installation?.id ?? null,
+        },
+        "Error: unreadable webhook payload",
+        error.message,
+      );
     }
   };
 }

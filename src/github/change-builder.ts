@@ -10,7 +10,13 @@ const MAX_COMMITS = 250;
 const CO_AUTHOR = /^co-authored-by:.*<([^>]+)>\s*$/gim;
 
 const STATUS: Record<string, ChangedFile["status"]> = {
-  added: "added", removed: "removed", modified: "modified", renamed: "renamed", copied: "copied", changed: "changed", unchanged: "unchanged",
+  added: "added",
+  removed: "removed",
+  modified: "modified",
+  renamed: "renamed",
+  copied: "copied",
+  changed: "changed",
+  unchanged: "unchanged",
 };
 
 export async function listFiles(octokit: Octokit, owner: string, repo: string, pullNumber: number): Promise<ChangedFile[]> {
@@ -47,7 +53,11 @@ export class IncompleteCommitsError extends Error {
   override name = "IncompleteCommitsError";
 }
 
-type ListedCommit = { author?: { login?: string } | null; committer?: { login?: string } | null; commit: { message: string; author?: { email?: string } | null; committer?: { email?: string } | null } };
+type ListedCommit = {
+  author?: { login?: string } | null;
+  committer?: { login?: string } | null;
+  commit: { message: string; author?: { email?: string } | null; committer?: { email?: string } | null };
+};
 
 /**
  * What the PR's commits say about who made it: commit author logins and e-mails with co-author trailer e-mails (how
@@ -55,7 +65,12 @@ type ListedCommit = { author?: { login?: string } | null; committer?: { login?: 
  * approve). The PR commits API lists at most 250; beyond that the compare API is paged through, and a list that still
  * falls short of the PR's count fails closed.
  */
-export async function listCommitSignals(octokit: Octokit, owner: string, repo: string, pr: { number: number; base: { sha: string }; head: { sha: string }; commits?: number | undefined }): Promise<{ authors: string[]; contributors: string[] }> {
+export async function listCommitSignals(
+  octokit: Octokit,
+  owner: string,
+  repo: string,
+  pr: { number: number; base: { sha: string }; head: { sha: string }; commits?: number | undefined },
+): Promise<{ authors: string[]; contributors: string[] }> {
   const authors = new Set<string>();
   const contributors = new Set<string>();
   const take = (c: ListedCommit) => {
@@ -76,14 +91,22 @@ export async function listCommitSignals(octokit: Octokit, owner: string, repo: s
     let total = Infinity;
     let listed = 0;
     for (let page = 1; listed < total; page++) {
-      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({ owner, repo, basehead: `${pr.base.sha}...${pr.head.sha}`, per_page: PER_PAGE, page });
+      const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+        owner,
+        repo,
+        basehead: `${pr.base.sha}...${pr.head.sha}`,
+        per_page: PER_PAGE,
+        page,
+      });
       total = data.total_commits;
       for (const c of data.commits) take(c);
       listed += data.commits.length;
       if (data.commits.length === 0) break;
     }
     if (listed < total || listed < (pr.commits ?? 0)) {
-      throw new IncompleteCommitsError(`GitHub lists ${Math.max(total, pr.commits ?? 0)} commits for this PR but returned only ${listed}, so Governor cannot see who made all of them`);
+      throw new IncompleteCommitsError(
+        `GitHub lists ${Math.max(total, pr.commits ?? 0)} commits for this PR but returned only ${listed}, so Governor cannot see who made all of them`,
+      );
     }
   }
   return { authors: [...authors].sort(), contributors: [...contributors].sort() };

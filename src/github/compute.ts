@@ -11,7 +11,10 @@ export type ComputeMinutes = Record<"repo_day" | "repo_week" | "org_day" | "org_
  * repositories, over the 24 hours and 7 days before `now`; the `pr_*` parts are jobs of runs on `headBranch` in `repo`.
  * A job is an agent's when its workflow matches the agent's `workflows` under the policy being applied.
  */
-export async function computeMinutes(audit: AuditSink, q: { repo: string; owner: string; headBranch: string; now: Date; agents: readonly AgentDefinition[] }): Promise<ComputeMinutes> {
+export async function computeMinutes(
+  audit: AuditSink,
+  q: { repo: string; owner: string; headBranch: string; now: Date; agents: readonly AgentDefinition[] },
+): Promise<ComputeMinutes> {
   const until = q.now.toISOString();
   const dayAgo = new Date(q.now.getTime() - DAY_MS).toISOString();
   const since = new Date(q.now.getTime() - 7 * DAY_MS).toISOString();

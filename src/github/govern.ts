@@ -12,7 +12,17 @@ import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles
 import type { PullRequest, Repository } from "./payload.js";
 import { baseBranchHead, PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
-import { CHECK_NAME, checkRunKey, closeAbandoned, completeCheck, createCheck, MemoryCheckRunLedger, reviewersToRequest, syncLabels, type Target } from "./report.js";
+import {
+  CHECK_NAME,
+  checkRunKey,
+  closeAbandoned,
+  completeCheck,
+  createCheck,
+  MemoryCheckRunLedger,
+  reviewersToRequest,
+  syncLabels,
+  type Target,
+} from "./report.js";
 import { checkSummary, conclusionOf } from "./summary.js";
 import type { Override } from "../policy/change.js";
 import { type CheckAction, checkActions, OVERRIDDEN_LABEL, syncOverrideLabel } from "./override-report.js";
@@ -33,7 +43,10 @@ export class GovernorState {
   private readonly locks = new Map<string, Promise<void>>();
   /** Per commit: the newest run of ours completed in this process (GitHub shows the newest run of a name). */
   private readonly newestCompleted = new Map<string, { id: number; shows: string }>();
-  constructor(readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger(), private readonly sharedLock?: AppDeps["commitLock"]) {}
+  constructor(
+    readonly checkRuns: CheckRunLedger = new MemoryCheckRunLedger(),
+    private readonly sharedLock?: AppDeps["commitLock"],
+  ) {}
 
   /**
    * Runs `fn` alone among this process's reports on one commit. Several PRs can share a head commit and so its check;
@@ -61,7 +74,16 @@ export class GovernorState {
    * already completed (an evaluation that started later but reported first, knowing less), the decision is put on a
    * fresh run as well: the newest completed run is always the last report. Call inside `exclusive`. Returns the run shown.
    */
-  async report(octokit: Octokit, target: Target, id: number, appId: number, decision: Decision, summary: string, detailsUrl: string | undefined, actions?: CheckAction[]): Promise<number> {
+  async report(
+    octokit: Octokit,
+    target: Target,
+    id: number,
+    appId: number,
+    decision: Decision,
+    summary: string,
+    detailsUrl: string | undefined,
+    actions?: CheckAction[],
+  ): Promise<number> {
     const key = checkRunKey(target);
     await this.completeCheck(octokit, target, id, decision, summary, detailsUrl, actions);
     let shown = id;
@@ -104,7 +126,15 @@ export class GovernorState {
   }
 
   /** Completes this evaluation's run; a run that could not be completed is closed by the next evaluation. */
-  async completeCheck(octokit: Octokit, target: Target, id: number, decision: Decision, summary: string, detailsUrl: string | undefined, actions?: CheckAction[]): Promise<void> {
+  async completeCheck(
+    octokit: Octokit,
+    target: Target,
+    id: number,
+    decision: Decision,
+    summary: string,
+    detailsUrl: string | undefined,
+    actions?: CheckAction[],
+  ): Promise<void> {
     try {
       await completeCheck(octokit, target, id, decision, summary, detailsUrl, actions);
       await this.checkRuns.closed(checkRunKey(target), id);
@@ -154,16 +184,35 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   const owner = repository.owner.login;
   const repo = repository.name;
   const now = deps.now();
-  const policies = await readPolicies(octokit, { owner, repo, baseSha: await baseBranchHead(octokit, pr, { owner, repo }) }, state.policyTexts, () => now.getTime());
+  const policies = await readPolicies(octokit, { owner, repo, baseSha: await baseBranchHead(octokit, pr, { owner, repo }) }, state.policyTexts, () =>
+    now.getTime(),
+  );
   const notes = policies.orgUnseen ? [policies.orgUnseen] : [];
   if (policies.conflict) return { input: null, failure: { title: "Invalid policy: two policy files", message: policies.conflict }, notes };
   if (policies.orgUnseen && deps.requireOrgPolicy) {
-    return { input: null, failure: { title: "Error: the org policy cannot be read", message: `${policies.orgUnseen} This Governor is set to require the org policy (GOVERNOR_REQUIRE_ORG_POLICY), so it fails closed` }, notes: [] };
+    return {
+      input: null,
+      failure: {
+        title: "Error: the org policy cannot be read",
+        message: `${policies.orgUnseen} This Governor is set to require the org policy (GOVERNOR_REQUIRE_ORG_POLICY), so it fails closed`,
+      },
+      notes: [],
+    };
   }
 
   const base: ChangeInput = changeFromPayload(repository, pr);
   const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
-  const context: { now: string; usage: { prs_today: number; prs_by_agent: Record<string, number>; prs_by_agent_week?: Record<string, number>; org_prs_by_agent?: Record<string, number>; org_prs_by_agent_week?: Record<string, number>; compute_minutes?: ComputeMinutes } } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
+  const context: {
+    now: string;
+    usage: {
+      prs_today: number;
+      prs_by_agent: Record<string, number>;
+      prs_by_agent_week?: Record<string, number>;
+      org_prs_by_agent?: Record<string, number>;
+      org_prs_by_agent_week?: Record<string, number>;
+      compute_minutes?: ComputeMinutes;
+    };
+  } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
   if (!sources.org && !sources.repo) {
     return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
   }
@@ -196,7 +245,13 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   const agents = agentNames(identified);
   if (agents.length > 0) {
     // Places in the repository and across the org (org_limits), for a day and a week: one reservation for all.
-    const places = await deps.audit.reserveBudgetPlaces({ repo: repository.full_name, org: owner, agents, pr: pr.number, openedAt: pr.created_at ?? now.toISOString() });
+    const places = await deps.audit.reserveBudgetPlaces({
+      repo: repository.full_name,
+      org: owner,
+      agents,
+      pr: pr.number,
+      openedAt: pr.created_at ?? now.toISOString(),
+    });
     context.usage.prs_by_agent = places.repo.day;
     context.usage.prs_by_agent_week = places.repo.week;
     if (places.org) {
@@ -207,7 +262,13 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
     // Compute budgets: the minutes of the agents' workflow jobs, read only when the policy sets one.
     const compiled = compiledPolicies(sources, state.compiled);
     if (compiled.ok && compiled.policy.budgets.some((b) => COMPUTE_KEYS.has(b.key))) {
-      context.usage.compute_minutes = await computeMinutes(deps.audit, { repo: repository.full_name, owner, headBranch: pr.head.ref, now, agents: compiled.policy.agents });
+      context.usage.compute_minutes = await computeMinutes(deps.audit, {
+        repo: repository.full_name,
+        owner,
+        headBranch: pr.head.ref,
+        now,
+        agents: compiled.policy.agents,
+      });
     }
   }
   // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone, so
@@ -253,7 +314,11 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     const gathered = await gatherInput(req, state, deps);
     notes = gathered.notes;
     if (gathered.input === null) {
-      decision = errorDecision(gathered.failure.title, [{ message: gathered.failure.message, ...(gathered.failure.title.startsWith("Invalid policy") ? { file: ".governance.yml" } : {}) }], pr.head.sha);
+      decision = errorDecision(
+        gathered.failure.title,
+        [{ message: gathered.failure.message, ...(gathered.failure.title.startsWith("Invalid policy") ? { file: ".governance.yml" } : {}) }],
+        pr.head.sha,
+      );
       missingReason = gathered.failure.message;
     } else {
       input = gathered.input;
@@ -272,9 +337,18 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   // The decision is recorded before anything is shown on GitHub, so no check exists without its audit row.
   const agentName = decision.agent?.name ?? null;
   const { id: auditId, hash: auditHash } = await deps.audit.record({
-    recorded_at: input?.context.now ?? recordedAt, delivery_id: req.deliveryId, installation_id: req.installationId,
-    repo: repository.full_name, pr: pr.number, head_sha: pr.head.sha, base_sha: pr.base.sha, agent: agentName,
-    outcome: decision.outcome, decision, input, ...(missingReason ? { input_missing_reason: missingReason } : {}),
+    recorded_at: input?.context.now ?? recordedAt,
+    delivery_id: req.deliveryId,
+    installation_id: req.installationId,
+    repo: repository.full_name,
+    pr: pr.number,
+    head_sha: pr.head.sha,
+    base_sha: pr.base.sha,
+    agent: agentName,
+    outcome: decision.outcome,
+    decision,
+    input,
+    ...(missingReason ? { input_missing_reason: missingReason } : {}),
   });
 
   await scheduleWindowChange(req, state, deps, input, decision);
@@ -282,7 +356,14 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   // Labels and reviewers first: a completed check then means everything about this decision is on the PR.
   if (decision.outcome !== "not_governed" || pr.labels.some((l) => Object.values(labels).includes(l.name))) {
     try {
-      await syncLabels(octokit, { ...target, number: pr.number }, pr.labels.map((l) => l.name), labels, decision.outcome, state.labelsCreated);
+      await syncLabels(
+        octokit,
+        { ...target, number: pr.number },
+        pr.labels.map((l) => l.name),
+        labels,
+        decision.outcome,
+        state.labelsCreated,
+      );
     } catch (error) {
       // Labels are a convenience; the check below is what branch protection reads, and it must still be reported.
       req.log.warn({ err: error }, "could not update the outcome label");
@@ -290,7 +371,12 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   }
   if (decision.override || pr.labels.some((l) => l.name === OVERRIDDEN_LABEL)) {
     try {
-      await syncOverrideLabel(octokit, { ...target, number: pr.number }, pr.labels.map((l) => l.name), decision);
+      await syncOverrideLabel(
+        octokit,
+        { ...target, number: pr.number },
+        pr.labels.map((l) => l.name),
+        decision,
+      );
     } catch (error) {
       req.log.warn({ err: error }, "could not update the override label");
     }
@@ -298,10 +384,17 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   const compiledNow = input && (input.policies.org || input.policies.repo) ? compiledPolicies(input.policies, state.compiled) : null;
   const actions = checkActions(decision, compiledNow?.ok === true && Object.keys(compiledNow.policy.overrides).length > 0);
   if (decision.outcome === "needs_approval" && !pr.draft) {
-    const request = reviewersToRequest(decision, {
-      author: pr.user.login, org: repository.owner.login,
-      requestedUsers: pr.requested_reviewers.map((r) => r.login), requestedTeams: pr.requested_teams.map((t) => t.slug), reviewed: reviewedBy,
-    }, (login) => isAutomatedAccount(login, "User", Object.values(PRESETS)));
+    const request = reviewersToRequest(
+      decision,
+      {
+        author: pr.user.login,
+        org: repository.owner.login,
+        requestedUsers: pr.requested_reviewers.map((r) => r.login),
+        requestedTeams: pr.requested_teams.map((t) => t.slug),
+        reviewed: reviewedBy,
+      },
+      (login) => isAutomatedAccount(login, "User", Object.values(PRESETS)),
+    );
     if (request.reviewers.length + request.team_reviewers.length > 0) {
       try {
         await octokit.rest.pulls.requestReviewers({ owner: target.owner, repo: target.repo, pull_number: pr.number, ...request });
@@ -315,9 +408,12 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     // Read under the commit's lock, after this decision is recorded: the last report on a commit has seen them all.
     const shown = await strictestForCommit(req, deps, decision);
     const anchor = { htmlBase, auditId, auditHash };
-    const summary = withNotes(notes, shown.fromPr === undefined
-      ? checkSummary(decision, anchor)
-      : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision (audit row ${shown.row}); this PR's own is "${decisionTitle(decision)}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, anchor)}`);
+    const summary = withNotes(
+      notes,
+      shown.fromPr === undefined
+        ? checkSummary(decision, anchor)
+        : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision (audit row ${shown.row}); this PR's own is "${decisionTitle(decision)}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, anchor)}`,
+    );
     const id = checkRunId ?? (await state.startCheck(octokit, target, deps.appId, detailsUrl));
     return state.report(octokit, target, id, deps.appId, shown.decision, summary, detailsUrl, shown.fromPr === undefined ? actions : undefined);
   });
@@ -334,7 +430,12 @@ async function scheduleWindowChange(req: GovernRequest, state: GovernorState, de
   const compiled = governed ? compiledPolicies(input.policies, state.compiled) : null;
   const next = compiled?.ok ? nextWindowChange(compiled.policy, new Date(input!.context.now)) : null;
   try {
-    await deps.audit.scheduleReevaluation({ repo: req.repository.full_name, pr: req.pr.number, installationId: req.installationId, dueAt: next ? next.toISOString() : null });
+    await deps.audit.scheduleReevaluation({
+      repo: req.repository.full_name,
+      pr: req.pr.number,
+      installationId: req.installationId,
+      dueAt: next ? next.toISOString() : null,
+    });
   } catch (error) {
     // The decision is recorded and will be reported; a missed schedule only delays the window's effect to the next event.
     req.log.error({ err: error, pr: req.pr.number }, "could not schedule the re-evaluation of a time window");
@@ -353,7 +454,11 @@ const STRICTNESS: Record<Decision["outcome"], number> = { not_governed: 0, allow
  * second base, whose policy may be laxer); since the check is the commit's, it shows the strictest of their decisions,
  * or a PR could pass another's required check. Costs a call only when another PR was evaluated at this commit.
  */
-export async function strictestForCommit(req: Pick<GovernRequest, "octokit" | "repository" | "log"> & { pr: { number: number; head: { sha: string } } }, deps: AppDeps, own: Decision): Promise<{ decision: Decision; fromPr?: number; row?: number }> {
+export async function strictestForCommit(
+  req: Pick<GovernRequest, "octokit" | "repository" | "log"> & { pr: { number: number; head: { sha: string } } },
+  deps: AppDeps,
+  own: Decision,
+): Promise<{ decision: Decision; fromPr?: number; row?: number }> {
   const { octokit, repository, pr } = req;
   let shown: { decision: Decision; fromPr?: number; row?: number } = { decision: own };
   for (const other of await deps.audit.latestForHead(repository.full_name, pr.head.sha)) {

@@ -10,7 +10,6 @@ import { checkRunKey } from "./report.js";
 import { checkSummary } from "./summary.js";
 import { decisionTitle } from "../report/phrases.js";
 
-
 export const MergeGroupEventSchema = z.object({
   action: z.literal("checks_requested"),
   merge_group: z.object({ head_sha: z.string().regex(/^[0-9a-f]{40}$/), head_ref: z.string(), base_sha: z.string().min(7), base_ref: z.string() }),
@@ -39,9 +38,13 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
   const target = { owner, repo, headSha: group.head_sha };
   const id = await state.startCheck(req.octokit, target, deps.appId); // the group's check is pending at once
   const entry = queueEntry(group.head_ref);
-  const numbers = entry ? [...new Set([...((await deps.audit.mergeGroupPrs?.(repository.full_name, group.base_sha)) ?? []), entry.number])].sort((a, b) => a - b) : [];
+  const numbers = entry
+    ? [...new Set([...((await deps.audit.mergeGroupPrs?.(repository.full_name, group.base_sha)) ?? []), entry.number])].sort((a, b) => a - b)
+    : [];
   const results: Array<{ pr: number; decision: Decision; row: number }> = [];
-  let failure: string | undefined = entry ? undefined : `the merge group's branch ${group.head_ref} does not name its PR (gh-readonly-queue/{base}/pr-{number}-{sha}), so Governor cannot tell what it contains`;
+  let failure: string | undefined = entry
+    ? undefined
+    : `the merge group's branch ${group.head_ref} does not name its PR (gh-readonly-queue/{base}/pr-{number}-{sha}), so Governor cannot tell what it contains`;
   for (const number of failure ? [] : numbers) {
     let pr: PullRequest;
     try {
@@ -60,15 +63,31 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
     const result = await governPullRequest({ ...req, repository, pr }, state, deps);
     results.push({ pr: number, decision: result.decision, row: result.auditId });
   }
-  const strictest = results.reduce<{ pr: number; decision: Decision; row: number } | undefined>((a, b) => (!a || STRICTNESS[b.decision.outcome] > STRICTNESS[a.decision.outcome] ? b : a), undefined);
-  const decision = failure || !strictest
-    ? errorDecision(`Error: ${failure ?? "the merge group holds no PR Governor could evaluate"}`, [{ message: `${failure ?? "no PR evaluated"}. Governor fails closed on the merge group.` }], group.head_sha)
-    : { ...strictest.decision, head_sha: group.head_sha };
+  const strictest = results.reduce<{ pr: number; decision: Decision; row: number } | undefined>(
+    (a, b) => (!a || STRICTNESS[b.decision.outcome] > STRICTNESS[a.decision.outcome] ? b : a),
+    undefined,
+  );
+  const decision =
+    failure || !strictest
+      ? errorDecision(
+          `Error: ${failure ?? "the merge group holds no PR Governor could evaluate"}`,
+          [{ message: `${failure ?? "no PR evaluated"}. Governor fails closed on the merge group.` }],
+          group.head_sha,
+        )
+      : { ...strictest.decision, head_sha: group.head_sha };
   const prs = results.map((r) => `#${r.pr} (audit row ${r.row}: ${decisionTitle(r.decision)})`).join(", ");
   const row = await deps.audit.record({
-    recorded_at: deps.now().toISOString(), delivery_id: req.deliveryId, installation_id: req.installationId,
-    repo: repository.full_name, pr: entry?.number ?? 0, head_sha: group.head_sha, base_sha: group.base_sha, agent: null, // the PRs' own rows carry their agents
-    outcome: decision.outcome, decision, input: null,
+    recorded_at: deps.now().toISOString(),
+    delivery_id: req.deliveryId,
+    installation_id: req.installationId,
+    repo: repository.full_name,
+    pr: entry?.number ?? 0,
+    head_sha: group.head_sha,
+    base_sha: group.base_sha,
+    agent: null, // the PRs' own rows carry their agents
+    outcome: decision.outcome,
+    decision,
+    input: null,
     input_missing_reason: `${MERGE_GROUP_REASON_PREFIX}${group.head_ref}: the strictest decision of ${prs || "no PR"}${failure ? `; ${failure}` : ""}`,
   });
   const htmlBase = new URL(repository.html_url).origin;

@@ -48,7 +48,10 @@ function createsCheckRun(options: { method: string; url: string }): boolean {
 
 /** A low-cardinality route for metrics: pagination hands Octokit full URLs, which must not become label values. */
 export function routeLabel(method: string, url: string): string {
-  let path = url.replace(/^https?:\/\/[^/]+/, "").replace(/^\/api\/v3/, "").replace(/\?.*$/, "");
+  let path = url
+    .replace(/^https?:\/\/[^/]+/, "")
+    .replace(/^\/api\/v3/, "")
+    .replace(/\?.*$/, "");
   path = path
     .replace(/\{(pull_number|issue_number|check_run_id|installation_id)\}/g, "{number}")
     .replace(/^\/repos\/[^/{]+\/[^/{]+/, "/repos/{owner}/{repo}")
@@ -61,7 +64,17 @@ export function routeLabel(method: string, url: string): string {
 }
 
 export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctokit {
-  type Hookable = { hook: { wrap: (name: "request", fn: (request: (o: unknown) => Promise<{ status: number }>, options: { method: string; url: string; request?: Record<string, unknown> }) => Promise<unknown>) => void } };
+  type Hookable = {
+    hook: {
+      wrap: (
+        name: "request",
+        fn: (
+          request: (o: unknown) => Promise<{ status: number }>,
+          options: { method: string; url: string; request?: Record<string, unknown> },
+        ) => Promise<unknown>,
+      ) => void;
+    };
+  };
   const timeoutMs = tuning.timeoutMs ?? 10_000;
   const retries = tuning.retries ?? 3;
   const baseMs = tuning.retryAfterBaseValue ?? 1000;

@@ -13,11 +13,22 @@ export function checkActions(decision: Decision, overridesConfigured: boolean): 
 }
 
 /** The `governance: overridden` label follows the decision: on while an override holds, off after a new push. */
-export async function syncOverrideLabel(octokit: Octokit, t: { owner: string; repo: string; number: number }, current: readonly string[], decision: Decision): Promise<void> {
+export async function syncOverrideLabel(
+  octokit: Octokit,
+  t: { owner: string; repo: string; number: number },
+  current: readonly string[],
+  decision: Decision,
+): Promise<void> {
   const has = current.includes(OVERRIDDEN_LABEL);
   if (decision.override && !has) {
     try {
-      await octokit.rest.issues.createLabel({ owner: t.owner, repo: t.repo, name: OVERRIDDEN_LABEL, color: "8250df", description: "A break-glass override by Governor's policy" });
+      await octokit.rest.issues.createLabel({
+        owner: t.owner,
+        repo: t.repo,
+        name: OVERRIDDEN_LABEL,
+        color: "8250df",
+        description: "A break-glass override by Governor's policy",
+      });
     } catch (error) {
       if ((error as { status?: number }).status !== 422) throw error; // already exists
     }
@@ -30,4 +41,3 @@ export async function syncOverrideLabel(octokit: Octokit, t: { owner: string; re
     }
   }
 }
-

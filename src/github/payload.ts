@@ -15,13 +15,22 @@ export type Repository = z.infer<typeof RepositorySchema>;
 export const PullRequestSchema = z.object({
   number: z.number().int().positive(),
   state: z.string(),
-  draft: z.boolean().nullish().transform((v) => v ?? false),
+  draft: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
   user: AccountSchema,
   head: z.object({ ref: z.string(), sha: z.string().min(7) }),
   base: z.object({ ref: z.string(), sha: z.string().min(7) }),
   labels: z.array(z.object({ name: z.string() })).default([]),
-  requested_reviewers: z.array(z.object({ login: z.string() }).passthrough()).nullish().transform((v) => v ?? []),
-  requested_teams: z.array(z.object({ slug: z.string() }).passthrough()).nullish().transform((v) => v ?? []),
+  requested_reviewers: z
+    .array(z.object({ login: z.string() }).passthrough())
+    .nullish()
+    .transform((v) => v ?? []),
+  requested_teams: z
+    .array(z.object({ slug: z.string() }).passthrough())
+    .nullish()
+    .transform((v) => v ?? []),
   changed_files: z.number().int().min(0).optional(),
   /** How many commits GitHub counts in the PR (not in review payloads). */
   commits: z.number().int().min(0).optional(),
@@ -50,7 +59,10 @@ export const RerunTargetSchema = z.object({
 
 export class PayloadError extends Error {
   override name = "PayloadError";
-  constructor(readonly event: string, readonly issues: string[]) {
+  constructor(
+    readonly event: string,
+    readonly issues: string[],
+  ) {
     super(`the ${event} payload is missing or has wrong fields: ${issues.join("; ")}`);
   }
 }
@@ -58,5 +70,8 @@ export class PayloadError extends Error {
 export function parsePayload<T>(schema: z.ZodType<T>, event: string, payload: unknown): T {
   const result = schema.safeParse(payload);
   if (result.success) return result.data;
-  throw new PayloadError(event, result.error.issues.slice(0, 10).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
+  throw new PayloadError(
+    event,
+    result.error.issues.slice(0, 10).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
+  );
 }

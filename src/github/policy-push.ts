@@ -34,7 +34,8 @@ export function policyPushOf(payload: unknown): PolicyPush | null {
   const branch = ref.slice("refs/heads/".length);
   const commits = Array.isArray(body["commits"]) ? (body["commits"] as unknown[]).map(obj) : [];
   const paths = new Set<string>();
-  for (const c of commits) for (const key of ["added", "modified", "removed"]) for (const p of (c?.[key] as unknown[] | undefined) ?? []) if (typeof p === "string") paths.add(p);
+  for (const c of commits)
+    for (const key of ["added", "modified", "removed"]) for (const p of (c?.[key] as unknown[] | undefined) ?? []) if (typeof p === "string") paths.add(p);
   const unknown = body["forced"] === true || body["created"] === true || commits.length >= PUSH_COMMITS_LISTED;
   const org = name === ORG_POLICY_REPO && branch === str(repository?.["default_branch"]);
   if (org && (unknown || paths.has(ORG_POLICY_PATH))) return { scope: "org", repo, branch };
@@ -46,7 +47,13 @@ export function policyPushOf(payload: unknown): PolicyPush | null {
  * Puts each open PR the push governs on the durable re-evaluation schedule, due now: the server queues them into the
  * inbox like a time window's, where one PR is evaluated at a time and a burst of pushes lands on the same rows.
  */
-export async function scheduleAfterPolicyPush(octokit: Octokit, deps: AppDeps, push: PolicyPush, installationId: number | null, log: { warn: (o: object, m: string) => void }): Promise<number> {
+export async function scheduleAfterPolicyPush(
+  octokit: Octokit,
+  deps: AppDeps,
+  push: PolicyPush,
+  installationId: number | null,
+  log: { warn: (o: object, m: string) => void },
+): Promise<number> {
   if (!deps.audit.scheduleReevaluation) return 0;
   const now = deps.now().toISOString();
   const repos: string[] = push.scope === "repo" ? [push.repo] : [];

@@ -41,7 +41,10 @@ function statusOf(error: unknown): number | undefined {
 async function readFile(octokit: Octokit, owner: string, repo: string, path: string, ref: string | undefined, etag?: string) {
   try {
     const response = await octokit.rest.repos.getContent({
-      owner, repo, path, ...(ref ? { ref } : {}),
+      owner,
+      repo,
+      path,
+      ...(ref ? { ref } : {}),
       ...(etag ? { headers: { "if-none-match": etag } } : {}),
     });
     const data = response.data as { type?: string; content?: string; encoding?: string; sha?: string; size?: number };
@@ -50,7 +53,9 @@ async function readFile(octokit: Octokit, owner: string, repo: string, path: str
     }
     // GitHub leaves `content` empty (encoding "none") above 1 MB; either way a policy over the limit is refused unread.
     if ((data.size ?? 0) > POLICY_LIMITS.maxBytes || data.encoding === "none") {
-      throw new PolicyReadError(`${owner}/${repo}:${path} is ${data.size ?? "over 1,000,000"} bytes; a policy file is limited to ${POLICY_LIMITS.maxBytes} bytes`);
+      throw new PolicyReadError(
+        `${owner}/${repo}:${path} is ${data.size ?? "over 1,000,000"} bytes; a policy file is limited to ${POLICY_LIMITS.maxBytes} bytes`,
+      );
     }
     const text = Buffer.from(data.content, data.encoding === "base64" ? "base64" : "utf8").toString("utf8");
     return { status: "found" as const, text, sha: data.sha, etag: response.headers.etag };
@@ -83,7 +88,9 @@ async function commitExists(octokit: Octokit, owner: string, repo: string, sha: 
   } catch (error) {
     const status = statusOf(error);
     if (status === 404 || status === 409 || status === 422) return false;
-    throw new PolicyReadError(`could not tell whether the base commit ${sha.slice(0, 12)} of ${owner}/${repo} exists (${describe(error)}), so not whether it has a policy`);
+    throw new PolicyReadError(
+      `could not tell whether the base commit ${sha.slice(0, 12)} of ${owner}/${repo} exists (${describe(error)}), so not whether it has a policy`,
+    );
   }
   cache.set(key, { text: null, at: now() });
   return true;
@@ -112,7 +119,9 @@ export async function baseBranchHead(octokit: Octokit, pr: { base: { ref: string
     return data.commit.sha;
   } catch (error) {
     if (statusOf(error) === 404) return pr.base.sha;
-    throw new PolicyReadError(`could not read the head of the base branch ${pr.base.ref} of ${target.owner}/${target.repo} (${describe(error)}), so not the policy in force`);
+    throw new PolicyReadError(
+      `could not read the head of the base branch ${pr.base.ref} of ${target.owner}/${target.repo} (${describe(error)}), so not the policy in force`,
+    );
   }
 }
 
@@ -133,7 +142,9 @@ export async function readPolicies(
       });
       // Only a definite "no such file at an existing commit" is absence; it is never cached otherwise.
       if (read.status !== "found" && !(await commitExists(octokit, target.owner, target.repo, target.baseSha, cache, now))) {
-        throw new PolicyReadError(`GitHub does not know the base commit ${target.baseSha.slice(0, 12)} of ${fullName} (404), so Governor cannot tell whether it has a policy`);
+        throw new PolicyReadError(
+          `GitHub does not know the base commit ${target.baseSha.slice(0, 12)} of ${fullName} (404), so Governor cannot tell whether it has a policy`,
+        );
       }
       entry = { text: read.status === "found" ? read.text : null, at: now() };
       cache.set(key, entry);
@@ -158,14 +169,18 @@ export async function readPolicies(
       read = await readFile(octokit, target.owner, ORG_POLICY_REPO, ORG_POLICY_PATH, undefined, entry?.etag);
     } catch (error) {
       // Fail closed: an org policy is never taken as absent because a read failed (known or not, it may exist).
-      throw new PolicyReadError(`could not read the org policy ${orgRepo}:${ORG_POLICY_PATH} (${describe(error)}, after retries)${known !== null ? "; the org policy read before is not dropped" : ""}`);
+      throw new PolicyReadError(
+        `could not read the org policy ${orgRepo}:${ORG_POLICY_PATH} (${describe(error)}, after retries)${known !== null ? "; the org policy read before is not dropped" : ""}`,
+      );
     }
     if (read.status === "found") entry = { text: read.text, ...(read.sha ? { sha: read.sha } : {}), ...(read.etag ? { etag: read.etag } : {}), at: now() };
     else if (read.status === "absent") {
       // A 404 is the same answer for "no such file" and "no such repository, or not one this installation includes".
       const visible = await orgRepoVisible(octokit, target.owner);
       if (!visible && known !== null) {
-        throw new PolicyReadError(`Governor read the org policy ${orgRepo}:${ORG_POLICY_PATH} before, but can no longer see ${orgRepo}; it fails closed rather than drop the org policy (install Governor on ${orgRepo} again)`);
+        throw new PolicyReadError(
+          `Governor read the org policy ${orgRepo}:${ORG_POLICY_PATH} before, but can no longer see ${orgRepo}; it fails closed rather than drop the org policy (install Governor on ${orgRepo} again)`,
+        );
       }
       entry = visible ? { text: null, at: now() } : { text: null, unseen: true, at: now() };
     }

@@ -33,14 +33,25 @@ export type ReleaseOutcome = { released: true; auditId: number } | { released: f
  * there, or a member of a team named there); never the PR's author, a bot or an agent, and never without a reason.
  */
 export async function releasePullRequest(
-  octokit: Octokit, state: GovernorState, deps: AppDeps,
+  octokit: Octokit,
+  state: GovernorState,
+  deps: AppDeps,
   q: { repository: Repository; pr: PullRequest; by: { login: string; type: string }; reason: string; installationId: number | null; deliveryId: string | null },
 ): Promise<ReleaseOutcome> {
   const { repository, pr, by } = q;
   const known = await deps.audit.knownAgents(repository.full_name, pr.number);
   if (known.length === 0) return { released: false, why: `#${pr.number} is not governed as an agent's PR, so there is nothing to release.` };
   if (!q.reason) return { released: false, why: "a release needs a reason: `/governance release <reason>`; it goes into the audit trail." };
-  const policies = await readPolicies(octokit, { owner: repository.owner.login, repo: repository.name, baseSha: await baseBranchHead(octokit, pr, { owner: repository.owner.login, repo: repository.name }) }, state.policyTexts, () => deps.now().getTime());
+  const policies = await readPolicies(
+    octokit,
+    {
+      owner: repository.owner.login,
+      repo: repository.name,
+      baseSha: await baseBranchHead(octokit, pr, { owner: repository.owner.login, repo: repository.name }),
+    },
+    state.policyTexts,
+    () => deps.now().getTime(),
+  );
   const sources = { ...(policies.org ? { org: policies.org } : {}), ...(policies.repo ? { repo: policies.repo } : {}) };
   const compiled = compiledPolicies(sources, state.compiled);
   if (!compiled.ok) return { released: false, why: "the policy at the PR's base is invalid, so its owners are not known; fix the policy first." };
@@ -64,9 +75,18 @@ export async function releasePullRequest(
     cause: { code: "released", params: { by: by.login, pr: pr.number, was: known.join(", "), reason: q.reason } },
   };
   const row = await deps.audit.record({
-    recorded_at: deps.now().toISOString(), delivery_id: q.deliveryId, installation_id: q.installationId,
-    repo: repository.full_name, pr: pr.number, head_sha: pr.head.sha, base_sha: pr.base.sha, agent: null,
-    outcome: "not_governed", decision, input: null, input_missing_reason: `${RELEASE_REASON_PREFIX}${by.login} (was ${known.join(", ")}): ${q.reason}`,
+    recorded_at: deps.now().toISOString(),
+    delivery_id: q.deliveryId,
+    installation_id: q.installationId,
+    repo: repository.full_name,
+    pr: pr.number,
+    head_sha: pr.head.sha,
+    base_sha: pr.base.sha,
+    agent: null,
+    outcome: "not_governed",
+    decision,
+    input: null,
+    input_missing_reason: `${RELEASE_REASON_PREFIX}${by.login} (was ${known.join(", ")}): ${q.reason}`,
   });
   return { released: true, auditId: row.id };
 }

@@ -60,12 +60,27 @@ async function inProgressRuns(octokit: Octokit, t: Target, appId: number): Promi
  * evaluation reports on a run of its own, and GitHub shows the newest. The create is never repeated blindly: when its
  * answer is lost, an in-progress run of ours that nobody here owns is taken instead of making a second one.
  */
-export async function createCheck(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, owned: ReadonlySet<number>, detailsUrl?: string): Promise<number> {
+export async function createCheck(
+  octokit: Octokit,
+  t: Target,
+  ledger: CheckRunLedger,
+  appId: number,
+  owned: ReadonlySet<number>,
+  detailsUrl?: string,
+): Promise<number> {
   const token = await ledger.intend(checkRunKey(t));
-  const create = async () => (await octokit.rest.checks.create({
-    owner: t.owner, repo: t.repo, name: CHECK_NAME, head_sha: t.headSha, status: "in_progress",
-    started_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}),
-  })).data.id;
+  const create = async () =>
+    (
+      await octokit.rest.checks.create({
+        owner: t.owner,
+        repo: t.repo,
+        name: CHECK_NAME,
+        head_sha: t.headSha,
+        status: "in_progress",
+        started_at: new Date().toISOString(),
+        ...(detailsUrl ? { details_url: detailsUrl } : {}),
+      })
+    ).data.id;
   let id: number;
   try {
     id = await create();
@@ -81,7 +96,14 @@ export async function createCheck(octokit: Octokit, t: Target, ledger: CheckRunL
  * Closes the runs of this commit that earlier evaluations left in progress (a crash, a lost answer), so none spins
  * forever; runs still being evaluated in this process (`owned`) are left to finish.
  */
-export async function closeAbandoned(octokit: Octokit, t: Target, ledger: CheckRunLedger, appId: number, before: OpenRuns, owned: ReadonlySet<number>): Promise<void> {
+export async function closeAbandoned(
+  octokit: Octokit,
+  t: Target,
+  ledger: CheckRunLedger,
+  appId: number,
+  before: OpenRuns,
+  owned: ReadonlySet<number>,
+): Promise<void> {
   const key = checkRunKey(t);
   let ids = before.ids;
   // Another replica's start without an id yet could be any in-progress run GitHub lists: the listing is not used then.
@@ -93,8 +115,17 @@ export async function closeAbandoned(octokit: Octokit, t: Target, ledger: CheckR
   for (const id of ids.filter((run) => !owned.has(run) && !held.has(run))) {
     try {
       await octokit.rest.checks.update({
-        owner: t.owner, repo: t.repo, check_run_id: id, status: "completed", conclusion: "cancelled", completed_at: new Date().toISOString(),
-        output: { title: "Superseded by a newer evaluation", summary: "This evaluation did not finish (a restart or a lost answer from GitHub). A newer run of the `governance` check on this commit carries the decision." },
+        owner: t.owner,
+        repo: t.repo,
+        check_run_id: id,
+        status: "completed",
+        conclusion: "cancelled",
+        completed_at: new Date().toISOString(),
+        output: {
+          title: "Superseded by a newer evaluation",
+          summary:
+            "This evaluation did not finish (a restart or a lost answer from GitHub). A newer run of the `governance` check on this commit carries the decision.",
+        },
       });
     } catch (error) {
       // Already completed (422) is what was wanted; anything else is left for the next evaluation of this commit.
@@ -120,7 +151,9 @@ export function annotationsFor(decision: Decision): { annotations: Annotation[];
     if (rule.action === "allow" || (rule.gate && rule.gate.met)) continue;
     for (const path of rule.files) {
       all.push({
-        path, start_line: 1, end_line: 1,
+        path,
+        start_line: 1,
+        end_line: 1,
         annotation_level: rule.action === "deny" ? "failure" : "warning",
         title: `${rule.id}: ${rule.action === "deny" ? "denied" : "needs approval"}`,
         message: ruleReason(rule, decision) ?? (rule.action === "deny" ? "Denied by policy." : "Needs an approval."),
@@ -131,7 +164,12 @@ export function annotationsFor(decision: Decision): { annotations: Annotation[];
 }
 
 export async function completeCheck(
-  octokit: Octokit, t: Target, checkRunId: number, decision: Decision, summary: string, detailsUrl: string | undefined,
+  octokit: Octokit,
+  t: Target,
+  checkRunId: number,
+  decision: Decision,
+  summary: string,
+  detailsUrl: string | undefined,
   actions?: ReadonlyArray<{ label: string; description: string; identifier: string }>,
 ): Promise<void> {
   const { annotations, omitted } = annotationsFor(decision);
@@ -139,15 +177,24 @@ export async function completeCheck(
   for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
   const text = omitted > 0 ? `${omitted} more files are affected than are annotated; see the summary and the audit trail.` : undefined;
   const output = (batch: Annotation[] | undefined) => ({
-    title: decisionTitle(decision), summary, ...(text ? { text } : {}), ...(batch?.length ? { annotations: batch } : {}),
+    title: decisionTitle(decision),
+    summary,
+    ...(text ? { text } : {}),
+    ...(batch?.length ? { annotations: batch } : {}),
   });
   // Annotations beyond the first 50 go in further updates; GitHub appends them.
   for (const batch of batches.slice(1)) {
     await octokit.rest.checks.update({ owner: t.owner, repo: t.repo, check_run_id: checkRunId, output: output(batch) });
   }
   await octokit.rest.checks.update({
-    owner: t.owner, repo: t.repo, check_run_id: checkRunId, status: "completed", conclusion: conclusionOf(decision),
-    completed_at: new Date().toISOString(), ...(detailsUrl ? { details_url: detailsUrl } : {}), output: output(batches[0]),
+    owner: t.owner,
+    repo: t.repo,
+    check_run_id: checkRunId,
+    status: "completed",
+    conclusion: conclusionOf(decision),
+    completed_at: new Date().toISOString(),
+    ...(detailsUrl ? { details_url: detailsUrl } : {}),
+    output: output(batches[0]),
     ...(actions ? { actions: [...actions] } : {}),
   });
 }
@@ -156,10 +203,15 @@ export const LABEL_COLOURS = { allowed: "2da44e", needs_approval: "d4a72c", deni
 
 /** Exactly one outcome label; calls GitHub only for what changes. Returns the calls made, for the record. */
 export async function syncLabels(
-  octokit: Octokit, t: Target & { number: number }, current: readonly string[],
-  labels: { allowed: string; needs_approval: string; denied: string }, outcome: Decision["outcome"], created: Set<string>,
+  octokit: Octokit,
+  t: Target & { number: number },
+  current: readonly string[],
+  labels: { allowed: string; needs_approval: string; denied: string },
+  outcome: Decision["outcome"],
+  created: Set<string>,
 ): Promise<{ added: string[]; removed: string[] }> {
-  const wantedKey = outcome === "allowed" ? "allowed" : outcome === "needs_approval" ? "needs_approval" : outcome === "denied" || outcome === "error" ? "denied" : null;
+  const wantedKey =
+    outcome === "allowed" ? "allowed" : outcome === "needs_approval" ? "needs_approval" : outcome === "denied" || outcome === "error" ? "denied" : null;
   const wanted = wantedKey ? labels[wantedKey] : null;
   const ours = new Set(Object.values(labels));
   const removed = current.filter((l) => ours.has(l) && l !== wanted);
@@ -176,7 +228,13 @@ export async function syncLabels(
     const cacheKey = `${t.owner}/${t.repo}:${name}`;
     if (!created.has(cacheKey)) {
       try {
-        await octokit.rest.issues.createLabel({ owner: t.owner, repo: t.repo, name, color: LABEL_COLOURS[wantedKey], description: "Set by Governor from the repository's .governance.yml" });
+        await octokit.rest.issues.createLabel({
+          owner: t.owner,
+          repo: t.repo,
+          name,
+          color: LABEL_COLOURS[wantedKey],
+          description: "Set by Governor from the repository's .governance.yml",
+        });
       } catch (error) {
         if ((error as { status?: number }).status !== 422) throw error; // already exists
       }

@@ -42,7 +42,12 @@ export class SessionWatch {
  * run that took longer than the limit (and was not cancelled) is reported. The policy is read from the default branch,
  * never from the run's own head, which is the agent's code.
  */
-export async function watchSession(req: { octokit: Octokit; payload: unknown; deliveryId: string | null; log: Log }, state: GovernorState, watch: SessionWatch, deps: AppDeps): Promise<void> {
+export async function watchSession(
+  req: { octokit: Octokit; payload: unknown; deliveryId: string | null; log: Log },
+  state: GovernorState,
+  watch: SessionWatch,
+  deps: AppDeps,
+): Promise<void> {
   const event = parsePayload(SessionEventSchema, "workflow_job", req.payload);
   const job = event.workflow_job;
   if (watch.handled.has(job.run_id)) return;
@@ -61,7 +66,17 @@ export async function watchSession(req: { octokit: Octokit; payload: unknown; de
   const agents = workflowAgents(compiled.policy.agents, { workflow: job.workflow_name ?? "", path: null });
   if (!limit || agents.length === 0) return;
   const started = Date.parse(job.started_at);
-  const run = { repo: event.repository.full_name, owner, name: repo, runId: job.run_id, headSha: job.head_sha, agent: agents.join(", "), limit: limit.value, installationId: event.installation?.id ?? null, deliveryId: req.deliveryId };
+  const run = {
+    repo: event.repository.full_name,
+    owner,
+    name: repo,
+    runId: job.run_id,
+    headSha: job.head_sha,
+    agent: agents.join(", "),
+    limit: limit.value,
+    installationId: event.installation?.id ?? null,
+    deliveryId: req.deliveryId,
+  };
 
   if (event.action === "completed") {
     const pending = watch.timers.get(job.run_id);
@@ -70,7 +85,12 @@ export async function watchSession(req: { octokit: Octokit; payload: unknown; de
     const minutes = Math.ceil((Date.parse(job.completed_at ?? "") - started) / 60_000);
     if (minutes > limit.value) {
       watch.handled.add(job.run_id);
-      await recordSession(deps, { ...run, minutes }, "reported", `${run.agent}'s run ${run.runId} took ${minutes} minutes, over limits.max_session_minutes (${limit.value}); reported (on_session_over: ${compiled.policy.session.onOver})`);
+      await recordSession(
+        deps,
+        { ...run, minutes },
+        "reported",
+        `${run.agent}'s run ${run.runId} took ${minutes} minutes, over limits.max_session_minutes (${limit.value}); reported (on_session_over: ${compiled.policy.session.onOver})`,
+      );
     }
     return;
   }
@@ -83,36 +103,76 @@ export async function watchSession(req: { octokit: Octokit; payload: unknown; de
     const minutes = Math.floor((deps.now().getTime() - started) / 60_000);
     try {
       await req.octokit.request("POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel", { owner, repo, run_id: job.run_id });
-      await recordSession(deps, { ...run, minutes }, "cancelled", `${run.agent}'s run ${run.runId} passed limits.max_session_minutes (${limit.value}) after ${minutes} minutes; cancelled`);
+      await recordSession(
+        deps,
+        { ...run, minutes },
+        "cancelled",
+        `${run.agent}'s run ${run.runId} passed limits.max_session_minutes (${limit.value}) after ${minutes} minutes; cancelled`,
+      );
     } catch (error) {
       const status = (error as { status?: number }).status;
-      const why = status === 403
-        ? "Governor could not cancel it: the app lacks the actions: write permission (optional; see docs/operating.md), so it is reported instead"
-        : `Governor could not cancel it (${describeGitHubError(error)}), so it is reported instead`;
-      await recordSession(deps, { ...run, minutes }, "reported", `${run.agent}'s run ${run.runId} passed limits.max_session_minutes (${limit.value}) after ${minutes} minutes. ${why}`);
+      const why =
+        status === 403
+          ? "Governor could not cancel it: the app lacks the actions: write permission (optional; see docs/operating.md), so it is reported instead"
+          : `Governor could not cancel it (${describeGitHubError(error)}), so it is reported instead`;
+      await recordSession(
+        deps,
+        { ...run, minutes },
+        "reported",
+        `${run.agent}'s run ${run.runId} passed limits.max_session_minutes (${limit.value}) after ${minutes} minutes. ${why}`,
+      );
     }
   };
-  const timer = setTimeout(() => void fire().catch((error: unknown) => req.log.error({ err: error, run: job.run_id }, "could not handle a runaway session")), Math.max(0, due - deps.now().getTime()));
+  const timer = setTimeout(
+    () => void fire().catch((error: unknown) => req.log.error({ err: error, run: job.run_id }, "could not handle a runaway session")),
+    Math.max(0, due - deps.now().getTime()),
+  );
   timer.unref();
   watch.timers.set(job.run_id, timer);
 }
 
-interface SessionRun { repo: string; runId: number; headSha: string; agent: string; limit: number; minutes: number; installationId: number | null; deliveryId: string | null }
+interface SessionRun {
+  repo: string;
+  runId: number;
+  headSha: string;
+  agent: string;
+  limit: number;
+  minutes: number;
+  installationId: number | null;
+  deliveryId: string | null;
+}
 
 /** The audit row of a runaway session: no PR (pr 0), no input; the agent, run, minutes and limit in the decision. */
 async function recordSession(deps: AppDeps, run: SessionRun, what: "cancelled" | "reported", message: string): Promise<void> {
   const decision: Decision = {
-    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "denied",
+    schema: DECISION_SCHEMA,
+    evaluator_version: EVALUATOR_VERSION,
+    outcome: "denied",
     cause: { code: "session_over_limit", params: { action: what, agent: run.agent, run: run.runId, minutes: run.minutes, limit: run.limit, detail: message } },
-    agent: null, agents: [], head_sha: run.headSha,
+    agent: null,
+    agents: [],
+    head_sha: run.headSha,
     rules: [{ id: "limits.max_session_minutes", action: "deny", files: [], reason: message, policy_ref: { source: "builtin", path: "", line: 0 } }],
-    gates: { total: 0, met: 0 }, unmatched_files: [],
-    limits: [{ id: "limits.max_session_minutes", limit: run.limit, actual: run.minutes, exceeded: true, scope: "repo", agent: run.agent, used: run.minutes, share: 0 }],
-    files_considered: 0, errors: [],
+    gates: { total: 0, met: 0 },
+    unmatched_files: [],
+    limits: [
+      { id: "limits.max_session_minutes", limit: run.limit, actual: run.minutes, exceeded: true, scope: "repo", agent: run.agent, used: run.minutes, share: 0 },
+    ],
+    files_considered: 0,
+    errors: [],
   };
   await deps.audit.record({
-    recorded_at: deps.now().toISOString(), delivery_id: run.deliveryId, installation_id: run.installationId, repo: run.repo, pr: 0,
-    head_sha: run.headSha, base_sha: "", agent: null, outcome: "denied", decision, input: null,
+    recorded_at: deps.now().toISOString(),
+    delivery_id: run.deliveryId,
+    installation_id: run.installationId,
+    repo: run.repo,
+    pr: 0,
+    head_sha: run.headSha,
+    base_sha: "",
+    agent: null,
+    outcome: "denied",
+    decision,
+    input: null,
     input_missing_reason: `${SESSION_REASON_PREFIX}agent ${run.agent}, run ${run.runId}, ${run.minutes} minutes, limit ${run.limit}: ${what}`,
   });
 }

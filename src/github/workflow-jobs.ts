@@ -26,7 +26,14 @@ export async function recordWorkflowJob(payload: unknown, deliveryId: string | n
   const job = event.workflow_job;
   if (!job.completed_at) return { recorded: false };
   return deps.audit.recordWorkflowJob({
-    jobId: job.id, repo: event.repository.full_name, runId: job.run_id, workflow: job.workflow_name ?? "", path: null,
-    headBranch: job.head_branch ?? null, startedAt: job.started_at, completedAt: job.completed_at, deliveryId,
+    jobId: job.id,
+    repo: event.repository.full_name,
+    runId: job.run_id,
+    workflow: job.workflow_name ?? "",
+    path: null,
+    headBranch: job.head_branch ?? null,
+    startedAt: job.started_at,
+    completedAt: job.completed_at,
+    deliveryId,
   });
 }

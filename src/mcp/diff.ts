@@ -47,7 +47,13 @@ export function filesFromDiff(diff: string): ChangedFile[] {
   const flush = () => {
     if (current?.path) {
       const keepOld = (current.status === "renamed" || current.status === "copied") && current.previous && current.previous !== current.path;
-      files.push({ path: current.path, ...(keepOld ? { previous_path: current.previous } : {}), status: current.status, additions: current.additions, deletions: current.deletions });
+      files.push({
+        path: current.path,
+        ...(keepOld ? { previous_path: current.previous } : {}),
+        status: current.status,
+        additions: current.additions,
+        deletions: current.deletions,
+      });
     }
     current = null;
   };

@@ -29,7 +29,9 @@ export function policySummary(explained: Extract<Explained, { ok: true }>, agent
     const globs = [...classes.flatMap((cls) => explained.classGlobs[r.source][cls] ?? []), ...(r.rule.match.paths ?? [])];
     const approvers = r.approvers ?? undefined;
     const entry: RuleSummary = {
-      rule: r.id, paths: globs, classes,
+      rule: r.id,
+      paths: globs,
+      classes,
       ...(r.rule.reason ? { reason: r.rule.reason } : {}),
       ...(r.rule.escalate ? { escalate: r.rule.escalate } : {}),
       ...(r.rule.action === "require_approval" ? { approvers: who(approvers) } : {}),
@@ -49,7 +51,8 @@ export function policySummary(explained: Extract<Explained, { ok: true }>, agent
       : c.scope === "all"
         ? `The policy does not list ${agent} as an agent, but it governs every author (scope: all).`
         : `The policy does not recognise ${agent} (its preset is not enabled), so its pull requests are not governed; the rules below apply if you are forced to ${agent}.`,
-    precedence: "Where several rules cover a path, the strictest wins: deny over require_approval over allow. Every changed path counts, and for a rename the old path too.",
+    precedence:
+      "Where several rules cover a path, the strictest wins: deny over require_approval over allow. Every changed path counts, and for a rename the old path too.",
     may_change_freely: groups.allow,
     needs_approval: groups.require_approval,
     may_not_touch: groups.deny,
@@ -61,7 +64,12 @@ export function policySummary(explained: Extract<Explained, { ok: true }>, agent
       ...(d.value === "require_approval" ? { approvers: who(d.approvers ?? undefined) } : {}),
       policy: refText(d.ref),
     })),
-    policy_files: { paths: [...REPO_POLICY_PATHS], action: "require_approval", approvers: who(c.owners?.value), why: "A change to a governance policy file always needs the policy owners, whatever the rules say." },
+    policy_files: {
+      paths: [...REPO_POLICY_PATHS],
+      action: "require_approval",
+      approvers: who(c.owners?.value),
+      why: "A change to a governance policy file always needs the policy owners, whatever the rules say.",
+    },
     limits: {
       max_files_per_pr: limit(c.limits.max_files),
       max_lines_per_pr: limit(c.limits.max_lines),

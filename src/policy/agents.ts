@@ -17,13 +17,26 @@ export interface AgentDefinition {
 }
 
 export const PRESETS: Record<AgentPreset, AgentDefinition> = {
-  copilot: { name: "copilot", logins: ["Copilot", "copilot-swe-agent[bot]"], branches: ["copilot/**"], labels: [], commitAuthors: ["copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"], workflows: ["Copilot cloud agent", "Copilot coding agent", "dynamic/copilot-swe-agent/copilot"] },
+  copilot: {
+    name: "copilot",
+    logins: ["Copilot", "copilot-swe-agent[bot]"],
+    branches: ["copilot/**"],
+    labels: [],
+    commitAuthors: ["copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"],
+    workflows: ["Copilot cloud agent", "Copilot coding agent", "dynamic/copilot-swe-agent/copilot"],
+  },
   codex: { name: "codex", logins: ["chatgpt-codex-connector[bot]"], branches: ["codex/**"], labels: ["codex"], commitAuthors: [] },
   claude: { name: "claude", logins: ["claude[bot]"], branches: ["claude/**"], labels: [], commitAuthors: ["claude[bot]", "noreply@anthropic.com"] },
   devin: { name: "devin", logins: ["devin-ai-integration[bot]"], branches: ["devin/**"], labels: [], commitAuthors: ["devin-ai-integration[bot]"] },
   cursor: { name: "cursor", logins: ["cursor[bot]"], branches: ["cursor/**"], labels: [], commitAuthors: ["cursoragent@cursor.com", "cursor[bot]"] },
   jules: { name: "jules", logins: ["google-labs-jules[bot]"], branches: [], labels: [], commitAuthors: ["google-labs-jules[bot]"] },
-  openhands: { name: "openhands", logins: ["openhands-agent", "openhands[bot]"], branches: ["openhands-fix-issue-*", "openhands/**"], labels: [], commitAuthors: ["openhands@all-hands.dev"] },
+  openhands: {
+    name: "openhands",
+    logins: ["openhands-agent", "openhands[bot]"],
+    branches: ["openhands-fix-issue-*", "openhands/**"],
+    labels: [],
+    commitAuthors: ["openhands@all-hands.dev"],
+  },
 };
 
 export function customDefinition(agent: CustomAgent): AgentDefinition {
@@ -38,7 +51,14 @@ const lower = (s: string) => s.toLowerCase();
  */
 export function unionDefinitions(a: AgentDefinition, b: AgentDefinition): AgentDefinition {
   const union = (x: readonly string[], y: readonly string[]) => [...new Set([...x, ...y])];
-  return { name: a.name, logins: union(a.logins, b.logins), branches: union(a.branches, b.branches), labels: union(a.labels, b.labels), commitAuthors: union(a.commitAuthors, b.commitAuthors), workflows: union(a.workflows ?? [], b.workflows ?? []) };
+  return {
+    name: a.name,
+    logins: union(a.logins, b.logins),
+    branches: union(a.branches, b.branches),
+    labels: union(a.labels, b.labels),
+    commitAuthors: union(a.commitAuthors, b.commitAuthors),
+    workflows: union(a.workflows ?? [], b.workflows ?? []),
+  };
 }
 
 /** Branch globs compiled once each (minimatch(path, glob) compiles on every call, on every decision). */
@@ -98,7 +118,10 @@ export function identifyAgents(definitions: readonly AgentDefinition[], change: 
   const rank = (identity: AgentIdentity) => Math.min(...identity.signals.map((s) => RANK.indexOf(s.kind)));
   return order
     .map((name, i) => ({ identity: found.get(name)!, i }))
-    .map(({ identity, i }) => ({ identity: { name: identity.name, signals: [...identity.signals].sort((a, b) => RANK.indexOf(a.kind) - RANK.indexOf(b.kind)) }, i }))
+    .map(({ identity, i }) => ({
+      identity: { name: identity.name, signals: [...identity.signals].sort((a, b) => RANK.indexOf(a.kind) - RANK.indexOf(b.kind)) },
+      i,
+    }))
     .sort((a, b) => rank(a.identity) - rank(b.identity) || a.i - b.i)
     .map(({ identity }) => identity);
 }
@@ -128,5 +151,8 @@ export interface WorkflowIdentity {
 /** The agents whose `workflows` globs match a job's workflow name or path, sorted. */
 export function workflowAgents(definitions: readonly AgentDefinition[], job: WorkflowIdentity): string[] {
   const hit = (glob: string) => minimatch(job.workflow, glob, { dot: true, nocase: true }) || (job.path !== null && minimatch(job.path, glob, { dot: true }));
-  return definitions.filter((d) => (d.workflows ?? []).some(hit)).map((d) => d.name).sort();
+  return definitions
+    .filter((d) => (d.workflows ?? []).some(hit))
+    .map((d) => d.name)
+    .sort();
 }

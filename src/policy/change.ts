@@ -75,28 +75,32 @@ export type ChangeInput = z.input<typeof ChangeSchema>;
 export const ContextSchema = z.strictObject({
   /** The evaluation time, ISO 8601; passed in so that evaluation stays pure and replayable. */
   now: z.string(),
-  usage: z.strictObject({
-    /** PRs this agent opened in this repo over the 24 h before `now`, this one included. */
-    prs_today: z.number().int().min(0).default(0),
-    /** The same count for each agent that matched the PR (by agent name); an agent without an entry falls back to prs_today. */
-    prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
-    /** This PR's place among each agent's PRs in this repo over the 7 days before its opening (reserved atomically). */
-    prs_by_agent_week: z.record(z.string(), z.number().int().min(0)).default({}),
-    /** The same across every repository of the org, over 24 hours and over 7 days. */
-    org_prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
-    org_prs_by_agent_week: z.record(z.string(), z.number().int().min(0)).default({}),
-    /**
-     * Minutes of each agent's workflow jobs completed in the window before `now` (whole minutes, rounded up per job), in
-     * this repo and across the org, per day and week; `pr_day` / `pr_week` are the parts from runs on this PR's head branch.
-     */
-    compute_minutes: z.strictObject({
-      repo_day: z.record(z.string(), z.number().int().min(0)).default({}),
-      repo_week: z.record(z.string(), z.number().int().min(0)).default({}),
-      org_day: z.record(z.string(), z.number().int().min(0)).default({}),
-      org_week: z.record(z.string(), z.number().int().min(0)).default({}),
-      pr_day: z.record(z.string(), z.number().int().min(0)).default({}),
-      pr_week: z.record(z.string(), z.number().int().min(0)).default({}),
-    }).optional(),
-  }).default({ prs_today: 0, prs_by_agent: {}, prs_by_agent_week: {}, org_prs_by_agent: {}, org_prs_by_agent_week: {} }),
+  usage: z
+    .strictObject({
+      /** PRs this agent opened in this repo over the 24 h before `now`, this one included. */
+      prs_today: z.number().int().min(0).default(0),
+      /** The same count for each agent that matched the PR (by agent name); an agent without an entry falls back to prs_today. */
+      prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
+      /** This PR's place among each agent's PRs in this repo over the 7 days before its opening (reserved atomically). */
+      prs_by_agent_week: z.record(z.string(), z.number().int().min(0)).default({}),
+      /** The same across every repository of the org, over 24 hours and over 7 days. */
+      org_prs_by_agent: z.record(z.string(), z.number().int().min(0)).default({}),
+      org_prs_by_agent_week: z.record(z.string(), z.number().int().min(0)).default({}),
+      /**
+       * Minutes of each agent's workflow jobs completed in the window before `now` (whole minutes, rounded up per job), in
+       * this repo and across the org, per day and week; `pr_day` / `pr_week` are the parts from runs on this PR's head branch.
+       */
+      compute_minutes: z
+        .strictObject({
+          repo_day: z.record(z.string(), z.number().int().min(0)).default({}),
+          repo_week: z.record(z.string(), z.number().int().min(0)).default({}),
+          org_day: z.record(z.string(), z.number().int().min(0)).default({}),
+          org_week: z.record(z.string(), z.number().int().min(0)).default({}),
+          pr_day: z.record(z.string(), z.number().int().min(0)).default({}),
+          pr_week: z.record(z.string(), z.number().int().min(0)).default({}),
+        })
+        .optional(),
+    })
+    .default({ prs_today: 0, prs_by_agent: {}, prs_by_agent_week: {}, org_prs_by_agent: {}, org_prs_by_agent_week: {} }),
 });
 export type EvalContext = z.infer<typeof ContextSchema>;

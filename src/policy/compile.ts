@@ -33,7 +33,14 @@ export interface CompiledDefault extends Setting<Action> {
 }
 
 export type LimitKey = "max_files" | "max_lines" | "max_prs_per_day" | "max_prs_per_week" | "max_compute_minutes_per_day" | "max_compute_minutes_per_week";
-export const LIMIT_KEYS: readonly LimitKey[] = ["max_files", "max_lines", "max_prs_per_day", "max_prs_per_week", "max_compute_minutes_per_day", "max_compute_minutes_per_week"];
+export const LIMIT_KEYS: readonly LimitKey[] = [
+  "max_files",
+  "max_lines",
+  "max_prs_per_day",
+  "max_prs_per_week",
+  "max_compute_minutes_per_day",
+  "max_compute_minutes_per_week",
+];
 /** Limits on minutes of the agent's workflow jobs, as opposed to counts of its PRs. */
 export const COMPUTE_KEYS: ReadonlySet<LimitKey> = new Set(["max_compute_minutes_per_day", "max_compute_minutes_per_week"]);
 /** Limits on one PR's size, as opposed to counts of PRs over a window. */
@@ -185,18 +192,21 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
       }
     }
     const maxSession = policy.limits?.max_session_minutes;
-    if (maxSession !== undefined && (!session.maxMinutes || maxSession < session.maxMinutes.value)) session.maxMinutes = { value: maxSession, ref: refOf(origin, name, lines["limits.max_session_minutes"]) };
+    if (maxSession !== undefined && (!session.maxMinutes || maxSession < session.maxMinutes.value))
+      session.maxMinutes = { value: maxSession, ref: refOf(origin, name, lines["limits.max_session_minutes"]) };
     if (policy.limits?.on_session_over === "cancel") session.onOver = "cancel";
     const budget = (scope: "repo" | "org", key: LimitKey, agent: string | null, value: number | undefined, line: string) => {
       if (value !== undefined) budgets.push({ scope, key, agent, source: name, setting: { value, ref: refOf(origin, name, lines[line]) } });
     };
     for (const key of LIMIT_KEYS) budget("repo", key, null, policy.limits?.[key], `limits.${key}`);
-    for (const [agent, own] of Object.entries(policy.limits?.agents ?? {})) for (const key of LIMIT_KEYS) budget("repo", key, agent, own[key], `limits.agents.${agent}.${key}`);
+    for (const [agent, own] of Object.entries(policy.limits?.agents ?? {}))
+      for (const key of LIMIT_KEYS) budget("repo", key, agent, own[key], `limits.agents.${agent}.${key}`);
     // org_limits only ever comes from the org file (a repo file that writes it does not load).
     if (name === "org" && policy.org_limits) {
       orgLimitsAction = policy.org_limits.action;
       for (const key of ORG_LIMIT_KEYS) budget("org", key, null, policy.org_limits[key], `org_limits.${key}`);
-      for (const [agent, own] of Object.entries(policy.org_limits.agents ?? {})) for (const key of ORG_LIMIT_KEYS) budget("org", key, agent, own[key], `org_limits.agents.${agent}.${key}`);
+      for (const [agent, own] of Object.entries(policy.org_limits.agents ?? {}))
+        for (const key of ORG_LIMIT_KEYS) budget("org", key, agent, own[key], `org_limits.agents.${agent}.${key}`);
     }
 
     // Class names are looked up in a Map: a class called "constructor" or "__proto__" is a name like any other.
@@ -209,7 +219,14 @@ export function compilePolicies(sources: { org?: PolicyOrigin; repo?: PolicyOrig
     policy.rules.forEach((rule, i) => {
       const index = rules.length;
       const approvers = rule.action === "require_approval" ? (rule.approvers ?? fallback) : null;
-      rules.push({ id: `${name}:${rule.id}`, source: name, rule, ref: refOf(origin, name, origin.loaded.ruleLines[i]), approvers, mode: rule.mode ?? policy.mode });
+      rules.push({
+        id: `${name}:${rule.id}`,
+        source: name,
+        rule,
+        ref: refOf(origin, name, origin.loaded.ruleLines[i]),
+        approvers,
+        mode: rule.mode ?? policy.mode,
+      });
       for (const cls of rule.match.classes ?? []) {
         const set = classSet.get(cls);
         if (set !== undefined) setRules[set]?.push(index);

@@ -38,7 +38,9 @@ function textKey(text: string): string {
 
 function keyOf(policies: EvaluationInput["policies"]): string {
   // Fields joined with NUL, which a path, repo or sha cannot contain; the text by its hash.
-  return [policies.org, policies.repo].map((source) => (source ? `${source.path}\0${source.repo ?? ""}\0${source.sha ?? ""}\0${textKey(source.text)}` : "-")).join("\u0001");
+  return [policies.org, policies.repo]
+    .map((source) => (source ? `${source.path}\0${source.repo ?? ""}\0${source.sha ?? ""}\0${textKey(source.text)}` : "-"))
+    .join("\u0001");
 }
 
 export function compileInput(policies: EvaluationInput["policies"]): Compiled {
@@ -50,7 +52,12 @@ export function compileInput(policies: EvaluationInput["policies"]): Compiled {
     if (!source) continue;
     const org = name === "repo" ? origins.org?.loaded.policy : undefined;
     const result = loadPolicy(source.text, source.repo ? `${source.repo}:${source.path}` : source.path, { ...(org ? { org } : {}), role: name });
-    if (result.ok) origins[name] = { loaded: { ...result.loaded, file: source.path }, ...(source.repo ? { repo: source.repo } : {}), ...(source.sha ? { sha: source.sha } : {}) };
+    if (result.ok)
+      origins[name] = {
+        loaded: { ...result.loaded, file: source.path },
+        ...(source.repo ? { repo: source.repo } : {}),
+        ...(source.sha ? { sha: source.sha } : {}),
+      };
     else errors.push(...result.errors);
   }
   if (errors.length > 0) return { ok: false, errors };
@@ -77,9 +84,19 @@ export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
 
 export function noPolicyDecision(headSha: string): Decision {
   return {
-    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "not_governed",
+    schema: DECISION_SCHEMA,
+    evaluator_version: EVALUATOR_VERSION,
+    outcome: "not_governed",
     cause: { code: "no_policy", params: {} },
-    agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors: [],
+    agent: null,
+    agents: [],
+    head_sha: headSha,
+    rules: [],
+    gates: { total: 0, met: 0 },
+    unmatched_files: [],
+    limits: [],
+    files_considered: 0,
+    errors: [],
   };
 }
 
@@ -87,8 +104,18 @@ export function noPolicyDecision(headSha: string): Decision {
 /** `cause`: a code, or the headline of the failure the app met (recorded as data, like the errors' messages). */
 export function errorDecision(cause: Coded | string, errors: Decision["errors"], headSha: string): Decision {
   return {
-    schema: DECISION_SCHEMA, evaluator_version: EVALUATOR_VERSION, outcome: "error",
+    schema: DECISION_SCHEMA,
+    evaluator_version: EVALUATOR_VERSION,
+    outcome: "error",
     cause: typeof cause === "string" ? { code: "error", params: { headline: cause } } : cause,
-    agent: null, agents: [], head_sha: headSha, rules: [], gates: { total: 0, met: 0 }, unmatched_files: [], limits: [], files_considered: 0, errors,
+    agent: null,
+    agents: [],
+    head_sha: headSha,
+    rules: [],
+    gates: { total: 0, met: 0 },
+    unmatched_files: [],
+    limits: [],
+    files_considered: 0,
+    errors,
   };
 }

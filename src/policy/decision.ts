@@ -64,14 +64,16 @@ export const AppliedRuleSchema = z.strictObject({
   escalate: z.string().optional(),
   policy_ref: PolicyRefSchema,
   /** Present for require_approval: the gate this rule opens. */
-  gate: z.strictObject({
-    approvers: GateApproversSchema,
-    approved_by: z.array(z.string()),
-    changes_requested_by: z.array(z.string()),
-    /** Approvals not counted: v2 gives a `code` (author, automated, not_approver, contributor, stale); v1 rows a `why` sentence. */
-    ignored: z.array(z.strictObject({ login: z.string(), code: IgnoredCodeSchema.optional(), why: z.string().optional() })),
-    met: z.boolean(),
-  }).optional(),
+  gate: z
+    .strictObject({
+      approvers: GateApproversSchema,
+      approved_by: z.array(z.string()),
+      changes_requested_by: z.array(z.string()),
+      /** Approvals not counted: v2 gives a `code` (author, automated, not_approver, contributor, stale); v1 rows a `why` sentence. */
+      ignored: z.array(z.strictObject({ login: z.string(), code: IgnoredCodeSchema.optional(), why: z.string().optional() })),
+      met: z.boolean(),
+    })
+    .optional(),
   /** Present when the rule is in observe mode: it is shown and recorded but does not decide the outcome. */
   mode: z.literal("observe").optional(),
   /** Present when a break-glass override lifted this (blocking) rule for the head commit. */
@@ -112,25 +114,31 @@ export const DecisionSchema = z.strictObject({
   limits: z.array(LimitResultSchema),
   files_considered: z.number().int(),
   /** Present when observe-mode parts would have made the outcome stricter: what enforcing them would have decided. */
-  observed: z.strictObject({
-    outcome: OutcomeSchema,
-    rules: z.array(z.string()).describe("the observe-mode rules that would have blocked"),
-  }).optional(),
+  observed: z
+    .strictObject({
+      outcome: OutcomeSchema,
+      rules: z.array(z.string()).describe("the observe-mode rules that would have blocked"),
+    })
+    .optional(),
   /** Present when a break-glass override turned a blocking decision into `allowed` for this head commit. */
-  override: z.strictObject({
-    by: z.array(z.string()),
-    reason: z.string(),
-    at: z.string(),
-    rules: z.array(z.string()).describe("the blocking rules it lifted"),
-  }).optional(),
+  override: z
+    .strictObject({
+      by: z.array(z.string()),
+      reason: z.string(),
+      at: z.string(),
+      rules: z.array(z.string()).describe("the blocking rules it lifted"),
+    })
+    .optional(),
   /** For outcome `error`: each problem, with where it is when known. */
-  errors: z.array(z.strictObject({
-    message: z.string(),
-    file: z.string().optional(),
-    line: z.number().int().optional(),
-    column: z.number().int().optional(),
-    field: z.string().optional(),
-  })),
+  errors: z.array(
+    z.strictObject({
+      message: z.string(),
+      file: z.string().optional(),
+      line: z.number().int().optional(),
+      column: z.number().int().optional(),
+      field: z.string().optional(),
+    }),
+  ),
 });
 export type Decision = z.infer<typeof DecisionSchema>;
 

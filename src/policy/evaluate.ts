@@ -1,9 +1,28 @@
 // evaluate(policy, change, context) -> decision: pure and deterministic, the same inputs give the same bytes.
 import { identifyAgents, isAutomatedAccount } from "./agents.js";
 import type { Change, EvalContext, Review } from "./change.js";
-import { actionSeverity, type CompiledBudget, type CompiledDefault, type CompiledPolicy, type CompiledRule, COMPUTE_KEYS, LIMIT_KEYS, type LimitKey, PER_PR_KEYS } from "./compile.js";
 import {
-  type AgentIdentity, type AppliedRule, type Decision, DECISION_SCHEMA, EVALUATOR_VERSION, type IgnoredCode, type LimitResult, type Outcome, type Params, type PolicyRef,
+  actionSeverity,
+  type CompiledBudget,
+  type CompiledDefault,
+  type CompiledPolicy,
+  type CompiledRule,
+  COMPUTE_KEYS,
+  LIMIT_KEYS,
+  type LimitKey,
+  PER_PR_KEYS,
+} from "./compile.js";
+import {
+  type AgentIdentity,
+  type AppliedRule,
+  type Decision,
+  DECISION_SCHEMA,
+  EVALUATOR_VERSION,
+  type IgnoredCode,
+  type LimitResult,
+  type Outcome,
+  type Params,
+  type PolicyRef,
 } from "./decision.js";
 import { isActive } from "./windows.js";
 import { isPolicyFile } from "./paths.js";
@@ -11,7 +30,6 @@ import type { Action, Approvers, Rule } from "./schema.js";
 
 /** GitHub's files API lists at most this many files; a larger PR cannot be fully seen. */
 export const GITHUB_FILE_LIST_LIMIT = 3000;
-
 
 interface PendingRule {
   id: string;
@@ -36,7 +54,15 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   // Every matching agent binds the PR: its rules and its budget apply, and the strictest outcome wins.
   const agents = identifyAgents(policy.agents, change);
   if (agents.length === 0 && policy.scope === "agents") {
-    return finish({ outcome: "not_governed", agents, change, rules: [], unmatched: [], limits: [], cause: { code: "no_agent_matched", params: { author: change.author.login } } });
+    return finish({
+      outcome: "not_governed",
+      agents,
+      change,
+      rules: [],
+      unmatched: [],
+      limits: [],
+      cause: { code: "no_agent_matched", params: { author: change.author.login } },
+    });
   }
   const agentNames = new Set(agents.map((a) => a.name));
   const pending = new Map<string, PendingRule>();
@@ -56,8 +82,11 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   const unknownBeyondCap = change.total_files === undefined && change.files.length >= GITHUB_FILE_LIST_LIMIT;
   if (total > change.files.length || total > GITHUB_FILE_LIST_LIMIT || unknownBeyondCap) {
     add("builtin:incomplete-file-list", () => ({
-      id: "builtin:incomplete-file-list", action: "deny", ref: BUILTIN_REF,
-      code: "incomplete_file_list", params: { listed: change.files.length, total: unknownBeyondCap ? null : total, cap: GITHUB_FILE_LIST_LIMIT },
+      id: "builtin:incomplete-file-list",
+      action: "deny",
+      ref: BUILTIN_REF,
+      code: "incomplete_file_list",
+      params: { listed: change.files.length, total: unknownBeyondCap ? null : total, cap: GITHUB_FILE_LIST_LIMIT },
       escalate: escalation,
     }));
   }
@@ -72,7 +101,10 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     if (covering.size === 0) unmatched.add(path);
     // The enforced view decides; the full view (observe-mode parts too) is what enforcing everything would decide.
     // Each is judged on its own, so an observe-mode rule covering a file never lifts an enforced default there.
-    const enforced = judgePath([...covering].filter((r) => policy.rules[r]!.mode === "enforce"), (d) => d.mode === "enforce");
+    const enforced = judgePath(
+      [...covering].filter((r) => policy.rules[r]!.mode === "enforce"),
+      (d) => d.mode === "enforce",
+    );
     const full = judgePath([...covering], () => true);
     for (const r of enforced.rules) addRule(policy.rules[r]!, path);
     for (const d of enforced.defaults) addDefault(d, path);
@@ -81,11 +113,19 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       for (const d of full.defaults) if (d.mode === "observe") addDefault(d, path);
     }
     if (isPolicyFile(path, change.repo.name)) {
-      add("builtin:policy-change", () => ({
-        id: "builtin:policy-change", action: "require_approval", ref: policy.owners?.ref ?? BUILTIN_REF,
-        code: "policy_file_changed", params: {},
-        escalate: escalation, approvers: policy.owners?.value ?? NO_APPROVERS,
-      }), path);
+      add(
+        "builtin:policy-change",
+        () => ({
+          id: "builtin:policy-change",
+          action: "require_approval",
+          ref: policy.owners?.ref ?? BUILTIN_REF,
+          code: "policy_file_changed",
+          params: {},
+          escalate: escalation,
+          approvers: policy.owners?.value ?? NO_APPROVERS,
+        }),
+        path,
+      );
     }
   }
 
@@ -112,11 +152,21 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     const owners = orgGate ? policy.orgOwners : policy.repoOwners;
     const source = first.ref.source === "org" || first.ref.source === "repo" ? first.ref.source : null;
     add(id, () => ({
-      id, action, ref: first.ref,
+      id,
+      action,
+      ref: first.ref,
       // A limit set by a file in observe mode is recorded, never enforced.
       ...(source && policy.modes[source] === "observe" ? { observe: true as const } : {}),
       // The renderer phrases every exceeded row of this id from decision.limits; params name the first.
-      code: "limit_exceeded", params: { key: first.key, scope: first.row.scope ?? "repo", agent: first.row.agent ?? null, used: first.row.used ?? 0, share: first.row.share ?? 0, limit: first.row.limit },
+      code: "limit_exceeded",
+      params: {
+        key: first.key,
+        scope: first.row.scope ?? "repo",
+        agent: first.row.agent ?? null,
+        used: first.row.used ?? 0,
+        share: first.row.share ?? 0,
+        limit: first.row.limit,
+      },
       escalate: escalation,
       ...(action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
     }));
@@ -127,7 +177,10 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     .sort((a, b) => a.order - b.order)
     .map((p) => {
       const rule: AppliedRule = {
-        id: p.id, action: p.action, files: [...p.files].sort(), policy_ref: p.ref,
+        id: p.id,
+        action: p.action,
+        files: [...p.files].sort(),
+        policy_ref: p.ref,
         ...(p.reason !== undefined ? { reason: p.reason } : {}),
         ...(p.code !== undefined ? { code: p.code, params: p.params ?? {} } : {}),
         ...(p.escalate !== undefined ? { escalate: p.escalate } : {}),
@@ -143,32 +196,52 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   const enforcedRules = applied.filter((r) => r.mode !== "observe" && r.overridden_by === undefined);
   const outcome = outcomeOf(enforcedRules);
   const wouldBe = outcomeOf(applied.filter((r) => r.overridden_by === undefined));
-  const observed = wouldBe !== outcome
-    ? { outcome: wouldBe, rules: applied.filter((r) => r.mode === "observe" && blocks(r)).map((r) => r.id) }
-    : undefined;
-  return finish({ outcome, agents, change, rules: applied, unmatched: [...unmatched].sort(), limits, ...(observed ? { observed } : {}), ...(override && outcome === "allowed" ? { override } : {}) });
+  const observed = wouldBe !== outcome ? { outcome: wouldBe, rules: applied.filter((r) => r.mode === "observe" && blocks(r)).map((r) => r.id) } : undefined;
+  return finish({
+    outcome,
+    agents,
+    change,
+    rules: applied,
+    unmatched: [...unmatched].sort(),
+    limits,
+    ...(observed ? { observed } : {}),
+    ...(override && outcome === "allowed" ? { override } : {}),
+  });
 
   function addRule(compiled: CompiledRule, path: string) {
     const rule = compiled.rule;
-    add(compiled.id, () => ({
-      id: compiled.id, action: rule.action, ref: compiled.ref,
-      ...(compiled.mode === "observe" ? { observe: true as const } : {}),
-      ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
-      escalate: rule.escalate ?? escalation,
-      ...(rule.action === "require_approval" ? { approvers: compiled.approvers ?? NO_APPROVERS } : {}),
-    }), path);
+    add(
+      compiled.id,
+      () => ({
+        id: compiled.id,
+        action: rule.action,
+        ref: compiled.ref,
+        ...(compiled.mode === "observe" ? { observe: true as const } : {}),
+        ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
+        escalate: rule.escalate ?? escalation,
+        ...(rule.action === "require_approval" ? { approvers: compiled.approvers ?? NO_APPROVERS } : {}),
+      }),
+      path,
+    );
   }
 
   function addDefault(setting: CompiledDefault, path: string) {
     const action = setting.value;
     const id = `${setting.source}.default`;
-    add(id, () => ({
-      id, action, ref: setting.ref,
-      ...(setting.mode === "observe" ? { observe: true as const } : {}),
-      code: "default", params: { action, source: policy.defaults.length > 1 ? setting.source : null },
-      escalate: escalation,
-      ...(action === "require_approval" ? { approvers: setting.approvers ?? NO_APPROVERS } : {}),
-    }), path);
+    add(
+      id,
+      () => ({
+        id,
+        action,
+        ref: setting.ref,
+        ...(setting.mode === "observe" ? { observe: true as const } : {}),
+        code: "default",
+        params: { action, source: policy.defaults.length > 1 ? setting.source : null },
+        escalate: escalation,
+        ...(action === "require_approval" ? { approvers: setting.approvers ?? NO_APPROVERS } : {}),
+      }),
+      path,
+    );
   }
 }
 
@@ -207,7 +280,16 @@ function applyOverrides(policy: CompiledPolicy, change: Change, rules: AppliedRu
   }
   if (lifted.length === 0) return null;
   const used = current.filter((o) => by.has(o.by));
-  return { by: [...by].sort(), reason: used.map((o) => o.reason).join("; "), at: used.map((o) => o.at).sort().at(-1) ?? "", rules: lifted };
+  return {
+    by: [...by].sort(),
+    reason: used.map((o) => o.reason).join("; "),
+    at:
+      used
+        .map((o) => o.at)
+        .sort()
+        .at(-1) ?? "",
+    rules: lifted,
+  };
 }
 
 /** Each file's path, and for a rename or copy its old path too: moving a file out of a protected place is a change to that place. */
@@ -245,12 +327,18 @@ interface Exceeded {
  * in the agent's window (see AuditSink.reserveAgentPr); an input without a place for a window falls back to the
  * nearest one it has (org to repo, week to day, then prs_today), as inputs stored before that window existed do.
  */
-function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContext, agents: readonly AgentIdentity[]): { results: LimitResult[]; exceeded: Map<string, Exceeded[]> } {
+function checkLimits(
+  policy: CompiledPolicy,
+  change: Change,
+  context: EvalContext,
+  agents: readonly AgentIdentity[],
+): { results: LimitResult[]; exceeded: Map<string, Exceeded[]> } {
   const out: LimitResult[] = [];
   const exceeded = new Map<string, Exceeded[]>();
   const names: Array<string | null> = agents.length === 0 ? [null] : agents.map((a) => a.name);
   const usage = context.usage;
-  const place = (map: Record<string, number>, agent: string | null): number | undefined => (agent !== null && Object.hasOwn(map, agent) ? map[agent] : undefined);
+  const place = (map: Record<string, number>, agent: string | null): number | undefined =>
+    agent !== null && Object.hasOwn(map, agent) ? map[agent] : undefined;
   const position = (scope: "repo" | "org", key: LimitKey, agent: string | null): number => {
     const repoDay = place(usage.prs_by_agent, agent) ?? usage.prs_today;
     const repoWeek = place(usage.prs_by_agent_week, agent) ?? repoDay;
@@ -261,7 +349,8 @@ function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContex
   const minutes = (scope: "repo" | "org", key: LimitKey, agent: string | null): number => {
     const m = usage.compute_minutes;
     if (!m || agent === null) return 0;
-    const map = scope === "repo" ? (key === "max_compute_minutes_per_week" ? m.repo_week : m.repo_day) : (key === "max_compute_minutes_per_week" ? m.org_week : m.org_day);
+    const map =
+      scope === "repo" ? (key === "max_compute_minutes_per_week" ? m.repo_week : m.repo_day) : key === "max_compute_minutes_per_week" ? m.org_week : m.org_day;
     return Object.hasOwn(map, agent) ? map[agent]! : 0;
   };
   const size: Record<"max_files" | "max_lines", number> = {
@@ -278,9 +367,19 @@ function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContex
         const best = candidates.reduce((a, b) => (b.setting.value < a.setting.value ? b : a));
         const orgValue = Math.min(...candidates.filter((c) => c.source === "org").map((c) => c.setting.value));
         const actual = used + share;
-        const row: LimitResult = { id, limit: best.setting.value, actual, exceeded: actual > best.setting.value, scope, agent: best.agent ?? agent, used, share };
+        const row: LimitResult = {
+          id,
+          limit: best.setting.value,
+          actual,
+          exceeded: actual > best.setting.value,
+          scope,
+          agent: best.agent ?? agent,
+          used,
+          share,
+        };
         out.push(row);
-        if (row.exceeded) (exceeded.get(id) ?? exceeded.set(id, []).get(id)!).push({ key, row, ref: best.setting.ref, orgGate: scope === "org" || actual > orgValue });
+        if (row.exceeded)
+          (exceeded.get(id) ?? exceeded.set(id, []).get(id)!).push({ key, row, ref: best.setting.ref, orgGate: scope === "org" || actual > orgValue });
       };
       if (PER_PR_KEYS.has(key)) {
         const candidates = all.filter((b) => b.agent === null || names.includes(b.agent));
@@ -305,7 +404,6 @@ function checkLimits(policy: CompiledPolicy, change: Change, context: EvalContex
   return { results: out, exceeded };
 }
 
-
 /**
  * A gate is met when `count` distinct eligible people approved and no eligible person's latest review requests changes.
  * Eligible: named users and members of named teams, never the PR author, a bot or an agent, nor (unless the gate
@@ -329,11 +427,14 @@ export function judgeGate(
   const ignored: Array<{ login: string; code: IgnoredCode }> = [];
   for (const review of latest) {
     const login = review.user.login;
-    const why: IgnoredCode | null = lower(login) === lower(change.author.login)
-      ? "author"
-      : isAutomated(login, review.user.type)
-        ? "automated"
-        : !named.has(lower(login)) ? "not_approver" : null;
+    const why: IgnoredCode | null =
+      lower(login) === lower(change.author.login)
+        ? "author"
+        : isAutomated(login, review.user.type)
+          ? "automated"
+          : !named.has(lower(login))
+            ? "not_approver"
+            : null;
     if (review.state === "APPROVED") {
       if (why) ignored.push({ login, code: why });
       else if (contributors.has(lower(login))) ignored.push({ login, code: "contributor" });

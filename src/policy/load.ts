@@ -23,9 +23,17 @@ export const POLICY_LIMITS = {
 } as const;
 
 const CITED_SETTINGS: PathKey[][] = [
-  ["default"], ["default_approvers"], ["owners"], ["scope"],
-  ["limits", "max_files"], ["limits", "max_lines"], ["limits", "max_prs_per_day"], ["limits", "action"],
-  ["labels", "allowed"], ["labels", "needs_approval"], ["labels", "denied"],
+  ["default"],
+  ["default_approvers"],
+  ["owners"],
+  ["scope"],
+  ["limits", "max_files"],
+  ["limits", "max_lines"],
+  ["limits", "max_prs_per_day"],
+  ["limits", "action"],
+  ["labels", "allowed"],
+  ["labels", "needs_approval"],
+  ["labels", "denied"],
 ];
 
 /**
@@ -58,9 +66,7 @@ export interface LoadedPolicy {
   warnings: PolicyProblem[];
 }
 
-export type LoadResult =
-  | { ok: true; loaded: LoadedPolicy }
-  | { ok: false; errors: PolicyProblem[]; warnings: PolicyProblem[] };
+export type LoadResult = { ok: true; loaded: LoadedPolicy } | { ok: false; errors: PolicyProblem[]; warnings: PolicyProblem[] };
 
 export function formatProblem(p: PolicyProblem): string {
   const where = p.field ? ` ${p.field}:` : "";
@@ -76,7 +82,11 @@ export function formatField(path: readonly PathKey[]): string {
 export function loadPolicy(rawText: string, file: string, options: LoadOptions = {}): LoadResult {
   const text = rawText.charCodeAt(0) === 0xfeff ? rawText.slice(1) : rawText; // a UTF-8 BOM is legal YAML; drop it
   const at = (offset: number, field: string, message: string, severity: PolicyProblem["severity"] = "error"): PolicyProblem => ({
-    severity, file, ...lineColumn(text, offset), field, message,
+    severity,
+    file,
+    ...lineColumn(text, offset),
+    field,
+    message,
   });
 
   if (Buffer.byteLength(text, "utf8") > POLICY_LIMITS.maxBytes) {
@@ -171,8 +181,12 @@ function yamlProblem(error: unknown, file: string): PolicyProblem {
         ? `the YAML nests deeper than ${POLICY_LIMITS.maxDepth} levels`
         : `YAML syntax: ${error.reason}`;
     return {
-      severity: "error", file, field: "",
-      line: (error.mark?.line ?? 0) + 1, column: (error.mark?.column ?? 0) + 1, message: reason,
+      severity: "error",
+      file,
+      field: "",
+      line: (error.mark?.line ?? 0) + 1,
+      column: (error.mark?.column ?? 0) + 1,
+      message: reason,
     };
   }
   return { severity: "error", file, field: "", line: 1, column: 1, message: `cannot read the YAML: ${String(error)}` };
@@ -198,7 +212,13 @@ function issueProblems(issue: z.core.$ZodIssue, doc: unknown, locate: Locate, at
     case "invalid_value": {
       const got = valueAt(doc, path);
       const allowed = issue.values.map((v) => JSON.stringify(v));
-      const hint = typeof got === "string" ? closest(got, issue.values.filter((v): v is string => typeof v === "string")) : undefined;
+      const hint =
+        typeof got === "string"
+          ? closest(
+              got,
+              issue.values.filter((v): v is string => typeof v === "string"),
+            )
+          : undefined;
       return [at(locate(path), field, `expected ${allowed.join(" | ")}, got ${describe(got)}${hint ? `; did you mean "${hint}"?` : ""}`)];
     }
     case "invalid_type": {
@@ -253,7 +273,8 @@ export function knownKeysAt(path: readonly PathKey[]): string[] {
   };
   for (const key of path) {
     def = unwrap(def);
-    const next = typeof key === "number" ? def.element : def.type === "record" ? def.valueType : def.shape && Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
+    const next =
+      typeof key === "number" ? def.element : def.type === "record" ? def.valueType : def.shape && Object.hasOwn(def.shape, key) ? def.shape[key] : undefined;
     if (!next) return [];
     def = next._zod.def;
   }
@@ -281,7 +302,10 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
       // Reported once, at the glob that crosses the cap: the ones before it fit.
       if (expansions > POLICY_LIMITS.maxBraceExpansions && !overExpanded) {
         overExpanded = true;
-        return error([...path, i], `glob ${JSON.stringify(glob)} brings the policy's brace expansions to ${expansions}; the limit is ${POLICY_LIMITS.maxBraceExpansions.toLocaleString("en")} expansions per policy (and ${MAX_BRACE_ALTERNATIVES.toLocaleString("en")} per glob)`);
+        return error(
+          [...path, i],
+          `glob ${JSON.stringify(glob)} brings the policy's brace expansions to ${expansions}; the limit is ${POLICY_LIMITS.maxBraceExpansions.toLocaleString("en")} expansions per policy (and ${MAX_BRACE_ALTERNATIVES.toLocaleString("en")} per glob)`,
+        );
       }
       const hint = rootOnlyHint(glob);
       if (hint) warn([...path, i], `${JSON.stringify(glob)} only matches files at the repository root; did you mean ${JSON.stringify(hint)}?`);
@@ -324,7 +348,10 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
     rule.match.classes?.forEach((cls, j) => {
       if (!Object.hasOwn(policy.classes, cls)) {
         const hint = closest(cls, classNames);
-        error([...base, "match", "classes", j], `unknown class "${cls}"${hint ? `; did you mean "${hint}"?` : classNames.length ? `; defined classes: ${classNames.join(", ")}` : "; no classes are defined"}`);
+        error(
+          [...base, "match", "classes", j],
+          `unknown class "${cls}"${hint ? `; did you mean "${hint}"?` : classNames.length ? `; defined classes: ${classNames.join(", ")}` : "; no classes are defined"}`,
+        );
       }
     });
     if (rule.match.paths) checkGlobs(rule.match.paths, [...base, "match", "paths"]);
@@ -342,7 +369,11 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
     }
     if (rule.action === "require_approval") {
       const approvers = rule.approvers ?? policy.default_approvers ?? policy.owners ?? org?.default_approvers ?? org?.owners;
-      if (!approvers) error([...base], `rule "${rule.id}" requires approval but names no approvers, and there are no default_approvers or owners${org ? " here or in the org policy" : ""}`);
+      if (!approvers)
+        error(
+          [...base],
+          `rule "${rule.id}" requires approval but names no approvers, and there are no default_approvers or owners${org ? " here or in the org policy" : ""}`,
+        );
       else checkCount(approvers, rule.approvers ? [...base, "approvers", "count"] : [...base]);
     } else if (rule.approvers) {
       warn([...base, "approvers"], `approvers are ignored for action ${rule.action}`);
@@ -357,7 +388,8 @@ function semanticProblems(policy: Policy, org: Policy | undefined, report: Repor
   if (policy.limits?.action === "require_approval" && !policy.owners && !org?.owners) {
     error(["limits", "action"], `limits.action require_approval needs owners to approve${org ? " (here or in the org policy)" : ""}`);
   }
-  if (!policy.owners && !org?.owners) warn([], "no owners: changes to the policy file itself can only be approved once owners are set (here or in the org policy)");
+  if (!policy.owners && !org?.owners)
+    warn([], "no owners: changes to the policy file itself can only be approved once owners are set (here or in the org policy)");
   if (globCount > POLICY_LIMITS.maxGlobs) error([], `the policy has ${globCount} globs; the limit is ${POLICY_LIMITS.maxGlobs}`);
 
   function checkCount(approvers: { teams: string[]; users: string[]; count: number }, path: PathKey[]) {
@@ -373,11 +405,18 @@ const ORG_BUDGET_KEYS = ["max_prs_per_day", "max_prs_per_week", "max_compute_min
 
 /** The budget settings a decision may cite, beyond CITED_SETTINGS: per-agent limits and the org's budgets. */
 function budgetPaths(policy: Policy): PathKey[][] {
-  const out: PathKey[][] = [["limits", "max_prs_per_week"], ["limits", "max_compute_minutes_per_day"], ["limits", "max_compute_minutes_per_week"], ["limits", "max_session_minutes"]];
-  for (const [agent, limits] of Object.entries(policy.limits?.agents ?? {})) for (const key of BUDGET_KEYS) if (limits[key] !== undefined) out.push(["limits", "agents", agent, key]);
+  const out: PathKey[][] = [
+    ["limits", "max_prs_per_week"],
+    ["limits", "max_compute_minutes_per_day"],
+    ["limits", "max_compute_minutes_per_week"],
+    ["limits", "max_session_minutes"],
+  ];
+  for (const [agent, limits] of Object.entries(policy.limits?.agents ?? {}))
+    for (const key of BUDGET_KEYS) if (limits[key] !== undefined) out.push(["limits", "agents", agent, key]);
   if (policy.org_limits) {
     out.push(...ORG_BUDGET_KEYS.map((key) => ["org_limits", key]), ["org_limits", "action"]);
-    for (const [agent, limits] of Object.entries(policy.org_limits.agents ?? {})) for (const key of ORG_BUDGET_KEYS) if (limits[key] !== undefined) out.push(["org_limits", "agents", agent, key]);
+    for (const [agent, limits] of Object.entries(policy.org_limits.agents ?? {}))
+      for (const key of ORG_BUDGET_KEYS) if (limits[key] !== undefined) out.push(["org_limits", "agents", agent, key]);
   }
   return out;
 }
@@ -399,11 +438,25 @@ function budgetProblems(doc: unknown, policy: Policy, options: LoadOptions, repo
     for (const name of keysAt(section)) {
       if (known.has(name)) continue;
       const hint = closest(name, [...known]);
-      out.push(report([section, "agents", name], `unknown agent "${name}"${hint ? `; did you mean "${hint}"?` : `; known agents: ${[...known].join(", ")}`}`, "error", true));
+      out.push(
+        report(
+          [section, "agents", name],
+          `unknown agent "${name}"${hint ? `; did you mean "${hint}"?` : `; known agents: ${[...known].join(", ")}`}`,
+          "error",
+          true,
+        ),
+      );
     }
   }
   if (policy.org_limits && options.role === "repo") {
-    out.push(report(["org_limits"], "org_limits is only valid in the org policy (the org's .github repository); a repository tightens them with its own limits", "error", true));
+    out.push(
+      report(
+        ["org_limits"],
+        "org_limits is only valid in the org policy (the org's .github repository); a repository tightens them with its own limits",
+        "error",
+        true,
+      ),
+    );
   }
   if (policy.org_limits?.action === "require_approval" && !policy.owners) {
     out.push(report(["org_limits", "action"], "org_limits.action require_approval needs owners in the org policy to approve", "error"));

@@ -23,7 +23,10 @@ const LOGIN = /^[A-Za-z0-9][A-Za-z0-9-]*(\[bot\])?$/;
 // A date (2026-12-31) or an ISO 8601 time with an explicit zone; bare local times would make decisions depend on the server's zone.
 const WHEN = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
-export const GlobSchema = z.string().min(1, "a glob must not be empty").max(1024, "a glob is limited to 1024 characters")
+export const GlobSchema = z
+  .string()
+  .min(1, "a glob must not be empty")
+  .max(1024, "a glob is limited to 1024 characters")
   .describe("minimatch glob with dot:true; a leading ! excludes");
 export const GlobListSchema = z.array(GlobSchema).max(1000, "at most 1000 globs in one list");
 
@@ -102,7 +105,10 @@ export const LimitsSchema = z.strictObject({
   max_compute_minutes_per_day: LimitNumber,
   max_compute_minutes_per_week: LimitNumber,
   max_session_minutes: LimitNumber.describe("the longest one agent workflow run may take"),
-  on_session_over: z.enum(["report", "cancel"]).default("report").describe("report: an audited report; cancel: cancel the run (needs the app's actions: write permission)"),
+  on_session_over: z
+    .enum(["report", "cancel"])
+    .default("report")
+    .describe("report: an audited report; cancel: cancel the run (needs the app's actions: write permission)"),
   action: z.enum(["deny", "require_approval"]).default("deny"),
   /** Per agent (preset or custom name): these numbers apply to that agent as well as the ones above; the smaller wins. */
   agents: z.record(z.string(), AgentLimitsSchema).optional(),
@@ -144,26 +150,28 @@ export const OverridesSchema = z.strictObject({
 });
 export type Overrides = z.infer<typeof OverridesSchema>;
 
-export const PolicySchema = z.strictObject({
-  version: z.literal(POLICY_VERSION),
-  mode: ModeSchema.default("enforce").describe("the mode of this file's rules, default and limits"),
-  overrides: OverridesSchema.optional(),
-  agents: AgentsSchema.default({ presets: "all", custom: [] }),
-  scope: z.enum(["agents", "all"]).default("agents"),
-  classes: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "a class name is letters, digits, _ and -"), GlobListSchema).default({}),
-  rules: z.array(RuleSchema).max(500, "at most 500 rules").default([]),
-  default: ActionSchema.default("require_approval"),
-  default_approvers: ApproversSchema.optional(),
-  owners: ApproversSchema.optional(),
-  limits: LimitsSchema.optional(),
-  org_limits: OrgLimitsSchema.optional().describe("org-wide budgets: only valid in the org policy"),
-  labels: LabelsSchema.default({
-    allowed: "governance: allowed",
-    needs_approval: "governance: needs approval",
-    denied: "governance: denied",
-  }),
-  approvals: ApprovalSettingsSchema.default({ invalidate_on_push: true }),
-}).describe("Governor policy (.governance.yml), version 1");
+export const PolicySchema = z
+  .strictObject({
+    version: z.literal(POLICY_VERSION),
+    mode: ModeSchema.default("enforce").describe("the mode of this file's rules, default and limits"),
+    overrides: OverridesSchema.optional(),
+    agents: AgentsSchema.default({ presets: "all", custom: [] }),
+    scope: z.enum(["agents", "all"]).default("agents"),
+    classes: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "a class name is letters, digits, _ and -"), GlobListSchema).default({}),
+    rules: z.array(RuleSchema).max(500, "at most 500 rules").default([]),
+    default: ActionSchema.default("require_approval"),
+    default_approvers: ApproversSchema.optional(),
+    owners: ApproversSchema.optional(),
+    limits: LimitsSchema.optional(),
+    org_limits: OrgLimitsSchema.optional().describe("org-wide budgets: only valid in the org policy"),
+    labels: LabelsSchema.default({
+      allowed: "governance: allowed",
+      needs_approval: "governance: needs approval",
+      denied: "governance: denied",
+    }),
+    approvals: ApprovalSettingsSchema.default({ invalidate_on_push: true }),
+  })
+  .describe("Governor policy (.governance.yml), version 1");
 
 /** A policy as written, after defaults. */
 export type Policy = z.infer<typeof PolicySchema>;

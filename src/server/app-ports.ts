@@ -21,7 +21,10 @@ export interface AppPortOptions {
   onRecorded?: (entry: AuditEntry, row: { id: number; hash: string }) => void;
 }
 
-export function auditSinkOf(stores: AppPortStores, opts: Pick<AppPortOptions, "onRecorded"> = {}): AuditSink & Required<Pick<AuditSink, "mergeGroupPrs" | "scheduleReevaluation" | "overridesFor">> {
+export function auditSinkOf(
+  stores: AppPortStores,
+  opts: Pick<AppPortOptions, "onRecorded"> = {},
+): AuditSink & Required<Pick<AuditSink, "mergeGroupPrs" | "scheduleReevaluation" | "overridesFor">> {
   const { audit, budget } = stores;
   return {
     async record(entry) {

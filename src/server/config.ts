@@ -20,7 +20,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
   LOG_FORMAT: z.enum(["json", "pretty"]).default("pretty"),
   DATABASE_PATH: z.string().default("governor.db"),
-  PORT: z.string().regex(/^\d+$/, "PORT must be a port number, 0 to 65535").refine((p) => Number(p) <= 65_535, "PORT must be a port number, 0 to 65535").default("3000"),
+  PORT: z
+    .string()
+    .regex(/^\d+$/, "PORT must be a port number, 0 to 65535")
+    .refine((p) => Number(p) <= 65_535, "PORT must be a port number, 0 to 65535")
+    .default("3000"),
   HOST: z.string().default("0.0.0.0"),
   GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("8"),
   GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
@@ -28,7 +32,10 @@ const EnvSchema = z.object({
   GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),
   GOVERNOR_INBOX_RETENTION_DAYS: z.string().regex(/^\d+$/).default("7"),
   // Several replicas: PostgreSQL, each replica's lease length, and optionally a name that survives its restarts.
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL").optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// or postgresql:// URL")
+    .optional(),
   GOVERNOR_LEASE_MS: z.string().regex(/^\d+$/).default("60000"),
   GOVERNOR_REPLICA_ID: z.string().optional(),
   GOVERNOR_REQUIRE_ORG_POLICY: z.enum(["true", "false"], { message: "GOVERNOR_REQUIRE_ORG_POLICY must be true or false" }).default("false"),
@@ -100,7 +107,9 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
   }
   checkPrivateKey(privateKey);
   if (e.GHE_HOST && /^[a-z][a-z0-9+.-]*:\/\//i.test(e.GHE_HOST)) {
-    throw new ConfigError(`cannot start: GHE_HOST is a host name (and port), not a URL: write ${e.GHE_HOST.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "")} and set GHE_PROTOCOL=${/^http:/i.test(e.GHE_HOST) ? "http" : "https"} if needed`);
+    throw new ConfigError(
+      `cannot start: GHE_HOST is a host name (and port), not a URL: write ${e.GHE_HOST.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "")} and set GHE_PROTOCOL=${/^http:/i.test(e.GHE_HOST) ? "http" : "https"} if needed`,
+    );
   }
   const databasePath = resolve(cwd, e.DATABASE_PATH);
   checkDatabasePath(databasePath);
@@ -136,13 +145,21 @@ function checkPrivateKey(pem: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // OpenSSL says "interrupted or cancelled" when a key needs a passphrase that was not given.
-    if (code === "ERR_MISSING_PASSPHRASE" || code === "ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED" || /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(pem)) {
-      throw new ConfigError("cannot start: the private key is encrypted (it asks for a passphrase); use the unencrypted .pem that GitHub generated for the app");
+    if (
+      code === "ERR_MISSING_PASSPHRASE" ||
+      code === "ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED" ||
+      /BEGIN ENCRYPTED PRIVATE KEY|Proc-Type: 4,ENCRYPTED/.test(pem)
+    ) {
+      throw new ConfigError(
+        "cannot start: the private key is encrypted (it asks for a passphrase); use the unencrypted .pem that GitHub generated for the app",
+      );
     }
     throw new ConfigError("cannot start: the private key is not a readable PEM private key; use the .pem file GitHub generated for the app");
   }
   if (key.asymmetricKeyType !== "rsa") {
-    throw new ConfigError(`cannot start: the private key is an ${(key.asymmetricKeyType ?? "unknown").toUpperCase()} key, not RSA; GitHub Apps sign with RSA (use the .pem GitHub generated for the app)`);
+    throw new ConfigError(
+      `cannot start: the private key is an ${(key.asymmetricKeyType ?? "unknown").toUpperCase()} key, not RSA; GitHub Apps sign with RSA (use the .pem GitHub generated for the app)`,
+    );
   }
 }
 

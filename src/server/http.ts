@@ -24,7 +24,10 @@ export interface FrontOptions {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -63,7 +66,8 @@ function readSignedBody(req: IncomingMessage, secret: string, budget: { used: nu
       reject(error);
     };
     const onData = (chunk: Buffer) => {
-      if (size + chunk.length > MAX_PAYLOAD_BYTES) return fail(new HttpError(413, `payload is larger than ${MAX_PAYLOAD_BYTES} bytes (GitHub caps payloads at 25 MB)`));
+      if (size + chunk.length > MAX_PAYLOAD_BYTES)
+        return fail(new HttpError(413, `payload is larger than ${MAX_PAYLOAD_BYTES} bytes (GitHub caps payloads at 25 MB)`));
       if (budget.used + chunk.length > MAX_BUFFERED_BYTES) return fail(new HttpError(503, "too many large deliveries at once; GitHub can redeliver this one"));
       size += chunk.length;
       budget.used += chunk.length;
@@ -112,7 +116,8 @@ export function createFront(opts: FrontOptions): Server {
       return refuse(req, res, 401, signature ? "malformed X-Hub-Signature-256" : "missing X-Hub-Signature-256");
     }
     const declared = Number(header(req, "content-length") ?? NaN);
-    if (declared > MAX_PAYLOAD_BYTES) return refuse(req, res, 413, `payload of ${declared} bytes is larger than ${MAX_PAYLOAD_BYTES} (GitHub caps payloads at 25 MB)`);
+    if (declared > MAX_PAYLOAD_BYTES)
+      return refuse(req, res, 413, `payload of ${declared} bytes is larger than ${MAX_PAYLOAD_BYTES} (GitHub caps payloads at 25 MB)`);
     let read;
     try {
       read = await readSignedBody(req, opts.secret, buffered);
@@ -136,7 +141,7 @@ export function createFront(opts: FrontOptions): Server {
     }
     if (payload === null || typeof payload !== "object" || Array.isArray(payload)) throw new HttpError(400, "payload is not a JSON object");
     opts.metrics.received.inc({ event });
-    const action = typeof (payload as { action?: unknown }).action === "string" ? ((payload as { action: string }).action) : null;
+    const action = typeof (payload as { action?: unknown }).action === "string" ? (payload as { action: string }).action : null;
     const relevance = relevanceOf(event, payload, opts.self);
     const result = await opts.inbox.accept({ id, event, action, payload: body, relevance });
     if (result.status === "duplicate") opts.metrics.deliveries.inc({ result: "duplicate" });

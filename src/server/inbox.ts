@@ -52,8 +52,14 @@ interface Row {
 }
 
 const toDelivery = (r: Row): InboxDelivery => ({
-  seq: r.seq, id: r.delivery_id, event: r.event, payload: r.payload,
-  installationId: r.installation_id, prKey: r.pr_key, headSha: r.head_sha, attempts: r.attempts,
+  seq: r.seq,
+  id: r.delivery_id,
+  event: r.event,
+  payload: r.payload,
+  installationId: r.installation_id,
+  prKey: r.pr_key,
+  headSha: r.head_sha,
+  attempts: r.attempts,
 });
 
 export class Inbox {
@@ -62,22 +68,36 @@ export class Inbox {
   private readonly setStatus: Database.Statement;
   private readonly supersedeOlder: Database.Statement;
 
-  constructor(private readonly db: Database.Database, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     db.exec(SCHEMA);
     this.insert = db.prepare(`INSERT OR IGNORE INTO inbox (delivery_id, event, action, installation_id, pr_key, head_sha, payload, status, received_at, note)
       VALUES (@id, @event, @action, @installationId, @prKey, @headSha, @payload, @status, @at, @note)`);
-    this.queued = db.prepare("SELECT seq, delivery_id, event, payload, installation_id, pr_key, head_sha, attempts FROM inbox WHERE status = 'queued' ORDER BY seq LIMIT ?");
+    this.queued = db.prepare(
+      "SELECT seq, delivery_id, event, payload, installation_id, pr_key, head_sha, attempts FROM inbox WHERE status = 'queued' ORDER BY seq LIMIT ?",
+    );
     this.setStatus = db.prepare("UPDATE inbox SET status = @status, finished_at = @at, note = @note, attempts = attempts + @tried WHERE delivery_id = @id");
-    this.supersedeOlder = db.prepare("UPDATE inbox SET status = 'superseded', finished_at = @at, note = @note WHERE pr_key = @prKey AND status = 'queued' AND seq < @seq");
+    this.supersedeOlder = db.prepare(
+      "UPDATE inbox SET status = 'superseded', finished_at = @at, note = @note WHERE pr_key = @prKey AND status = 'queued' AND seq < @seq",
+    );
   }
 
   /** Stores a verified delivery. Returns `duplicate` for an id already stored (GitHub redeliveries, replays). */
   accept(d: { id: string; event: string; action: string | null; payload: string; relevance: Relevance }): AcceptResult {
     const status: DeliveryStatus = d.relevance.evaluate ? "queued" : "ignored";
     const info = this.insert.run({
-      id: d.id, event: d.event, action: d.action, installationId: d.relevance.installationId,
-      prKey: d.relevance.prKey, headSha: d.relevance.headSha, payload: d.payload, status,
-      at: this.now().toISOString(), note: d.relevance.why ?? null,
+      id: d.id,
+      event: d.event,
+      action: d.action,
+      installationId: d.relevance.installationId,
+      prKey: d.relevance.prKey,
+      headSha: d.relevance.headSha,
+      payload: d.payload,
+      status,
+      at: this.now().toISOString(),
+      note: d.relevance.why ?? null,
     });
     if (info.changes === 0) return { status: "duplicate" };
     return { status: status === "queued" ? "queued" : "ignored" };
@@ -121,8 +141,12 @@ export class Inbox {
    * trail keeps every decision; the inbox only has to outlive GitHub's redeliveries. Returns how many went.
    */
   prune(before: Date): number {
-    return this.db.prepare(`DELETE FROM inbox WHERE status IN ('done', 'superseded', 'ignored', 'failed')
-      AND coalesce(finished_at, received_at) < ?`).run(before.toISOString()).changes;
+    return this.db
+      .prepare(
+        `DELETE FROM inbox WHERE status IN ('done', 'superseded', 'ignored', 'failed')
+      AND coalesce(finished_at, received_at) < ?`,
+      )
+      .run(before.toISOString()).changes;
   }
 
   finish(id: string, status: "done" | "failed" | "queued", note?: string): void {
@@ -147,6 +171,7 @@ export class Inbox {
   }
 
   statusOf(id: string): { status: DeliveryStatus; note: string | null; attempts: number } | undefined {
-    return this.db.prepare("SELECT status, note, attempts FROM inbox WHERE delivery_id = ?").get(id) as { status: DeliveryStatus; note: string | null; attempts: number } | undefined;
+    return this.db.prepare("SELECT status, note, attempts FROM inbox WHERE delivery_id = ?").get(id) as
+      { status: DeliveryStatus; note: string | null; attempts: number } | undefined;
   }
 }

@@ -33,7 +33,11 @@ export async function reconcile(config: ServerConfig, only: { installation?: num
   await stores.migrate();
   const owner = `reconcile:${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   const probot = new Probot({
-    appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl, logLevel: config.logLevel,
+    appId: config.appId,
+    privateKey: config.privateKey,
+    secret: config.secret,
+    baseUrl: config.baseUrl,
+    logLevel: config.logLevel,
     Octokit: governorOctokit({
       ...(config.requestTimeoutMs !== undefined ? { timeoutMs: config.requestTimeoutMs } : {}),
       ...(config.retryBaseMs !== undefined ? { retryAfterBaseValue: config.retryBaseMs } : {}),
@@ -42,19 +46,35 @@ export async function reconcile(config: ServerConfig, only: { installation?: num
   const audit = auditSinkOf(stores);
   const checkRuns = checkRunLedgerOf(stores.checkRuns, { owner, leaseMs: config.leaseMs ?? 60_000 });
   let api: GovernorApi | undefined;
-  await probot.load(governorApp({ audit, checkRuns, appId: config.appId, now: config.clock ?? (() => new Date()), ...(stores.kind === "postgres" ? { commitLock: <T>(key: string, fn: () => Promise<T>) => stores.locks.withLock(key, fn) } : {}), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }, { ready: (a) => (api = a) }));
+  await probot.load(
+    governorApp(
+      {
+        audit,
+        checkRuns,
+        appId: config.appId,
+        now: config.clock ?? (() => new Date()),
+        ...(stores.kind === "postgres" ? { commitLock: <T>(key: string, fn: () => Promise<T>) => stores.locks.withLock(key, fn) } : {}),
+        ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}),
+      },
+      { ready: (a) => (api = a) },
+    ),
+  );
   const report: ReconcileReport = { evaluated: 0, changed: [], failed: [] };
   try {
     const appOctokit = await probot.auth();
-    const installations = only.installation !== undefined
-      ? [only.installation]
-      : (await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 })).map((i) => i.id);
+    const installations =
+      only.installation !== undefined
+        ? [only.installation]
+        : (await appOctokit.paginate(appOctokit.rest.apps.listInstallations, { per_page: 100 })).map((i) => i.id);
     const runAt = new Date().toISOString();
     for (const installationId of installations) {
       const octokit = await probot.auth(installationId);
-      const repos = only.repo !== undefined
-        ? [only.repo]
-        : (await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 }) as unknown as Array<{ full_name: string }>).slice(0, MAX_REPOS).map((r) => r.full_name);
+      const repos =
+        only.repo !== undefined
+          ? [only.repo]
+          : ((await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 })) as unknown as Array<{ full_name: string }>)
+              .slice(0, MAX_REPOS)
+              .map((r) => r.full_name);
       for (const full of repos) {
         const [owner = "", repo = ""] = full.split("/");
         const open = (await octokit.paginate(octokit.rest.pulls.list, { owner, repo, state: "open", per_page: 100 })).slice(0, MAX_PRS_PER_REPO);

@@ -33,7 +33,12 @@ const ok = (code: number) => code >= 200 && code < 300;
  * One pass: every guid of the last three days none of whose attempts succeeded, that the inbox does not have, and for
  * which no redelivery was asked yet (GitHub's log shows a `redelivery` attempt: at most once each, across restarts).
  */
-export async function recoverMissedDeliveries(o: { app: AppClient; known: (guid: string) => Promise<boolean>; now: Date; log: (level: "info" | "warn", msg: string, extra?: Record<string, unknown>) => void }): Promise<RecoveryResult> {
+export async function recoverMissedDeliveries(o: {
+  app: AppClient;
+  known: (guid: string) => Promise<boolean>;
+  now: Date;
+  log: (level: "info" | "warn", msg: string, extra?: Record<string, unknown>) => void;
+}): Promise<RecoveryResult> {
   const since = o.now.getTime() - RECOVER_WINDOW_MS;
   const byGuid = new Map<string, HookDelivery[]>();
   let cursor: string | undefined;

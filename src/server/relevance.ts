@@ -48,7 +48,8 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     const pr = obj(body["pull_request"]);
     const number = num(pr?.["number"]);
     return {
-      evaluate: true, installationId,
+      evaluate: true,
+      installationId,
       prKey: repo && number !== undefined ? `${repo}#${number}` : null,
       headSha: str(obj(pr?.["head"])?.["sha"]) ?? null,
     };
@@ -64,7 +65,8 @@ export function relevanceOf(event: string, payload: unknown, self: SelfIdentity)
     const number = num(obj(prs[0])?.["number"]);
     const sha = str(target?.["head_sha"]) ?? null;
     return {
-      evaluate: true, installationId,
+      evaluate: true,
+      installationId,
       prKey: repo ? (number !== undefined ? `${repo}#${number}` : sha ? `${repo}@${sha}` : null) : null,
       headSha: sha,
     };

@@ -47,15 +47,21 @@ type Log = (level: "info" | "warn" | "error", msg: string, extra?: Record<string
 export async function startGovernor(config: ServerConfig, log: Log): Promise<RunningGovernor> {
   let stores: Stores;
   try {
-    stores = openStores({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), databasePath: config.databasePath }, {
-      onError: (error) => log("warn", "an idle database connection broke; it is reopened on next use", { error: String(error) }),
-    });
+    stores = openStores(
+      { ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), databasePath: config.databasePath },
+      {
+        onError: (error) => log("warn", "an idle database connection broke; it is reopened on next use", { error: String(error) }),
+      },
+    );
   } catch (error) {
     // Not a database, a newer schema, a locked or unreadable file: the operator's to fix, named with the path.
-    throw new ConfigError(`cannot start: ${config.databaseUrl ? "DATABASE_URL" : `DATABASE_PATH ${config.databasePath}`}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ConfigError(
+      `cannot start: ${config.databaseUrl ? "DATABASE_URL" : `DATABASE_PATH ${config.databasePath}`}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const applied = (await stores.migrate()).filter((m) => m.applied.length > 0);
-  if (applied.length > 0) log("info", "brought the database schema up to date", { store: stores.kind, applied: applied.map((m) => `${m.store} ${m.from}->${m.to}`) });
+  if (applied.length > 0)
+    log("info", "brought the database schema up to date", { store: stores.kind, applied: applied.map((m) => `${m.store} ${m.from}->${m.to}`) });
   const inbox = stores.queue;
   const leaseMs = config.leaseMs ?? 60_000;
   const owner = replicaOwner(stores.kind, config.replicaId);
@@ -67,12 +73,21 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   const metrics = createMetrics(inbox, { prsLastDay: () => stores.budget.budgetPeaks((config.clock ?? (() => new Date()))()) });
 
   const probot = new Probot({
-    appId: config.appId, privateKey: config.privateKey, secret: config.secret, baseUrl: config.baseUrl,
-    logLevel: config.logLevel, logFormat: config.logFormat ?? "pretty", logLevelInString: true,
+    appId: config.appId,
+    privateKey: config.privateKey,
+    secret: config.secret,
+    baseUrl: config.baseUrl,
+    logLevel: config.logLevel,
+    logFormat: config.logFormat ?? "pretty",
+    logLevelInString: true,
     Octokit: governorOctokit({
       ...(config.requestTimeoutMs !== undefined ? { timeoutMs: config.requestTimeoutMs } : {}),
       ...(config.retryBaseMs !== undefined ? { retryAfterBaseValue: config.retryBaseMs } : {}),
-      onRequest: (route) => { const end = metrics.githubSeconds.startTimer({ route }); return (status) => void end({ status }); } }),
+      onRequest: (route) => {
+        const end = metrics.githubSeconds.startTimer({ route });
+        return (status) => void end({ status });
+      },
+    }),
   });
   // When each delivery's evaluation began, for the one log line per decision (the worker dispatches, the app records).
   const started = new Map<string, number>();
@@ -81,20 +96,45 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       metrics.decisions.inc({ outcome: entry.outcome });
       const since = entry.delivery_id !== null ? started.get(entry.delivery_id) : undefined;
       log("info", "decision", {
-        repo: entry.repo, pr: entry.pr, head: entry.head_sha, agent: entry.agent, outcome: entry.outcome,
-        rules: entry.decision.rules.map((r) => r.id), ...(since !== undefined ? { ms: Math.round(performance.now() - since) } : {}), row: row.id,
+        repo: entry.repo,
+        pr: entry.pr,
+        head: entry.head_sha,
+        agent: entry.agent,
+        outcome: entry.outcome,
+        rules: entry.decision.rules.map((r) => r.id),
+        ...(since !== undefined ? { ms: Math.round(performance.now() - since) } : {}),
+        row: row.id,
       });
     },
   });
   const clock = config.clock ?? (() => new Date());
   let api: GovernorApi | undefined;
-  await probot.load(governorApp({ audit, appId: config.appId, now: clock, checkRuns: checkRunLedgerOf(stores.checkRuns, { owner, leaseMs }), ...(stores.kind === "postgres" ? { commitLock: <T>(key: string, fn: () => Promise<T>) => stores.locks.withLock(key, fn) } : {}), ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }, { ready: (a) => (api = a) }));
+  await probot.load(
+    governorApp(
+      {
+        audit,
+        appId: config.appId,
+        now: clock,
+        checkRuns: checkRunLedgerOf(stores.checkRuns, { owner, leaseMs }),
+        ...(stores.kind === "postgres" ? { commitLock: <T>(key: string, fn: () => Promise<T>) => stores.locks.withLock(key, fn) } : {}),
+        ...(config.requireOrgPolicy ? { requireOrgPolicy: true } : {}),
+      },
+      { ready: (a) => (api = a) },
+    ),
+  );
 
   // Filled in the background once GitHub answers GET /app: the server listens first, whatever GitHub does.
   const self: SelfIdentity = { appId: config.appId };
 
   const worker = new Worker({
-    queue: inbox, owner, leaseMs, metrics, concurrency: config.concurrency, perInstallation: config.perInstallation, maxAttempts: 3, log,
+    queue: inbox,
+    owner,
+    leaseMs,
+    metrics,
+    concurrency: config.concurrency,
+    perInstallation: config.perInstallation,
+    maxAttempts: 3,
+    log,
     ...(config.retryBaseMs !== undefined ? { retryDelayMs: config.retryBaseMs } : {}),
     dispatch: async (d) => {
       started.set(d.id, performance.now());
@@ -115,7 +155,13 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   // A write probe on the chosen store: a replica that cannot store deliveries must leave the load balancer's rotation.
   const health = async () => {
     try {
-      await inbox.accept({ id: `health:${owner}`, event: "governor.health", action: null, payload: "{}", relevance: { evaluate: false, why: "health probe", installationId: null, prKey: null, headSha: null } });
+      await inbox.accept({
+        id: `health:${owner}`,
+        event: "governor.health",
+        action: null,
+        payload: "{}",
+        relevance: { evaluate: false, why: "health probe", installationId: null, prKey: null, headSha: null },
+      });
       return { ok: true, detail: { database: "writable", store: stores.kind, replica: owner, inbox_depth: await inbox.depth() } };
     } catch (error) {
       return { ok: false, detail: { database: `not writable: ${String(error)}`, store: stores.kind, replica: owner } };
@@ -125,7 +171,17 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   const wakeSafely = () => void worker.wake();
   // The dashboard reads the audit file through its own read-only connection: it can never write the trail.
   const dashboard = config.dashboard ? createDashboard(config.dashboard, config.databasePath, log) : undefined;
-  const server = createFront({ secret: config.secret, webhookPath: config.webhookPath, inbox, metrics, self, onQueued: wakeSafely, health, log, ...(dashboard ? { dashboard } : {}) });
+  const server = createFront({
+    secret: config.secret,
+    webhookPath: config.webhookPath,
+    inbox,
+    metrics,
+    self,
+    onQueued: wakeSafely,
+    health,
+    log,
+    ...(dashboard ? { dashboard } : {}),
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -182,7 +238,10 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     try {
       for (const due of await stores.audit.dueReevaluations(clock())) {
         const result = await inbox.accept({
-          id: `reevaluate:${due.repo}#${due.pr}@${due.dueAt}`, event: REEVALUATE_EVENT, action: null, payload: JSON.stringify(due),
+          id: `reevaluate:${due.repo}#${due.pr}@${due.dueAt}`,
+          event: REEVALUATE_EVENT,
+          action: null,
+          payload: JSON.stringify(due),
           relevance: { evaluate: true, installationId: due.installationId, prKey: `${due.repo}#${due.pr}`, headSha: null },
         });
         await stores.audit.clearReevaluation(due);
@@ -222,12 +281,19 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       log("info", "read the app's identity from GitHub", { slug: self.slug ?? null });
     } catch (error) {
       if (identity.signal.aborted) return;
-      log("warn", "could not read the app's own slug (GET /app); label events by Governor itself will be evaluated too", { error: describeNetworkError(error) });
+      log("warn", "could not read the app's own slug (GET /app); label events by Governor itself will be evaluated too", {
+        error: describeNetworkError(error),
+      });
     }
   })();
 
   return {
-    url, webhookUrl: `${url}${config.webhookPath}`, inbox, owner, worker, metrics,
+    url,
+    webhookUrl: `${url}${config.webhookPath}`,
+    inbox,
+    owner,
+    worker,
+    metrics,
     async close() {
       identity.abort();
       clearInterval(pruning);
@@ -249,7 +315,8 @@ function listenError(error: unknown, config: ServerConfig): unknown {
   const where = `${config.host}:${config.port}`;
   if (code === "EADDRINUSE") return new ConfigError(`cannot start: port ${config.port} is already in use on ${config.host} (set PORT or --port to a free one)`);
   if (code === "EACCES") return new ConfigError(`cannot start: not allowed to listen on ${where} (ports below 1024 need privileges; set PORT or --port)`);
-  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") return new ConfigError(`cannot start: cannot listen on ${where}: ${config.host} is not an address of this machine (set HOST or --host)`);
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return new ConfigError(`cannot start: cannot listen on ${where}: ${config.host} is not an address of this machine (set HOST or --host)`);
   return error;
 }
 

@@ -56,7 +56,12 @@ export class Worker {
     try {
       const free = this.opts.concurrency - this.inFlight.size;
       if (free > 0) {
-        const claimed = await this.opts.queue.claim({ owner: this.opts.owner, max: free, leaseMs: this.opts.leaseMs, installationLimit: this.opts.perInstallation });
+        const claimed = await this.opts.queue.claim({
+          owner: this.opts.owner,
+          max: free,
+          leaseMs: this.opts.leaseMs,
+          installationLimit: this.opts.perInstallation,
+        });
         for (const delivery of claimed) this.start(delivery);
       }
     } catch (error) {
@@ -80,7 +85,9 @@ export class Worker {
     if (ids.length === 0) return;
     try {
       const held = new Set(await this.opts.queue.heartbeat(this.opts.owner, ids, this.opts.leaseMs));
-      for (const id of ids) if (!held.has(id) && this.inFlight.has(id)) this.opts.log("warn", "lost the lease on a delivery being evaluated; another replica may take it", { delivery: id });
+      for (const id of ids)
+        if (!held.has(id) && this.inFlight.has(id))
+          this.opts.log("warn", "lost the lease on a delivery being evaluated; another replica may take it", { delivery: id });
     } catch (error) {
       this.opts.log("warn", "could not renew delivery leases; will try again", { error: String(error) });
     }

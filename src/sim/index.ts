@@ -4,7 +4,20 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SimServer } from "./server.js";
 import { type Account, newSha, type SimCheckRun, type SimFile, type SimPull, type SimReview, SimState } from "./state.js";
-import { checkRunRequestedAction, checkRunRerequested, issueCommentEvent, mergeGroupEvent, pushEvent, type PayloadContext, pullRequestEvent, reviewEvent, type SentDelivery, sendWebhook, type Webhook, workflowJobEvent } from "./webhooks.js";
+import {
+  checkRunRequestedAction,
+  checkRunRerequested,
+  issueCommentEvent,
+  mergeGroupEvent,
+  pushEvent,
+  type PayloadContext,
+  pullRequestEvent,
+  reviewEvent,
+  type SentDelivery,
+  sendWebhook,
+  type Webhook,
+  workflowJobEvent,
+} from "./webhooks.js";
 
 export type { SimCheckRun, SimPull } from "./state.js";
 export type { Webhook } from "./webhooks.js";
@@ -119,8 +132,10 @@ export class Simulator {
     for (const f of files) {
       const lines = (f.content ?? "").split("\n").length;
       byPath.set(f.path, {
-        filename: f.path, status: f.status ?? (f.previous_path ? "renamed" : "modified"),
-        additions: f.additions ?? (f.status === "removed" ? 0 : lines), deletions: f.deletions ?? 0,
+        filename: f.path,
+        status: f.status ?? (f.previous_path ? "renamed" : "modified"),
+        additions: f.additions ?? (f.status === "removed" ? 0 : lines),
+        deletions: f.deletions ?? 0,
         ...(f.previous_path ? { previous_filename: f.previous_path } : {}),
       });
     }
@@ -135,9 +150,23 @@ export class Simulator {
     const baseSha = repo.branches.get(repo.defaultBranch)!;
     const now = o.createdAt ?? new Date().toISOString();
     const pr: SimPull = {
-      number, repo: o.repo, title: o.title ?? `Change by ${o.author.login}`, body: o.body ?? "", user: o.author,
-      head: { ref: o.branch, sha: baseSha }, base: { ref: repo.defaultBranch, sha: baseSha }, draft: o.draft ?? false, state: "open",
-      labels: [...(o.labels ?? [])], files: [], reviews: [], commits: [], requestedUsers: [], requestedTeams: [], created_at: now, updated_at: now,
+      number,
+      repo: o.repo,
+      title: o.title ?? `Change by ${o.author.login}`,
+      body: o.body ?? "",
+      user: o.author,
+      head: { ref: o.branch, sha: baseSha },
+      base: { ref: repo.defaultBranch, sha: baseSha },
+      draft: o.draft ?? false,
+      state: "open",
+      labels: [...(o.labels ?? [])],
+      files: [],
+      reviews: [],
+      commits: [],
+      requestedUsers: [],
+      requestedTeams: [],
+      created_at: now,
+      updated_at: now,
     };
     for (const l of pr.labels) if (!repo.labels.has(l)) repo.labels.set(l, { name: l, color: "ededed", description: null });
     this.applyFiles(pr, o.files);
@@ -160,8 +189,15 @@ export class Simulator {
     const next = Math.max(0, ...[...this.state.pulls.values()].filter((p) => p.repo === repo).map((p) => p.number)) + 1;
     const now = new Date().toISOString();
     const pr: SimPull = {
-      ...structuredClone(first), number: next, user: author ?? first.user, base: { ref: baseBranch, sha: baseSha },
-      reviews: [], requestedUsers: [], requestedTeams: [], created_at: now, updated_at: now,
+      ...structuredClone(first),
+      number: next,
+      user: author ?? first.user,
+      base: { ref: baseBranch, sha: baseSha },
+      reviews: [],
+      requestedUsers: [],
+      requestedTeams: [],
+      created_at: now,
+      updated_at: now,
     };
     this.state.pulls.set(`${repo}#${next}`, pr);
     return { pr, webhook: pullRequestEvent(this.context(repo, pr.user), pr, "opened") };
@@ -184,7 +220,17 @@ export class Simulator {
       r.trees.set(headSha, tree);
       tree = new Map(tree);
       r.branches.set(branch, headSha);
-      out.push({ headSha, number, webhook: mergeGroupEvent(this.context(repo, { login: "mia", type: "User" }), { headSha, headRef: `refs/heads/${branch}`, baseSha, baseRef: `refs/heads/${r.defaultBranch}`, message: `Merge pull request #${number}` }) });
+      out.push({
+        headSha,
+        number,
+        webhook: mergeGroupEvent(this.context(repo, { login: "mia", type: "User" }), {
+          headSha,
+          headRef: `refs/heads/${branch}`,
+          baseSha,
+          baseRef: `refs/heads/${r.defaultBranch}`,
+          message: `Merge pull request #${number}`,
+        }),
+      });
     }
     return out;
   }
@@ -223,7 +269,9 @@ export class Simulator {
   label(repo: string, number: number, name: string, by: Account, add = true): Webhook {
     const pr = this.state.pull(repo, number);
     pr.labels = add ? [...new Set([...pr.labels, name])] : pr.labels.filter((l) => l !== name);
-    return pullRequestEvent(this.context(repo, by), pr, add ? "labeled" : "unlabeled", { label: { name, color: "ededed", id: 1, node_id: "L", url: "", default: false, description: null } });
+    return pullRequestEvent(this.context(repo, by), pr, add ? "labeled" : "unlabeled", {
+      label: { name, color: "ededed", id: 1, node_id: "L", url: "", default: false, description: null },
+    });
   }
 
   /**
@@ -231,7 +279,18 @@ export class Simulator {
    * "Copilot cloud agent", actor Copilot), `minutes` long, ending now unless `completedAt` says otherwise; returns the
    * `workflow_job.completed` webhook GitHub would send.
    */
-  workflowJob(o: { repo: string; workflow: string; branch: string; minutes: number; completedAt?: string; actor?: Account; jobName?: string; inProgress?: boolean; runId?: number; jobId?: number }): { runId: number; jobId: number; webhook: Webhook } {
+  workflowJob(o: {
+    repo: string;
+    workflow: string;
+    branch: string;
+    minutes: number;
+    completedAt?: string;
+    actor?: Account;
+    jobName?: string;
+    inProgress?: boolean;
+    runId?: number;
+    jobId?: number;
+  }): { runId: number; jobId: number; webhook: Webhook } {
     const repo = this.state.repo(o.repo);
     const end = o.completedAt ?? new Date().toISOString();
     const started = new Date(Date.parse(end) - o.minutes * 60_000).toISOString();
@@ -240,18 +299,42 @@ export class Simulator {
     const runId = o.runId ?? this.state.nextId();
     const jobId = o.jobId ?? this.state.nextId();
     const headSha = repo.branches.get(o.branch) ?? repo.branches.get(repo.defaultBranch)!;
-    const webhook = workflowJobEvent(this.context(o.repo, o.actor ?? { login: "Copilot", type: "Bot" }), { id: jobId, runId, workflow: o.workflow, name: o.jobName ?? "copilot", branch: o.branch, headSha, startedAt: started, completedAt: completed });
+    const webhook = workflowJobEvent(this.context(o.repo, o.actor ?? { login: "Copilot", type: "Bot" }), {
+      id: jobId,
+      runId,
+      workflow: o.workflow,
+      name: o.jobName ?? "copilot",
+      branch: o.branch,
+      headSha,
+      startedAt: started,
+      completedAt: completed,
+    });
     return { runId, jobId, webhook };
   }
 
   /** Commits to a branch (a merged policy edit, say) and returns the `push` delivery GitHub would send. */
-  pushToBranch(repo: string, branch: string, write: Record<string, string>, by: Account = { login: "octocat", type: "User" }): { sha: string; webhook: Webhook } {
+  pushToBranch(
+    repo: string,
+    branch: string,
+    write: Record<string, string>,
+    by: Account = { login: "octocat", type: "User" },
+  ): { sha: string; webhook: Webhook } {
     const r = this.state.repo(repo);
     const before = r.branches.get(branch) ?? "0".repeat(40);
     const old = r.trees.get(before) ?? new Map<string, string>();
     const sha = this.state.commit(repo, branch, { write });
     const paths = Object.keys(write);
-    return { sha, webhook: pushEvent(this.context(repo, by), { branch, before, after: sha, added: paths.filter((p) => !old.has(p)), modified: paths.filter((p) => old.has(p)), removed: [] }) };
+    return {
+      sha,
+      webhook: pushEvent(this.context(repo, by), {
+        branch,
+        before,
+        after: sha,
+        added: paths.filter((p) => !old.has(p)),
+        modified: paths.filter((p) => old.has(p)),
+        removed: [],
+      }),
+    };
   }
 
   /** A comment on the PR by `by` (stored like GitHub's), and its `issue_comment.created` delivery. */
@@ -285,7 +368,13 @@ export class Simulator {
     if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
     // A forged request (another secret, a hand-made signature) is not GitHub's: it never appears in the delivery log.
     if (opts.secret !== undefined || opts.signature !== undefined) {
-      return sendWebhook({ url: this.hook.url, secret: opts.secret ?? this.hook.secret, webhook, ...(opts.deliveryId ? { deliveryId: opts.deliveryId } : {}), ...(opts.signature !== undefined ? { signature: opts.signature } : {}) });
+      return sendWebhook({
+        url: this.hook.url,
+        secret: opts.secret ?? this.hook.secret,
+        webhook,
+        ...(opts.deliveryId ? { deliveryId: opts.deliveryId } : {}),
+        ...(opts.signature !== undefined ? { signature: opts.signature } : {}),
+      });
     }
     return this.deliver(webhook, opts.deliveryId ?? randomUUID(), false);
   }
@@ -297,12 +386,20 @@ export class Simulator {
   async deliver(webhook: Webhook, guid: string, redelivery: boolean): Promise<SentDelivery> {
     if (!this.hook) throw new Error("no webhook target: call target(url, secret) first");
     const payload = webhook.payload as { action?: unknown; installation?: { id?: unknown }; repository?: { id?: unknown } };
-    const record = (status_code: number, status: string) => this.state.deliveries.push({
-      id: this.state.nextId(), guid, delivered_at: new Date().toISOString(), redelivery, status_code, status, event: webhook.event,
-      action: typeof payload.action === "string" ? payload.action : null,
-      installation_id: typeof payload.installation?.id === "number" ? payload.installation.id : null,
-      repository_id: typeof payload.repository?.id === "number" ? payload.repository.id : null, webhook,
-    });
+    const record = (status_code: number, status: string) =>
+      this.state.deliveries.push({
+        id: this.state.nextId(),
+        guid,
+        delivered_at: new Date().toISOString(),
+        redelivery,
+        status_code,
+        status,
+        event: webhook.event,
+        action: typeof payload.action === "string" ? payload.action : null,
+        installation_id: typeof payload.installation?.id === "number" ? payload.installation.id : null,
+        repository_id: typeof payload.repository?.id === "number" ? payload.repository.id : null,
+        webhook,
+      });
     try {
       const sent = await sendWebhook({ url: this.hook.url, secret: this.hook.secret, webhook, deliveryId: guid });
       record(sent.status, sent.status >= 200 && sent.status < 300 ? "OK" : `Invalid HTTP Response: ${sent.status}`);
@@ -315,13 +412,17 @@ export class Simulator {
 
   latestCheck(repo: string, number: number, name = "governance"): SimCheckRun | undefined {
     const pr = this.state.pull(repo, number);
-    return this.state.checkRunsFor(repo, pr.head.sha).filter((c) => c.name === name).sort((a, b) => b.id - a.id)[0];
+    return this.state
+      .checkRunsFor(repo, pr.head.sha)
+      .filter((c) => c.name === name)
+      .sort((a, b) => b.id - a.id)[0];
   }
 
   /** Resolves when a check run for the PR's current head completes (after `since`, a check-run id). */
   waitForCheck(repo: string, number: number, opts: { timeoutMs?: number; after?: number } = {}): Promise<SimCheckRun> {
     const pr = this.state.pull(repo, number);
-    const test = (run: SimCheckRun) => run.repo === repo && run.head_sha === pr.head.sha && run.status === "completed" && (opts.after === undefined || (run.completedAtMs ?? 0) > opts.after);
+    const test = (run: SimCheckRun) =>
+      run.repo === repo && run.head_sha === pr.head.sha && run.status === "completed" && (opts.after === undefined || (run.completedAtMs ?? 0) > opts.after);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const i = this.waiters.findIndex((w) => w.resolve === done);
@@ -362,12 +463,18 @@ const ScenarioSchema = z.strictObject({
   app: z.strictObject({ id: z.number().int(), slug: z.string() }).optional(),
   installations: z.array(z.strictObject({ id: z.number().int(), account: z.string() })).default([]),
   teams: z.record(z.string(), z.array(z.string())).default({}),
-  repos: z.array(z.strictObject({
-    owner: z.string(), name: z.string(), default_branch: z.string().default("main"),
-    files: z.record(z.string(), z.string()).default({}),
-    /** Files read from disk, relative to the scenario file: path in the repo -> path on disk. */
-    files_from: z.record(z.string(), z.string()).default({}),
-  })).default([]),
+  repos: z
+    .array(
+      z.strictObject({
+        owner: z.string(),
+        name: z.string(),
+        default_branch: z.string().default("main"),
+        files: z.record(z.string(), z.string()).default({}),
+        /** Files read from disk, relative to the scenario file: path in the repo -> path on disk. */
+        files_from: z.record(z.string(), z.string()).default({}),
+      }),
+    )
+    .default([]),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 

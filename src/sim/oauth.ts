@@ -36,21 +36,28 @@ export class SimOAuth {
 
   /** Answers the OAuth routes; false for everything else (the REST API). */
   serve(method: string, path: string, url: URL, req: IncomingMessage, body: string, res: ServerResponse): boolean {
-    if (path === "/login/oauth/authorize" && method === "GET") return this.authorizePage(url, res), true;
-    if (path === "/login/oauth/authorize" && method === "POST") return this.authorize(new URLSearchParams(body), res), true;
-    if (path === "/login/oauth/access_token" && method === "POST") return this.exchange(req, body, res), true;
-    if (path === "/user" && method === "GET") return this.user(req, res), true;
+    if (path === "/login/oauth/authorize" && method === "GET") return (this.authorizePage(url, res), true);
+    if (path === "/login/oauth/authorize" && method === "POST") return (this.authorize(new URLSearchParams(body), res), true);
+    if (path === "/login/oauth/access_token" && method === "POST") return (this.exchange(req, body, res), true);
+    if (path === "/user" && method === "GET") return (this.user(req, res), true);
     return false;
   }
 
   private authorizePage(url: URL, res: ServerResponse): void {
     const clientId = url.searchParams.get("client_id") ?? "";
     if (!this.clients.has(clientId)) return void send(res, 404, "text/html", "<h1>404: no OAuth app with that client_id</h1>");
-    const hidden = ["client_id", "redirect_uri", "state", "scope"].map((k) => `<input type="hidden" name="${k}" value="${esc(url.searchParams.get(k) ?? "")}">`).join("");
-    send(res, 200, "text/html", `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · GitHub simulator</title></head><body><main>
+    const hidden = ["client_id", "redirect_uri", "state", "scope"]
+      .map((k) => `<input type="hidden" name="${k}" value="${esc(url.searchParams.get(k) ?? "")}">`)
+      .join("");
+    send(
+      res,
+      200,
+      "text/html",
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · GitHub simulator</title></head><body><main>
 <h1>Sign in to the GitHub simulator</h1><p>Authorize the app <code>${esc(clientId)}</code> to know who you are and read your team membership.</p>
 <form method="post" action="/login/oauth/authorize">${hidden}<label for="login">Username</label> <input id="login" name="login" required autofocus>
-<button type="submit">Authorize</button></form></main></body></html>`);
+<button type="submit">Authorize</button></form></main></body></html>`,
+    );
   }
 
   private authorize(form: URLSearchParams, res: ServerResponse): void {
@@ -79,9 +86,14 @@ export class SimOAuth {
     }
     const client = this.clients.get(p["client_id"] ?? "");
     const grant = this.codes.get(p["code"] ?? "");
-    const error = !client || client.secret !== p["client_secret"] ? "incorrect_client_credentials"
-      : !grant || grant.clientId !== p["client_id"] || grant.expires < Date.now() ? "bad_verification_code"
-      : p["redirect_uri"] !== undefined && p["redirect_uri"] !== grant.redirectUri ? "redirect_uri_mismatch" : undefined;
+    const error =
+      !client || client.secret !== p["client_secret"]
+        ? "incorrect_client_credentials"
+        : !grant || grant.clientId !== p["client_id"] || grant.expires < Date.now()
+          ? "bad_verification_code"
+          : p["redirect_uri"] !== undefined && p["redirect_uri"] !== grant.redirectUri
+            ? "redirect_uri_mismatch"
+            : undefined;
     this.exchanges.push({ clientId: p["client_id"] ?? "", ok: !error, ...(error ? { error } : {}) });
     if (error || !grant) return void send(res, 200, "application/json", JSON.stringify({ error, error_description: error }));
     this.codes.delete(p["code"]!);

@@ -49,15 +49,19 @@ export class OpenApiValidator {
 
   constructor(served: readonly string[]) {
     const paths = loadSpec().paths;
-    this.templates = served.map((template) => {
-      if (!paths[template]) throw new Error(`the OpenAPI description has no path ${template}`);
-      const names: string[] = [];
-      const re = new RegExp(`^${template.replace(/\{([^}]+)\}/g, (_, name: string) => {
-        names.push(name);
-        return name === "path" || name === "name" ? "(.+)" : "([^/]+)";
-      })}$`);
-      return { template, re, names };
-    }).sort((a, b) => b.template.length - a.template.length);
+    this.templates = served
+      .map((template) => {
+        if (!paths[template]) throw new Error(`the OpenAPI description has no path ${template}`);
+        const names: string[] = [];
+        const re = new RegExp(
+          `^${template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+            names.push(name);
+            return name === "path" || name === "name" ? "(.+)" : "([^/]+)";
+          })}$`,
+        );
+        return { template, re, names };
+      })
+      .sort((a, b) => b.template.length - a.template.length);
   }
 
   match(path: string): RouteMatch | null {
@@ -89,7 +93,11 @@ export class OpenApiValidator {
     if (!validate) return [];
     if (validate(body)) return [];
     return (validate.errors ?? []).slice(0, 10).map((e) => ({
-      resource: template.split("/").filter((s) => s && !s.startsWith("{")).pop() ?? "Request",
+      resource:
+        template
+          .split("/")
+          .filter((s) => s && !s.startsWith("{"))
+          .pop() ?? "Request",
       field: e.instancePath.replace(/^\//, "").replace(/\//g, ".") || (e.params as { missingProperty?: string }).missingProperty || "",
       code: e.keyword === "required" ? "missing_field" : "invalid",
       message: `${e.instancePath || "body"} ${e.message ?? "is invalid"}`,

@@ -148,8 +148,13 @@ export class SimState {
     const branch = opts.defaultBranch ?? "main";
     const sha = newSha(full);
     const repo: SimRepo = {
-      id: ++this.repoIds, owner: opts.owner, name: opts.name, defaultBranch: branch,
-      branches: new Map([[branch, sha]]), trees: new Map([[sha, new Map(Object.entries(opts.files ?? {}))]]), labels: new Map(),
+      id: ++this.repoIds,
+      owner: opts.owner,
+      name: opts.name,
+      defaultBranch: branch,
+      branches: new Map([[branch, sha]]),
+      trees: new Map([[sha, new Map(Object.entries(opts.files ?? {}))]]),
+      labels: new Map(),
     };
     this.repos.set(full, repo);
     return repo;

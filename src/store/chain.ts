@@ -48,7 +48,8 @@ export function reservationsOf(row: AuditRecord): BudgetPlace[] {
   for (const p of placesOf(row.input)) {
     const scope = p.scope === "org" ? orgScope(row.repo.split("/")[0] ?? "") : row.repo;
     const key = `${scope}\n${p.agent}`;
-    const place = out.get(key) ?? out.set(key, { scope, repo: row.repo, agent: p.agent, pr: row.pr, openedAt: opened, position: p.position, weekPosition: null }).get(key)!;
+    const place =
+      out.get(key) ?? out.set(key, { scope, repo: row.repo, agent: p.agent, pr: row.pr, openedAt: opened, position: p.position, weekPosition: null }).get(key)!;
     if (p.window === "day") place.position = p.position;
     else place.weekPosition = p.position;
   }
@@ -56,7 +57,11 @@ export function reservationsOf(row: AuditRecord): BudgetPlace[] {
 }
 
 /** Rows for `entries`, linked after `head`; the texts they refer to; and their budget entries (first per PR). */
-export function chainRows(entries: readonly AuditEntry[], head: Appended | undefined, refs: PolicyRefs): { rows: AuditRecord[]; texts: StoredPolicyText[]; agentPrs: AgentPr[] } {
+export function chainRows(
+  entries: readonly AuditEntry[],
+  head: Appended | undefined,
+  refs: PolicyRefs,
+): { rows: AuditRecord[]; texts: StoredPolicyText[]; agentPrs: AgentPr[] } {
   let id = head?.id ?? 0;
   let prev = head?.hash ?? GENESIS_HASH;
   const texts = new Map<string, string>();
@@ -70,10 +75,20 @@ export function chainRows(entries: readonly AuditEntry[], head: Appended | undef
       for (const t of stashed.texts) texts.set(t.sha256, t.text);
     }
     const row: Omit<AuditRecord, "hash"> = {
-      id, recorded_at: entry.recorded_at, delivery_id: entry.delivery_id, installation_id: entry.installation_id,
-      repo: entry.repo, pr: entry.pr, head_sha: entry.head_sha, base_sha: entry.base_sha, agent: entry.agent,
-      outcome: entry.outcome, evaluator_version: entry.decision.evaluator_version, title: decisionTitle(entry.decision),
-      decision: canonicalJson(entry.decision), input,
+      id,
+      recorded_at: entry.recorded_at,
+      delivery_id: entry.delivery_id,
+      installation_id: entry.installation_id,
+      repo: entry.repo,
+      pr: entry.pr,
+      head_sha: entry.head_sha,
+      base_sha: entry.base_sha,
+      agent: entry.agent,
+      outcome: entry.outcome,
+      evaluator_version: entry.decision.evaluator_version,
+      title: decisionTitle(entry.decision),
+      decision: canonicalJson(entry.decision),
+      input,
       input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
       prev_hash: prev,
     };
@@ -120,7 +135,12 @@ export interface ChainSource {
   position?(scope: string, repo: string, agent: string, pr: number): Promise<{ position: number; weekPosition: number | null } | undefined>;
 }
 
-type Usage = { prs_by_agent?: Record<string, number>; prs_by_agent_week?: Record<string, number>; org_prs_by_agent?: Record<string, number>; org_prs_by_agent_week?: Record<string, number> };
+type Usage = {
+  prs_by_agent?: Record<string, number>;
+  prs_by_agent_week?: Record<string, number>;
+  org_prs_by_agent?: Record<string, number>;
+  org_prs_by_agent_week?: Record<string, number>;
+};
 
 /** The budget places a decision was evaluated with, from its stored input (as AuditStore reads them). */
 function placesOf(input: string | null): Array<{ scope: "repo" | "org"; window: "day" | "week"; agent: string; position: number }> {
@@ -151,9 +171,10 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
   for await (const row of source.rows()) {
     rows++;
     if (row.prev_hash !== prev) {
-      const problem = row.id !== expectedId
-        ? `rows ${expectedId}..${row.id - 1} are missing (deleted): row ${row.id} links to a hash that is not the row before it`
-        : `row ${row.id} does not link to row ${row.id - 1}: a row was deleted, reordered or its hash altered`;
+      const problem =
+        row.id !== expectedId
+          ? `rows ${expectedId}..${row.id - 1} are missing (deleted): row ${row.id} links to a hash that is not the row before it`
+          : `row ${row.id} does not link to row ${row.id - 1}: a row was deleted, reordered or its hash altered`;
       return { rows, broken: { id: row.id, problem } };
     }
     const { hash, ...rest } = row;
@@ -174,7 +195,10 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
         const found = reserved ? (window === "day" ? reserved.position : (reserved.weekPosition ?? reserved.position)) : undefined;
         if (found !== position) {
           const what = `${agent}'s PR number ${position} of the ${window}${scope === "org" ? " across the org" : ""}`;
-          return { rows, broken: { id: row.id, problem: `row ${row.id} was decided as ${what}, but the budget reservations say ${found ?? "nothing"}: they were edited` } };
+          return {
+            rows,
+            broken: { id: row.id, problem: `row ${row.id} was decided as ${what}, but the budget reservations say ${found ?? "nothing"}: they were edited` },
+          };
         }
       }
     }
@@ -183,8 +207,13 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
   }
   for (const anchor of opts.expect ?? []) {
     const found = hashes.get(anchor.id);
-    if (found === undefined) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id}, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt` } };
-    if (!found.startsWith(anchor.hash.toLowerCase())) return { rows, broken: { id: anchor.id, problem: `row ${anchor.id} has hash ${found.slice(0, 16)}, not ${anchor.hash} as shown on GitHub: the chain was rebuilt` } };
+    if (found === undefined)
+      return { rows, broken: { id: anchor.id, problem: `row ${anchor.id}, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt` } };
+    if (!found.startsWith(anchor.hash.toLowerCase()))
+      return {
+        rows,
+        broken: { id: anchor.id, problem: `row ${anchor.id} has hash ${found.slice(0, 16)}, not ${anchor.hash} as shown on GitHub: the chain was rebuilt` },
+      };
   }
   const actual = await source.agentPrs();
   for (const row of actual) {
@@ -193,13 +222,25 @@ export async function verifyChain(source: ChainSource, opts: { expect?: Array<{ 
       return { rows, broken: { id: null, problem: `the budget table (agent_prs) does not follow from the decisions at ${row.repo}#${row.pr}: it was edited` } };
     }
   }
-  if (actual.length !== budget.size) return { rows, broken: { id: null, problem: `the budget table (agent_prs) lacks ${budget.size - actual.length} agent PRs recorded in the decisions` } };
+  if (actual.length !== budget.size)
+    return { rows, broken: { id: null, problem: `the budget table (agent_prs) lacks ${budget.size - actual.length} agent PRs recorded in the decisions` } };
   if (source.identities) {
     const actual = await source.identities();
     const bad = actual.find((row) => !identities.get(`${row.repo}#${row.pr}`)?.has(row.agent));
-    if (bad) return { rows, broken: { id: null, problem: `the identity table (pr_identities) does not follow from the decisions at ${bad.repo}#${bad.pr}: it was edited` } };
+    if (bad)
+      return {
+        rows,
+        broken: { id: null, problem: `the identity table (pr_identities) does not follow from the decisions at ${bad.repo}#${bad.pr}: it was edited` },
+      };
     const n = [...identities.values()].reduce((sum, set) => sum + set.size, 0);
-    if (actual.length !== n) return { rows, broken: { id: null, problem: `the identity table (pr_identities) lacks ${n - actual.length} agent identities recorded in the decisions: a PR could shed its agent` } };
+    if (actual.length !== n)
+      return {
+        rows,
+        broken: {
+          id: null,
+          problem: `the identity table (pr_identities) lacks ${n - actual.length} agent identities recorded in the decisions: a PR could shed its agent`,
+        },
+      };
   }
   const text = await source.textProblem();
   if (text) return { rows, broken: { id: null, problem: text } };

@@ -44,7 +44,8 @@ export async function copyAuditTrail(from: AuditLog, to: AuditLog, opts: { batch
   if (skipped > 0 && copied === 0) {
     // Nothing new: the target's head must still be the source's row of that id, or the two chains differ.
     const same = await from.get(skipped);
-    if (!same || same.hash !== head?.hash) throw new StoreError(`the target's row ${skipped} is not the source's: the target holds another chain`, to.kind, "copy");
+    if (!same || same.hash !== head?.hash)
+      throw new StoreError(`the target's row ${skipped} is not the source's: the target holds another chain`, to.kind, "copy");
   }
   return { skipped, copied, texts: texts.length, verified: await to.verify() };
 }

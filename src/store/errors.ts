@@ -2,7 +2,12 @@
 
 export class StoreError extends Error {
   override name = "StoreError";
-  constructor(message: string, readonly store: string, readonly operation: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly store: string,
+    readonly operation: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -10,7 +15,12 @@ export class StoreError extends Error {
 /** The schema is newer than this Governor, or a migration is missing: refuse rather than risk the data. */
 export class StoreSchemaError extends StoreError {
   override name = "StoreSchemaError";
-  constructor(message: string, store: string, readonly found: number, readonly known: number) {
+  constructor(
+    message: string,
+    store: string,
+    readonly found: number,
+    readonly known: number,
+  ) {
     super(message, store, "migrate");
   }
 }
@@ -18,7 +28,11 @@ export class StoreSchemaError extends StoreError {
 /** Imported rows that do not continue the chain as hashed: nothing of the batch was written. */
 export class ChainImportError extends StoreError {
   override name = "ChainImportError";
-  constructor(message: string, store: string, readonly id: number) {
+  constructor(
+    message: string,
+    store: string,
+    readonly id: number,
+  ) {
     super(message, store, "importStored");
   }
 }

@@ -30,14 +30,23 @@ export function openStores(where: StoreLocation, opts: PostgresOptions = {}): St
   if (where.databaseUrl !== undefined && where.databaseUrl !== "") {
     if (!/^postgres(ql)?:\/\//.test(where.databaseUrl)) {
       // Never fall back to the SQLite file: replicas that each wrote a file of their own would fork the trail.
-      throw new StoreError(`DATABASE_URL must be a postgres:// or postgresql:// URL (got ${where.databaseUrl.split(":")[0]}:…); unset it to use the SQLite file`, "postgres", "open");
+      throw new StoreError(
+        `DATABASE_URL must be a postgres:// or postgresql:// URL (got ${where.databaseUrl.split(":")[0]}:…); unset it to use the SQLite file`,
+        "postgres",
+        "open",
+      );
     }
     return { kind: "postgres", ...openPostgresStores(where.databaseUrl, opts) };
   }
   const s = openSqliteStores(where.databasePath, opts.now ? { now: opts.now } : {});
   let opened: MigrationReport[] | undefined = s.migrations;
   return {
-    kind: "sqlite", audit: s.audit, queue: s.queue, checkRuns: s.checkRuns, budget: s.budget, close: () => s.close(),
+    kind: "sqlite",
+    audit: s.audit,
+    queue: s.queue,
+    checkRuns: s.checkRuns,
+    budget: s.budget,
+    close: () => s.close(),
     // One process per file: GovernorState already serialises a commit's reports within it.
     locks: { kind: "sqlite", withLock: (_key, fn) => fn() },
     async migrate() {

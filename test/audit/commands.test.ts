@@ -75,11 +75,15 @@ describe("governor audit replay", () => {
     const store = openAuditStore(join(cwd, "governor.db"));
     const row = store.get(3)!;
     const forged = JSON.parse(row.decision) as Record<string, unknown>;
-    store.db.prepare("UPDATE decisions SET decision = ? WHERE id = 3").run(JSON.stringify({ ...forged, outcome: "allowed", title: "Allowed: 1 file within policy" }));
+    store.db
+      .prepare("UPDATE decisions SET decision = ? WHERE id = 3")
+      .run(JSON.stringify({ ...forged, outcome: "allowed", title: "Allowed: 1 file within policy" }));
     store.close();
     const r = await run(["audit", "replay", "3"], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('row 3 (acme/webapp#3): differs in outcome, title: was "allowed: Allowed: 1 file within policy", now "denied: Denied: repo:billing-freeze"');
+    expect(r.stdout).toContain(
+      'row 3 (acme/webapp#3): differs in outcome, title: was "allowed: Allowed: 1 file within policy", now "denied: Denied: repo:billing-freeze"',
+    );
   });
 
   it("explains a difference when the row was recorded by another evaluator version", async () => {
@@ -124,7 +128,9 @@ describe("governor audit verify", () => {
     const anchor = (id: number) => `${id}:${store.get(id)!.hash.slice(0, 16)}`;
     const [five, six] = [anchor(5), anchor(6)];
     store.close();
-    expect((await run(["audit", "verify", "--expect", five, "--expect", six], { cwd })).stdout).toBe("chain intact: 6 rows verified; 2 anchors from GitHub found\n");
+    expect((await run(["audit", "verify", "--expect", five, "--expect", six], { cwd })).stdout).toBe(
+      "chain intact: 6 rows verified; 2 anchors from GitHub found\n",
+    );
     const cut = openAuditStore(join(cwd, "governor.db"));
     cut.db.prepare("DELETE FROM decisions WHERE id >= 5").run();
     cut.close();
@@ -155,12 +161,19 @@ describe("governor audit export", () => {
     const r = await run(["audit", "export", "--format", "csv", "--outcome", "needs_approval"], { cwd: seeded() });
     const [head, row] = r.stdout.split("\r\n");
     expect(head).toBe("id,recorded_at,delivery_id,repo,pr,head_sha,base_sha,agent,outcome,title,evaluator_version,hash,rules,reasons");
-    expect(row).toMatch(new RegExp(`^2,2026-11-24T12:00:00.000Z,,acme/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,${EVALUATOR_VERSION.replace(/\./g, "\\.")},[0-9a-f]{64},repo:migrations-need-dba,`));
+    expect(row).toMatch(
+      new RegExp(
+        `^2,2026-11-24T12:00:00.000Z,,acme/webapp,2,a{40},b{40},copilot,needs_approval,Needs approval: 0 of 1 gate met,${EVALUATOR_VERSION.replace(/\./g, "\\.")},[0-9a-f]{64},repo:migrations-need-dba,`,
+      ),
+    );
   });
 
   it("exports JSON lines with the decision and input parsed", async () => {
     const r = await run(["audit", "export"], { cwd: seeded() });
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { decision: { outcome: string }; input: unknown });
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { decision: { outcome: string }; input: unknown });
     expect(lines.map((l) => l.decision.outcome)).toEqual(["allowed", "needs_approval", "denied", "not_governed", "error", "error"]);
   });
 
@@ -180,7 +193,10 @@ describe("governor audit export", () => {
 describe("governor simulate", () => {
   it("prints the transitions a policy change would cause, with the PRs", async () => {
     const cwd = seeded();
-    const stricter = fixturePolicy("webapp-monorepo.yml").replace(/  - id: tests-docs-ui\n    match: \{ classes: \[tests, docs, ui\] \}\n    action: allow\n/, "");
+    const stricter = fixturePolicy("webapp-monorepo.yml").replace(
+      /  - id: tests-docs-ui\n    match: \{ classes: \[tests, docs, ui\] \}\n    action: allow\n/,
+      "",
+    );
     writeFileSync(join(cwd, "new.yml"), stricter);
     const r = await run(["simulate", "--policy", "new.yml"], { cwd });
     expect(r.code).toBe(0);
@@ -191,7 +207,11 @@ describe("governor simulate", () => {
 
   it("measures a policy change against today's evaluator, not against an outcome an older evaluator recorded", async () => {
     const denied = entryFor({ pr: 40, files: ["apps/api/src/billing/x.ts"] });
-    const recordedByOlder = { ...denied, outcome: "allowed" as const, decision: { ...denied.decision, outcome: "allowed" as const, evaluator_version: "0.9.0" } };
+    const recordedByOlder = {
+      ...denied,
+      outcome: "allowed" as const,
+      decision: { ...denied.decision, outcome: "allowed" as const, evaluator_version: "0.9.0" },
+    };
     const cwd = seeded([recordedByOlder]);
     writeFileSync(join(cwd, "same.yml"), fixturePolicy("webapp-monorepo.yml"));
     const r = await run(["simulate", "--policy", "same.yml"], { cwd });
@@ -219,7 +239,10 @@ describe("audit store under a crash", () => {
   it("leaves a consistent, verifiable file when the writer is killed mid-batch", async () => {
     const dir = tempDir();
     const path = join(dir, "crash.db");
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/audit/crash-writer.ts"), path], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/audit/crash-writer.ts"), path], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
     await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 200)));
     child.kill("SIGKILL");

@@ -22,23 +22,42 @@ describe("audit store: budget reservations", () => {
   it("counts an org's places across its repositories and a week's places over 7 days, each PR's places fixed on later calls", async () => {
     const store = openAuditStore(dbPath());
     const reserve = (repo: string, pr: number, openedAt: string) => store.reserveBudgetPlaces({ repo, org: "Acme", agents: ["copilot"], pr, openedAt });
-    expect(await reserve("acme/webapp", 1, "2026-11-20T11:00:00Z")).toEqual({ repo: { day: { copilot: 1 }, week: { copilot: 1 } }, org: { day: { copilot: 1 }, week: { copilot: 1 } } });
-    expect(await reserve("acme/api", 1, "2026-11-24T10:00:00Z")).toEqual({ repo: { day: { copilot: 1 }, week: { copilot: 1 } }, org: { day: { copilot: 1 }, week: { copilot: 2 } } });
-    expect(await reserve("acme/webapp", 2, "2026-11-24T11:00:00Z")).toEqual({ repo: { day: { copilot: 1 }, week: { copilot: 2 } }, org: { day: { copilot: 2 }, week: { copilot: 3 } } });
-    expect(await reserve("acme/api", 1, "2026-11-24T10:00:00Z")).toEqual({ repo: { day: { copilot: 1 }, week: { copilot: 1 } }, org: { day: { copilot: 1 }, week: { copilot: 2 } } });
+    expect(await reserve("acme/webapp", 1, "2026-11-20T11:00:00Z")).toEqual({
+      repo: { day: { copilot: 1 }, week: { copilot: 1 } },
+      org: { day: { copilot: 1 }, week: { copilot: 1 } },
+    });
+    expect(await reserve("acme/api", 1, "2026-11-24T10:00:00Z")).toEqual({
+      repo: { day: { copilot: 1 }, week: { copilot: 1 } },
+      org: { day: { copilot: 1 }, week: { copilot: 2 } },
+    });
+    expect(await reserve("acme/webapp", 2, "2026-11-24T11:00:00Z")).toEqual({
+      repo: { day: { copilot: 1 }, week: { copilot: 2 } },
+      org: { day: { copilot: 2 }, week: { copilot: 3 } },
+    });
+    expect(await reserve("acme/api", 1, "2026-11-24T10:00:00Z")).toEqual({
+      repo: { day: { copilot: 1 }, week: { copilot: 1 } },
+      org: { day: { copilot: 1 }, week: { copilot: 2 } },
+    });
     // Another org's budget is its own.
-    expect((await store.reserveBudgetPlaces({ repo: "other/x", org: "other", agents: ["copilot"], pr: 1, openedAt: "2026-11-24T11:00:00Z" })).org).toEqual({ day: { copilot: 1 }, week: { copilot: 1 } });
+    expect((await store.reserveBudgetPlaces({ repo: "other/x", org: "other", agents: ["copilot"], pr: 1, openedAt: "2026-11-24T11:00:00Z" })).org).toEqual({
+      day: { copilot: 1 },
+      week: { copilot: 1 },
+    });
   });
 
   it("hands out distinct places to processes reserving at the same time on one file", async () => {
     const path = dbPath();
     openAuditStore(path).close();
-    const run = (from: number) => new Promise<Record<string, number>>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/audit/reserve-child.ts"), path, String(from), "25"], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-      let out = "";
-      child.stdout.on("data", (c: Buffer) => void (out += c.toString()));
-      child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`child exited ${code}`))));
-    });
+    const run = (from: number) =>
+      new Promise<Record<string, number>>((resolve, reject) => {
+        const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/audit/reserve-child.ts"), path, String(from), "25"], {
+          cwd: ROOT,
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let out = "";
+        child.stdout.on("data", (c: Buffer) => void (out += c.toString()));
+        child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as Record<string, number>) : reject(new Error(`child exited ${code}`))));
+      });
     const all = await Promise.all([1, 26, 51, 76].map(run));
     const places = all.flatMap((o) => Object.values(o)).sort((a, b) => a - b);
     expect(places).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));

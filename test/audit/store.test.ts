@@ -28,7 +28,11 @@ describe("audit store: schema", () => {
       repo TEXT NOT NULL, pr INTEGER NOT NULL, head_sha TEXT NOT NULL, base_sha TEXT NOT NULL, agent TEXT, outcome TEXT NOT NULL,
       evaluator_version TEXT NOT NULL, title TEXT NOT NULL, decision TEXT NOT NULL, input TEXT, input_missing_reason TEXT,
       prev_hash TEXT NOT NULL, hash TEXT NOT NULL); CREATE INDEX decisions_time ON decisions (recorded_at); PRAGMA user_version = 1;`);
-    old.prepare("INSERT INTO decisions (recorded_at, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, prev_hash, hash) VALUES ('2026-11-24T10:00:00.000Z', 'acme/webapp', 3, 'a', 'b', 'copilot', 'allowed', '1.0.0', 't', '{}', NULL, 'x', 'y')").run();
+    old
+      .prepare(
+        "INSERT INTO decisions (recorded_at, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, prev_hash, hash) VALUES ('2026-11-24T10:00:00.000Z', 'acme/webapp', 3, 'a', 'b', 'copilot', 'allowed', '1.0.0', 't', '{}', NULL, 'x', 'y')",
+      )
+      .run();
     old.close();
     const store = openAuditStore(path);
     expect(store.db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
@@ -96,7 +100,8 @@ describe("audit store: rows and chain", () => {
   it("catches two rows swapped", () => {
     const store = openAuditStore(dbPath());
     store.recordBatch(oneOfEach());
-    const cols = "recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
+    const cols =
+      "recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
     store.db.exec(`CREATE TEMP TABLE t AS SELECT * FROM decisions WHERE id IN (2, 4);
       UPDATE decisions SET (${cols}) = (SELECT ${cols} FROM t WHERE t.id = 4) WHERE id = 2;
       UPDATE decisions SET (${cols}) = (SELECT ${cols} FROM t WHERE t.id = 2) WHERE id = 4;`);
@@ -155,9 +160,16 @@ describe("audit store: what the chain alone would miss", () => {
 describe("audit store: the latest decision of each PR", () => {
   it("filters PRs by their current state, not by an older decision", () => {
     const store = openAuditStore(dbPath());
-    store.recordBatch([entryFor({ pr: 30, files: ["apps/api/src/billing/x.ts"] }), entryFor({ pr: 30, files: ["docs/a.md"] }), entryFor({ pr: 31, files: ["apps/api/src/billing/x.ts"] })]);
+    store.recordBatch([
+      entryFor({ pr: 30, files: ["apps/api/src/billing/x.ts"] }),
+      entryFor({ pr: 30, files: ["docs/a.md"] }),
+      entryFor({ pr: 31, files: ["apps/api/src/billing/x.ts"] }),
+    ]);
     expect([...store.latestPerPr({ outcome: "denied" })].map((r) => [r.pr, r.id])).toEqual([[31, 3]]);
-    expect([...store.latestPerPr({})].map((r) => [r.pr, r.id])).toEqual([[30, 2], [31, 3]]);
+    expect([...store.latestPerPr({})].map((r) => [r.pr, r.id])).toEqual([
+      [30, 2],
+      [31, 3],
+    ]);
   });
 });
 
@@ -188,7 +200,9 @@ describe("audit store: usage for budgets", () => {
 
   it("answers the budget query from its index, not a scan", () => {
     const store = openAuditStore(dbPath());
-    const plan = store.db.prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM agent_prs WHERE repo = 'r' AND agent = 'a' AND created_at >= 'x' AND created_at < 'y' AND pr != -1").all() as Array<{ detail: string }>;
+    const plan = store.db
+      .prepare("EXPLAIN QUERY PLAN SELECT count(*) FROM agent_prs WHERE repo = 'r' AND agent = 'a' AND created_at >= 'x' AND created_at < 'y' AND pr != -1")
+      .all() as Array<{ detail: string }>;
     expect(plan.map((p) => p.detail).join(" ")).toMatch(/USING (COVERING )?INDEX agent_prs_window/);
   });
 });
@@ -210,7 +224,9 @@ describe("audit store: bytes pinned across changes to the write path", () => {
     ]);
     const digest = (rows: unknown) => createHash("sha256").update(JSON.stringify(rows)).digest("hex");
     expect(digest(store.db.prepare("SELECT * FROM decisions ORDER BY id").all())).toBe("e70e10aad999d4521b6efb81b583506037455b04a2c14f008b576882c3b0c9c7");
-    expect(digest(store.db.prepare("SELECT * FROM policy_texts ORDER BY sha256").all())).toBe("2bdb4a7933199a2254d862639100b013cd38205550486f3501fdc507deb997f1");
+    expect(digest(store.db.prepare("SELECT * FROM policy_texts ORDER BY sha256").all())).toBe(
+      "2bdb4a7933199a2254d862639100b013cd38205550486f3501fdc507deb997f1",
+    );
   });
 
   it("writes the same bytes one row at a time as in one batch", () => {

@@ -45,10 +45,16 @@ describe("audit readers and the file", () => {
     const { dir, path } = seeded();
     downgrade(path);
     const before = digest(path);
-    for (const args of [["audit", "verify"], ["audit", "list"], ["audit", "export"]]) {
+    for (const args of [
+      ["audit", "verify"],
+      ["audit", "list"],
+      ["audit", "export"],
+    ]) {
       const r = await run(args, { cwd: dir });
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`has audit schema ${SCHEMA_VERSION - 1}, older than this Governor's (${SCHEMA_VERSION}); upgrade it first with: governor audit migrate --db ${path}`);
+      expect(r.stderr).toContain(
+        `has audit schema ${SCHEMA_VERSION - 1}, older than this Governor's (${SCHEMA_VERSION}); upgrade it first with: governor audit migrate --db ${path}`,
+      );
     }
     expect(digest(path)).toBe(before);
   });
@@ -89,7 +95,11 @@ describe("audit export", () => {
   it("ends quietly when the reader stops early (export | head)", () => {
     const small = entryFor({ files: ["docs/a.md"] });
     const { dir } = seeded(Array.from({ length: 3000 }, (_, i) => ({ ...small, pr: i + 1 })));
-    const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" "${BIN}" audit export | head -n 1 > /dev/null; echo "governor exit \${PIPESTATUS[0]}" >&2`], { cwd: dir, encoding: "utf8" });
+    const r = spawnSync(
+      "bash",
+      ["-c", `set -o pipefail; "${process.execPath}" "${BIN}" audit export | head -n 1 > /dev/null; echo "governor exit \${PIPESTATUS[0]}" >&2`],
+      { cwd: dir, encoding: "utf8" },
+    );
     expect(r.stderr.trim()).toBe("governor exit 0");
   });
 

@@ -14,7 +14,8 @@ let app: TestApp | undefined;
 afterEach(() => app?.close());
 
 const essence = (d: Decision) => ({
-  outcome: d.outcome, agent: d.agent?.name,
+  outcome: d.outcome,
+  agent: d.agent?.name,
   rules: d.rules.map((r) => ({ id: r.id, action: r.action, files: r.files, met: r.gate?.met })),
   limits: d.limits,
 });
@@ -24,12 +25,16 @@ describe("governor check gives the app's answer", () => {
     const repo = gitRepo({ ".governance.yml": WEBAPP, "apps/api/src/billing/rätes.md": "rate\n".repeat(20), "docs/intro.md": "hello\n" });
     repo.git("checkout", "-qb", "feature/rates");
     repo.commit(MESSAGE, {
-      "apps/api/src/billing/rätes.md": null, "docs/rätes.md": "rate\n".repeat(20),
+      "apps/api/src/billing/rätes.md": null,
+      "docs/rätes.md": "rate\n".repeat(20),
       "db/migrations/0042_index.sql": "create index i on t(c);\n",
       "docs/intro.md": "hello\nworld\n",
       ".governance.yml": WEBAPP.replace("max_files: 50", "max_files: 500"),
     });
-    const r = runBin(["check", "--base", "main", "--author", "dana", "--repo", "acme/webapp", "--format", "json", "--now", NOW.toISOString()], { cwd: repo.dir, env: { GITHUB_TOKEN: "" } });
+    const r = runBin(["check", "--base", "main", "--author", "dana", "--repo", "acme/webapp", "--format", "json", "--now", NOW.toISOString()], {
+      cwd: repo.dir,
+      env: { GITHUB_TOKEN: "" },
+    });
     expect(r.stderr).toBe("");
     const local = DecisionSchema.parse((JSON.parse(r.stdout) as { decision: unknown }).decision);
 
@@ -48,7 +53,13 @@ describe("governor check gives the app's answer", () => {
 
     expect(remote.outcome).toBe("denied");
     expect(essence(local)).toEqual(essence(remote));
-    expect(local.rules.map((x) => x.id)).toEqual(["repo.default", "builtin:policy-change", "repo:billing-freeze", "repo:migrations-need-dba", "repo:tests-docs-ui"]);
+    expect(local.rules.map((x) => x.id)).toEqual([
+      "repo.default",
+      "builtin:policy-change",
+      "repo:billing-freeze",
+      "repo:migrations-need-dba",
+      "repo:tests-docs-ui",
+    ]);
     expect(local.agent?.signals).toEqual([{ kind: "commit_author", value: "noreply@anthropic.com", matched: "claude" }]);
   });
 });

@@ -36,12 +36,15 @@ describe("governor check --files-from: git's quoted and -z output", () => {
     expect(diff("--name-only")).toContain('"apps/api/src/billing/tab\\there.ts"');
   });
 
-  it.each(["--numstat", "--name-status", "--numstat -z", "--name-status -z"])("denies every quoted billing path, and the old path of a rename, from git diff %s", (format) => {
-    const { code, decision } = checkList(repo.dir, diff(...format.split(" ")));
-    expect(code).toBe(4);
-    expect(decision.rules.find((r) => r.id === "repo:billing-freeze")?.files).toEqual([...ODD, MOVED_FROM].sort());
-    expect(decision.files_considered).toBe(ODD.length + 1);
-  });
+  it.each(["--numstat", "--name-status", "--numstat -z", "--name-status -z"])(
+    "denies every quoted billing path, and the old path of a rename, from git diff %s",
+    (format) => {
+      const { code, decision } = checkList(repo.dir, diff(...format.split(" ")));
+      expect(code).toBe(4);
+      expect(decision.rules.find((r) => r.id === "repo:billing-freeze")?.files).toEqual([...ODD, MOVED_FROM].sort());
+      expect(decision.files_considered).toBe(ODD.length + 1);
+    },
+  );
 
   it.each(["--name-only", "--name-only -z"])("denies every quoted billing path from git diff %s", (format) => {
     const { code, decision } = checkList(repo.dir, diff(...format.split(" ")));

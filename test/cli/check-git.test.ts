@@ -33,7 +33,7 @@ describe("governor check --base: the policy as it is at the base", () => {
     const repo = gitRepo({ ".governance.yml": WEBAPP, "README.md": "hi\n" });
     repo.git("checkout", "-qb", "copilot/unfreeze");
     repo.commit("unfreeze billing", {
-      ".governance.yml": WEBAPP.replace("action: deny\n    reason: \"Billing", "action: allow\n    reason: \"Billing"),
+      ".governance.yml": WEBAPP.replace('action: deny\n    reason: "Billing', 'action: allow\n    reason: "Billing'),
       "apps/api/src/billing/charge.ts": "export const charge = 1;\n",
     });
     const { code, out, decision } = check(repo.dir, ["--base", "main", "--author", "Copilot", "--author-type", "Bot"]);

@@ -31,12 +31,15 @@ export function gitRepo(files: Record<string, string> = {}): Repo {
   git("init", "-q", "-b", "main");
   git("config", "commit.gpgsign", "false");
   const repo: Repo = {
-    dir, git, write,
+    dir,
+    git,
+    write,
     commit(message, next = {}, author) {
       write(next);
       git("add", "-A");
       execFileSync("git", ["commit", "-q", "--allow-empty", "-m", message], {
-        cwd: dir, env: { ...process.env, ...IDENTITY, ...(author ? { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email } : {}) },
+        cwd: dir,
+        env: { ...process.env, ...IDENTITY, ...(author ? { GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email } : {}) },
       });
     },
   };

@@ -50,8 +50,9 @@ describe("governor validate", () => {
 });
 
 describe("governor validate --org-policy", () => {
-  const ORG = "version: 1\nagents: { custom: [{ name: acme-bot, logins: [acme] }] }\ndefault: allow\ndefault_approvers: { users: [dev] }\nowners: { users: [o] }\n";
-  const REPO = "version: 1\nrules:\n  - id: bot-api\n    match: { paths: [\"api/**\"], agents: [acme-bot] }\n    action: require_approval\n";
+  const ORG =
+    "version: 1\nagents: { custom: [{ name: acme-bot, logins: [acme] }] }\ndefault: allow\ndefault_approvers: { users: [dev] }\nowners: { users: [o] }\n";
+  const REPO = 'version: 1\nrules:\n  - id: bot-api\n    match: { paths: ["api/**"], agents: [acme-bot] }\n    action: require_approval\n';
 
   it("accepts a repo policy that names the org's agents and relies on its approvers", async () => {
     const r = await run(["validate", "--org-policy", "org.yml", ".governance.yml"], { cwd: tempDir({ "org.yml": ORG, ".governance.yml": REPO }) });
@@ -74,7 +75,9 @@ describe("governor validate --org-policy", () => {
   });
 
   it("fails on an invalid org policy, reporting its errors", async () => {
-    const r = await run(["validate", "--org-policy", "org.yml", ".governance.yml"], { cwd: tempDir({ "org.yml": "version: 1\nscope: sometimes\n", ".governance.yml": REPO }) });
+    const r = await run(["validate", "--org-policy", "org.yml", ".governance.yml"], {
+      cwd: tempDir({ "org.yml": "version: 1\nscope: sometimes\n", ".governance.yml": REPO }),
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("org.yml:2:8: error: scope: expected");
   });
@@ -83,7 +86,9 @@ describe("governor validate --org-policy", () => {
     const cwd = tempDir({ "p.yml": "version: 1\nclasses: { infra: ['infra/terraform/'] }\ndefault: allow\nowners: { users: [a] }\n" });
     const r = await run(["validate", "p.yml"], { cwd });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('p.yml:2:21: warning: classes.infra[0]: "infra/terraform/" ends with /: GitHub reports file paths, never directories, so it matches nothing; did you mean "infra/terraform/**"?');
+    expect(r.stderr).toContain(
+      'p.yml:2:21: warning: classes.infra[0]: "infra/terraform/" ends with /: GitHub reports file paths, never directories, so it matches nothing; did you mean "infra/terraform/**"?',
+    );
   });
 });
 
@@ -91,7 +96,22 @@ describe("governor schema", () => {
   it("prints a JSON Schema generated from the zod schema", async () => {
     const r = await run(["schema"], { cwd: tempDir() });
     const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; additionalProperties: boolean; $schema: string };
-    expect(Object.keys(schema.properties).sort()).toEqual(["agents", "approvals", "classes", "default", "default_approvers", "labels", "limits", "mode", "org_limits", "overrides", "owners", "rules", "scope", "version"]);
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      "agents",
+      "approvals",
+      "classes",
+      "default",
+      "default_approvers",
+      "labels",
+      "limits",
+      "mode",
+      "org_limits",
+      "overrides",
+      "owners",
+      "rules",
+      "scope",
+      "version",
+    ]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.$schema).toContain("2020-12");
   });
@@ -194,7 +214,12 @@ describe("governor check", () => {
 
   it("reads the change from git with --base through the real bin, renames detected", () => {
     const cwd = tempDir({ ".governance.yml": WEBAPP, "docs/guide.md": "hello\n".repeat(20) });
-    const git = (...args: string[]) => execFileSync("git", args, { cwd, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" } });
+    const git = (...args: string[]) =>
+      execFileSync("git", args, {
+        cwd,
+        stdio: "ignore",
+        env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" },
+      });
     git("init", "-q", "-b", "main");
     git("add", "-A");
     git("commit", "-qm", "base");

@@ -32,11 +32,18 @@ describe("governor migrate", () => {
     const url = await freshDatabase("cli_migrate");
     const first = runBin(["migrate"], { cwd: tempDir(), env: { DATABASE_URL: url } });
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain("audit: schema 0 -> 3: decisions with their hash chain, the budget table and policy texts; sticky identities and the time-window schedule; workflow jobs");
+    expect(first.stdout).toContain(
+      "audit: schema 0 -> 3: decisions with their hash chain, the budget table and policy texts; sticky identities and the time-window schedule; workflow jobs",
+    );
     expect(first.stdout).toContain("budget: schema 0 -> 2: budget reservations; budget places by scope and window");
     expect(first.stdout).toContain("queue: schema 0 -> 1: delivery queue with leases");
     const again = runBin(["migrate"], { cwd: tempDir(), env: { DATABASE_URL: url } });
-    expect(again.stdout.trim().split("\n")).toEqual(["audit: schema 3, current", "queue: schema 1, current", "check_runs: schema 1, current", "budget: schema 2, current"]);
+    expect(again.stdout.trim().split("\n")).toEqual([
+      "audit: schema 3, current",
+      "queue: schema 1, current",
+      "check_runs: schema 1, current",
+      "budget: schema 2, current",
+    ]);
   });
 });
 

@@ -30,12 +30,29 @@ async function start(config: Partial<DashboardConfig> = {}) {
   store.recordBatch(oneOfEach());
   store.close();
   const full: DashboardConfig = {
-    clientId: CLIENT, clientSecret: SECRET, webBase: sim.url, apiBase: sim.apiUrl, teams: parseTeams("acme/platform"),
-    sessionSecret: Buffer.from("s".repeat(32)), sessionTtlMs: 3_600_000, recheckMs: 300_000, ...config,
+    clientId: CLIENT,
+    clientSecret: SECRET,
+    webBase: sim.url,
+    apiBase: sim.apiUrl,
+    teams: parseTeams("acme/platform"),
+    sessionSecret: Buffer.from("s".repeat(32)),
+    sessionTtlMs: 3_600_000,
+    recheckMs: 300_000,
+    ...config,
   };
   const log = (level: string, msg: string, extra?: Record<string, unknown>) => void logs.push(JSON.stringify({ level, msg, ...extra }));
-  const handle = dashboardHandler({ source: SqliteAuditSource.open(path), auth: { kind: "github", github: new GitHubAuth(full, log, () => clock) }, htmlBase: sim.url, log });
-  server = createServer((req, res) => void handle(req, res).then((done) => { if (!done) (res.statusCode = 404), res.end(); }));
+  const handle = dashboardHandler({
+    source: SqliteAuditSource.open(path),
+    auth: { kind: "github", github: new GitHubAuth(full, log, () => clock) },
+    htmlBase: sim.url,
+    log,
+  });
+  server = createServer(
+    (req, res) =>
+      void handle(req, res).then((done) => {
+        if (!done) ((res.statusCode = 404), res.end());
+      }),
+  );
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
@@ -94,7 +111,11 @@ describe("dashboard sign-in", () => {
     await start();
     const start1 = await fetch(`${url}/dashboard/login`, { redirect: "manual" });
     const authorize = new URL(start1.headers.get("location")!);
-    const granted = await fetch(`${sim.url}/login/oauth/authorize`, { method: "POST", body: new URLSearchParams({ ...Object.fromEntries(authorize.searchParams), login: "olga" }), redirect: "manual" });
+    const granted = await fetch(`${sim.url}/login/oauth/authorize`, {
+      method: "POST",
+      body: new URLSearchParams({ ...Object.fromEntries(authorize.searchParams), login: "olga" }),
+      redirect: "manual",
+    });
     const res = await fetch(granted.headers.get("location")!, { redirect: "manual" });
     expect(res.status).toBe(400);
     expect(cookieOf(res, "governor_session")).toBeUndefined();
@@ -112,7 +133,11 @@ describe("dashboard sign-in", () => {
     const res = await fetch(`${url}/dashboard/login?next=//evil.example/x`, { redirect: "manual" });
     const state = cookieOf(res, "governor_oauth_state")!.split(";")[0]!;
     const authorize = new URL(res.headers.get("location")!);
-    const granted = await fetch(`${sim.url}/login/oauth/authorize`, { method: "POST", body: new URLSearchParams({ ...Object.fromEntries(authorize.searchParams), login: "olga" }), redirect: "manual" });
+    const granted = await fetch(`${sim.url}/login/oauth/authorize`, {
+      method: "POST",
+      body: new URLSearchParams({ ...Object.fromEntries(authorize.searchParams), login: "olga" }),
+      redirect: "manual",
+    });
     const back = await fetch(granted.headers.get("location")!, { headers: { cookie: state }, redirect: "manual" });
     expect(back.headers.get("location")).toBe("/dashboard");
   });
@@ -172,7 +197,11 @@ describe("dashboard sign-in", () => {
     await start();
     const { session } = await signIn("olga");
     await signIn("mallory");
-    const pages = await Promise.all(["/dashboard", "/dashboard/decisions/1", "/dashboard/verify", "/api/decisions/1"].map(async (p) => (await fetch(`${url}${p}`, { headers: { cookie: session! } })).text()));
+    const pages = await Promise.all(
+      ["/dashboard", "/dashboard/decisions/1", "/dashboard/verify", "/api/decisions/1"].map(async (p) =>
+        (await fetch(`${url}${p}`, { headers: { cookie: session! } })).text(),
+      ),
+    );
     const everything = [...pages, ...logs, session!].join("\n");
     expect(everything).not.toContain(SECRET);
     expect(everything).not.toMatch(/gho_/);
@@ -192,8 +221,21 @@ describe("dashboard configuration", () => {
   });
 
   it("uses GitHub Enterprise Server's addresses with GHE_HOST", () => {
-    const c = readDashboardConfig({ GITHUB_CLIENT_ID: "x", GITHUB_CLIENT_SECRET: "y", GOVERNOR_DASHBOARD_TEAMS: "acme/platform, acme/security", GHE_HOST: "ghe.acme.example" });
-    expect(c).toMatchObject({ webBase: "https://ghe.acme.example", apiBase: "https://ghe.acme.example/api/v3", teams: [{ org: "acme", slug: "platform" }, { org: "acme", slug: "security" }], recheckMs: 300_000 });
+    const c = readDashboardConfig({
+      GITHUB_CLIENT_ID: "x",
+      GITHUB_CLIENT_SECRET: "y",
+      GOVERNOR_DASHBOARD_TEAMS: "acme/platform, acme/security",
+      GHE_HOST: "ghe.acme.example",
+    });
+    expect(c).toMatchObject({
+      webBase: "https://ghe.acme.example",
+      apiBase: "https://ghe.acme.example/api/v3",
+      teams: [
+        { org: "acme", slug: "platform" },
+        { org: "acme", slug: "security" },
+      ],
+      recheckMs: 300_000,
+    });
   });
 
   it("makes governor serve refuse to start with half a configuration", () => {
@@ -208,6 +250,7 @@ describe("governor serve without OAuth credentials", () => {
 
   it("has no dashboard: its pages and API are not there", async () => {
     stack = await startStack();
-    for (const path of ["/dashboard", "/api/decisions", "/"]) expect([path, (await fetch(`${stack.governor.url}${path}`, { redirect: "manual" })).status]).toEqual([path, 404]);
+    for (const path of ["/dashboard", "/api/decisions", "/"])
+      expect([path, (await fetch(`${stack.governor.url}${path}`, { redirect: "manual" })).status]).toEqual([path, 404]);
   });
 });

@@ -18,8 +18,17 @@ const authors = [
   { author: { login: "claude[bot]", type: "Bot" }, head_branch: "claude/x" },
   { author: { login: "octocat", type: "User" }, head_branch: "feature" },
 ];
-const repos = [{ owner: "acme", name: "webapp" }, { owner: "acme", name: "api" }, { owner: "globex", name: "site" }];
-const shapes = [["docs/guide.md", "README.md"], ["db/migrations/0042_add_index.sql"], ["apps/api/src/billing/invoice.ts", "docs/billing.md"], ["apps/web/src/page.tsx", "apps/web/test/page.test.ts", "package.json"]];
+const repos = [
+  { owner: "acme", name: "webapp" },
+  { owner: "acme", name: "api" },
+  { owner: "globex", name: "site" },
+];
+const shapes = [
+  ["docs/guide.md", "README.md"],
+  ["db/migrations/0042_add_index.sql"],
+  ["apps/api/src/billing/invoice.ts", "docs/billing.md"],
+  ["apps/web/src/page.tsx", "apps/web/test/page.test.ts", "package.json"],
+];
 
 function entries(from: number, count: number, cache: PolicyCache, policy: string): AuditEntry[] {
   const start = Date.parse("2026-10-01T00:00:00Z");
@@ -29,14 +38,25 @@ function entries(from: number, count: number, cache: PolicyCache, policy: string
     const repo = repos[i % repos.length]!;
     const who = authors[Math.floor(i / 3) % authors.length]!;
     const evaluation = input({
-      policy, now, prsToday: 1 + (i % 5), files: shapes[i % shapes.length],
+      policy,
+      now,
+      prsToday: 1 + (i % 5),
+      files: shapes[i % shapes.length],
       change: { repo, number: Math.floor(i / 2) + 1, head_sha: (i + 1).toString(16).padStart(40, "a"), ...who },
     });
     const decision = decide(evaluation, cache);
     return {
-      recorded_at: now, delivery_id: `delivery-${i}`, installation_id: 1, repo: `${repo.owner}/${repo.name}`, pr: evaluation.change.number,
-      head_sha: evaluation.change.head_sha, base_sha: evaluation.change.base_sha, agent: decision.agent?.name ?? null,
-      outcome: decision.outcome, decision, input: evaluation,
+      recorded_at: now,
+      delivery_id: `delivery-${i}`,
+      installation_id: 1,
+      repo: `${repo.owner}/${repo.name}`,
+      pr: evaluation.change.number,
+      head_sha: evaluation.change.head_sha,
+      base_sha: evaluation.change.base_sha,
+      agent: decision.agent?.name ?? null,
+      outcome: decision.outcome,
+      decision,
+      input: evaluation,
     };
   });
 }
@@ -54,7 +74,12 @@ const { dashboardHandler } = await import("../../src/dashboard/index.js");
 const { SqliteAuditSource } = await import("../../src/dashboard/sqlite-source.js");
 const source = SqliteAuditSource.open(file);
 const handler = dashboardHandler({ source, auth: { kind: "local" }, htmlBase: "https://github.com" });
-const server = createServer((req, res) => void handler(req, res).then((done) => { if (!done) (res.statusCode = 404), res.end(); }));
+const server = createServer(
+  (req, res) =>
+    void handler(req, res).then((done) => {
+      if (!done) ((res.statusCode = 404), res.end());
+    }),
+);
 await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

@@ -6,12 +6,24 @@ export const CHROMIUM = process.env["GOVERNOR_CHROMIUM"] ?? "/usr/bin/chromium";
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: the dashboard's browser tests need it. Install it with \`apt-get update && apt-get install -y chromium\` (or set GOVERNOR_CHROMIUM to its path).`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: the dashboard's browser tests need it. Install it with \`apt-get update && apt-get install -y chromium\` (or set GOVERNOR_CHROMIUM to its path).`,
+    );
   }
   // launch() starts from a fresh, temporary user-data-dir of its own each time (it refuses --user-data-dir in args).
   return chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 

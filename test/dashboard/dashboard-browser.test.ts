@@ -49,28 +49,70 @@ beforeAll(async () => {
   const secret = randomBytes(16).toString("hex");
   const databasePath = join(mkdtempSync(join(tmpdir(), "governor-dashboard-")), "governor.db");
   const dashboard: DashboardConfig = {
-    clientId: "Iv1.dashboardtest", clientSecret: CLIENT_SECRET, webBase: sim.url, apiBase: sim.apiUrl,
-    teams: parseTeams("acme/platform,acme/security"), sessionSecret: randomBytes(32), sessionTtlMs: 3_600_000, recheckMs: 250,
+    clientId: "Iv1.dashboardtest",
+    clientSecret: CLIENT_SECRET,
+    webBase: sim.url,
+    apiBase: sim.apiUrl,
+    teams: parseTeams("acme/platform,acme/security"),
+    sessionSecret: randomBytes(32),
+    sessionTtlMs: 3_600_000,
+    recheckMs: 250,
   };
-  const governor = await startGovernor({
-    appId: scenario.app?.id ?? 1, privateKey: generateAppKey(), secret, webhookPath: "/api/github/webhooks", baseUrl: sim.apiUrl,
-    logLevel: "fatal", databasePath, port: 0, host: "127.0.0.1", concurrency: 4, perInstallation: 4, dashboard,
-  }, (level, msg, extra) => void logs.push(JSON.stringify({ level, msg, ...extra })));
+  const governor = await startGovernor(
+    {
+      appId: scenario.app?.id ?? 1,
+      privateKey: generateAppKey(),
+      secret,
+      webhookPath: "/api/github/webhooks",
+      baseUrl: sim.apiUrl,
+      logLevel: "fatal",
+      databasePath,
+      port: 0,
+      host: "127.0.0.1",
+      concurrency: 4,
+      perInstallation: 4,
+      dashboard,
+    },
+    (level, msg, extra) => void logs.push(JSON.stringify({ level, msg, ...extra })),
+  );
   sim.target(governor.webhookUrl, secret);
   s = { sim, governor, secret, databasePath, close: async () => (await governor.close(), await sim.close()) };
   base = governor.url;
   sim.server.oauth.addClient("Iv1.dashboardtest", CLIENT_SECRET);
   // A demo run: an allowed doc fix, a migration that needs the DBA and gets it, a denied billing change, a hostile file name.
   const copilot = { login: "Copilot", type: "Bot" as const };
-  await open({ repo: REPO, author: copilot, branch: "copilot/docs", title: "Fix the setup guide", files: [{ path: "docs/setup.md", content: "x\n", additions: 2, deletions: 1 }] });
-  const mig = await open({ repo: REPO, author: { login: "alice", type: "User" }, branch: "codex/index", files: [{ path: "db/migrations/0002.sql", content: "x\n", status: "added", additions: 1, deletions: 0 }] });
+  await open({
+    repo: REPO,
+    author: copilot,
+    branch: "copilot/docs",
+    title: "Fix the setup guide",
+    files: [{ path: "docs/setup.md", content: "x\n", additions: 2, deletions: 1 }],
+  });
+  const mig = await open({
+    repo: REPO,
+    author: { login: "alice", type: "User" },
+    branch: "codex/index",
+    files: [{ path: "db/migrations/0002.sql", content: "x\n", status: "added", additions: 1, deletions: 0 }],
+  });
   const before = mig.run.completedAtMs;
   const { webhook } = s.sim.review(REPO, mig.pr.number, { login: "dana", type: "User" }, "APPROVED");
   const done = s.sim.waitForCheck(REPO, mig.pr.number, before !== undefined ? { after: before } : {});
   await s.sim.send(webhook);
   await done;
-  await open({ repo: REPO, author: { login: "devin-ai-integration[bot]", type: "Bot" }, branch: "devin/tax", title: "Round tax", files: [{ path: "src/billing/invoice.ts", content: "x\n", additions: 3, deletions: 0 }] });
-  await open({ repo: REPO, author: copilot, branch: "copilot/hostile", title: "<script>alert(2)</script>", files: [{ path: HOSTILE, content: "x\n", additions: 1, deletions: 0 }] });
+  await open({
+    repo: REPO,
+    author: { login: "devin-ai-integration[bot]", type: "Bot" },
+    branch: "devin/tax",
+    title: "Round tax",
+    files: [{ path: "src/billing/invoice.ts", content: "x\n", additions: 3, deletions: 0 }],
+  });
+  await open({
+    repo: REPO,
+    author: copilot,
+    branch: "copilot/hostile",
+    title: "<script>alert(2)</script>",
+    files: [{ path: HOSTILE, content: "x\n", additions: 1, deletions: 0 }],
+  });
 });
 
 beforeEach(() => {
@@ -168,7 +210,10 @@ describe("the dashboard in a browser", () => {
     await page.goto(`${base}/dashboard/prs/acme/webapp/2`);
     const outcomes = await page.locator("main table tbody tr td:nth-child(5)").allTextContents();
     expect(outcomes).toEqual(["needs approval", "allowed"]);
-    expect(await page.locator("main table tbody tr td:nth-child(7)").allTextContents()).toEqual([expect.stringMatching(/^\d+:[0-9a-f]{16}$/), expect.stringMatching(/^\d+:[0-9a-f]{16}$/)]);
+    expect(await page.locator("main table tbody tr td:nth-child(7)").allTextContents()).toEqual([
+      expect.stringMatching(/^\d+:[0-9a-f]{16}$/),
+      expect.stringMatching(/^\d+:[0-9a-f]{16}$/),
+    ]);
     if (SAVE_SHOTS) await page.screenshot({ path: `${SHOTS}pr-history.png`, fullPage: true });
     await context.close();
   });
@@ -188,7 +233,11 @@ describe("the dashboard in a browser", () => {
     for (const inked of painted) expect(inked).toBeGreaterThan(500);
     expect(await page.locator("main table").first().textContent()).toContain("copilot");
     if (SAVE_SHOTS) await page.screenshot({ path: `${SHOTS}agents.png`, fullPage: true });
-    for (const [path, name] of [["/dashboard/budgets", "budgets"], ["/dashboard/verify", "verify"], ["/dashboard/overrides", "overrides"]] as const) {
+    for (const [path, name] of [
+      ["/dashboard/budgets", "budgets"],
+      ["/dashboard/verify", "verify"],
+      ["/dashboard/overrides", "overrides"],
+    ] as const) {
       await page.goto(`${base}${path}`);
       if (SAVE_SHOTS) await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
     }

@@ -113,7 +113,14 @@ describe("the dashboard's decisions and API", () => {
 
   it("shows one decision's JSON with its anchor and an identical replay", async () => {
     const url = await serve(trail(many()));
-    const { status, body } = await json<{ id: number; anchor: string; hash: string; decision: { outcome: string }; input: unknown; replay: { status: string } }>(`${url}/api/decisions/3`);
+    const { status, body } = await json<{
+      id: number;
+      anchor: string;
+      hash: string;
+      decision: { outcome: string };
+      input: unknown;
+      replay: { status: string };
+    }>(`${url}/api/decisions/3`);
     expect(status).toBe(200);
     expect(body.anchor).toBe(`3:${body.hash.slice(0, 16)}`);
     expect(body.decision.outcome).toBe("denied");
@@ -150,13 +157,22 @@ describe("the dashboard's decisions and API", () => {
 
   it("sums agents per day and budgets from the latest decisions' limits", async () => {
     const url = await serve(trail(many()));
-    const agents = (await json<{ totals: Array<{ agent: string; allowed: number; needs_approval: number; denied: number; lines: number }>; days: unknown[] }>(`${url}/api/agents?since=2026-11-20&until=2026-11-24`)).body;
+    const agents = (
+      await json<{ totals: Array<{ agent: string; allowed: number; needs_approval: number; denied: number; lines: number }>; days: unknown[] }>(
+        `${url}/api/agents?since=2026-11-20&until=2026-11-24`,
+      )
+    ).body;
     expect(agents.totals).toEqual([{ agent: "copilot", prs: 120, lines: 240, allowed: 40, needs_approval: 40, denied: 40, error: 0 }]);
     expect(agents.days).toHaveLength(5);
-    const budgets = (await json<{ lines: Array<{ repo: string; id: string; limit: number; actual: number; decision_id: number }> }>(`${url}/api/budgets`)).body.lines;
+    const budgets = (await json<{ lines: Array<{ repo: string; id: string; limit: number; actual: number; decision_id: number }> }>(`${url}/api/budgets`)).body
+      .lines;
     expect(budgets.map((l) => [l.repo, l.id, l.decision_id])).toEqual([
-      ["acme/webapp", "limits.max_files", 119], ["acme/webapp", "limits.max_lines", 119], ["acme/webapp", "limits.max_prs_per_day", 119],
-      ["globex/site", "limits.max_files", 120], ["globex/site", "limits.max_lines", 120], ["globex/site", "limits.max_prs_per_day", 120],
+      ["acme/webapp", "limits.max_files", 119],
+      ["acme/webapp", "limits.max_lines", 119],
+      ["acme/webapp", "limits.max_prs_per_day", 119],
+      ["globex/site", "limits.max_files", 120],
+      ["globex/site", "limits.max_lines", 120],
+      ["globex/site", "limits.max_prs_per_day", 120],
     ]);
   });
 
@@ -192,8 +208,19 @@ limits: { max_files: 50 }
     const i = input({ policy: POLICY, files: ["<svg onload=alert(4)>.ts"], change: { repo: HOSTILE_REPO, number: 1 } });
     const decision = decide(i);
     expect(decision.outcome).toBe("denied");
-    return { recorded_at: i.context.now, delivery_id: "<b>d</b>", installation_id: 1, repo: `${HOSTILE_REPO.owner}/${HOSTILE_REPO.name}`, pr: 1, head_sha: i.change.head_sha,
-      base_sha: i.change.base_sha, agent: "</script><script>alert(5)</script>", outcome: decision.outcome, decision, input: i };
+    return {
+      recorded_at: i.context.now,
+      delivery_id: "<b>d</b>",
+      installation_id: 1,
+      repo: `${HOSTILE_REPO.owner}/${HOSTILE_REPO.name}`,
+      pr: 1,
+      head_sha: i.change.head_sha,
+      base_sha: i.change.base_sha,
+      agent: "</script><script>alert(5)</script>",
+      outcome: decision.outcome,
+      decision,
+      input: i,
+    };
   }
 
   it("shows hostile repository names, reasons, files and agents as text on every page", async () => {

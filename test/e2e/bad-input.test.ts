@@ -16,20 +16,50 @@ const BAD = fileURLToPath(new URL("../../fixtures/bad/", import.meta.url));
 const REPO = "acme/webapp";
 const copilot = { login: "Copilot", type: "Bot" as const };
 
-interface PolicyCase { id: string; file?: string; generate?: string; expect?: string; at?: string; valid?: boolean; layout?: "both-files" | "org"; app_only?: boolean }
-interface PayloadCase { id: string; set?: Record<string, unknown>; delete?: string[]; files?: number; expect: { status: number; check: string | null; audit?: string | null; title?: string; note?: string } }
-interface HttpCase { id: string; signature?: string; replay?: boolean; omit_header?: string; body?: string; method?: string; expect: number; note?: string; evaluations?: number }
+interface PolicyCase {
+  id: string;
+  file?: string;
+  generate?: string;
+  expect?: string;
+  at?: string;
+  valid?: boolean;
+  layout?: "both-files" | "org";
+  app_only?: boolean;
+}
+interface PayloadCase {
+  id: string;
+  set?: Record<string, unknown>;
+  delete?: string[];
+  files?: number;
+  expect: { status: number; check: string | null; audit?: string | null; title?: string; note?: string };
+}
+interface HttpCase {
+  id: string;
+  signature?: string;
+  replay?: boolean;
+  omit_header?: string;
+  body?: string;
+  method?: string;
+  expect: number;
+  note?: string;
+  evaluations?: number;
+}
 const corpus = JSON.parse(readFileSync(join(BAD, "cases.json"), "utf8")) as { policies: PolicyCase[]; payloads: PayloadCase[]; http: HttpCase[] };
 
 /** The cases too large or too regular to keep as files. */
 function generated(name: string): string {
   const head = "version: 1\nowners: { teams: [acme/platform] }\ndefault: allow\n";
   switch (name) {
-    case "ten-megabytes": return `${head}${"# padding padding padding padding padding padding padding padding padding pad\n".repeat(140_000)}`.slice(0, 10 * 1024 * 1024);
-    case "deep-nesting": return `version: 1\nx: ${"[".repeat(100)}${"]".repeat(100)}\n`;
-    case "too-many-rules": return `${head}rules:\n${Array.from({ length: 501 }, (_, i) => `  - id: r${i}\n    match: { paths: ["p${i}/**"] }\n    action: allow\n`).join("")}`;
-    case "too-many-globs": return `${head}classes:\n${Array.from({ length: 6 }, (_, c) => `  c${c}: [${Array.from({ length: 900 }, (_, g) => `"d${c}/g${g}/**"`).join(", ")}]\n`).join("")}`;
-    default: throw new Error(`no generator ${name}`);
+    case "ten-megabytes":
+      return `${head}${"# padding padding padding padding padding padding padding padding padding pad\n".repeat(140_000)}`.slice(0, 10 * 1024 * 1024);
+    case "deep-nesting":
+      return `version: 1\nx: ${"[".repeat(100)}${"]".repeat(100)}\n`;
+    case "too-many-rules":
+      return `${head}rules:\n${Array.from({ length: 501 }, (_, i) => `  - id: r${i}\n    match: { paths: ["p${i}/**"] }\n    action: allow\n`).join("")}`;
+    case "too-many-globs":
+      return `${head}classes:\n${Array.from({ length: 6 }, (_, c) => `  c${c}: [${Array.from({ length: 900 }, (_, g) => `"d${c}/g${g}/**"`).join(", ")}]\n`).join("")}`;
+    default:
+      throw new Error(`no generator ${name}`);
   }
 }
 
@@ -55,12 +85,18 @@ const health = async () => (await fetch(`${s.governor.url}/healthz`)).status;
 async function drained(): Promise<void> {
   for (let i = 0; i < 200; i++) {
     const h = (await (await fetch(`${s.governor.url}/healthz`)).json()) as { inbox_depth: number };
-    if (h.inbox_depth === 0 && !(db.prepare("SELECT 1 FROM delivery_queue WHERE status = 'processing'").get())) return;
+    if (h.inbox_depth === 0 && !db.prepare("SELECT 1 FROM delivery_queue WHERE status = 'processing'").get()) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error("the inbox did not drain");
 }
-const auditRows = (delivery: string) => db.prepare("SELECT outcome, title, decision, input_missing_reason FROM decisions WHERE delivery_id = ?").all(delivery) as Array<{ outcome: string; title: string; decision: string; input_missing_reason: string | null }>;
+const auditRows = (delivery: string) =>
+  db.prepare("SELECT outcome, title, decision, input_missing_reason FROM decisions WHERE delivery_id = ?").all(delivery) as Array<{
+    outcome: string;
+    title: string;
+    decision: string;
+    input_missing_reason: string | null;
+  }>;
 const inInbox = (delivery: string) => (db.prepare("SELECT count(*) AS n FROM delivery_queue WHERE delivery_id = ?").get(delivery) as { n: number }).n;
 
 beforeAll(async () => {
@@ -106,7 +142,12 @@ describe("bad-input corpus: policy files on the base branch of an agent PR", () 
     const extra: Record<string, string> = c.layout === "both-files" ? { ".github/governance.yml": text } : {};
     s.sim.commit(REPO, "main", { ".governance.yml": text, ...extra });
     try {
-      const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: `copilot/bad-${n++}`, files: [{ path: "docs/a.md", content: "x\n" }] });
+      const { pr, webhook } = s.sim.openPullRequest({
+        repo: REPO,
+        author: copilot,
+        branch: `copilot/bad-${n++}`,
+        files: [{ path: "docs/a.md", content: "x\n" }],
+      });
       const done = s.sim.waitForCheck(REPO, pr.number);
       expect((await s.sim.send(webhook)).status).toBe(202);
       const check = await done;
@@ -142,10 +183,11 @@ describe("bad-input corpus: policy files on the base branch of an agent PR", () 
 describe("bad-input corpus: webhook payloads", () => {
   let n = 0;
   it.each(corpus.payloads.map((c) => [c.id, c] as const))("%s", async (_, c) => {
-    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nowners: { teams: [acme/platform] }\nrules:\n  - id: docs\n    match: { paths: [\"docs/**\"] }\n    action: allow\ndefault: deny\n" });
-    const files = c.files
-      ? Array.from({ length: c.files }, (_, i) => ({ path: `docs/p${i}.md`, content: "x\n" }))
-      : [{ path: "docs/a.md", content: "x\n" }];
+    s.sim.commit(REPO, "main", {
+      ".governance.yml":
+        'version: 1\nowners: { teams: [acme/platform] }\nrules:\n  - id: docs\n    match: { paths: ["docs/**"] }\n    action: allow\ndefault: deny\n',
+    });
+    const files = c.files ? Array.from({ length: c.files }, (_, i) => ({ path: `docs/p${i}.md`, content: "x\n" })) : [{ path: "docs/a.md", content: "x\n" }];
     const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: `copilot/payload-${n++}`, files });
     const payload = structuredClone(webhook.payload);
     for (const [path, value] of Object.entries(c.set ?? {})) patch(payload, path, value);
@@ -178,19 +220,32 @@ describe("bad-input corpus: requests to the webhook endpoint", () => {
   it.each(corpus.http.map((c) => [c.id, c] as const))("%s", async (_, c) => {
     const { webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: `copilot/http-${n++}`, files: [{ path: "docs/a.md", content: "x\n" }] });
     const valid = JSON.stringify(webhook.payload);
-    const body = c.body === "deep" ? `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`
-      : c.body === "oversized" ? JSON.stringify({ pad: "x".repeat(26 * 1024 * 1024) })
-        : c.body ?? valid;
+    const body =
+      c.body === "deep"
+        ? `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`
+        : c.body === "oversized"
+          ? JSON.stringify({ pad: "x".repeat(26 * 1024 * 1024) })
+          : (c.body ?? valid);
     const id = randomUUID();
     const headers: Record<string, string> = { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": id };
     const good = await sign(s.secret, body);
     switch (c.signature) {
-      case undefined: headers["x-hub-signature-256"] = good; break;
-      case "none": break;
-      case "wrong-secret": headers["x-hub-signature-256"] = await sign("not-the-secret", body); break;
-      case "sha1-only": headers["x-hub-signature"] = `sha1=${createHmac("sha1", s.secret).update(body).digest("hex")}`; break;
-      case "of-another-body": headers["x-hub-signature-256"] = await sign(s.secret, `${body} `); break;
-      default: headers["x-hub-signature-256"] = c.signature;
+      case undefined:
+        headers["x-hub-signature-256"] = good;
+        break;
+      case "none":
+        break;
+      case "wrong-secret":
+        headers["x-hub-signature-256"] = await sign("not-the-secret", body);
+        break;
+      case "sha1-only":
+        headers["x-hub-signature"] = `sha1=${createHmac("sha1", s.secret).update(body).digest("hex")}`;
+        break;
+      case "of-another-body":
+        headers["x-hub-signature-256"] = await sign(s.secret, `${body} `);
+        break;
+      default:
+        headers["x-hub-signature-256"] = c.signature;
     }
     if (c.omit_header) delete headers[c.omit_header];
     const send = () => fetch(s.governor.webhookUrl, c.method === "GET" ? { method: "GET" } : { method: "POST", headers, body });

@@ -35,7 +35,9 @@ async function open(repo: string, author: { login: string; type: "Bot" }, branch
 
 describe("over HTTP: budgets per agent", () => {
   it("holds copilot to its own daily PR budget while devin, under the repo-wide one, still passes in the same repository", async () => {
-    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1\n${DOCS_ALLOWED}limits:\n  max_prs_per_day: 20\n  agents:\n    copilot: { max_prs_per_day: 1 }\n` });
+    s.sim.commit(REPO, "main", {
+      ".governance.yml": `version: 1\n${DOCS_ALLOWED}limits:\n  max_prs_per_day: 20\n  agents:\n    copilot: { max_prs_per_day: 1 }\n`,
+    });
     expect((await open(REPO, copilot, "copilot/one")).conclusion).toBe("success");
     const second = await open(REPO, copilot, "copilot/two");
     expect(second.conclusion).toBe("failure");
@@ -80,7 +82,9 @@ describe("over HTTP: org-wide budgets", () => {
     try {
       expect(store.verify().broken).toBeNull();
       store.db.prepare("UPDATE agent_budget_places SET position = 1 WHERE scope = 'org:acme' AND repo = ? AND agent = 'copilot' AND position = 3").run(REPO);
-      expect(store.verify().broken?.problem).toMatch(/decided as copilot's PR number 3 of the day across the org, but the budget reservations \(agent_budget_places\) say 1/);
+      expect(store.verify().broken?.problem).toMatch(
+        /decided as copilot's PR number 3 of the day across the org, but the budget reservations \(agent_budget_places\) say 1/,
+      );
     } finally {
       store.close();
     }
@@ -110,14 +114,34 @@ describe("governor usage", () => {
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([
       { scope: "repo", name: "acme/api", agent: "copilot", prs: { day: 1, week: 1 }, lines: { day: 2, week: 2 }, compute: { day: 0, week: 0 }, limits: [] },
-      { scope: "repo", name: "acme/webapp", agent: "copilot", prs: { day: 2, week: 2 }, lines: { day: 4, week: 4 }, compute: { day: 7, week: 7 }, limits: [{ id: "limits.max_prs_per_day", limit: 1, used: 2, over: true }] },
-      { scope: "org", name: "acme", agent: "copilot", prs: { day: 3, week: 3 }, lines: { day: 6, week: 6 }, compute: { day: 7, week: 7 }, limits: [{ id: "org_limits.max_prs_per_week", limit: 10, used: 3, over: false }] },
+      {
+        scope: "repo",
+        name: "acme/webapp",
+        agent: "copilot",
+        prs: { day: 2, week: 2 },
+        lines: { day: 4, week: 4 },
+        compute: { day: 7, week: 7 },
+        limits: [{ id: "limits.max_prs_per_day", limit: 1, used: 2, over: true }],
+      },
+      {
+        scope: "org",
+        name: "acme",
+        agent: "copilot",
+        prs: { day: 3, week: 3 },
+        lines: { day: 6, week: 6 },
+        compute: { day: 7, week: 7 },
+        limits: [{ id: "org_limits.max_prs_per_week", limit: 10, used: 3, over: false }],
+      },
     ]);
     const text = runBin(["usage", "--db", s.databasePath, "--repo", REPO, "--agent", "copilot"], { cwd });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^SCOPE\s+AGENT\s+PRS 24H\s+PRS 7D\s+LINES 24H\s+LINES 7D\s+MIN 24H\s+MIN 7D\s+LIMITS \(USED\/LIMIT\)\nacme\/webapp\s+copilot\s+2\s+2\s+4\s+4\s+7\s+7\s+limits.max_prs_per_day 2\/1 \(over\)\n$/);
+    expect(text.stdout).toMatch(
+      /^SCOPE\s+AGENT\s+PRS 24H\s+PRS 7D\s+LINES 24H\s+LINES 7D\s+MIN 24H\s+MIN 7D\s+LIMITS \(USED\/LIMIT\)\nacme\/webapp\s+copilot\s+2\s+2\s+4\s+4\s+7\s+7\s+limits.max_prs_per_day 2\/1 \(over\)\n$/,
+    );
     // A week on, nothing is in the windows.
-    expect(runBin(["usage", "--db", s.databasePath, "--at", new Date(Date.now() + 8 * 86_400_000).toISOString()], { cwd }).stdout).toBe("no agent PRs in the last 7 days match\n");
+    expect(runBin(["usage", "--db", s.databasePath, "--at", new Date(Date.now() + 8 * 86_400_000).toISOString()], { cwd }).stdout).toBe(
+      "no agent PRs in the last 7 days match\n",
+    );
   });
 });
 
@@ -149,7 +173,10 @@ describe("over HTTP: runaway agent runs", () => {
   const sessionRows = () => {
     const store = openAuditStore(s.databasePath);
     try {
-      return store.list({}).filter((r) => r.input_missing_reason?.startsWith("session over: ")).map((r) => ({ title: r.title, summary: decisionSummary(JSON.parse(r.decision) as StoredDecision), reason: r.input_missing_reason }));
+      return store
+        .list({})
+        .filter((r) => r.input_missing_reason?.startsWith("session over: "))
+        .map((r) => ({ title: r.title, summary: decisionSummary(JSON.parse(r.decision) as StoredDecision), reason: r.input_missing_reason }));
     } finally {
       store.close();
     }
@@ -172,7 +199,13 @@ describe("over HTTP: runaway agent runs", () => {
     } finally {
       store.close();
     }
-    expect(sessionRows()).toEqual([{ title: `Cancelled: copilot's run ${run.runId} over max_session_minutes (31 of 30)`, summary: expect.stringContaining("cancelled"), reason: `session over: agent copilot, run ${run.runId}, 31 minutes, limit 30: cancelled` }]);
+    expect(sessionRows()).toEqual([
+      {
+        title: `Cancelled: copilot's run ${run.runId} over max_session_minutes (31 of 30)`,
+        summary: expect.stringContaining("cancelled"),
+        reason: `session over: agent copilot, run ${run.runId}, 31 minutes, limit 30: cancelled`,
+      },
+    ]);
   });
 
   it("reports instead, naming the missing actions: write permission, when GitHub refuses the cancel with 403", async () => {
@@ -183,17 +216,36 @@ describe("over HTTP: runaway agent runs", () => {
     await s.governor.worker.whenIdle();
     await until(() => sessionRows().length > 0);
     expect(s.sim.state.cancelledRuns).toEqual([]);
-    expect(sessionRows()[0]).toMatchObject({ title: `Reported: copilot's run ${run.runId} over max_session_minutes (40 of 30)`, summary: expect.stringContaining("the app lacks the actions: write permission") });
+    expect(sessionRows()[0]).toMatchObject({
+      title: `Reported: copilot's run ${run.runId} over max_session_minutes (40 of 30)`,
+      summary: expect.stringContaining("the app lacks the actions: write permission"),
+    });
   });
 
   it("reports a finished session that took longer than max_session_minutes under the default on_session_over: report, and leaves shorter ones alone", async () => {
     s.sim.commit(REPO, "main", { ".governance.yml": SESSION("") });
     const long = s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/a", minutes: 45 });
-    await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/a", minutes: 45, inProgress: true, runId: long.runId, jobId: long.jobId }).webhook);
+    await s.sim.send(
+      s.sim.workflowJob({
+        repo: REPO,
+        workflow: "Copilot cloud agent",
+        branch: "copilot/a",
+        minutes: 45,
+        inProgress: true,
+        runId: long.runId,
+        jobId: long.jobId,
+      }).webhook,
+    );
     await s.sim.send(long.webhook);
     await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/b", minutes: 10 }).webhook);
     await s.governor.worker.whenIdle();
     expect(s.sim.state.cancelledRuns).toEqual([]);
-    expect(sessionRows()).toEqual([{ title: `Reported: copilot's run ${long.runId} over max_session_minutes (45 of 30)`, summary: expect.stringContaining("reported (on_session_over: report)"), reason: expect.stringContaining(`run ${long.runId}, 45 minutes, limit 30: reported`) }]);
+    expect(sessionRows()).toEqual([
+      {
+        title: `Reported: copilot's run ${long.runId} over max_session_minutes (45 of 30)`,
+        summary: expect.stringContaining("reported (on_session_over: report)"),
+        reason: expect.stringContaining(`run ${long.runId}, 45 minutes, limit 30: reported`),
+      },
+    ]);
   });
 });

@@ -14,10 +14,15 @@ it("truncates a check summary over GitHub's 65,535-character limit, with a count
   s = await startStack();
   // 120 deny rules, each with a long reason and each matching one file of the PR: the summary explains every one.
   const reason = "This area is frozen while the auditors review it; ".repeat(12).trim();
-  const rules = Array.from({ length: 120 }, (_, i) => `  - id: freeze-${i}\n    match: { paths: ["src/area-${i}/**"] }\n    action: deny\n    reason: "${reason}"\n`).join("");
+  const rules = Array.from(
+    { length: 120 },
+    (_, i) => `  - id: freeze-${i}\n    match: { paths: ["src/area-${i}/**"] }\n    action: deny\n    reason: "${reason}"\n`,
+  ).join("");
   s.sim.commit(REPO, "main", { ".governance.yml": `version: 1\nagents: { presets: all }\nrules:\n${rules}default: allow\nowners: { users: [octocat] }\n` });
   const { pr, webhook } = s.sim.openPullRequest({
-    repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: "copilot/everywhere",
+    repo: REPO,
+    author: { login: "Copilot", type: "Bot" },
+    branch: "copilot/everywhere",
     files: Array.from({ length: 120 }, (_, i) => ({ path: `src/area-${i}/index.ts`, content: "x\n" })),
   });
   const done = s.sim.waitForCheck(REPO, pr.number);

@@ -39,7 +39,11 @@ describe("crash recovery", () => {
     let app: AppProcess | undefined;
     const start = async () => {
       app = await startAppProcess({
-        appId: scenario.app!.id, privateKey: key, secret, gheHost: sim.host, databasePath,
+        appId: scenario.app!.id,
+        privateKey: key,
+        secret,
+        gheHost: sim.host,
+        databasePath,
         extraEnv: { GITHUB_RETRY_BASE_MS: "20", GOVERNOR_CONCURRENCY: "8" },
       });
       sim.target(app.webhookUrl, secret);
@@ -57,7 +61,12 @@ describe("crash recovery", () => {
     for (let i = 0; i < PRS; i++) {
       const kind = i % 3;
       const path = kind === 0 ? `docs/page-${i}.md` : kind === 1 ? `db/migrations/${1000 + i}.sql` : `src/billing/f${i}.ts`;
-      const { pr, webhook } = sim.openPullRequest({ repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: `copilot/task-${i}`, files: [{ path, content: "v0\n" }] });
+      const { pr, webhook } = sim.openPullRequest({
+        repo: REPO,
+        author: { login: "Copilot", type: "Bot" },
+        branch: `copilot/task-${i}`,
+        files: [{ path, content: "v0\n" }],
+      });
       const events = [webhook];
       const pushes = kind === 1 ? EVENTS_PER_PR - 2 : EVENTS_PER_PR - 1;
       for (let p = 1; p <= pushes; p++) events.push(sim.push(REPO, pr.number, [{ path, content: `v${p}\n` }]).webhook);
@@ -77,8 +86,7 @@ describe("crash recovery", () => {
     for (let i = 0; i < deliveries.length; i += 10) {
       const batch = deliveries.slice(i, i + 10);
       // The kill lands while this batch is in flight: some deliveries reach the dying process, some find it gone.
-      const kill = [...killAt].some((k) => k > sent && k <= sent + 10)
-        ? new Promise((r) => setTimeout(r, 2)).then(() => app!.stop("SIGKILL")) : undefined;
+      const kill = [...killAt].some((k) => k > sent && k <= sent + 10) ? new Promise((r) => setTimeout(r, 2)).then(() => app!.stop("SIGKILL")) : undefined;
       const results = await Promise.all(batch.map((d) => sim.send(d.webhook, { deliveryId: d.id }).catch(() => null)));
       results.forEach((r, j) => {
         if (r?.status !== 202) unsent.push(batch[j]!); // GitHub marks it failed; it is redelivered below
@@ -102,13 +110,19 @@ describe("crash recovery", () => {
 
     for (const [number, conclusion] of expected) {
       const head = sim.state.pull(REPO, number).head.sha;
-      const checks = sim.state.checkRunsFor(REPO, head).filter((c) => c.name === "governance").sort((a, b) => a.id - b.id);
+      const checks = sim.state
+        .checkRunsFor(REPO, head)
+        .filter((c) => c.name === "governance")
+        .sort((a, b) => a.id - b.id);
       // GitHub shows the newest run: it carries the right conclusion, and no run is left spinning on the head.
       expect([number, checks.at(-1)?.status, checks.at(-1)?.conclusion]).toEqual([number, "completed", conclusion]);
       expect(checks.filter((c) => c.status !== "completed").map((c) => [number, c.id])).toEqual([]);
     }
     const db = new Database(databasePath, { readonly: true });
-    const statuses = db.prepare("SELECT status, count(*) AS n FROM delivery_queue WHERE event != 'governor.health' GROUP BY status").all() as Array<{ status: string; n: number }>;
+    const statuses = db.prepare("SELECT status, count(*) AS n FROM delivery_queue WHERE event != 'governor.health' GROUP BY status").all() as Array<{
+      status: string;
+      n: number;
+    }>;
     const total = db.prepare("SELECT count(DISTINCT delivery_id) AS n FROM delivery_queue WHERE event != 'governor.health'").get() as { n: number };
     db.close();
     expect(total.n).toBe(PRS * EVENTS_PER_PR);

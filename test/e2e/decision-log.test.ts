@@ -11,7 +11,9 @@ it("logs each decision once at info with repo, PR, head, agent, outcome, rule id
   const lines: Array<{ level: string; msg: string; extra: Record<string, unknown> | undefined }> = [];
   s = await startStack({ log: (level, msg, extra) => lines.push({ level, msg, extra }) });
   const { pr, webhook } = s.sim.openPullRequest({
-    repo: "acme/webapp", author: { login: "devin-ai-integration[bot]", type: "Bot" }, branch: "devin/tax",
+    repo: "acme/webapp",
+    author: { login: "devin-ai-integration[bot]", type: "Bot" },
+    branch: "devin/tax",
     files: [{ path: "src/billing/invoice.ts", content: "x\n", additions: 1, deletions: 0 }],
   });
   const done = s.sim.waitForCheck("acme/webapp", pr.number);

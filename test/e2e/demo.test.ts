@@ -38,7 +38,9 @@ describe("governor demo", () => {
     const dir = tempDir({ "notes.db": notes });
     const refused = runBin(["demo", "--db", "notes.db"], { cwd: dir });
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toBe(`governor demo: ${join(dir, "notes.db")} exists and is not a Governor audit database, not a demo database: refusing to overwrite it (pass --force to replace it, or choose another --db)`);
+    expect(refused.stderr.trim()).toBe(
+      `governor demo: ${join(dir, "notes.db")} exists and is not a Governor audit database, not a demo database: refusing to overwrite it (pass --force to replace it, or choose another --db)`,
+    );
     expect(readFileSync(join(dir, "notes.db"), "utf8")).toBe(notes);
     const forced = runBin(["demo", "--db", "notes.db", "--force"], { cwd: dir });
     expect(forced.code, forced.stderr).toBe(0);
@@ -73,15 +75,23 @@ describe("governor demo", () => {
       const body = readFileSync(field("payload file"), "utf8");
       const headSha = (JSON.parse(body) as { pull_request: { head: { sha: string } } }).pull_request.head.sha;
       const sent = await fetch(field("webhook url"), {
-        method: "POST", body,
-        headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": "by-hand-1", "x-hub-signature-256": await sign(field("webhook secret"), body) },
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "pull_request",
+          "x-github-delivery": "by-hand-1",
+          "x-hub-signature-256": await sign(field("webhook secret"), body),
+        },
       });
       expect(sent.status).toBe(202);
 
       let check: { status: string; conclusion: string; output: { title: string } } | undefined;
       for (let i = 0; i < 100 && check?.status !== "completed"; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        const runs = await (await fetch(`${field("github api")}/repos/acme/webapp/commits/${headSha}/check-runs`, { headers: { authorization: "token demo" } })).json() as { check_runs: Array<NonNullable<typeof check>> };
+        const runs = (await (
+          await fetch(`${field("github api")}/repos/acme/webapp/commits/${headSha}/check-runs`, { headers: { authorization: "token demo" } })
+        ).json()) as { check_runs: Array<NonNullable<typeof check>> };
         check = runs.check_runs[0];
       }
       expect(check).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Denied: repo:billing-freeze" } });

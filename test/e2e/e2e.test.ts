@@ -42,14 +42,26 @@ describe("end to end over HTTP: scenarios", () => {
   });
 
   it("denies billing changes with a link to the policy line and annotations", async () => {
-    const { run } = await open({ repo: REPO, author: { login: "devin-ai-integration[bot]", type: "Bot" }, branch: "devin/x", files: [file("src/billing/invoice.ts")] });
+    const { run } = await open({
+      repo: REPO,
+      author: { login: "devin-ai-integration[bot]", type: "Bot" },
+      branch: "devin/x",
+      files: [file("src/billing/invoice.ts")],
+    });
     expect(run).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:billing-freeze" } });
-    expect(run.output.summary).toMatch(/\[acme\/webapp:\.governance\.yml line 10\]\(http:\/\/127\.0\.0\.1:\d+\/acme\/webapp\/blob\/[0-9a-f]{40}\/\.governance\.yml#L10\)/);
+    expect(run.output.summary).toMatch(
+      /\[acme\/webapp:\.governance\.yml line 10\]\(http:\/\/127\.0\.0\.1:\d+\/acme\/webapp\/blob\/[0-9a-f]{40}\/\.governance\.yml#L10\)/,
+    );
     expect(run.output.annotations.map((a) => [a.path, a.annotation_level])).toEqual([["src/billing/invoice.ts", "failure"]]);
   });
 
   it("does not let an agent loosen the policy in its own PR: the base policy judges, the owners must approve", async () => {
-    const { run } = await open({ repo: REPO, author: copilot, branch: "copilot/relax", files: [file(".governance.yml", { content: "version: 1\ndefault: allow\n" }), file("src/billing/invoice.ts")] });
+    const { run } = await open({
+      repo: REPO,
+      author: copilot,
+      branch: "copilot/relax",
+      files: [file(".governance.yml", { content: "version: 1\ndefault: allow\n" }), file("src/billing/invoice.ts")],
+    });
     expect(run.conclusion).toBe("failure"); // the base policy still freezes billing
     expect(run.output.summary).toContain("`builtin:policy-change`");
   });
@@ -81,7 +93,12 @@ describe("end to end over HTTP: scenarios", () => {
 
   it("makes only calls GitHub's OpenAPI description accepts", async () => {
     await open({ repo: REPO, author: copilot, branch: "copilot/index", files: [file("db/migrations/0002.sql")] });
-    const refused = s.sim.requestLog().filter((r) => r.status >= 400 && !(r.status === 404 && r.route.includes("/contents/")) && !(r.status === 422 && r.route === "POST /repos/{owner}/{repo}/labels"));
+    const refused = s.sim
+      .requestLog()
+      .filter(
+        (r) =>
+          r.status >= 400 && !(r.status === 404 && r.route.includes("/contents/")) && !(r.status === 422 && r.route === "POST /repos/{owner}/{repo}/labels"),
+      );
     expect(refused).toEqual([]);
   });
 });
@@ -113,7 +130,13 @@ describe("end to end over HTTP: deliveries", () => {
   it("serves health and metrics", async () => {
     await open({ repo: REPO, author: copilot, branch: "copilot/docs", files: [file("docs/a.md")] });
     await s.governor.worker.whenIdle();
-    expect(await (await fetch(`${s.governor.url}/healthz`)).json()).toEqual({ status: "ok", database: "writable", store: "sqlite", replica: "sqlite", inbox_depth: 0 });
+    expect(await (await fetch(`${s.governor.url}/healthz`)).json()).toEqual({
+      status: "ok",
+      database: "writable",
+      store: "sqlite",
+      replica: "sqlite",
+      inbox_depth: 0,
+    });
     const metrics = await (await fetch(`${s.governor.url}/metrics`)).text();
     expect(metrics).toContain('governor_decisions_total{outcome="allowed"} 1');
     expect(metrics).toContain('governor_deliveries_total{result="evaluated"} 1');
@@ -142,7 +165,12 @@ describe("end to end over HTTP: GitHub faults", () => {
     s.sim.faults.add({ route: FILES, kind: "secondary", retryAfter: 1, times: 1 });
     const { run } = await open({ repo: REPO, author: copilot, branch: "copilot/docs", files: [file("docs/a.md")] });
     expect(run.conclusion).toBe("success");
-    expect(s.sim.requestLog().filter((r) => r.route === `GET ${FILES}`).map((r) => r.status)).toEqual([403, 200]);
+    expect(
+      s.sim
+        .requestLog()
+        .filter((r) => r.route === `GET ${FILES}`)
+        .map((r) => r.status),
+    ).toEqual([403, 200]);
   });
 
   it("retries a dropped connection", async () => {

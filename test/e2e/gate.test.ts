@@ -24,7 +24,11 @@ function rng(seed: number) {
   };
 }
 
-const newestRun = (sha: string) => s.sim.state.checkRunsFor(REPO, sha).filter((r) => r.name === "governance").sort((a, b) => b.id - a.id)[0];
+const newestRun = (sha: string) =>
+  s.sim.state
+    .checkRunsFor(REPO, sha)
+    .filter((r) => r.name === "governance")
+    .sort((a, b) => b.id - a.id)[0];
 
 describe("over HTTP: one commit, several PRs", () => {
   it("shows the strictest decision when the same head is proposed into a laxer and a stricter base at once, under GitHub latency", async () => {
@@ -32,10 +36,17 @@ describe("over HTTP: one commit, several PRs", () => {
     s.sim.commit(REPO, "release", { ".governance.yml": "version: 1\ndefault: deny\n" });
     const random = rng(7);
     for (let round = 0; round < 8; round++) {
-      const { pr, webhook: first } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: `copilot/docs-${round}`, files: [{ path: `docs/r${round}.md`, content: "x\n" }] });
+      const { pr, webhook: first } = s.sim.openPullRequest({
+        repo: REPO,
+        author: copilot,
+        branch: `copilot/docs-${round}`,
+        files: [{ path: `docs/r${round}.md`, content: "x\n" }],
+      });
       const strict = s.sim.proposeAgain(REPO, pr.number, "release");
-      for (let i = 0; i < 6; i++) s.sim.faults.add({ route: "/repos/{owner}/{repo}/pulls/{pull_number}/files", kind: "latency", latencyMs: Math.floor(random() * 150), times: 1 });
-      for (let i = 0; i < 4; i++) s.sim.faults.add({ route: "/repos/{owner}/{repo}/contents/{path}", kind: "latency", latencyMs: Math.floor(random() * 80), times: 1 });
+      for (let i = 0; i < 6; i++)
+        s.sim.faults.add({ route: "/repos/{owner}/{repo}/pulls/{pull_number}/files", kind: "latency", latencyMs: Math.floor(random() * 150), times: 1 });
+      for (let i = 0; i < 4; i++)
+        s.sim.faults.add({ route: "/repos/{owner}/{repo}/contents/{path}", kind: "latency", latencyMs: Math.floor(random() * 80), times: 1 });
       const order = random() < 0.5 ? [first, strict.webhook] : [strict.webhook, first];
       await Promise.all(order.map((w) => s.sim.send(w)));
       await s.governor.worker.whenIdle();
@@ -80,7 +91,10 @@ describe("over HTTP: merge queues", () => {
     s.sim.push(REPO, allowed.number, [{ path: "docs/q3.md", content: "y\n" }]);
     await s.sim.send(group!.webhook);
     await s.governor.worker.whenIdle();
-    expect(newestRun(group!.headSha)).toMatchObject({ conclusion: "failure", output: { title: expect.stringContaining(`PR #${allowed.number} was queued at`) } });
+    expect(newestRun(group!.headSha)).toMatchObject({
+      conclusion: "failure",
+      output: { title: expect.stringContaining(`PR #${allowed.number} was queued at`) },
+    });
   });
 });
 
@@ -89,7 +103,8 @@ describe("over HTTP: time windows take effect on time", () => {
     await s.close();
     let now = new Date("2026-12-24T23:59:00Z");
     s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 50, reevaluateEveryMs: 50, clock: () => now } });
-    s.sim.commit(REPO, "main", { ".governance.yml": `version: 1
+    s.sim.commit(REPO, "main", {
+      ".governance.yml": `version: 1
 classes:
   docs: ["docs/**"]
 rules:
@@ -102,7 +117,8 @@ rules:
     match: { classes: [docs] }
     action: allow
 default: deny
-` });
+`,
+    });
     const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: "copilot/late", files: [{ path: "docs/late.md", content: "x\n" }] });
     await s.sim.send(webhook);
     await s.governor.worker.whenIdle();
@@ -122,18 +138,36 @@ describe("over HTTP: the time-window schedule survives a restart", () => {
     await s.close();
     let now = new Date("2026-12-24T23:59:00Z");
     s = await startStack({ tune: { requestTimeoutMs: 2000, retryBaseMs: 50, reevaluateEveryMs: 50, clock: () => now } });
-    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nclasses:\n  docs: [\"docs/**\"]\nrules:\n  - id: freeze\n    match: { classes: [docs] }\n    action: deny\n    active: { from: \"2026-12-25T00:00:00Z\" }\n  - id: docs\n    match: { classes: [docs] }\n    action: allow\ndefault: deny\n" });
+    s.sim.commit(REPO, "main", {
+      ".governance.yml":
+        'version: 1\nclasses:\n  docs: ["docs/**"]\nrules:\n  - id: freeze\n    match: { classes: [docs] }\n    action: deny\n    active: { from: "2026-12-25T00:00:00Z" }\n  - id: docs\n    match: { classes: [docs] }\n    action: allow\ndefault: deny\n',
+    });
     const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: "copilot/restart", files: [{ path: "docs/r.md", content: "x\n" }] });
     await s.sim.send(webhook);
     await s.governor.worker.whenIdle();
     expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
     await s.governor.close();
     now = new Date("2026-12-25T08:00:00Z");
-    const again = await startGovernor({
-      appId: s.sim.state.app.id, privateKey: generateAppKey(), secret: s.secret, webhookPath: "/api/github/webhooks", baseUrl: s.sim.apiUrl,
-      logLevel: "fatal", databasePath: s.databasePath, port: 0, host: "127.0.0.1", concurrency: 4, perInstallation: 4,
-      requestTimeoutMs: 2000, retryBaseMs: 50, reevaluateEveryMs: 50, clock: () => now,
-    }, () => undefined);
+    const again = await startGovernor(
+      {
+        appId: s.sim.state.app.id,
+        privateKey: generateAppKey(),
+        secret: s.secret,
+        webhookPath: "/api/github/webhooks",
+        baseUrl: s.sim.apiUrl,
+        logLevel: "fatal",
+        databasePath: s.databasePath,
+        port: 0,
+        host: "127.0.0.1",
+        concurrency: 4,
+        perInstallation: 4,
+        requestTimeoutMs: 2000,
+        retryBaseMs: 50,
+        reevaluateEveryMs: 50,
+        clock: () => now,
+      },
+      () => undefined,
+    );
     try {
       const deadline = Date.now() + 10_000;
       while (newestRun(pr.head.sha)?.conclusion !== "failure" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -62,7 +62,11 @@ describe("several replicas on PostgreSQL", () => {
     const replicas: Array<AppProcess | undefined> = [undefined, undefined, undefined];
     const start = async (i: number) => {
       replicas[i] = await startAppProcess({
-        appId: scenario.app!.id, privateKey: key, secret, gheHost: sim.host, databasePath: join(dir, `unused-${i}.db`),
+        appId: scenario.app!.id,
+        privateKey: key,
+        secret,
+        gheHost: sim.host,
+        databasePath: join(dir, `unused-${i}.db`),
         // Short leases, so the killed replica's work is taken over within the test; no GOVERNOR_REPLICA_ID: each
         // restart is a new replica, and only expiry frees what the dead one held.
         extraEnv: { DATABASE_URL: databaseUrl, GITHUB_RETRY_BASE_MS: "20", GOVERNOR_CONCURRENCY: "6", GOVERNOR_LEASE_MS: "3000" },
@@ -85,7 +89,12 @@ describe("several replicas on PostgreSQL", () => {
     for (let i = 0; i < PRS; i++) {
       const kind = i % 3;
       const path = kind === 0 ? `docs/page-${i}.md` : kind === 1 ? `db/migrations/${1000 + i}.sql` : `src/billing/f${i}.ts`;
-      const { pr, webhook } = sim.openPullRequest({ repo: REPO, author: { login: "Copilot", type: "Bot" }, branch: `copilot/task-${i}`, files: [{ path, content: "v0\n" }] });
+      const { pr, webhook } = sim.openPullRequest({
+        repo: REPO,
+        author: { login: "Copilot", type: "Bot" },
+        branch: `copilot/task-${i}`,
+        files: [{ path, content: "v0\n" }],
+      });
       const events = [webhook];
       const pushes = kind === 1 ? EVENTS_PER_PR - 2 : EVENTS_PER_PR - 1;
       for (let p = 1; p <= pushes; p++) events.push(sim.push(REPO, pr.number, [{ path, content: `v${p}\n` }]).webhook);
@@ -101,11 +110,13 @@ describe("several replicas on PostgreSQL", () => {
     const unsent: typeof deliveries = [];
     for (let i = 0; i < deliveries.length; i += 10) {
       const batch = deliveries.slice(i, i + 10);
-      const kill = killAt.has(i) ? new Promise((r) => setTimeout(r, 2)).then(async () => {
-        const victim = replicas[1]!;
-        replicas[1] = undefined;
-        await victim.stop("SIGKILL");
-      }) : undefined;
+      const kill = killAt.has(i)
+        ? new Promise((r) => setTimeout(r, 2)).then(async () => {
+            const victim = replicas[1]!;
+            replicas[1] = undefined;
+            await victim.stop("SIGKILL");
+          })
+        : undefined;
       const results = await Promise.all(batch.map((d) => sim.send(d.webhook, { deliveryId: d.id }).catch(() => null)));
       results.forEach((r, j) => {
         if (r?.status !== 202) unsent.push(batch[j]!);
@@ -127,7 +138,10 @@ describe("several replicas on PostgreSQL", () => {
 
     for (const [number, conclusion] of expected) {
       const head = sim.state.pull(REPO, number).head.sha;
-      const checks = sim.state.checkRunsFor(REPO, head).filter((c) => c.name === "governance").sort((a, b) => a.id - b.id);
+      const checks = sim.state
+        .checkRunsFor(REPO, head)
+        .filter((c) => c.name === "governance")
+        .sort((a, b) => a.id - b.id);
       expect([number, checks.at(-1)?.status, checks.at(-1)?.conclusion]).toEqual([number, "completed", conclusion]);
       expect(checks.filter((c) => c.status !== "completed").map((c) => [number, c.id])).toEqual([]);
     }
@@ -135,22 +149,33 @@ describe("several replicas on PostgreSQL", () => {
     const db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     cleanup.push(() => db.end());
-    const statuses = (await db.query<{ status: string; n: number }>("SELECT status, count(*)::integer AS n FROM delivery_queue WHERE event <> 'governor.health' GROUP BY status ORDER BY status")).rows;
-    const total = (await db.query<{ n: number }>("SELECT count(DISTINCT delivery_id)::integer AS n FROM delivery_queue WHERE event <> 'governor.health'")).rows[0]!.n;
+    const statuses = (
+      await db.query<{ status: string; n: number }>(
+        "SELECT status, count(*)::integer AS n FROM delivery_queue WHERE event <> 'governor.health' GROUP BY status ORDER BY status",
+      )
+    ).rows;
+    const total = (await db.query<{ n: number }>("SELECT count(DISTINCT delivery_id)::integer AS n FROM delivery_queue WHERE event <> 'governor.health'"))
+      .rows[0]!.n;
     expect(total).toBe(PRS * EVENTS_PER_PR);
     expect(statuses.filter((s) => s.status !== "done" && s.status !== "superseded")).toEqual([]);
     // Evaluated once, but for what a replica held when it was killed (its lease lapsed, another replica evaluated it
     // again): at most its concurrency (6) per kill.
-    const twice = (await db.query<{ delivery_id: string }>("SELECT delivery_id FROM decisions WHERE delivery_id IS NOT NULL GROUP BY delivery_id HAVING count(*) > 1")).rows;
+    const twice = (
+      await db.query<{ delivery_id: string }>("SELECT delivery_id FROM decisions WHERE delivery_id IS NOT NULL GROUP BY delivery_id HAVING count(*) > 1")
+    ).rows;
     expect(twice.length).toBeLessThanOrEqual(6 * killAt.size);
     // Budgets exact: the 100 PRs of the one agent hold the places 1..100, each once.
-    const places = (await db.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 ORDER BY position", [REPO])).rows.map((r) => r.position);
+    const places = (await db.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 ORDER BY position", [REPO])).rows.map(
+      (r) => r.position,
+    );
     expect(places).toEqual(Array.from({ length: PRS }, (_, i) => i + 1));
 
     const stores = openPostgresStores(databaseUrl);
     cleanup.push(() => stores.close());
     const verified = await stores.audit.verify();
     expect(verified.broken).toBeNull();
-    console.log(`replicas test: ${statuses.map((s) => `${s.status} ${s.n}`).join(", ")}; ${twice.length} evaluated twice after kills; ${unsent.length} redelivered; chain intact: ${verified.rows} rows`);
+    console.log(
+      `replicas test: ${statuses.map((s) => `${s.status} ${s.n}`).join(", ")}; ${twice.length} evaluated twice after kills; ${unsent.length} redelivered; chain intact: ${verified.rows} rows`,
+    );
   }, 180_000);
 });

@@ -16,7 +16,11 @@ afterEach(async () => {
   await s.close();
 });
 
-const newestRun = (sha: string) => s.sim.state.checkRunsFor(REPO, sha).filter((r) => r.name === "governance").sort((a, b) => b.id - a.id)[0];
+const newestRun = (sha: string) =>
+  s.sim.state
+    .checkRunsFor(REPO, sha)
+    .filter((r) => r.name === "governance")
+    .sort((a, b) => b.id - a.id)[0];
 async function deliver(webhook: Parameters<Stack["sim"]["send"]>[0]) {
   expect((await s.sim.send(webhook)).status).toBe(202);
   await s.governor.worker.whenIdle();
@@ -29,9 +33,15 @@ async function open(branch: string, path: string) {
 
 describe("over HTTP: observe mode", () => {
   it("leaves an observe-mode repo's check neutral, titled with what it would deny, and records both in the audit trail", async () => {
-    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nmode: observe\nrules:\n  - id: billing-freeze\n    match: { paths: [\"src/billing/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    s.sim.commit(REPO, "main", {
+      ".governance.yml":
+        'version: 1\nmode: observe\nrules:\n  - id: billing-freeze\n    match: { paths: ["src/billing/**"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n',
+    });
     const pr = await open("copilot/bill", "src/billing/a.ts");
-    expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "neutral", output: { title: expect.stringContaining("Observe: would deny (repo:billing-freeze)") } });
+    expect(newestRun(pr.head.sha)).toMatchObject({
+      conclusion: "neutral",
+      output: { title: expect.stringContaining("Observe: would deny (repo:billing-freeze)") },
+    });
     const listed = await run(["audit", "list", "--would-block", "--json", "--db", s.databasePath], { cwd: process.cwd() });
     const rows = JSON.parse(listed.stdout) as Array<{ pr: number; outcome: string }>;
     expect(rows).toEqual([expect.objectContaining({ pr: pr.number, outcome: "allowed" })]);
@@ -41,7 +51,10 @@ describe("over HTTP: observe mode", () => {
   });
 
   it("enforces the other rules beside one rule on trial in observe mode", async () => {
-    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nrules:\n  - id: trial\n    mode: observe\n    match: { paths: [\"docs/**\"] }\n    action: deny\n  - id: secrets\n    match: { paths: [\"secrets/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    s.sim.commit(REPO, "main", {
+      ".governance.yml":
+        'version: 1\nrules:\n  - id: trial\n    mode: observe\n    match: { paths: ["docs/**"] }\n    action: deny\n  - id: secrets\n    match: { paths: ["secrets/**"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n',
+    });
     const trial = await open("copilot/docs", "docs/a.md");
     const secret = await open("copilot/secret", "secrets/key");
     expect(newestRun(trial.head.sha)).toMatchObject({ conclusion: "neutral", output: { title: expect.stringContaining("Observe: would deny (repo:trial)") } });
@@ -50,22 +63,32 @@ describe("over HTTP: observe mode", () => {
 });
 
 describe("over HTTP: break-glass overrides", () => {
-  const POLICY = "version: 1\nrules:\n  - id: billing-freeze\n    match: { paths: [\"src/billing/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\noverrides: { users: [oncall] }\n";
+  const POLICY =
+    'version: 1\nrules:\n  - id: billing-freeze\n    match: { paths: ["src/billing/**"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\noverrides: { users: [oncall] }\n';
   beforeEach(() => {
     s.sim.commit(REPO, "main", { ".governance.yml": POLICY });
   });
   // Governor's replies (the simulator posts as the app's bot) to /governance commands.
-  const replies = (n: number) => s.sim.commentsOn(REPO, n).filter((c) => c.user === `${s.sim.state.app.slug}[bot]`).map((c) => c.body);
+  const replies = (n: number) =>
+    s.sim
+      .commentsOn(REPO, n)
+      .filter((c) => c.user === `${s.sim.state.app.slug}[bot]`)
+      .map((c) => c.body);
 
   it("turns the head's check green for a listed person's override by comment, labels the PR and records a replayable row", async () => {
     const pr = await open("copilot/hotfix", "src/billing/fix.ts");
     expect(newestRun(pr.head.sha)?.conclusion).toBe("failure");
     expect(newestRun(pr.head.sha)?.actions).toEqual([{ label: "Override", description: expect.any(String), identifier: "governance-override" }]);
     await deliver(s.sim.comment(REPO, pr.number, oncall, "/governance override payments are down, INC-4711"));
-    expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "success", output: { title: "Overridden by @oncall", summary: expect.stringContaining("payments are down, INC-4711") } });
+    expect(newestRun(pr.head.sha)).toMatchObject({
+      conclusion: "success",
+      output: { title: "Overridden by @oncall", summary: expect.stringContaining("payments are down, INC-4711") },
+    });
     expect(s.sim.labelsOn(REPO, pr.number)).toContain("governance: overridden");
     expect(replies(pr.number).at(-1)).toMatch(/^Overridden: .*audit row \d+/);
-    const rows = JSON.parse((await run(["audit", "list", "--pr", String(pr.number), "--json", "--db", s.databasePath], { cwd: process.cwd() })).stdout) as Array<{ title: string }>;
+    const rows = JSON.parse(
+      (await run(["audit", "list", "--pr", String(pr.number), "--json", "--db", s.databasePath], { cwd: process.cwd() })).stdout,
+    ) as Array<{ title: string }>;
     expect(rows[0]?.title).toBe("Overridden by @oncall");
     expect((await run(["audit", "replay", "--all", "--db", s.databasePath], { cwd: process.cwd() })).code).toBe(0);
     expect((await run(["audit", "verify", "--db", s.databasePath], { cwd: process.cwd() })).code).toBe(0);
@@ -84,7 +107,9 @@ describe("over HTTP: break-glass overrides", () => {
     expect(got[2]).toMatch(/^Not overridden: @renovate\[bot\] is a bot or an agent/);
     expect(got[3]).toMatch(/^Not overridden: an override needs a reason/);
     expect(newestRun(pr.head.sha)?.conclusion).toBe("failure");
-    const refused = JSON.parse((await run(["audit", "list", "--pr", String(pr.number), "--json", "--db", s.databasePath], { cwd: process.cwd() })).stdout) as Array<{ title: string }>;
+    const refused = JSON.parse(
+      (await run(["audit", "list", "--pr", String(pr.number), "--json", "--db", s.databasePath], { cwd: process.cwd() })).stdout,
+    ) as Array<{ title: string }>;
     expect(refused.filter((r) => r.title.startsWith("Override refused"))).toHaveLength(4);
   });
 
@@ -128,7 +153,10 @@ describe("over HTTP: re-evaluation when the policy changes", () => {
     s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: allow\nowners: { users: [olga] }\n" });
     const pr = await open("copilot/docs-late", "docs/late.md");
     expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
-    const { webhook } = s.sim.pushToBranch(REPO, "main", { ".governance.yml": "version: 1\nrules:\n  - id: docs-freeze\n    match: { paths: [\"docs/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    const { webhook } = s.sim.pushToBranch(REPO, "main", {
+      ".governance.yml":
+        'version: 1\nrules:\n  - id: docs-freeze\n    match: { paths: ["docs/**"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n',
+    });
     await deliver(webhook);
     await until(() => newestRun(pr.head.sha)?.conclusion === "failure");
     expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:docs-freeze" } });
@@ -137,9 +165,18 @@ describe("over HTTP: re-evaluation when the policy changes", () => {
   it("turns an open PR in another repository denied when the org policy in .github changes", async () => {
     s.sim.addRepo("acme", "api", { "README.md": "api\n" });
     s.sim.commit("acme/.github", "main", { "governance.yml": "version: 1\ndefault: allow\nowners: { users: [olga] }\n" });
-    const { pr, webhook: opened } = s.sim.openPullRequest({ repo: "acme/api", author: copilot, branch: "copilot/api", files: [{ path: "src/api.ts", content: "x\n" }] });
+    const { pr, webhook: opened } = s.sim.openPullRequest({
+      repo: "acme/api",
+      author: copilot,
+      branch: "copilot/api",
+      files: [{ path: "src/api.ts", content: "x\n" }],
+    });
     await deliver(opened);
-    const apiRun = () => s.sim.state.checkRunsFor("acme/api", pr.head.sha).filter((r) => r.name === "governance").sort((a, b) => b.id - a.id)[0];
+    const apiRun = () =>
+      s.sim.state
+        .checkRunsFor("acme/api", pr.head.sha)
+        .filter((r) => r.name === "governance")
+        .sort((a, b) => b.id - a.id)[0];
     expect(apiRun()?.conclusion).toBe("success");
     const { webhook } = s.sim.pushToBranch("acme/.github", "main", { "governance.yml": "version: 1\ndefault: deny\nowners: { users: [olga] }\n" });
     await deliver(webhook);
@@ -160,23 +197,48 @@ describe("over HTTP: re-evaluation when the policy changes", () => {
 
 describe("over HTTP: missed webhooks are recovered", () => {
   it("ends a PR opened while Governor was down with the right check, without any new event", async () => {
-    s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\nrules:\n  - id: billing\n    match: { paths: [\"src/billing/**\"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n" });
+    s.sim.commit(REPO, "main", {
+      ".governance.yml":
+        'version: 1\nrules:\n  - id: billing\n    match: { paths: ["src/billing/**"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n',
+    });
     const port = Number(new URL(s.governor.url).port);
     await s.governor.close();
-    const { pr, webhook } = s.sim.openPullRequest({ repo: REPO, author: copilot, branch: "copilot/while-down", files: [{ path: "src/billing/down.ts", content: "x\n" }] });
+    const { pr, webhook } = s.sim.openPullRequest({
+      repo: REPO,
+      author: copilot,
+      branch: "copilot/while-down",
+      files: [{ path: "src/billing/down.ts", content: "x\n" }],
+    });
     expect((await s.sim.send(webhook)).status).toBe(0); // connection refused: GitHub records a failed delivery
     expect(newestRun(pr.head.sha)).toBeUndefined();
-    const again = await startGovernor({
-      appId: s.sim.state.app.id, privateKey: generateAppKey(), secret: s.secret, webhookPath: "/api/github/webhooks", baseUrl: s.sim.apiUrl,
-      logLevel: "fatal", databasePath: s.databasePath, port, host: "127.0.0.1", concurrency: 4, perInstallation: 4, requestTimeoutMs: 2000, retryBaseMs: 50,
-    }, () => undefined);
+    const again = await startGovernor(
+      {
+        appId: s.sim.state.app.id,
+        privateKey: generateAppKey(),
+        secret: s.secret,
+        webhookPath: "/api/github/webhooks",
+        baseUrl: s.sim.apiUrl,
+        logLevel: "fatal",
+        databasePath: s.databasePath,
+        port,
+        host: "127.0.0.1",
+        concurrency: 4,
+        perInstallation: 4,
+        requestTimeoutMs: 2000,
+        retryBaseMs: 50,
+      },
+      () => undefined,
+    );
     try {
       const deadline = Date.now() + 10_000;
       while (newestRun(pr.head.sha)?.status !== "completed" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await again.worker.whenIdle();
       expect(newestRun(pr.head.sha)).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:billing" } });
       const attempts = s.sim.state.deliveries.filter((d) => d.event === "pull_request");
-      expect(attempts.map((d) => [d.redelivery, d.status_code === 0 ? "failed" : "ok"])).toEqual([[false, "failed"], [true, "ok"]]);
+      expect(attempts.map((d) => [d.redelivery, d.status_code === 0 ? "failed" : "ok"])).toEqual([
+        [false, "failed"],
+        [true, "ok"],
+      ]);
       expect(await again.metrics.registry.getSingleMetricAsString("governor_deliveries_recovered_total")).toMatch(/governor_deliveries_recovered_total 1$/m);
     } finally {
       await again.worker.whenIdle();
@@ -192,7 +254,14 @@ describe("governor reconcile against the simulator", () => {
     expect(newestRun(pr.head.sha)?.conclusion).toBe("success");
     // The policy changes with no delivery at all (a webhook lost, say).
     s.sim.commit(REPO, "main", { ".governance.yml": "version: 1\ndefault: deny\nowners: { users: [olga] }\n" });
-    const env = { APP_ID: String(s.sim.state.app.id), PRIVATE_KEY: generateAppKey(), WEBHOOK_SECRET: s.secret, GHE_HOST: s.sim.host, GHE_PROTOCOL: "http", DATABASE_PATH: s.databasePath };
+    const env = {
+      APP_ID: String(s.sim.state.app.id),
+      PRIVATE_KEY: generateAppKey(),
+      WEBHOOK_SECRET: s.secret,
+      GHE_HOST: s.sim.host,
+      GHE_PROTOCOL: "http",
+      DATABASE_PATH: s.databasePath,
+    };
     const r = await run(["reconcile", "--installation", "77", "--repo", REPO], { cwd: process.cwd(), env });
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("1 open PRs evaluated; 1 changed");

@@ -39,8 +39,16 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-type CheckBody = { status?: string; conclusion?: string; output?: { title: string; summary: string; annotations?: Array<{ path: string; annotation_level: string }> } };
-const completed = () => t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as CheckBody).filter((b) => b.status === "completed");
+type CheckBody = {
+  status?: string;
+  conclusion?: string;
+  output?: { title: string; summary: string; annotations?: Array<{ path: string; annotation_level: string }> };
+};
+const completed = () =>
+  t.github
+    .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+    .map((c) => c.body as CheckBody)
+    .filter((b) => b.status === "completed");
 const lastCheck = () => completed().at(-1)!;
 const addedLabels = () => t.github.callsTo("POST /repos/{o}/{r}/issues/{n}/labels").map((c) => (c.body as { labels: string[] }).labels);
 const requested = () => t.github.callsTo("POST /repos/{o}/{r}/pulls/{n}/requested_reviewers").map((c) => c.body);
@@ -71,7 +79,9 @@ describe("app: outcomes reported on the PR", () => {
     await t.deliver("pull_request_review", reviewPayload({ reviewer: "dana", state: "APPROVED", labels: ["governance: needs approval"] }));
     expect(lastCheck()).toMatchObject({ conclusion: "success" });
     expect(lastCheck().output?.summary).toContain("approved by @dana");
-    expect(t.github.callsTo("DELETE /repos/{o}/{r}/issues/{n}/labels/{name}").map((c) => c.path)).toEqual(["/repos/acme/webapp/issues/7/labels/governance: needs approval"]);
+    expect(t.github.callsTo("DELETE /repos/{o}/{r}/issues/{n}/labels/{name}").map((c) => c.path)).toEqual([
+      "/repos/acme/webapp/issues/7/labels/governance: needs approval",
+    ]);
     expect(addedLabels()).toEqual([["governance: allowed"]]);
   });
 
@@ -80,7 +90,10 @@ describe("app: outcomes reported on the PR", () => {
     t.github.state.teams.set("acme/dba", ["dana", "dev", "renovate[bot]"]);
     approve(t.github, "dev");
     approve(t.github, "renovate[bot]", { type: "Bot" });
-    await t.deliver("pull_request_review", reviewPayload({ reviewer: "dev", state: "APPROVED", author: { login: "dev", type: "User" }, branch: "codex/add-index" }));
+    await t.deliver(
+      "pull_request_review",
+      reviewPayload({ reviewer: "dev", state: "APPROVED", author: { login: "dev", type: "User" }, branch: "codex/add-index" }),
+    );
     expect(lastCheck().conclusion).toBe("action_required");
     expect(lastCheck().output?.summary).toContain("Not counted: @dev: the PR author cannot approve their own PR");
     expect(lastCheck().output?.summary).toContain("Not counted: @renovate[bot]: bots and agents cannot approve");
@@ -122,7 +135,10 @@ describe("app: outcomes reported on the PR", () => {
     setPolicy(t.github, "version: 1\ndefault: allow\nowners: { users: [mallory] }\n", { ref: HEAD });
     setFiles(t.github, ["src/billing/invoice.ts", ".governance.yml"]);
     await t.deliver("pull_request", prPayload());
-    const refs = t.github.callsTo("GET /repos/{o}/{r}/contents/{path}").filter((c) => c.path.startsWith("/repos/acme/webapp/")).map((c) => c.path);
+    const refs = t.github
+      .callsTo("GET /repos/{o}/{r}/contents/{path}")
+      .filter((c) => c.path.startsWith("/repos/acme/webapp/"))
+      .map((c) => c.path);
     expect(refs).toEqual(["/repos/acme/webapp/contents/.governance.yml", "/repos/acme/webapp/contents/.github/governance.yml"]);
     expect(lastCheck().conclusion).toBe("failure");
     const row = t.audit.latestForPr("acme/webapp", 7)!;
@@ -152,7 +168,9 @@ describe("app: outcomes reported on the PR", () => {
     setFiles(t.github, ["docs/a.md"]);
     await t.deliver("pull_request", prPayload());
     expect(lastCheck()).toMatchObject({ conclusion: "failure", output: { title: "Invalid policy: 1 error" } });
-    expect(lastCheck().output?.summary).toContain("`acme/webapp:.governance.yml:5:13`: `rules[0].action`: expected \"allow\" | \"require_approval\" | \"deny\", got string \"alow\"; did you mean \"allow\"?");
+    expect(lastCheck().output?.summary).toContain(
+      '`acme/webapp:.governance.yml:5:13`: `rules[0].action`: expected "allow" | "require_approval" | "deny", got string "alow"; did you mean "allow"?',
+    );
   });
 
   it("fails when the repo has both policy files, naming both", async () => {
@@ -179,7 +197,9 @@ describe("app: outcomes reported on the PR", () => {
 
   it("recognises an agent that opened the PR as a human from its commits' co-author trailer", async () => {
     setFiles(t.github, ["src/billing/x.ts"]);
-    t.github.state.commits.set("acme/webapp#7", [{ commit: { message: "Fix\n\nCo-authored-by: Claude <noreply@anthropic.com>", author: { email: "dev@acme.com" } } }]);
+    t.github.state.commits.set("acme/webapp#7", [
+      { commit: { message: "Fix\n\nCo-authored-by: Claude <noreply@anthropic.com>", author: { email: "dev@acme.com" } } },
+    ]);
     await t.deliver("pull_request", prPayload({ author: { login: "dev", type: "User" }, branch: "fix-billing" }));
     expect(lastCheck().conclusion).toBe("failure");
     expect(lastCheck().output?.summary).toContain("**Agent:** claude, identified by commit_author `noreply@anthropic.com`");
@@ -207,7 +227,10 @@ describe("app: outcomes reported on the PR", () => {
   });
 
   it("denies a PR with more than 3,000 files, which GitHub cannot list in full", async () => {
-    setFiles(t.github, Array.from({ length: 3005 }, (_, i) => `docs/p${i}.md`));
+    setFiles(
+      t.github,
+      Array.from({ length: 3005 }, (_, i) => `docs/p${i}.md`),
+    );
     await t.deliver("pull_request", prPayload({ changedFiles: 3005 }));
     expect(lastCheck().output?.title).toBe("Denied: builtin:incomplete-file-list");
     expect(t.github.callsTo("GET /repos/{o}/{r}/pulls/{n}/files")).toHaveLength(30);
@@ -228,10 +251,16 @@ describe("app: outcomes reported on the PR", () => {
     await t.deliver("pull_request", prPayload({ number: 7 }));
     setFiles(t.github, ["docs/a.md"], 8);
     await t.deliver("pull_request", prPayload({ number: 8 }));
-    expect(t.github.checkRuns.map((r) => [r.head_sha, r.status])).toEqual([[HEAD, "completed"], [HEAD, "completed"]]);
+    expect(t.github.checkRuns.map((r) => [r.head_sha, r.status])).toEqual([
+      [HEAD, "completed"],
+      [HEAD, "completed"],
+    ]);
     expect(lastCheck()).toMatchObject({ conclusion: "failure", output: { title: "Denied: repo:billing-freeze" } });
-    expect(lastCheck().output?.summary).toContain('This commit is also the head of #7, whose decision is stricter');
-    expect(t.audit.list().map((r) => [r.pr, r.outcome])).toEqual([[8, "allowed"], [7, "denied"]]);
+    expect(lastCheck().output?.summary).toContain("This commit is also the head of #7, whose decision is stricter");
+    expect(t.audit.list().map((r) => [r.pr, r.outcome])).toEqual([
+      [8, "allowed"],
+      [7, "denied"],
+    ]);
 
     t.github.state.pulls.set("acme/webapp#7", { ...(prPayload({ number: 7 })["pull_request"] as Record<string, unknown>), state: "closed" });
     await t.deliver("pull_request", prPayload({ number: 8, action: "synchronize" }));
@@ -256,7 +285,11 @@ describe("app: re-runs", () => {
     t.github.state.pulls.set("acme/webapp#7", prPayload()["pull_request"] as Record<string, unknown>);
     const payload = example("check_run", "rerequested");
     Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
-    Object.assign(payload["check_run"] as object, { head_sha: HEAD, app: { ...((payload["check_run"] as { app: object }).app), id: APP_ID }, pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: BASE, repo: {} } }] });
+    Object.assign(payload["check_run"] as object, {
+      head_sha: HEAD,
+      app: { ...(payload["check_run"] as { app: object }).app, id: APP_ID },
+      pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: BASE, repo: {} } }],
+    });
     await t.deliver("check_run", payload);
     expect(t.github.routes()).toContain("GET /repos/{o}/{r}/pulls/{n}");
     expect(lastCheck().conclusion).toBe("success");
@@ -265,23 +298,33 @@ describe("app: re-runs", () => {
   it("gives two simultaneous evaluations of a commit a run each, closes both, and closes neither as abandoned", async () => {
     setFiles(t.github, ["docs/a.md"]);
     await Promise.all([t.deliver("pull_request", prPayload()), t.deliver("pull_request", prPayload({ action: "reopened" }))]);
-    expect(t.github.checkRuns.map((r) => [r.status, r.conclusion])).toEqual([["completed", "success"], ["completed", "success"]]);
+    expect(t.github.checkRuns.map((r) => [r.status, r.conclusion])).toEqual([
+      ["completed", "success"],
+      ["completed", "success"],
+    ]);
   });
 
   it("fails the check and records why when a re-run cannot read its PR", async () => {
     t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}", 404);
     const payload = example("check_run", "rerequested");
     Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
-    Object.assign(payload["check_run"] as object, { head_sha: HEAD, app: { ...((payload["check_run"] as { app: object }).app), id: APP_ID }, pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: BASE, repo: {} } }] });
+    Object.assign(payload["check_run"] as object, {
+      head_sha: HEAD,
+      app: { ...(payload["check_run"] as { app: object }).app, id: APP_ID },
+      pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: BASE, repo: {} } }],
+    });
     await t.deliver("check_run", payload);
-    expect(lastCheck()).toMatchObject({ conclusion: "failure", output: { title: expect.stringMatching(/^Error: GitHub answered 404 to GET \/repos\/acme\/webapp\/pulls\/7/) } });
+    expect(lastCheck()).toMatchObject({
+      conclusion: "failure",
+      output: { title: expect.stringMatching(/^Error: GitHub answered 404 to GET \/repos\/acme\/webapp\/pulls\/7/) },
+    });
     expect(t.audit.list()[0]).toMatchObject({ outcome: "error", pr: 7, head_sha: HEAD });
   });
 
   it("ignores a re-run of another app's check", async () => {
     const payload = example("check_run", "rerequested");
     Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
-    Object.assign(payload["check_run"] as object, { app: { ...((payload["check_run"] as { app: object }).app), id: 1 } });
+    Object.assign(payload["check_run"] as object, { app: { ...(payload["check_run"] as { app: object }).app, id: 1 } });
     await t.deliver("check_run", payload);
     expect(t.github.calls).toEqual([]);
   });
@@ -292,7 +335,11 @@ describe("app: re-runs", () => {
     t.github.state.associated.set(`acme/webapp@${HEAD}`, [7]);
     const payload = example("check_suite", "rerequested");
     Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
-    Object.assign(payload["check_suite"] as object, { head_sha: HEAD, pull_requests: [], app: { ...((payload["check_suite"] as { app: object }).app), id: APP_ID } });
+    Object.assign(payload["check_suite"] as object, {
+      head_sha: HEAD,
+      pull_requests: [],
+      app: { ...(payload["check_suite"] as { app: object }).app, id: APP_ID },
+    });
     await t.deliver("check_suite", payload);
     expect(lastCheck().conclusion).toBe("success");
   });
@@ -304,10 +351,17 @@ describe("app: faults fail closed", () => {
     t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}/files", 500);
     await t.deliver("pull_request", prPayload());
     expect(t.github.callsTo("GET /repos/{o}/{r}/pulls/{n}/files")).toHaveLength(3); // the call and two retries
-    expect(lastCheck()).toMatchObject({ conclusion: "failure", output: { title: "Error: GitHub answered 500 to GET /repos/acme/webapp/pulls/7/files?per_page=100" } });
+    expect(lastCheck()).toMatchObject({
+      conclusion: "failure",
+      output: { title: "Error: GitHub answered 500 to GET /repos/acme/webapp/pulls/7/files?per_page=100" },
+    });
     expect(lastCheck().output?.summary).toContain("use Re-run on this check to try again");
     const row = t.audit.latestForPr("acme/webapp", 7)!;
-    expect(row).toMatchObject({ outcome: "error", input: null, input_missing_reason: "GitHub answered 500 to GET /repos/acme/webapp/pulls/7/files?per_page=100" });
+    expect(row).toMatchObject({
+      outcome: "error",
+      input: null,
+      input_missing_reason: "GitHub answered 500 to GET /repos/acme/webapp/pulls/7/files?per_page=100",
+    });
   });
 
   it("looks for its check run before creating it again when the create got a 502, and makes only one", async () => {
@@ -315,11 +369,12 @@ describe("app: faults fail closed", () => {
     t.github.fail("POST", "POST /repos/{o}/{r}/check-runs", 502, 1);
     await t.deliver("pull_request", prPayload());
     // The lost create is not repeated blindly: GitHub is asked for an in-progress run of ours first.
-    expect(t.github.routes().filter((r) => r.includes("check-runs") && !r.startsWith("PATCH")).slice(0, 3)).toEqual([
-      "POST /repos/{o}/{r}/check-runs",
-      "GET /repos/{o}/{r}/commits/{ref}/check-runs",
-      "POST /repos/{o}/{r}/check-runs",
-    ]);
+    expect(
+      t.github
+        .routes()
+        .filter((r) => r.includes("check-runs") && !r.startsWith("PATCH"))
+        .slice(0, 3),
+    ).toEqual(["POST /repos/{o}/{r}/check-runs", "GET /repos/{o}/{r}/commits/{ref}/check-runs", "POST /repos/{o}/{r}/check-runs"]);
     expect(t.github.checkRuns.map((r) => [r.status, r.conclusion])).toEqual([["completed", "success"]]);
   });
 
@@ -351,7 +406,10 @@ describe("app: audit and efficiency", () => {
     t.github.checkRuns.push({ id: 500, repo: "acme/webapp", head_sha: HEAD, name: "governance", status: "in_progress" });
     setFiles(t.github, ["docs/a.md"]);
     await t.deliver("pull_request", prPayload());
-    expect(t.github.checkRuns.map((r) => [r.id, r.status, r.conclusion])).toEqual([[500, "completed", "cancelled"], [1001, "completed", "success"]]);
+    expect(t.github.checkRuns.map((r) => [r.id, r.status, r.conclusion])).toEqual([
+      [500, "completed", "cancelled"],
+      [1001, "completed", "success"],
+    ]);
   });
 
   it("records the decision with every input before completing the check, and the row replays byte for byte", async () => {
@@ -385,7 +443,10 @@ describe("app: audit and efficiency", () => {
     setFiles(t.github, ["docs/a.md"], 2);
     approve(t.github, "olga", { number: 2 });
     await t.deliver("pull_request", prPayload({ number: 2 }));
-    expect(completed().map((c) => [c.conclusion, c.output?.title])).toEqual([["success", "Allowed: 1 file within policy"], ["success", "Allowed: 1 file within policy"]]);
+    expect(completed().map((c) => [c.conclusion, c.output?.title])).toEqual([
+      ["success", "Allowed: 1 file within policy"],
+      ["success", "Allowed: 1 file within policy"],
+    ]);
     expect(t.github.routes()).toContain("GET /orgs/{org}/teams/{slug}/members");
   });
 

@@ -36,7 +36,11 @@ function rng(seed: number) {
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
-const shuffle = <T>(items: T[], random: () => number) => items.map((v) => ({ v, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.v);
+const shuffle = <T>(items: T[], random: () => number) =>
+  items
+    .map((v) => ({ v, k: random() }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.v);
 const sha = (n: number) => n.toString(16).padStart(40, "c");
 
 /** The conclusion GitHub shows for a commit: that of the newest `governance` run of this app. */
@@ -63,13 +67,27 @@ describe("budgets hold under bursts", () => {
       const numbers = Array.from({ length: 6 }, (_, i) => round * 10 + i + 1);
       for (const number of numbers) setFiles(t.github, ["docs/a.md"], number);
       // Opened within the same few seconds, delivered all at once, in a random order.
-      await Promise.all(shuffle(numbers, random).map((number) => t.deliver("pull_request", opened({ number, head: sha(number), createdAt: new Date(day.getTime() + (number % 7) * 1000).toISOString() }))));
+      await Promise.all(
+        shuffle(numbers, random).map((number) =>
+          t.deliver("pull_request", opened({ number, head: sha(number), createdAt: new Date(day.getTime() + (number % 7) * 1000).toISOString() })),
+        ),
+      );
       const conclusions = numbers.map((n) => shownFor(sha(n))?.conclusion);
-      expect(conclusions.filter((c) => c === "success"), `round ${round}: ${conclusions.join(", ")}`).toHaveLength(2);
+      expect(
+        conclusions.filter((c) => c === "success"),
+        `round ${round}: ${conclusions.join(", ")}`,
+      ).toHaveLength(2);
       expect(conclusions.filter((c) => c === "failure")).toHaveLength(4);
       // Evaluated again (a push of nothing, a re-run): a PR within budget stays within it, one over stays over.
       const passed = numbers.filter((n) => shownFor(sha(n))?.conclusion === "success");
-      await Promise.all(shuffle(numbers, random).map((number) => t.deliver("pull_request", opened({ number, action: "synchronize", head: sha(number), createdAt: new Date(day.getTime() + (number % 7) * 1000).toISOString() }))));
+      await Promise.all(
+        shuffle(numbers, random).map((number) =>
+          t.deliver(
+            "pull_request",
+            opened({ number, action: "synchronize", head: sha(number), createdAt: new Date(day.getTime() + (number % 7) * 1000).toISOString() }),
+          ),
+        ),
+      );
       expect(numbers.filter((n) => shownFor(sha(n))?.conclusion === "success")).toEqual(passed);
     }
     expect(t.audit.verify().broken).toBeNull();
@@ -77,7 +95,10 @@ describe("budgets hold under bursts", () => {
 
   it("binds a PR to the budget of every agent whose signals match: a Copilot PR co-authored by Claude counts against Claude's too", async () => {
     setPolicy(t.github, `${POLICY}limits: { max_prs_per_day: 1, action: deny }\n`);
-    const claudeCommit = { author: { login: "mona" }, commit: { message: "fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>", author: { email: "mona@example.com" } } };
+    const claudeCommit = {
+      author: { login: "mona" },
+      commit: { message: "fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>", author: { email: "mona@example.com" } },
+    };
     for (const number of [1, 2]) {
       setFiles(t.github, ["docs/a.md"], number);
       t.github.state.commits.set(`acme/webapp#${number}`, [claudeCommit]);
@@ -150,7 +171,11 @@ describe("one commit, several PRs", () => {
     await t.deliver("pull_request", strict(HEAD));
     await t.deliver("pull_request", lax(HEAD));
     const row = t.audit.latestForPr("acme/webapp", 7)!;
-    const last = t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string; output?: { summary: string } }).filter((b) => b.conclusion).at(-1)!;
+    const last = t.github
+      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .map((c) => c.body as { conclusion?: string; output?: { summary: string } })
+      .filter((b) => b.conclusion)
+      .at(-1)!;
     expect(last.conclusion).toBe("failure");
     expect(last.output?.summary).toContain("also the head of #8");
     expect(last.output?.summary).toContain(`governor audit verify --expect ${row.id}:${row.hash.slice(0, 16)}`);
@@ -160,15 +185,32 @@ describe("one commit, several PRs", () => {
 describe("identity does not come off", () => {
   const human = { login: "mona", type: "User" };
   const comments = () => t.github.callsTo("POST /repos/{o}/{r}/issues/{n}/comments").map((c) => (c.body as { body: string }).body);
-  const conclusions = () => t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string }).filter((b) => b.conclusion).map((b) => b.conclusion);
+  const conclusions = () =>
+    t.github
+      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .map((c) => c.body as { conclusion?: string })
+      .filter((b) => b.conclusion)
+      .map((b) => b.conclusion);
   function comment(login: string, text: string, type = "User") {
     const base = example("issue_comment", "created");
     const pr = prPayload({ author: human, branch: "feature/x" });
     return {
-      ...base, action: "created",
-      issue: { ...(base["issue"] as object), number: 7, pull_request: { url: "https://api.github.com/repos/acme/webapp/pulls/7", html_url: "https://github.com/acme/webapp/pull/7", diff_url: "", patch_url: "", merged_at: null } },
+      ...base,
+      action: "created",
+      issue: {
+        ...(base["issue"] as object),
+        number: 7,
+        pull_request: {
+          url: "https://api.github.com/repos/acme/webapp/pulls/7",
+          html_url: "https://github.com/acme/webapp/pull/7",
+          diff_url: "",
+          patch_url: "",
+          merged_at: null,
+        },
+      },
       comment: { ...(base["comment"] as object), body: text, user: { login, type } },
-      repository: pr["repository"], installation: pr["installation"],
+      repository: pr["repository"],
+      installation: pr["installation"],
     };
   }
   beforeEach(() => setFiles(t.github, ["src/billing/x.ts"]));
@@ -217,7 +259,8 @@ describe("identity does not come off", () => {
 
   it("examines commits beyond the 250 the PR commits API lists, through the compare API", async () => {
     const commits = Array.from({ length: 300 }, (_, i) => ({
-      author: { login: i === 280 ? "copilot-swe-agent[bot]" : "mona" }, committer: { login: "web-flow" },
+      author: { login: i === 280 ? "copilot-swe-agent[bot]" : "mona" },
+      committer: { login: "web-flow" },
       commit: { message: `change ${i}`, author: { email: i === 280 ? "198982749+Copilot@users.noreply.github.com" : "mona@example.com" } },
     }));
     t.github.state.commits.set("acme/webapp#7", commits);
@@ -231,21 +274,38 @@ describe("identity does not come off", () => {
   });
 
   it("fails closed, saying why, when GitHub cannot list every commit of the PR", async () => {
-    const commits = Array.from({ length: 300 }, () => ({ author: { login: "mona" }, committer: null, commit: { message: "x", author: { email: "mona@example.com" } } }));
+    const commits = Array.from({ length: 300 }, () => ({
+      author: { login: "mona" },
+      committer: null,
+      commit: { message: "x", author: { email: "mona@example.com" } },
+    }));
     t.github.state.commits.set("acme/webapp#7", commits);
     t.github.state.compare.set(`acme/webapp@${"2".repeat(40)}...${HEAD}`, commits.slice(0, 260));
     const payload = prPayload({ author: human, branch: "feature/x" });
     (payload["pull_request"] as Record<string, unknown>)["commits"] = 300;
     await t.deliver("pull_request", payload);
-    const last = t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string; output?: { title: string } }).filter((b) => b.conclusion).at(-1)!;
-    expect(last).toMatchObject({ conclusion: "failure", output: { title: "Error: GitHub lists 300 commits for this PR but returned only 260, so Governor cannot see who made all of them" } });
+    const last = t.github
+      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .map((c) => c.body as { conclusion?: string; output?: { title: string } })
+      .filter((b) => b.conclusion)
+      .at(-1)!;
+    expect(last).toMatchObject({
+      conclusion: "failure",
+      output: { title: "Error: GitHub lists 300 commits for this PR but returned only 260, so Governor cannot see who made all of them" },
+    });
   });
 });
 
-describe("a policy read that fails is not \"no policy\"", () => {
+describe('a policy read that fails is not "no policy"', () => {
   type Body = { conclusion?: string; output?: { title: string; summary: string } };
-  const last = () => t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as Body).filter((b) => b.conclusion).at(-1)!;
-  const ORG = "version: 1\nclasses:\n  billing: [\"src/billing/**\"]\nrules:\n  - id: org-billing\n    match: { classes: [billing] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n";
+  const last = () =>
+    t.github
+      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .map((c) => c.body as Body)
+      .filter((b) => b.conclusion)
+      .at(-1)!;
+  const ORG =
+    'version: 1\nclasses:\n  billing: ["src/billing/**"]\nrules:\n  - id: org-billing\n    match: { classes: [billing] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n';
 
   it("fails closed when GitHub does not know the PR's base commit, and does not take that as an absent policy", async () => {
     const base = "2".repeat(40);
@@ -253,7 +313,12 @@ describe("a policy read that fails is not \"no policy\"", () => {
     t.github.state.missingCommits.add(`acme/webapp@${base}`);
     setFiles(t.github, ["src/billing/x.ts"]);
     await t.deliver("pull_request", prPayload());
-    expect(last()).toMatchObject({ conclusion: "failure", output: { title: `Error: GitHub does not know the base commit ${base.slice(0, 12)} of acme/webapp (404), so Governor cannot tell whether it has a policy` } });
+    expect(last()).toMatchObject({
+      conclusion: "failure",
+      output: {
+        title: `Error: GitHub does not know the base commit ${base.slice(0, 12)} of acme/webapp (404), so Governor cannot tell whether it has a policy`,
+      },
+    });
     // Once GitHub knows the commit, the policy there is read: nothing was cached as absent.
     t.github.state.missingCommits.clear();
     setPolicy(t.github, POLICY);
@@ -266,7 +331,9 @@ describe("a policy read that fails is not \"no policy\"", () => {
     setFiles(t.github, ["docs/a.md"]);
     await t.deliver("pull_request", prPayload());
     expect(last().conclusion).toBe("failure");
-    expect(last().output?.title).toMatch(/^Error: could not read acme\/webapp:\.governance\.yml at the base commit 222222222222 \(GitHub answered 502, after retries\)/);
+    expect(last().output?.title).toMatch(
+      /^Error: could not read acme\/webapp:\.governance\.yml at the base commit 222222222222 \(GitHub answered 502, after retries\)/,
+    );
     await t.deliver("pull_request", prPayload({ action: "synchronize" }));
     expect(last()).toMatchObject({ conclusion: "success" });
   });
@@ -322,10 +389,18 @@ describe("every check shows its audit anchor", () => {
     t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}", 404);
     const payload = example("check_run", "rerequested");
     Object.assign(payload, { repository: prPayload()["repository"], installation: { id: 99 } });
-    Object.assign(payload["check_run"] as object, { head_sha: HEAD, app: { ...((payload["check_run"] as { app: object }).app), id: 4242 }, pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: "2".repeat(40), repo: {} } }] });
+    Object.assign(payload["check_run"] as object, {
+      head_sha: HEAD,
+      app: { ...(payload["check_run"] as { app: object }).app, id: 4242 },
+      pull_requests: [{ number: 7, id: 1, url: "", head: { ref: "x", sha: HEAD, repo: {} }, base: { ref: "main", sha: "2".repeat(40), repo: {} } }],
+    });
     await t.deliver("check_run", payload);
     const row = t.audit.list()[0]!;
-    const last = t.github.callsTo("PATCH /repos/{o}/{r}/check-runs/{id}").map((c) => c.body as { conclusion?: string; output?: { summary: string } }).filter((b) => b.conclusion).at(-1)!;
+    const last = t.github
+      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .map((c) => c.body as { conclusion?: string; output?: { summary: string } })
+      .filter((b) => b.conclusion)
+      .at(-1)!;
     expect(last.conclusion).toBe("failure");
     expect(last.output?.summary).toContain(`governor audit verify --expect ${row.id}:${row.hash.slice(0, 16)}`);
   });

@@ -4,7 +4,11 @@ import { describe, expect, it } from "vitest";
 import { GOVERNED_EVENTS } from "../../src/github/events.js";
 import { ROOT } from "../helpers/cli.js";
 
-const manifest = load(readFileSync(`${ROOT}app.yml`, "utf8")) as { default_events: string[]; default_permissions: Record<string, string>; hook_attributes: { url: string } };
+const manifest = load(readFileSync(`${ROOT}app.yml`, "utf8")) as {
+  default_events: string[];
+  default_permissions: Record<string, string>;
+  hook_attributes: { url: string };
+};
 
 describe("app.yml", () => {
   it("subscribes to exactly the events Governor evaluates", () => {
@@ -12,7 +16,16 @@ describe("app.yml", () => {
   });
 
   it("asks for the least permissions its calls need, and nothing else", () => {
-    expect(manifest.default_permissions).toEqual({ checks: "write", pull_requests: "write", issues: "write", contents: "read", members: "read", metadata: "read", merge_queues: "read", actions: "read" });
+    expect(manifest.default_permissions).toEqual({
+      checks: "write",
+      pull_requests: "write",
+      issues: "write",
+      contents: "read",
+      members: "read",
+      metadata: "read",
+      merge_queues: "read",
+      actions: "read",
+    });
   });
 
   it("receives PR comments for /governance release, which it answers on the PR", () => {

@@ -20,7 +20,11 @@ export const NOW = new Date("2026-11-24T12:00:00Z");
 
 let key: string | undefined;
 function privateKey(): string {
-  key ??= generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+  key ??= generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  }).privateKey;
   return key;
 }
 
@@ -43,13 +47,18 @@ export async function startTestApp(opts: { now?: Date; requireOrgPolicy?: boolea
   const stores = openStores({ databasePath: file });
   const audit = openAuditStore(file);
   const probot = new Probot({
-    appId: APP_ID, privateKey: privateKey(), secret: SECRET, logLevel: "fatal",
+    appId: APP_ID,
+    privateKey: privateKey(),
+    secret: SECRET,
+    logLevel: "fatal",
     Octokit: governorOctokit({ retries: 2, retryAfterBaseValue: 1 }),
   });
   let now = opts.now ?? NOW;
   await probot.load(governorApp({ audit: auditSinkOf(stores), appId: APP_ID, now: () => now, ...(opts.requireOrgPolicy ? { requireOrgPolicy: true } : {}) }));
   return {
-    probot, github, audit,
+    probot,
+    github,
+    audit,
     setNow(at: Date) {
       now = at;
     },
@@ -84,7 +93,13 @@ export interface PrOptions {
 export function prPayload(o: PrOptions = {}): Record<string, unknown> {
   const base = example("pull_request", o.action === "synchronize" ? "synchronize" : "opened");
   const pr = base["pull_request"] as Record<string, unknown>;
-  const repository = { ...(base["repository"] as Record<string, unknown>), name: "webapp", full_name: "acme/webapp", html_url: "https://github.com/acme/webapp", owner: { ...((base["repository"] as { owner: object }).owner), login: "acme", type: "Organization" } };
+  const repository = {
+    ...(base["repository"] as Record<string, unknown>),
+    name: "webapp",
+    full_name: "acme/webapp",
+    html_url: "https://github.com/acme/webapp",
+    owner: { ...(base["repository"] as { owner: object }).owner, login: "acme", type: "Organization" },
+  };
   const number = o.number ?? 7;
   Object.assign(pr, {
     number,
@@ -107,23 +122,45 @@ export function reviewPayload(o: PrOptions & { reviewer: string; state: string; 
   const base = example("pull_request_review", o.action === "dismissed" ? "dismissed" : "submitted");
   const pr = prPayload({ ...o, action: "opened" });
   return {
-    ...base, action: o.action ?? "submitted",
+    ...base,
+    action: o.action ?? "submitted",
     review: { ...(base["review"] as object), user: { login: o.reviewer, type: "User" }, state: o.state.toLowerCase(), commit_id: o.head ?? HEAD },
-    pull_request: pr["pull_request"], repository: pr["repository"], installation: pr["installation"],
+    pull_request: pr["pull_request"],
+    repository: pr["repository"],
+    installation: pr["installation"],
   };
 }
 
-export function setFiles(github: GitHubFake, files: Array<string | { filename: string; status?: string; previous_filename?: string; additions?: number; deletions?: number }>, number = 7): void {
-  github.state.files.set(`acme/webapp#${number}`, files.map((f) => (typeof f === "string" ? { filename: f, status: "modified", additions: 3, deletions: 1 } : { status: "modified", additions: 3, deletions: 1, ...f })));
+export function setFiles(
+  github: GitHubFake,
+  files: Array<string | { filename: string; status?: string; previous_filename?: string; additions?: number; deletions?: number }>,
+  number = 7,
+): void {
+  github.state.files.set(
+    `acme/webapp#${number}`,
+    files.map((f) =>
+      typeof f === "string" ? { filename: f, status: "modified", additions: 3, deletions: 1 } : { status: "modified", additions: 3, deletions: 1, ...f },
+    ),
+  );
 }
 
 export function setPolicy(github: GitHubFake, text: string, opts: { ref?: string; path?: string } = {}): void {
   github.state.contents.set(`acme/webapp@${opts.ref ?? BASE}:${opts.path ?? ".governance.yml"}`, text);
 }
 
-export function approve(github: GitHubFake, login: string, opts: { state?: string; commit?: string; type?: string; id?: number; at?: string; number?: number } = {}): void {
+export function approve(
+  github: GitHubFake,
+  login: string,
+  opts: { state?: string; commit?: string; type?: string; id?: number; at?: string; number?: number } = {},
+): void {
   const key = `acme/webapp#${opts.number ?? 7}`;
   const list = github.state.reviews.get(key) ?? [];
-  list.push({ id: opts.id ?? list.length + 1, user: { login, type: opts.type ?? "User" }, state: opts.state ?? "APPROVED", commit_id: opts.commit ?? HEAD, submitted_at: opts.at ?? `2026-11-24T11:${String(10 + list.length).padStart(2, "0")}:00Z` });
+  list.push({
+    id: opts.id ?? list.length + 1,
+    user: { login, type: opts.type ?? "User" },
+    state: opts.state ?? "APPROVED",
+    commit_id: opts.commit ?? HEAD,
+    submitted_at: opts.at ?? `2026-11-24T11:${String(10 + list.length).padStart(2, "0")}:00Z`,
+  });
   github.state.reviews.set(key, list);
 }

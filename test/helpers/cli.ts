@@ -33,8 +33,11 @@ export async function run(args: string[], opts: { cwd: string; env?: Record<stri
 
 export function runBin(args: string[], opts: { cwd: string; input?: string; env?: Record<string, string> }): RunResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: opts.cwd, input: opts.input ?? "", encoding: "utf8",
-    env: { ...process.env, ...opts.env }, timeout: 60_000,
+    cwd: opts.cwd,
+    input: opts.input ?? "",
+    encoding: "utf8",
+    env: { ...process.env, ...opts.env },
+    timeout: 60_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

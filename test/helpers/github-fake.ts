@@ -45,7 +45,10 @@ export interface FakeState {
   /** `owner/repo` of repositories the installation cannot see (repos API answers 404). */
   hiddenRepos: Set<string>;
   /** `owner/repo@base...head` -> the commits of the comparison (the compare API pages through all of them). */
-  compare: Map<string, Array<{ author?: { login: string } | null; committer?: { login: string } | null; commit: { message: string; author: { email: string } } }>>;
+  compare: Map<
+    string,
+    Array<{ author?: { login: string } | null; committer?: { login: string } | null; commit: { message: string; author: { email: string } } }>
+  >;
 }
 
 type Fault = { method: string; route: string; status: number; times: number };
@@ -75,8 +78,17 @@ const ROUTES: Array<[string, RegExp, string]> = [
 
 export class GitHubFake {
   readonly state: FakeState = {
-    contents: new Map(), files: new Map(), reviews: new Map(), commits: new Map(), teams: new Map(), pulls: new Map(), associated: new Map(), branches: new Map(),
-    missingCommits: new Set(), hiddenRepos: new Set(), compare: new Map(),
+    contents: new Map(),
+    files: new Map(),
+    reviews: new Map(),
+    commits: new Map(),
+    teams: new Map(),
+    pulls: new Map(),
+    associated: new Map(),
+    branches: new Map(),
+    missingCommits: new Set(),
+    hiddenRepos: new Set(),
+    compare: new Map(),
   };
   readonly calls: Call[] = [];
   private faults: Fault[] = [];
@@ -92,16 +104,19 @@ export class GitHubFake {
   constructor(private readonly appId = 4242) {
     nock.disableNetConnect();
     for (const method of ["GET", "POST", "PATCH", "DELETE"]) {
-      nock(API).persist().intercept(/.*/, method).reply((uri, body, callback) => {
-        // With latency, the answer is made when the delay is over, as a slow GitHub would answer with its state then.
-        const reply = (): nock.ReplyFnResult => {
-          const [status, answer, headers] = this.answer(method, uri, body);
-          return [status, answer as nock.ReplyBody, headers ?? {}];
-        };
-        const delay = this.latency();
-        if (delay <= 0) return callback(null, reply());
-        setTimeout(() => callback(null, reply()), delay);
-      });
+      nock(API)
+        .persist()
+        .intercept(/.*/, method)
+        .reply((uri, body, callback) => {
+          // With latency, the answer is made when the delay is over, as a slow GitHub would answer with its state then.
+          const reply = (): nock.ReplyFnResult => {
+            const [status, answer, headers] = this.answer(method, uri, body);
+            return [status, answer as nock.ReplyBody, headers ?? {}];
+          };
+          const delay = this.latency();
+          if (delay <= 0) return callback(null, reply());
+          setTimeout(() => callback(null, reply()), delay);
+        });
     }
   }
 
@@ -146,7 +161,13 @@ export class GitHubFake {
       case "POST /app/installations/{id}/access_tokens":
         return [201, { token: "ghs_test", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" }];
       case "POST /repos/{o}/{r}/check-runs": {
-        const run = { id: ++this.checkRunId, repo, name: (body as { name: string }).name, head_sha: (body as { head_sha: string }).head_sha, status: "in_progress" };
+        const run = {
+          id: ++this.checkRunId,
+          repo,
+          name: (body as { name: string }).name,
+          head_sha: (body as { head_sha: string }).head_sha,
+          status: "in_progress",
+        };
         this.checkRuns.push(run);
         return [201, run];
       }
@@ -168,7 +189,11 @@ export class GitHubFake {
         const ref = url.searchParams.get("ref") ?? "default";
         const text = this.state.contents.get(`${repo}@${ref}:${file}`);
         if (text === undefined) return [404, { message: "Not Found" }];
-        return [200, { type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), sha: "f".repeat(40), path: file }, this.state.etags === false ? {} : { etag: `"${text.length}"` }];
+        return [
+          200,
+          { type: "file", encoding: "base64", content: Buffer.from(text).toString("base64"), sha: "f".repeat(40), path: file },
+          this.state.etags === false ? {} : { etag: `"${text.length}"` },
+        ];
       }
       case "GET /repos/{o}/{r}/pulls/{n}/files":
         return this.page(url, this.state.files.get(`${repo}#${seg[5]}`) ?? [], 3000);
@@ -185,7 +210,17 @@ export class GitHubFake {
         if (!all) return [404, { message: "Not Found" }];
         const perPage = Number(url.searchParams.get("per_page") ?? 250);
         const pageNo = Number(url.searchParams.get("page") ?? 1);
-        return [200, { status: "ahead", ahead_by: all.length, behind_by: 0, total_commits: all.length, commits: all.slice((pageNo - 1) * perPage, pageNo * perPage), files: [] }];
+        return [
+          200,
+          {
+            status: "ahead",
+            ahead_by: all.length,
+            behind_by: 0,
+            total_commits: all.length,
+            commits: all.slice((pageNo - 1) * perPage, pageNo * perPage),
+            files: [],
+          },
+        ];
       }
       case "POST /repos/{o}/{r}/issues/{n}/comments":
         return [201, { id: 1, body: (body as { body: string }).body }];
@@ -198,7 +233,10 @@ export class GitHubFake {
       case "GET /orgs/{org}/teams/{slug}/members": {
         const members = this.state.teams.get(`${seg[2]}/${seg[4]}`);
         if (!members) return [404, { message: "Not Found" }];
-        return this.page(url, members.map((login) => ({ login, type: "User" })));
+        return this.page(
+          url,
+          members.map((login) => ({ login, type: "User" })),
+        );
       }
       case "POST /repos/{o}/{r}/labels": {
         const name = (body as { name: string }).name;

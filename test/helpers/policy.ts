@@ -53,7 +53,10 @@ export function decideCase(c: Case): Decision {
   return decide(input(c));
 }
 
-export function approval(login: string, extra: { state?: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED"; commit_id?: string; type?: string; at?: string; id?: number } = {}) {
+export function approval(
+  login: string,
+  extra: { state?: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED"; commit_id?: string; type?: string; at?: string; id?: number } = {},
+) {
   return {
     id: extra.id ?? Math.abs(hash(login + (extra.state ?? "") + (extra.at ?? ""))),
     user: { login, type: extra.type ?? "User" },

@@ -24,7 +24,9 @@ function binDir(): string {
   if (process.env["PG_BIN"]) return process.env["PG_BIN"];
   const root = "/usr/lib/postgresql";
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions[0]) return join(root, versions[0], "bin");
   }
   const found = spawnSync("sh", ["-c", "command -v initdb"], { encoding: "utf8" }).stdout.trim();
@@ -63,7 +65,9 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
     const result = spawnSync(asRoot ? "runuser" : join(bin, cmd), argv, { encoding: "utf8", timeout: 60_000 });
     if (result.status !== 0) {
       const serverLog = existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : "";
-      throw new Error(`${cmd} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr || result.stdout).slice(-2000)}${serverLog ? `\nserver log:\n${serverLog}` : ""}`);
+      throw new Error(
+        `${cmd} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr || result.stdout).slice(-2000)}${serverLog ? `\nserver log:\n${serverLog}` : ""}`,
+      );
     }
   };
   if (asRoot) {
@@ -76,8 +80,18 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
     // Tests want a fast server, not a durable one (a benchmark asks for `durable`: PostgreSQL's defaults, as SQLite's
     // synchronous=FULL is timed beside it). Sockets stay in the temp dir, TCP on loopback only.
     const fast = opts.durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
-    run("pg_ctl", ["-D", data, "-l", log, "-w", "-t", "60", "-o",
-      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c max_connections=300${fast}`, "start"]);
+    run("pg_ctl", [
+      "-D",
+      data,
+      "-l",
+      log,
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c max_connections=300${fast}`,
+      "start",
+    ]);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

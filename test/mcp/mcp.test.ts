@@ -22,10 +22,15 @@ beforeAll(async () => {
   repo.git("checkout", "-qb", "claude/work");
   repo.commit("loosen", { ".governance.yml": WEBAPP.replace('action: deny\n    reason: "Billing', 'action: allow\n    reason: "Billing') });
   client = new Client({ name: "governor-test", version: "1.0.0" });
-  await client.connect(new StdioClientTransport({
-    command: process.execPath, args: [BIN, "mcp", "--base", "main"], cwd: repo.dir,
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", GITHUB_TOKEN: "" }, stderr: "pipe",
-  }));
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, "mcp", "--base", "main"],
+      cwd: repo.dir,
+      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", GITHUB_TOKEN: "" },
+      stderr: "pipe",
+    }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -47,34 +52,64 @@ describe("governor mcp", () => {
     expect(r.isError).toBe(false);
     const out = r.json();
     expect(out["outcome"]).toBe("denied");
-    expect(out["blocked"]).toEqual([{
-      path: "apps/api/src/billing/charge.ts", rule: "repo:billing-freeze", action: "deny",
-      reason: "Billing is frozen until the compliance audit.", escalate: "Ask @acme/billing-leads in #billing", policy: ".governance.yml:21",
-    }]);
+    expect(out["blocked"]).toEqual([
+      {
+        path: "apps/api/src/billing/charge.ts",
+        rule: "repo:billing-freeze",
+        action: "deny",
+        reason: "Billing is frozen until the compliance audit.",
+        escalate: "Ask @acme/billing-leads in #billing",
+        policy: ".governance.yml:21",
+      },
+    ]);
   });
 
   it("check_change reads a unified diff, judging a rename by its old path too", async () => {
     const diff = [
-      "diff --git a/apps/api/src/auth/login.ts b/docs/login.ts", "similarity index 90%", "rename from apps/api/src/auth/login.ts", "rename to docs/login.ts",
-      "--- a/apps/api/src/auth/login.ts", "+++ b/docs/login.ts", "@@ -1,2 +1,2 @@", " keep", "-old", "+new",
-      "diff --git a/db/migrations/1.sql b/db/migrations/1.sql", "new file mode 100644", "--- /dev/null", "+++ b/db/migrations/1.sql", "@@ -0,0 +1,2 @@", "+-- a comment", "+create table t();", "",
+      "diff --git a/apps/api/src/auth/login.ts b/docs/login.ts",
+      "similarity index 90%",
+      "rename from apps/api/src/auth/login.ts",
+      "rename to docs/login.ts",
+      "--- a/apps/api/src/auth/login.ts",
+      "+++ b/docs/login.ts",
+      "@@ -1,2 +1,2 @@",
+      " keep",
+      "-old",
+      "+new",
+      "diff --git a/db/migrations/1.sql b/db/migrations/1.sql",
+      "new file mode 100644",
+      "--- /dev/null",
+      "+++ b/db/migrations/1.sql",
+      "@@ -0,0 +1,2 @@",
+      "+-- a comment",
+      "+create table t();",
+      "",
     ].join("\n");
     const out = (await call("check_change", { agent: "claude", diff })).json();
     expect(out["outcome"]).toBe("needs_approval");
     expect((out["blocked"] as Array<{ path: string; rule: string }>).map((b) => `${b.rule} ${b.path}`)).toEqual([
-      "repo:auth-needs-security apps/api/src/auth/login.ts", "repo:api-needs-maintainer apps/api/src/auth/login.ts", "repo:migrations-need-dba db/migrations/1.sql",
+      "repo:auth-needs-security apps/api/src/auth/login.ts",
+      "repo:api-needs-maintainer apps/api/src/auth/login.ts",
+      "repo:migrations-need-dba db/migrations/1.sql",
     ]);
     expect((out["caveats"] as Array<{ id: string }>).map((c) => c.id)).toContain("reviews");
   });
 
   it("check_change reads real git diff output with quoted paths, deletions and renames", async () => {
     const other = gitRepo({ "apps/api/src/billing/old ü.ts": "x\n".repeat(30), "apps/api/src/billing/gone.ts": "g\n" });
-    other.commit("change", { "apps/api/src/billing/old ü.ts": null, "docs/new ü.ts": "x\n".repeat(30), "apps/api/src/billing/gone.ts": null, "apps/api/src/billing/tab\there.ts": "t\n" });
+    other.commit("change", {
+      "apps/api/src/billing/old ü.ts": null,
+      "docs/new ü.ts": "x\n".repeat(30),
+      "apps/api/src/billing/gone.ts": null,
+      "apps/api/src/billing/tab\there.ts": "t\n",
+    });
     const diff = other.git("diff", "-M", "HEAD~1", "HEAD");
     expect(diff).toContain('rename from "apps/api/src/billing/old \\303\\274.ts"');
     const out = (await call("check_change", { agent: "claude", diff })).json();
     expect((out["blocked"] as Array<{ path: string; rule: string }>).filter((b) => b.rule === "repo:billing-freeze").map((b) => b.path)).toEqual([
-      "apps/api/src/billing/gone.ts", "apps/api/src/billing/old ü.ts", "apps/api/src/billing/tab\there.ts",
+      "apps/api/src/billing/gone.ts",
+      "apps/api/src/billing/old ü.ts",
+      "apps/api/src/billing/tab\there.ts",
     ]);
   });
 
@@ -94,17 +129,27 @@ describe("governor mcp", () => {
 
   it("policy_summary says what the agent may change freely, what needs approval, what it may not touch, and its limits", async () => {
     type Rules = Array<{ rule: string; paths: string[]; approvers?: string }>;
-    const out = (await call("policy_summary", { agent: "claude" })).json() as { may_change_freely: Rules; needs_approval: Rules; may_not_touch: Rules; limits: Record<string, unknown>; uncovered_paths: Array<{ source: string; action: string }> };
+    const out = (await call("policy_summary", { agent: "claude" })).json() as {
+      may_change_freely: Rules;
+      needs_approval: Rules;
+      may_not_touch: Rules;
+      limits: Record<string, unknown>;
+      uncovered_paths: Array<{ source: string; action: string }>;
+    };
     expect(out.may_change_freely.map((r) => r.rule)).toEqual(["repo:tests-docs-ui"]);
     expect(out.may_change_freely[0]!.paths).toContain("docs/**");
     expect(out.needs_approval.map((r) => `${r.rule}: ${r.approvers}`)).toEqual([
-      "repo:auth-needs-security: 2 of @acme/security", "repo:migrations-need-dba: 1 of @acme/dba", "repo:api-needs-maintainer: 1 of @acme/maintainers",
+      "repo:auth-needs-security: 2 of @acme/security",
+      "repo:migrations-need-dba: 1 of @acme/dba",
+      "repo:api-needs-maintainer: 1 of @acme/maintainers",
     ]);
     expect(out.may_not_touch.map((r) => r.rule)).toEqual(["repo:billing-freeze", "repo:no-agent-ci-changes"]);
     expect(out.uncovered_paths.map((d) => d.action)).toEqual(["require_approval"]);
     expect(out.limits).toEqual({
-      max_files_per_pr: { value: 50, policy: ".governance.yml:49" }, max_lines_per_pr: { value: 1000, policy: ".governance.yml:50" },
-      max_prs_per_day: { value: 20, policy: ".governance.yml:51" }, when_exceeded: "deny",
+      max_files_per_pr: { value: 50, policy: ".governance.yml:49" },
+      max_lines_per_pr: { value: 1000, policy: ".governance.yml:50" },
+      max_prs_per_day: { value: 20, policy: ".governance.yml:51" },
+      when_exceeded: "deny",
     });
   });
 });

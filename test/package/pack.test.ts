@@ -17,7 +17,8 @@ let app: string;
 let bin: string;
 let work: string;
 
-const npm = (args: string[], cwd: string) => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_update_notifier: "false" } });
+const npm = (args: string[], cwd: string) =>
+  execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_update_notifier: "false" } });
 const governor = (args: string[], input = "") => spawnSync(bin, args, { cwd: work, encoding: "utf8", input, timeout: 60_000 });
 
 beforeAll(() => {
@@ -64,8 +65,18 @@ describe("the packed package, installed for production", () => {
 
   it("governor serve starts and answers /healthz", async () => {
     const child = spawn(bin, ["serve", "--host", "127.0.0.1", "--port", "0"], {
-      cwd: work, stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, APP_ID: "1", PRIVATE_KEY: generateAppKey(), WEBHOOK_SECRET: "s", GHE_HOST: "127.0.0.1:1", GHE_PROTOCOL: "http", DATABASE_PATH: join(work, "governor.db"), LOG_LEVEL: "error" },
+      cwd: work,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        APP_ID: "1",
+        PRIVATE_KEY: generateAppKey(),
+        WEBHOOK_SECRET: "s",
+        GHE_HOST: "127.0.0.1:1",
+        GHE_PROTOCOL: "http",
+        DATABASE_PATH: join(work, "governor.db"),
+        LOG_LEVEL: "error",
+      },
     });
     try {
       const url = await new Promise<string>((resolve, reject) => {

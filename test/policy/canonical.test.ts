@@ -6,8 +6,14 @@ import { fixturePolicy, input } from "../helpers/policy.js";
 /** The definition: JSON.stringify of a copy with every object's keys sorted. */
 function reference(value: unknown): string {
   const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort)
-      : v !== null && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+    Array.isArray(v)
+      ? v.map(sort)
+      : v !== null && typeof v === "object"
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
         : v;
   return JSON.stringify(sort(value));
 }
@@ -26,15 +32,29 @@ describe("canonical JSON", () => {
     const sparse: unknown[] = [1];
     sparse[3] = 2;
     const odd = {
-      "10": "index", "9": "index", b: 1, "01": "not an index", "4294967295": "not an index", "-1": "not an index", a: [fn, Symbol("s"), undefined, NaN, -0, Infinity, 1e21, 5e-7],
-      f: fn, s: Symbol("t"), d: new Date(0), n: null, t: true, e: {}, z: [], sparse, nested: { "2": [{ y: 1, x: 2 }], "1": null },
+      "10": "index",
+      "9": "index",
+      b: 1,
+      "01": "not an index",
+      "4294967295": "not an index",
+      "-1": "not an index",
+      a: [fn, Symbol("s"), undefined, NaN, -0, Infinity, 1e21, 5e-7],
+      f: fn,
+      s: Symbol("t"),
+      d: new Date(0),
+      n: null,
+      t: true,
+      e: {},
+      z: [],
+      sparse,
+      nested: { "2": [{ y: 1, x: 2 }], "1": null },
     };
     expect(canonicalJson(odd)).toBe(reference(odd));
     for (const v of [null, 0, -0, "x", true, [], {}, [undefined], NaN, new Date(0)]) expect(canonicalJson(v)).toBe(reference(v));
   });
 
   it("escapes strings and keys as JSON.stringify does", () => {
-    const odd = { "k\"ey\n": "line\nbreak \u0000 \u2028 é \ud83d\ude00" };
+    const odd = { 'k"ey\n': "line\nbreak \u0000 \u2028 é \ud83d\ude00" };
     expect(canonicalJson(odd)).toBe(reference(odd));
   });
 

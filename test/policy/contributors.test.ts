@@ -27,12 +27,20 @@ describe("approvals: contributors", () => {
   });
 
   it("counts a contributor's approval when the gate says allow_contributors", () => {
-    const d = decideCase({ policy: policy("{ users: [alice, bob], allow_contributors: true }"), files: ["api/x.ts"], change: { contributors: ["alice"], reviews: [approval("alice")] } });
+    const d = decideCase({
+      policy: policy("{ users: [alice, bob], allow_contributors: true }"),
+      files: ["api/x.ts"],
+      change: { contributors: ["alice"], reviews: [approval("alice")] },
+    });
     expect(gateOf(d, "repo:api")?.approved_by).toEqual(["alice"]);
   });
 
   it("lets a contributor's request for changes hold the gate", () => {
-    const d = decideCase({ policy: STRICT, files: ["api/x.ts"], change: { contributors: ["alice"], reviews: [approval("alice", { state: "CHANGES_REQUESTED" }), approval("bob")] } });
+    const d = decideCase({
+      policy: STRICT,
+      files: ["api/x.ts"],
+      change: { contributors: ["alice"], reviews: [approval("alice", { state: "CHANGES_REQUESTED" }), approval("bob")] },
+    });
     expect(gateOf(d, "repo:api")).toMatchObject({ met: false, approved_by: ["bob"], changes_requested_by: ["alice"] });
   });
 

@@ -69,7 +69,11 @@ describe("evaluate: outcomes", () => {
   });
 
   it("governs a human PR under scope: all", () => {
-    const d = decideCase({ policy: `${POLICY}scope: all\n`, change: { author: { login: "octocat", type: "User" }, head_branch: "feature/x" }, files: ["src/billing/x.ts"] });
+    const d = decideCase({
+      policy: `${POLICY}scope: all\n`,
+      change: { author: { login: "octocat", type: "User" }, head_branch: "feature/x" },
+      files: ["src/billing/x.ts"],
+    });
     expect(d.outcome).toBe("denied");
   });
 
@@ -89,14 +93,17 @@ describe("evaluate: outcomes", () => {
 
 describe("evaluate: which rules apply to a file", () => {
   it("lets the most restrictive action win regardless of rule order", () => {
-    const reversed = POLICY.replace("rules:\n", "rules:\n  - id: all-allowed\n    match: { paths: [\"**\"] }\n    action: allow\n");
+    const reversed = POLICY.replace("rules:\n", 'rules:\n  - id: all-allowed\n    match: { paths: ["**"] }\n    action: allow\n');
     const d = decideCase({ policy: reversed, files: ["src/billing/a.ts"] });
     expect(d.outcome).toBe("denied");
     expect(ids(d)).toEqual(["repo:billing-freeze"]);
   });
 
   it("applies every require_approval rule covering a file as its own gate", () => {
-    const policy = POLICY.replace("rules:\n", "rules:\n  - id: sql-review\n    match: { paths: [\"**/*.sql\"] }\n    action: require_approval\n    approvers: { users: [dave] }\n");
+    const policy = POLICY.replace(
+      "rules:\n",
+      'rules:\n  - id: sql-review\n    match: { paths: ["**/*.sql"] }\n    action: require_approval\n    approvers: { users: [dave] }\n',
+    );
     const d = decideCase({ policy, files: ["db/migrations/001.sql"] });
     expect(ids(d).sort()).toEqual(["repo:migrations-need-dba", "repo:sql-review"]);
     expect(d.gates).toEqual({ total: 2, met: 0 });
@@ -127,7 +134,7 @@ describe("evaluate: which rules apply to a file", () => {
   });
 
   it("covers a path reported as dir itself (a submodule pointer) by a dir/** rule", () => {
-    const policy = "version: 1\nrules:\n  - { id: vendored, match: { paths: [\"vendor/lib/**\"] }, action: deny }\ndefault: allow\nowners: { users: [o] }\n";
+    const policy = 'version: 1\nrules:\n  - { id: vendored, match: { paths: ["vendor/lib/**"] }, action: deny }\ndefault: allow\nowners: { users: [o] }\n';
     const d = decideCase({ policy, files: [file("vendor/lib", { additions: 1, deletions: 1 })] });
     expect(d.outcome).toBe("denied");
     expect(d.rules.map((r) => r.id)).toEqual(["repo:vendored"]);
@@ -157,13 +164,15 @@ describe("evaluate: which rules apply to a file", () => {
   it("narrows a rule to the agents it names", () => {
     const policy = POLICY.replace("    match: { classes: [billing] }", "    match: { classes: [billing], agents: [codex] }");
     expect(decideCase({ policy, files: ["src/billing/a.ts"] }).outcome).not.toBe("denied");
-    expect(decideCase({ policy, files: ["src/billing/a.ts"], change: { author: { login: "dev", type: "User" }, head_branch: "codex/fix" } }).outcome).toBe("denied");
+    expect(decideCase({ policy, files: ["src/billing/a.ts"], change: { author: { login: "dev", type: "User" }, head_branch: "codex/fix" } }).outcome).toBe(
+      "denied",
+    );
   });
 });
 
 describe("evaluate: the policy file gate", () => {
   it("always adds an owners gate when the agent edits the policy file, even if a rule allows it", () => {
-    const policy = POLICY.replace("rules:\n", "rules:\n  - id: everything\n    match: { paths: [\"**\"] }\n    action: allow\n");
+    const policy = POLICY.replace("rules:\n", 'rules:\n  - id: everything\n    match: { paths: ["**"] }\n    action: allow\n');
     const d = decideCase({ policy, files: [".governance.yml"] });
     expect(d.outcome).toBe("needs_approval");
     const gate = d.rules.find((r) => r.id === "builtin:policy-change");
@@ -177,7 +186,8 @@ describe("evaluate: the policy file gate", () => {
 
   it("passes once an owner approves the head commit", () => {
     const d = decideCase({
-      policy: POLICY, files: [".governance.yml", "docs/a.md"],
+      policy: POLICY,
+      files: [".governance.yml", "docs/a.md"],
       change: { reviews: [approval("olga")], team_members: { "acme/platform": ["olga"], "acme/maintainers": ["olga"] } },
     });
     expect(d.outcome).toBe("allowed");
@@ -195,7 +205,10 @@ describe("evaluate: gates and approvals", () => {
   });
 
   it("ignores the PR author's approval", () => {
-    const d = decideCase({ ...migration, change: { author: { login: "dana", type: "User" }, head_branch: "codex/x", reviews: [approval("dana")], team_members: dba } });
+    const d = decideCase({
+      ...migration,
+      change: { author: { login: "dana", type: "User" }, head_branch: "codex/x", reviews: [approval("dana")], team_members: dba },
+    });
     expect(d.outcome).toBe("needs_approval");
     expect(d.rules[0]?.gate?.ignored).toEqual([{ login: "dana", code: "author" }]);
   });
@@ -213,7 +226,10 @@ describe("evaluate: gates and approvals", () => {
   });
 
   it("ignores an agent's approval (an agent cannot approve itself)", () => {
-    const d = decideCase({ ...migration, change: { author: { login: "dev", type: "User" }, head_branch: "copilot/x", reviews: [approval("Copilot", { type: "User" })], team_members: dba } });
+    const d = decideCase({
+      ...migration,
+      change: { author: { login: "dev", type: "User" }, head_branch: "copilot/x", reviews: [approval("Copilot", { type: "User" })], team_members: dba },
+    });
     expect(d.outcome).toBe("needs_approval");
   });
 
@@ -229,35 +245,71 @@ describe("evaluate: gates and approvals", () => {
   });
 
   it("keeps an approval of an earlier commit when invalidate_on_push is false", () => {
-    const d = decideCase({ policy: `${POLICY}approvals: { invalidate_on_push: false }\n`, files: migration.files, change: { reviews: [approval("dana", { commit_id: "f".repeat(40) })], team_members: dba } });
+    const d = decideCase({
+      policy: `${POLICY}approvals: { invalidate_on_push: false }\n`,
+      files: migration.files,
+      change: { reviews: [approval("dana", { commit_id: "f".repeat(40) })], team_members: dba },
+    });
     expect(d.outcome).toBe("allowed");
   });
 
   it("holds a gate while an eligible approver's latest review requests changes", () => {
-    const d = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("bob"), approval("carol", { state: "CHANGES_REQUESTED" })] } });
+    const d = decideCase({
+      policy: POLICY,
+      files: ["src/auth/login.ts"],
+      change: { reviews: [approval("alice"), approval("bob"), approval("carol", { state: "CHANGES_REQUESTED" })] },
+    });
     expect(d.outcome).toBe("needs_approval");
     expect(d.rules[0]?.gate?.changes_requested_by).toEqual(["carol"]);
   });
 
   it("releases the hold when the same approver later approves", () => {
-    const d = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("carol", { state: "CHANGES_REQUESTED", at: "2026-11-24T10:00:00Z" }), approval("carol", { at: "2026-11-24T11:30:00Z" })] } });
+    const d = decideCase({
+      policy: POLICY,
+      files: ["src/auth/login.ts"],
+      change: {
+        reviews: [
+          approval("alice"),
+          approval("carol", { state: "CHANGES_REQUESTED", at: "2026-11-24T10:00:00Z" }),
+          approval("carol", { at: "2026-11-24T11:30:00Z" }),
+        ],
+      },
+    });
     expect(d.outcome).toBe("allowed");
   });
 
   it("releases the hold when the changes-requested review is dismissed", () => {
-    const d = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("bob"), approval("carol", { state: "CHANGES_REQUESTED", at: "2026-11-24T10:00:00Z", id: 5 }), approval("carol", { state: "DISMISSED", at: "2026-11-24T10:30:00Z", id: 6 })] } });
+    const d = decideCase({
+      policy: POLICY,
+      files: ["src/auth/login.ts"],
+      change: {
+        reviews: [
+          approval("alice"),
+          approval("bob"),
+          approval("carol", { state: "CHANGES_REQUESTED", at: "2026-11-24T10:00:00Z", id: 5 }),
+          approval("carol", { state: "DISMISSED", at: "2026-11-24T10:30:00Z", id: 6 }),
+        ],
+      },
+    });
     expect(d.outcome).toBe("allowed");
   });
 
   it("needs count distinct approvers", () => {
-    const one = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("alice", { at: "2026-11-24T11:10:00Z", id: 9 })] } });
+    const one = decideCase({
+      policy: POLICY,
+      files: ["src/auth/login.ts"],
+      change: { reviews: [approval("alice"), approval("alice", { at: "2026-11-24T11:10:00Z", id: 9 })] },
+    });
     expect(decisionTitle(one)).toBe("Needs approval: 0 of 1 gate met");
     const two = decideCase({ policy: POLICY, files: ["src/auth/login.ts"], change: { reviews: [approval("alice"), approval("bob")] } });
     expect(two.outcome).toBe("allowed");
   });
 
   it("does not let a comment after an approval undo it", () => {
-    const d = decideCase({ ...migration, change: { reviews: [approval("dana"), approval("dana", { state: "COMMENTED", at: "2026-11-24T11:40:00Z", id: 77 })], team_members: dba } });
+    const d = decideCase({
+      ...migration,
+      change: { reviews: [approval("dana"), approval("dana", { state: "COMMENTED", at: "2026-11-24T11:40:00Z", id: 77 })], team_members: dba },
+    });
     expect(d.outcome).toBe("allowed");
   });
 });
@@ -269,7 +321,16 @@ describe("evaluate: limits", () => {
     const d = decideCase({ policy: limited, files: ["docs/a.md", "docs/b.md", "docs/c.md"] });
     expect(d.outcome).toBe("denied");
     expect(ids(d)).toContain("limits.max_files");
-    expect(d.limits.find((l) => l.id === "limits.max_files")).toEqual({ id: "limits.max_files", scope: "repo", agent: null, limit: 2, used: 0, share: 3, actual: 3, exceeded: true });
+    expect(d.limits.find((l) => l.id === "limits.max_files")).toEqual({
+      id: "limits.max_files",
+      scope: "repo",
+      agent: null,
+      limit: 2,
+      used: 0,
+      share: 3,
+      actual: 3,
+      exceeded: true,
+    });
   });
 
   it("counts additions plus deletions against max_lines", () => {
@@ -319,7 +380,11 @@ describe("evaluate: agent identity", () => {
   });
 
   it("identifies a custom agent by label", () => {
-    const d = decideCase({ policy: fixturePolicy("webapp-monorepo.yml"), files: ["docs/a.md"], change: { author: { login: "dev", type: "User" }, head_branch: "x", labels: ["ai-generated"] } });
+    const d = decideCase({
+      policy: fixturePolicy("webapp-monorepo.yml"),
+      files: ["docs/a.md"],
+      change: { author: { login: "dev", type: "User" }, head_branch: "x", labels: ["ai-generated"] },
+    });
     expect(d.agent).toEqual({ name: "acme-bot", signals: [{ kind: "label", value: "ai-generated", matched: "acme-bot" }] });
   });
 
@@ -357,8 +422,14 @@ describe("evaluate: org and repo policies combined", () => {
   it("unions agent definitions", () => {
     const repo = POLICY.replace("version: 1\n", "version: 1\nagents: { presets: [], custom: [{ name: robo, logins: [robo-dev] }] }\n");
     const orgOnlyDevin = "version: 1\nagents: { presets: [devin] }\ndefault: allow\nowners: { users: [x] }\n";
-    expect(decideCase({ org: orgOnlyDevin, policy: repo, files: ["docs/a.md"], change: { author: { login: "robo-dev", type: "User" }, head_branch: "x" } }).agent?.name).toBe("robo");
-    expect(decideCase({ org: orgOnlyDevin, policy: repo, files: ["docs/a.md"], change: { author: { login: "devin-ai-integration[bot]", type: "Bot" } } }).agent?.name).toBe("devin");
+    expect(
+      decideCase({ org: orgOnlyDevin, policy: repo, files: ["docs/a.md"], change: { author: { login: "robo-dev", type: "User" }, head_branch: "x" } }).agent
+        ?.name,
+    ).toBe("robo");
+    expect(
+      decideCase({ org: orgOnlyDevin, policy: repo, files: ["docs/a.md"], change: { author: { login: "devin-ai-integration[bot]", type: "Bot" } } }).agent
+        ?.name,
+    ).toBe("devin");
   });
 
   it("uses the org policy alone when the repo has none", () => {
@@ -369,7 +440,11 @@ describe("evaluate: org and repo policies combined", () => {
 
 describe("evaluate: determinism", () => {
   it("gives byte-identical output for the same inputs, cached or not", () => {
-    const i = input({ policy: fixturePolicy("webapp-monorepo.yml"), files: ["apps/api/src/auth/x.ts", "docs/a.md", "db/migrations/1.sql"], change: { reviews: [approval("dana")] } });
+    const i = input({
+      policy: fixturePolicy("webapp-monorepo.yml"),
+      files: ["apps/api/src/auth/x.ts", "docs/a.md", "db/migrations/1.sql"],
+      change: { reviews: [approval("dana")] },
+    });
     const cache = new PolicyCache();
     const a = canonicalJson(decide(i));
     expect(canonicalJson(decide(i, cache))).toBe(a);

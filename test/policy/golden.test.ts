@@ -9,13 +9,19 @@ import { DecisionSchema, EVALUATOR_VERSION } from "../../src/policy/decision.js"
 import { EvaluationInputSchema } from "../../src/policy/input.js";
 
 const dir = new URL("../../fixtures/golden/", import.meta.url);
-const fixtures = readdirSync(fileURLToPath(dir)).filter((f) => f.endsWith(".json")).sort()
+const fixtures = readdirSync(fileURLToPath(dir))
+  .filter((f) => f.endsWith(".json"))
+  .sort()
   .map((f) => JSON.parse(readFileSync(new URL(f, dir), "utf8")) as { name: string; evaluator_version: string; input: unknown; decision: unknown });
 
 /** The verdict on one fixture: null when it still decides the same bytes. */
-function goldenProblem(f: { name: string; evaluator_version: string; input: unknown; decision: unknown }, now = decide(EvaluationInputSchema.parse(f.input))): string | null {
+function goldenProblem(
+  f: { name: string; evaluator_version: string; input: unknown; decision: unknown },
+  now = decide(EvaluationInputSchema.parse(f.input)),
+): string | null {
   if (canonicalJson(now) === canonicalJson(f.decision)) return null;
-  if (f.evaluator_version !== EVALUATOR_VERSION) return `${f.name}: EVALUATOR_VERSION was bumped (${f.evaluator_version} -> ${EVALUATOR_VERSION}); regenerate the golden decisions with \`npx tsx scripts/golden.ts\` and review the diff`;
+  if (f.evaluator_version !== EVALUATOR_VERSION)
+    return `${f.name}: EVALUATOR_VERSION was bumped (${f.evaluator_version} -> ${EVALUATOR_VERSION}); regenerate the golden decisions with \`npx tsx scripts/golden.ts\` and review the diff`;
   return `${f.name}: the decision changed without bumping EVALUATOR_VERSION (${EVALUATOR_VERSION}) in src/policy/decision.ts; bump it, then run \`npx tsx scripts/golden.ts\``;
 }
 

@@ -37,7 +37,10 @@ describe("identity: several agents", () => {
   it("lists every matching agent, the strongest signal first", () => {
     const d = decideCase({ policy: POLICY, change: copilotWithClaudeTrailer });
     expect(d.agent?.name).toBe("copilot");
-    expect(d.agents.map((a) => [a.name, a.signals.map((s) => s.kind)])).toEqual([["copilot", ["login", "branch"]], ["claude", ["commit_author"]]]);
+    expect(d.agents.map((a) => [a.name, a.signals.map((s) => s.kind)])).toEqual([
+      ["copilot", ["login", "branch"]],
+      ["claude", ["commit_author"]],
+    ]);
   });
 
   it("applies the rules of every matching agent: a copilot/ branch with a Claude trailer is bound by Claude's rules", () => {
@@ -48,7 +51,9 @@ describe("identity: several agents", () => {
 
   it("names every agent in the summary", () => {
     const d = decideCase({ policy: POLICY, change: copilotWithClaudeTrailer });
-    expect(decisionSummary(d)).toMatch(/^The agents copilot \(identified by login Copilot, branch copilot\/fix-7\) and claude \(identified by commit_author noreply@anthropic.com\)/);
+    expect(decisionSummary(d)).toMatch(
+      /^The agents copilot \(identified by login Copilot, branch copilot\/fix-7\) and claude \(identified by commit_author noreply@anthropic.com\)/,
+    );
   });
 
   it("holds each matching agent to its own daily budget: the strictest wins", () => {
@@ -60,7 +65,12 @@ describe("identity: several agents", () => {
       { id: "limits.max_prs_per_day", scope: "repo", agent: "copilot", limit: 5, used: 1, share: 1, actual: 2, exceeded: false },
       { id: "limits.max_prs_per_day", scope: "repo", agent: "claude", limit: 5, used: 5, share: 1, actual: 6, exceeded: true },
     ]);
-    expect(ruleReason(d.rules.find((r) => r.id === "limits.max_prs_per_day")!, d)).toContain("the agent claude's PR number 6");
+    expect(
+      ruleReason(
+        d.rules.find((r) => r.id === "limits.max_prs_per_day")!,
+        d,
+      ),
+    ).toContain("the agent claude's PR number 6");
   });
 
   it("falls back to prs_today for an agent without its own count", () => {
@@ -70,7 +80,10 @@ describe("identity: several agents", () => {
   });
 
   it("replays a stored input that predates prs_by_agent, known_agents and contributors", () => {
-    const stored = JSON.parse(JSON.stringify(input({ policy: POLICY, prsToday: 6 }))) as { change: Record<string, unknown>; context: { usage: Record<string, unknown> } };
+    const stored = JSON.parse(JSON.stringify(input({ policy: POLICY, prsToday: 6 }))) as {
+      change: Record<string, unknown>;
+      context: { usage: Record<string, unknown> };
+    };
     delete stored.change["known_agents"];
     delete stored.change["contributors"];
     delete stored.context.usage["prs_by_agent"];
@@ -97,7 +110,10 @@ describe("identity: recorded agents stay", () => {
 
   it("ranks a recorded signal after live ones and adds it to an agent that still matches", () => {
     const d = decideCase({ policy: POLICY, change: { known_agents: ["claude", "copilot"] } });
-    expect(d.agents.map((a) => [a.name, a.signals.map((s) => s.kind)])).toEqual([["copilot", ["login", "branch", "recorded"]], ["claude", ["recorded"]]]);
+    expect(d.agents.map((a) => [a.name, a.signals.map((s) => s.kind)])).toEqual([
+      ["copilot", ["login", "branch", "recorded"]],
+      ["claude", ["recorded"]],
+    ]);
   });
 
   it("still governs by a recorded agent the policy no longer defines", () => {

@@ -33,7 +33,12 @@ describe("loadPolicy: valid files", () => {
   it("fills in defaults", () => {
     const result = loadPolicy("version: 1\nowners: { users: [a] }\n", "p.yml");
     if (!result.ok) throw new Error("invalid");
-    expect(result.loaded.policy).toMatchObject({ scope: "agents", default: "require_approval", agents: { presets: "all" }, approvals: { invalidate_on_push: true } });
+    expect(result.loaded.policy).toMatchObject({
+      scope: "agents",
+      default: "require_approval",
+      agents: { presets: "all" },
+      approvals: { invalidate_on_push: true },
+    });
   });
 
   it("records the line of each rule", () => {
@@ -67,7 +72,7 @@ describe("loadPolicy: each error class, with line and column", () => {
   });
 
   it("reports a wrong type at the value", () => {
-    const [e] = errorsOf(BASE.replace("docs: [\"docs/**\"]", "docs: 42"));
+    const [e] = errorsOf(BASE.replace('docs: ["docs/**"]', "docs: 42"));
     expect(e).toMatchObject({ line: 3, column: 9, field: "classes.docs", message: "expected array, got number 42" });
   });
 
@@ -95,7 +100,7 @@ describe("loadPolicy: each error class, with line and column", () => {
   });
 
   it("reports a duplicate rule id at the second one", () => {
-    const [e] = errorsOf(BASE.replace("owners:", "  - id: docs\n    match: { paths: [\"x/**\"] }\n    action: deny\nowners:"));
+    const [e] = errorsOf(BASE.replace("owners:", '  - id: docs\n    match: { paths: ["x/**"] }\n    action: deny\nowners:'));
     expect(e).toMatchObject({ line: 8, field: "rules[1].id" });
     expect(e?.message).toBe('duplicate rule id "docs" (first used by rules[0])');
   });
@@ -112,13 +117,18 @@ describe("loadPolicy: each error class, with line and column", () => {
     const errors = errorsOf(BASE.replace('  docs: ["docs/**"]', `  docs:\n${globs}`));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ line: 14, column: 8, field: "classes.docs[10]" });
-    expect(errors[0]?.message).toBe(`glob "${glob.replace("src", "s10")}" brings the policy's brace expansions to 11000; the limit is 10,000 expansions per policy (and 1,000 per glob)`);
+    expect(errors[0]?.message).toBe(
+      `glob "${glob.replace("src", "s10")}" brings the policy's brace expansions to 11000; the limit is 10,000 expansions per policy (and 1,000 per glob)`,
+    );
   });
 
   it("accepts brace globs up to 10,000 expansions in total", () => {
     const glob = "src/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/*.ts";
     const globs = Array.from({ length: 9 }, (_, i) => `    - "${glob.replace("src", `s${i}`)}"`).join("\n");
-    const result = loadPolicy(BASE.replace('  docs: ["docs/**"]', `  docs:\n${globs}\n    - "docs/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/*.md"`), ".governance.yml");
+    const result = loadPolicy(
+      BASE.replace('  docs: ["docs/**"]', `  docs:\n${globs}\n    - "docs/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/{a,b,c,d,e,f,g,h,i,j}/*.md"`),
+      ".governance.yml",
+    );
     expect(result.ok).toBe(true);
   });
 
@@ -174,9 +184,13 @@ describe("loadPolicy: each error class, with line and column", () => {
 });
 
 describe("loadPolicy: combined with an org policy", () => {
-  const ORG = loadPolicy("version: 1\nagents: { custom: [{ name: acme-bot, logins: [acme] }] }\ndefault: allow\ndefault_approvers: { users: [dev] }\nowners: { users: [o] }\nlimits: { max_files: 5 }\n", "org.yml");
+  const ORG = loadPolicy(
+    "version: 1\nagents: { custom: [{ name: acme-bot, logins: [acme] }] }\ndefault: allow\ndefault_approvers: { users: [dev] }\nowners: { users: [o] }\nlimits: { max_files: 5 }\n",
+    "org.yml",
+  );
   const org = ORG.ok ? ORG.loaded.policy : undefined;
-  const REPO = "version: 1\nrules:\n  - id: bot-api\n    match: { paths: [\"api/**\"], agents: [acme-bot] }\n    action: require_approval\nlimits: { max_files: 3, action: require_approval }\n";
+  const REPO =
+    'version: 1\nrules:\n  - id: bot-api\n    match: { paths: ["api/**"], agents: [acme-bot] }\n    action: require_approval\nlimits: { max_files: 3, action: require_approval }\n';
 
   it("accepts a repo rule naming an org agent, and gates relying on the org's approvers", () => {
     const result = loadPolicy(REPO, ".governance.yml", { org });
@@ -211,7 +225,11 @@ describe("loadPolicy: warnings", () => {
   });
 
   it.each([
-    ["a trailing slash", '"infra/terraform/"', '"infra/terraform/" ends with /: GitHub reports file paths, never directories, so it matches nothing; did you mean "infra/terraform/**"?'],
+    [
+      "a trailing slash",
+      '"infra/terraform/"',
+      '"infra/terraform/" ends with /: GitHub reports file paths, never directories, so it matches nothing; did you mean "infra/terraform/**"?',
+    ],
     ["an unclosed [", '"app/[id.tsx"', '"app/[id.tsx" has an unclosed [, which minimatch matches as a literal [; did you mean "app/\\\\[id.tsx"?'],
     ["an unclosed {", '"src/{a,b/x.ts"', '"src/{a,b/x.ts" has an unclosed {, which minimatch matches as a literal {; did you mean "src/\\\\{a,b/x.ts"?'],
   ])("warns about a glob with %s that can never match what GitHub reports, with the fix", (_what, glob, message) => {
@@ -220,7 +238,10 @@ describe("loadPolicy: warnings", () => {
   });
 
   it("warns about a never-matching glob in a rule's paths and a custom agent's branches too", () => {
-    const text = BASE.replace("classes: [docs] }", 'classes: [docs], paths: ["db/"] }').replace("version: 1\n", 'version: 1\nagents: { custom: [{ name: bot, branches: ["bot/"] }] }\n');
+    const text = BASE.replace("classes: [docs] }", 'classes: [docs], paths: ["db/"] }').replace(
+      "version: 1\n",
+      'version: 1\nagents: { custom: [{ name: bot, branches: ["bot/"] }] }\n',
+    );
     expect(warningsOf(text).map((w) => w.field)).toEqual(["agents.custom[0].branches[0]", "rules[0].match.paths[0]"]);
   });
 

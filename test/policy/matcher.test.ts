@@ -69,7 +69,10 @@ describe("compiled matcher: dir/** covers dir", () => {
 
 describe("globWarning", () => {
   it("warns about a trailing slash and suggests dir/**", () => {
-    expect(globWarning("infra/terraform/")).toEqual({ message: "ends with /: GitHub reports file paths, never directories, so it matches nothing", fix: "infra/terraform/**" });
+    expect(globWarning("infra/terraform/")).toEqual({
+      message: "ends with /: GitHub reports file paths, never directories, so it matches nothing",
+      fix: "infra/terraform/**",
+    });
     expect(globWarning("!infra/")?.fix).toBe("!infra/**");
   });
 
@@ -219,12 +222,16 @@ function braceGenerator(seed: number) {
  */
 function prebuiltNaive(sets: readonly GlobSet[]): (path: string) => number[] {
   const built = new Map<string, Minimatch>();
-  const test = (glob: string, path: string) => patternForms(glob).some((p) => {
-    let mm = built.get(p);
-    if (!mm) built.set(p, (mm = new Minimatch(p, { dot: true })));
-    return mm.match(path);
-  });
-  return (path) => sets.flatMap((set, i) => (set.patterns.some((g) => !g.startsWith("!") && test(g, path)) && !set.patterns.some((g) => g.startsWith("!") && test(g.slice(1), path)) ? [i] : []));
+  const test = (glob: string, path: string) =>
+    patternForms(glob).some((p) => {
+      let mm = built.get(p);
+      if (!mm) built.set(p, (mm = new Minimatch(p, { dot: true })));
+      return mm.match(path);
+    });
+  return (path) =>
+    sets.flatMap((set, i) =>
+      set.patterns.some((g) => !g.startsWith("!") && test(g, path)) && !set.patterns.some((g) => g.startsWith("!") && test(g.slice(1), path)) ? [i] : [],
+    );
 }
 
 describe("compiled matcher: differential test against minimatch", () => {
@@ -300,7 +307,13 @@ describe("compiled matcher: differential test against minimatch", () => {
       for (const rule of result.loaded.policy.rules) if (rule.match.paths) sets.push({ patterns: rule.match.paths });
     }
     const gen = generator(7);
-    const paths = [...Array.from({ length: 2000 }, gen.path), "apps/api/src/auth/x.md", "envs/prod-eu/iam/role.tf", "internal/cards/pan_store.go", "a/.env.local"];
+    const paths = [
+      ...Array.from({ length: 2000 }, gen.path),
+      "apps/api/src/auth/x.md",
+      "envs/prod-eu/iam/role.tf",
+      "internal/cards/pan_store.go",
+      "a/.env.local",
+    ];
     const compiled = compileMatcher(sets);
     for (const path of paths) expect(compiled.match(path), path).toEqual(naiveMatch(sets, path));
   });
@@ -310,7 +323,9 @@ describe("compiled matcher: differential test against minimatch", () => {
     const sets = Array.from({ length: 150 }, gen.set);
     const segments = ["src", "docs", "a", ".github", "api", "db", "migrations", "日本"];
     const r = rng(5);
-    const paths = Array.from({ length: 2000 }, () => Array.from({ length: 1 + Math.floor(r() * 3) }, () => segments[Math.floor(r() * segments.length)]).join("/"));
+    const paths = Array.from({ length: 2000 }, () =>
+      Array.from({ length: 1 + Math.floor(r() * 3) }, () => segments[Math.floor(r() * segments.length)]).join("/"),
+    );
     const compiled = compileMatcher(sets);
     let nonEmpty = 0;
     for (const path of paths) {

@@ -16,11 +16,15 @@ describe("names: classes", () => {
   it.each(NAMES)("reports an undefined class named %s as unknown", (name) => {
     const result = loadPolicy(`version: 1\nrules:\n  - id: r\n    match: { classes: [${name}] }\n    action: deny\nowners: { users: [o] }\n`, "p.yml");
     expect(result.ok).toBe(false);
-    expect(!result.ok && result.errors[0]).toMatchObject({ field: "rules[0].match.classes[0]", message: `unknown class "${name}"; no classes are defined`, line: 4 });
+    expect(!result.ok && result.errors[0]).toMatchObject({
+      field: "rules[0].match.classes[0]",
+      message: `unknown class "${name}"; no classes are defined`,
+      line: 4,
+    });
   });
 
   it("checks the globs of a class named __proto__ like any other", () => {
-    const result = loadPolicy('version: 1\nclasses:\n  __proto__: [5]\nowners: { users: [o] }\n', "p.yml");
+    const result = loadPolicy("version: 1\nclasses:\n  __proto__: [5]\nowners: { users: [o] }\n", "p.yml");
     expect(!result.ok && result.errors[0]).toMatchObject({ field: "classes.__proto__[0]", message: "expected string, got number 5" });
   });
 });

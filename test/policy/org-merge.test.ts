@@ -33,7 +33,8 @@ describe("org and repo: custom agents", () => {
   });
 
   it("lets a repo rule name an agent only the org defines", () => {
-    const repo = "version: 1\nrules:\n  - id: no-bot-docs\n    match: { paths: [\"docs/**\"], agents: [acme-bot] }\n    action: deny\ndefault: allow\nowners: { users: [a] }\n";
+    const repo =
+      'version: 1\nrules:\n  - id: no-bot-docs\n    match: { paths: ["docs/**"], agents: [acme-bot] }\n    action: deny\ndefault: allow\nowners: { users: [a] }\n';
     const d = decideCase({ org: ORG_AGENT, policy: repo, files: ["docs/a.md"], change: human });
     expect(d.outcome).toBe("denied");
     expect(ids(d)).toEqual(["repo:no-bot-docs"]);
@@ -42,7 +43,8 @@ describe("org and repo: custom agents", () => {
 
 describe("org and repo: a repo agent cannot shadow an org's", () => {
   it("keeps the org's rules for copilot when a repo custom agent claims Copilot's login", () => {
-    const org = "version: 1\nrules:\n  - id: no-copilot-infra\n    match: { paths: [\"infra/**\"], agents: [copilot] }\n    action: deny\ndefault: allow\nowners: { users: [o] }\n";
+    const org =
+      'version: 1\nrules:\n  - id: no-copilot-infra\n    match: { paths: ["infra/**"], agents: [copilot] }\n    action: deny\ndefault: allow\nowners: { users: [o] }\n';
     const repo = "version: 1\nagents: { custom: [{ name: helper, logins: [Copilot] }] }\ndefault: allow\nowners: { users: [r] }\n";
     const d = decideCase({ org, policy: repo, files: ["infra/main.tf"] });
     expect(d.agent?.name).toBe("helper");
@@ -84,7 +86,7 @@ owners: { users: [org-owner] }
   });
 
   it("lets a repo rule without approvers fall back to the org's default_approvers", () => {
-    const repo = "version: 1\nrules:\n  - id: api\n    match: { paths: [\"api/**\"] }\n    action: require_approval\ndefault: allow\n";
+    const repo = 'version: 1\nrules:\n  - id: api\n    match: { paths: ["api/**"] }\n    action: require_approval\ndefault: allow\n';
     const d = decideCase({ org: ORG_GATE, policy: repo, files: ["api/x.ts"], change: { reviews: [approval("org-dev")] } });
     expect(d.rules.find((r) => r.id === "repo:api")?.gate?.met).toBe(true);
   });
@@ -114,15 +116,15 @@ owners: { users: [org-owner] }
 
 describe("org and repo: defaults", () => {
   it("applies the org's default to files only the repo's rules cover: a repo allow does not lift an org deny default", () => {
-    const org = "version: 1\nrules:\n  - id: docs\n    match: { paths: [\"docs/**\"] }\n    action: allow\ndefault: deny\nowners: { users: [o] }\n";
-    const repo = "version: 1\nrules:\n  - id: everything\n    match: { paths: [\"**\"] }\n    action: allow\ndefault: allow\nowners: { users: [r] }\n";
+    const org = 'version: 1\nrules:\n  - id: docs\n    match: { paths: ["docs/**"] }\n    action: allow\ndefault: deny\nowners: { users: [o] }\n';
+    const repo = 'version: 1\nrules:\n  - id: everything\n    match: { paths: ["**"] }\n    action: allow\ndefault: allow\nowners: { users: [r] }\n';
     const d = decideCase({ org, policy: repo, files: ["src/app.ts", "docs/a.md"] });
     expect(d.outcome).toBe("denied");
     expect(d.rules.find((r) => r.id === "org.default")).toMatchObject({ action: "deny", files: ["src/app.ts"], policy_ref: { source: "org", line: 6 } });
   });
 
   it("applies the repo's require_approval default to files only org rules cover", () => {
-    const org = "version: 1\nrules:\n  - id: tests\n    match: { paths: [\"test/**\"] }\n    action: allow\ndefault: allow\nowners: { users: [o] }\n";
+    const org = 'version: 1\nrules:\n  - id: tests\n    match: { paths: ["test/**"] }\n    action: allow\ndefault: allow\nowners: { users: [o] }\n';
     const repo = "version: 1\ndefault: require_approval\ndefault_approvers: { users: [repo-dev] }\nowners: { users: [r] }\n";
     const d = decideCase({ org, policy: repo, files: ["test/a.test.ts"] });
     expect(d.outcome).toBe("needs_approval");
@@ -133,24 +135,32 @@ describe("org and repo: defaults", () => {
     const org = "version: 1\ndefault: require_approval\ndefault_approvers: { users: [org-dev] }\nowners: { users: [o] }\n";
     const repo = "version: 1\ndefault: require_approval\ndefault_approvers: { users: [repo-dev] }\nowners: { users: [r] }\n";
     const d = decideCase({ org, policy: repo, files: ["src/app.ts"], change: { reviews: [approval("repo-dev")] } });
-    expect(d.rules.map((r) => [r.id, r.gate?.met])).toEqual([["org.default", false], ["repo.default", true]]);
+    expect(d.rules.map((r) => [r.id, r.gate?.met])).toEqual([
+      ["org.default", false],
+      ["repo.default", true],
+    ]);
     expect(d.outcome).toBe("needs_approval");
   });
 
   it("accepts a repo policy that only adds rules, its require_approval default approved by the org's people", () => {
     const org = "version: 1\ndefault: allow\ndefault_approvers: { users: [org-dev] }\nowners: { users: [o] }\n";
-    const repo = "version: 1\nrules:\n  - id: api\n    match: { paths: [\"api/**\"] }\n    action: require_approval\n";
+    const repo = 'version: 1\nrules:\n  - id: api\n    match: { paths: ["api/**"] }\n    action: require_approval\n';
     const d = decideCase({ org, policy: repo, files: ["api/x.ts", "src/y.ts"] });
     expect(d.outcome).toBe("needs_approval");
-    expect(d.rules.map((r) => [r.id, r.gate?.approvers.users])).toEqual([["repo:api", ["org-dev"]], ["repo.default", ["org-dev"]]]);
+    expect(d.rules.map((r) => [r.id, r.gate?.approvers.users])).toEqual([
+      ["repo:api", ["org-dev"]],
+      ["repo.default", ["org-dev"]],
+    ]);
   });
 
   it("still refuses that repo policy when no file names anyone to approve", () => {
     const org = "version: 1\ndefault: allow\n";
-    const repo = "version: 1\nrules:\n  - id: api\n    match: { paths: [\"api/**\"] }\n    action: require_approval\n";
+    const repo = 'version: 1\nrules:\n  - id: api\n    match: { paths: ["api/**"] }\n    action: require_approval\n';
     const d = decideCase({ org, policy: repo, files: ["api/x.ts"] });
     expect(d.outcome).toBe("error");
-    expect(d.errors.map((e) => e.message)).toContain('rule "api" requires approval but names no approvers, and there are no default_approvers or owners here or in the org policy');
+    expect(d.errors.map((e) => e.message)).toContain(
+      'rule "api" requires approval but names no approvers, and there are no default_approvers or owners here or in the org policy',
+    );
   });
 });
 

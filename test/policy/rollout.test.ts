@@ -68,14 +68,21 @@ ${OWNED}`;
 
   it("is in the JSON Schema that governor schema prints", () => {
     const schema = JSON.stringify(policyJsonSchema());
-    expect(schema).toContain("\"observe\"");
-    expect(schema).toContain("\"overrides\"");
+    expect(schema).toContain('"observe"');
+    expect(schema).toContain('"overrides"');
   });
 });
 
 describe("break-glass overrides", () => {
   const DENY = `version: 1\nrules:\n  - id: billing\n    match: { paths: ["src/billing/**"] }\n    action: deny\ndefault: allow\noverrides: { users: [oncall] }\n${OWNED}`;
-  const override = (o: Partial<{ by: string; head_sha: string; source: "org" | "repo" }> = {}) => ({ by: "oncall", reason: "hotfix for the outage", at: "2026-11-24T12:00:00.000Z", head_sha: HEAD, source: "repo" as const, ...o });
+  const override = (o: Partial<{ by: string; head_sha: string; source: "org" | "repo" }> = {}) => ({
+    by: "oncall",
+    reason: "hotfix for the outage",
+    at: "2026-11-24T12:00:00.000Z",
+    head_sha: HEAD,
+    source: "repo" as const,
+    ...o,
+  });
 
   it("allows a denied PR for the head commit it was given for, and says by whom", () => {
     const d = decideCase({ policy: DENY, files: ["src/billing/a.ts"], change: { overrides: [override()] } });
@@ -95,6 +102,8 @@ describe("break-glass overrides", () => {
     const d = decideCase({ org, policy: DENY, files: ["src/billing/a.ts"], change: { overrides: [override()] } });
     expect(d.outcome).toBe("denied");
     expect(d.rules.find((r) => r.id === "org:org-freeze")?.overridden_by).toBeUndefined();
-    expect(decideCase({ org, policy: DENY, files: ["src/billing/a.ts"], change: { overrides: [override(), override({ by: "cto", source: "org" })] } }).outcome).toBe("allowed");
+    expect(
+      decideCase({ org, policy: DENY, files: ["src/billing/a.ts"], change: { overrides: [override(), override({ by: "cto", source: "org" })] } }).outcome,
+    ).toBe("allowed");
   });
 });

@@ -9,8 +9,14 @@ import { createMetrics } from "../../src/server/metrics.js";
 
 const inbox = openSqliteStores(join(process.argv[2] ?? ".", "front.db")).queue;
 const server = createFront({
-  secret: "s", webhookPath: "/api/github/webhooks", inbox, metrics: createMetrics(inbox), self: { appId: 1 },
-  onQueued: () => undefined, log: () => undefined, health: async () => ({ ok: true, detail: {} }),
+  secret: "s",
+  webhookPath: "/api/github/webhooks",
+  inbox,
+  metrics: createMetrics(inbox),
+  self: { appId: 1 },
+  onQueued: () => undefined,
+  log: () => undefined,
+  health: async () => ({ ok: true, detail: {} }),
 });
 global.gc?.();
 const start = process.memoryUsage().rss;

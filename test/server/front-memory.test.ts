@@ -14,10 +14,19 @@ const MB = 1024 * 1024;
 /** POSTs `size` bytes in 1 MB chunks; resolves with the status, or 0 when the server closed the connection first. */
 function postBody(port: number, size: number, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": String(Math.random()), ...headers } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/api/github/webhooks",
+        method: "POST",
+        headers: { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": String(Math.random()), ...headers },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on("error", () => resolve(0));
     const chunk = Buffer.alloc(MB, 0x20);
     let sent = 0;
@@ -34,7 +43,10 @@ function postBody(port: number, size: number, headers: Record<string, string>): 
 
 describe("webhook front: memory under hostile bodies", () => {
   it("refuses forty concurrent unsigned 24 MB bodies without buffering them: RSS grows by less than 300 MB", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/server/front-child.ts"), tempDir()], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/server/front-child.ts"), tempDir()], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     try {
       const lines = createInterface({ input: child.stdout! });
       const next = () => new Promise<string>((resolve) => lines.once("line", resolve));
@@ -58,16 +70,34 @@ describe("webhook front: bodies refused before they are read", () => {
   it("answers 413 to a signed delivery whose Content-Length is over 25 MB as soon as the headers arrive", async () => {
     const inbox = openSqliteStores(join(tempDir(), "front.db")).queue;
     const server = createFront({
-      secret: "s", webhookPath: "/api/github/webhooks", inbox, metrics: createMetrics(inbox), self: { appId: 1 },
-      onQueued: () => undefined, log: () => undefined, health: async () => ({ ok: true, detail: {} }),
+      secret: "s",
+      webhookPath: "/api/github/webhooks",
+      inbox,
+      metrics: createMetrics(inbox),
+      self: { appId: 1 },
+      onQueued: () => undefined,
+      log: () => undefined,
+      health: async () => ({ ok: true, detail: {} }),
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     closers.push(() => server.close());
     const port = (server.address() as AddressInfo).port;
     const status = await new Promise<number>((resolve) => {
-      const req = request({ host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", headers: {
-        "content-length": String(30 * MB), "x-hub-signature-256": `sha256=${"0".repeat(64)}`, "x-github-event": "ping", "x-github-delivery": "1",
-      } }, (res) => resolve(res.statusCode ?? 0));
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/api/github/webhooks",
+          method: "POST",
+          headers: {
+            "content-length": String(30 * MB),
+            "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
+            "x-github-event": "ping",
+            "x-github-delivery": "1",
+          },
+        },
+        (res) => resolve(res.statusCode ?? 0),
+      );
       req.on("error", () => resolve(0));
       req.write("{"); // and nothing more: the answer must not wait for the other 30 MB
     });

@@ -18,8 +18,13 @@ async function startFront(opts: { healthy?: boolean } = {}) {
   const metrics = createMetrics(inbox);
   let woken = 0;
   const server = createFront({
-    secret: SECRET, webhookPath: "/api/github/webhooks", inbox, metrics, self: { appId: 42, slug: "governor" },
-    onQueued: () => void woken++, log: () => undefined,
+    secret: SECRET,
+    webhookPath: "/api/github/webhooks",
+    inbox,
+    metrics,
+    self: { appId: 42, slug: "governor" },
+    onQueued: () => void woken++,
+    log: () => undefined,
     health: async () => ({ ok: opts.healthy ?? true, detail: { database: opts.healthy === false ? "not writable" : "writable" } }),
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -93,10 +98,14 @@ describe("webhook front", () => {
       payload["comment"] = { ...(payload["comment"] as object), body };
       return payload;
     };
-    const status = async (id: string, payload: Record<string, unknown>) => (await (await post(front.url, "issue_comment", id, payload)).json() as { status: string; note?: string });
+    const status = async (id: string, payload: Record<string, unknown>) =>
+      (await (await post(front.url, "issue_comment", id, payload)).json()) as { status: string; note?: string };
     expect(await status("c-1", comment("/governance release taken over by a human"))).toEqual({ delivery: "c-1", status: "queued" });
     expect(await status("c-2", comment("looks good to me"))).toMatchObject({ status: "ignored", note: "a comment that is not a /governance command" });
-    expect(await status("c-3", comment("/governance release x", false))).toMatchObject({ status: "ignored", note: "a comment on an issue, not on a pull request" });
+    expect(await status("c-3", comment("/governance release x", false))).toMatchObject({
+      status: "ignored",
+      note: "a comment on an issue, not on a pull request",
+    });
   });
 
   it("queues a merge queue's request for checks, keyed by the group's commit", async () => {
@@ -110,7 +119,7 @@ describe("webhook front", () => {
     const payload = example("pull_request", "labeled");
     payload["sender"] = { ...(payload["sender"] as object), login: "governor[bot]", type: "Bot" };
     const res = await post(front.url, "pull_request", "d-6", payload);
-    expect((await res.json() as { status: string }).status).toBe("ignored");
+    expect(((await res.json()) as { status: string }).status).toBe("ignored");
   });
 
   it("rejects a signed body that is not JSON with 400", async () => {

@@ -28,7 +28,15 @@ describe("inbox", () => {
 
   it("records deliveries that do not evaluate as ignored, with the reason", () => {
     const { inbox } = openInbox();
-    expect(inbox.accept({ id: "x", event: "issues", action: "opened", payload: "{}", relevance: { evaluate: false, why: "event issues is not one Governor evaluates", installationId: 1, prKey: null, headSha: null } }).status).toBe("ignored");
+    expect(
+      inbox.accept({
+        id: "x",
+        event: "issues",
+        action: "opened",
+        payload: "{}",
+        relevance: { evaluate: false, why: "event issues is not one Governor evaluates", installationId: 1, prKey: null, headSha: null },
+      }).status,
+    ).toBe("ignored");
     expect(inbox.statusOf("x")).toEqual({ status: "ignored", note: "event issues is not one Governor evaluates", attempts: 0 });
     expect(inbox.depth()).toBe(0);
   });

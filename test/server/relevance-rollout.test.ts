@@ -4,7 +4,10 @@ import { relevanceOf } from "../../src/server/relevance.js";
 
 const self = { appId: 1, slug: "governor" };
 const push = (o: { repo?: string; ref?: string; files?: string[]; commits?: number; forced?: boolean }) => ({
-  ref: o.ref ?? "refs/heads/main", forced: o.forced ?? false, created: false, deleted: false,
+  ref: o.ref ?? "refs/heads/main",
+  forced: o.forced ?? false,
+  created: false,
+  deleted: false,
   repository: { full_name: `acme/${o.repo ?? "webapp"}`, name: o.repo ?? "webapp", default_branch: "main" },
   installation: { id: 77 },
   commits: Array.from({ length: o.commits ?? 1 }, () => ({ added: [], removed: [], modified: o.files ?? [] })),
@@ -16,7 +19,10 @@ describe("relevance: policy pushes and the Override button", () => {
   });
 
   it("queues a push that changes a repo policy under one key per branch, so a burst coalesces", () => {
-    expect(relevanceOf("push", push({ files: [".governance.yml"], ref: "refs/heads/release" }), self)).toMatchObject({ evaluate: true, prKey: "acme/webapp@push:release" });
+    expect(relevanceOf("push", push({ files: [".governance.yml"], ref: "refs/heads/release" }), self)).toMatchObject({
+      evaluate: true,
+      prKey: "acme/webapp@push:release",
+    });
     expect(relevanceOf("push", push({ files: [".github/governance.yml"] }), self).evaluate).toBe(true);
   });
 
@@ -30,7 +36,13 @@ describe("relevance: policy pushes and the Override button", () => {
   });
 
   it("queues the Override button of Governor's own check as a command, and ignores another app's", () => {
-    const press = (appId: number) => ({ action: "requested_action", requested_action: { identifier: "governance-override" }, check_run: { app: { id: appId }, head_sha: "a".repeat(40), pull_requests: [{ number: 3 }] }, repository: { full_name: "acme/webapp" }, installation: { id: 77 } });
+    const press = (appId: number) => ({
+      action: "requested_action",
+      requested_action: { identifier: "governance-override" },
+      check_run: { app: { id: appId }, head_sha: "a".repeat(40), pull_requests: [{ number: 3 }] },
+      repository: { full_name: "acme/webapp" },
+      installation: { id: 77 },
+    });
     expect(relevanceOf("check_run", press(1), self)).toMatchObject({ evaluate: true, prKey: null });
     expect(relevanceOf("check_run", press(2), self).evaluate).toBe(false);
   });

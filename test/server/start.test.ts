@@ -32,10 +32,23 @@ async function silentGitHub(): Promise<{ host: string; connections: () => number
 }
 
 function env(dir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { APP_ID: "1", PRIVATE_KEY: KEY, WEBHOOK_SECRET: "s", DATABASE_PATH: join(dir, "governor.db"), GHE_HOST: "127.0.0.1:1", GHE_PROTOCOL: "http", LOG_LEVEL: "warn", ...extra };
+  return {
+    APP_ID: "1",
+    PRIVATE_KEY: KEY,
+    WEBHOOK_SECRET: "s",
+    DATABASE_PATH: join(dir, "governor.db"),
+    GHE_HOST: "127.0.0.1:1",
+    GHE_PROTOCOL: "http",
+    LOG_LEVEL: "warn",
+    ...extra,
+  };
 }
 
-function serve(dir: string, extra: Record<string, string> = {}, args: string[] = ["--host", "127.0.0.1", "--port", "0"]): { child: ChildProcess; url: Promise<string>; stderr: () => string } {
+function serve(
+  dir: string,
+  extra: Record<string, string> = {},
+  args: string[] = ["--host", "127.0.0.1", "--port", "0"],
+): { child: ChildProcess; url: Promise<string>; stderr: () => string } {
   const child = spawn(process.execPath, [BIN, "serve", ...args], { cwd: dir, env: { ...process.env, ...env(dir, extra) }, stdio: ["ignore", "pipe", "pipe"] });
   cleanup.push(() => child.kill("SIGKILL"));
   let err = "";
@@ -98,16 +111,26 @@ describe("governor serve: configuration mistakes are one line and exit 2", () =>
 
   it("a database path that is not a database, named", () => {
     const dir = tempDir({ "notes.db": "these are my notes, not SQLite\n".repeat(200) });
-    expect(configError({ DATABASE_PATH: join(dir, "notes.db") }, undefined, dir)).toMatch(new RegExp(`DATABASE_PATH ${join(dir, "notes.db")}: .*not a database`));
+    expect(configError({ DATABASE_PATH: join(dir, "notes.db") }, undefined, dir)).toMatch(
+      new RegExp(`DATABASE_PATH ${join(dir, "notes.db")}: .*not a database`),
+    );
   });
 
   it("a private key that is not RSA", () => {
-    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256", privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const { privateKey } = generateKeyPairSync("ec", {
+      namedCurve: "P-256",
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
     expect(configError({ PRIVATE_KEY: privateKey })).toContain("the private key is an EC key, not RSA");
   });
 
   it("an encrypted private key", () => {
-    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "secret" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+    const { privateKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "secret" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
     expect(configError({ PRIVATE_KEY: privateKey })).toContain("the private key is encrypted");
   });
 

@@ -11,10 +11,25 @@ function setup(dispatch: (d: ClaimedDelivery) => Promise<void>, opts: { retryDel
   const queue: DeliveryQueue = stores.queue;
   const logs: string[] = [];
   const worker = new Worker({
-    queue, owner: opts.owner ?? "replica-a", leaseMs: opts.leaseMs ?? 60_000, metrics: createMetrics(queue), dispatch, concurrency: 4, perInstallation: 4, maxAttempts: 3,
-    retryDelayMs: opts.retryDelayMs ?? 1, log: (level, msg) => void logs.push(`${level}: ${msg}`),
+    queue,
+    owner: opts.owner ?? "replica-a",
+    leaseMs: opts.leaseMs ?? 60_000,
+    metrics: createMetrics(queue),
+    dispatch,
+    concurrency: 4,
+    perInstallation: 4,
+    maxAttempts: 3,
+    retryDelayMs: opts.retryDelayMs ?? 1,
+    log: (level, msg) => void logs.push(`${level}: ${msg}`),
   });
-  const accept = (id: string, pr: number) => queue.accept({ id, event: "pull_request", action: "opened", payload: "{}", relevance: { evaluate: true, installationId: 1, prKey: `acme/web#${pr}`, headSha: "a" } });
+  const accept = (id: string, pr: number) =>
+    queue.accept({
+      id,
+      event: "pull_request",
+      action: "opened",
+      payload: "{}",
+      relevance: { evaluate: true, installationId: 1, prKey: `acme/web#${pr}`, headSha: "a" },
+    });
   const status = async (id: string) => (await queue.statusOf(id))?.status;
   return { queue, worker, accept, status, logs, close: () => stores.close() };
 }
@@ -22,10 +37,13 @@ function setup(dispatch: (d: ClaimedDelivery) => Promise<void>, opts: { retryDel
 describe("worker", () => {
   it("waits before retrying a failed evaluation, then marks it failed after the last attempt", async () => {
     const times: number[] = [];
-    const w = setup(async () => {
-      times.push(performance.now());
-      throw new Error("GitHub is down");
-    }, { retryDelayMs: 60 });
+    const w = setup(
+      async () => {
+        times.push(performance.now());
+        throw new Error("GitHub is down");
+      },
+      { retryDelayMs: 60 },
+    );
     await w.accept("d1", 1);
     await w.worker.wake();
     await w.worker.whenIdle();

@@ -20,7 +20,10 @@ afterEach(async () => {
 });
 
 const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${sim.apiUrl}${path}`, { ...init, headers: { authorization: "token ghs_test", "content-type": "application/json", ...(init.headers as Record<string, string> | undefined) } });
+  fetch(`${sim.apiUrl}${path}`, {
+    ...init,
+    headers: { authorization: "token ghs_test", "content-type": "application/json", ...(init.headers as Record<string, string> | undefined) },
+  });
 const post = (path: string, body: unknown, method = "POST") => api(path, { method, body: JSON.stringify(body) });
 const openPr = (files: FileChange[] = [{ path: "docs/a.md", content: "x\n" }], author: Account = { login: "Copilot", type: "Bot" }) =>
   sim.openPullRequest({ repo: REPO, author, branch: "copilot/x", files });
@@ -54,16 +57,20 @@ describe("simulator: pull request files", () => {
   it("pages 100 at a time with a Link header, and lists at most 3,000 files", async () => {
     const { pr } = openPr(Array.from({ length: 3005 }, (_, i) => ({ path: `docs/p${i}.md`, content: "x\n" })));
     const first = await api(`/repos/acme/webapp/pulls/${pr.number}/files?per_page=100`);
-    expect((await first.json() as unknown[]).length).toBe(100);
+    expect(((await first.json()) as unknown[]).length).toBe(100);
     expect(first.headers.get("link")).toMatch(/[?&]page=2[^>]*>; rel="next".*[?&]page=30[^>]*>; rel="last"/);
     const last = await api(`/repos/acme/webapp/pulls/${pr.number}/files?per_page=100&page=30`);
-    expect((await last.json() as unknown[]).length).toBe(100);
-    expect((await (await api(`/repos/acme/webapp/pulls/${pr.number}/files?per_page=100&page=31`)).json() as unknown[]).length).toBe(0);
+    expect(((await last.json()) as unknown[]).length).toBe(100);
+    expect(((await (await api(`/repos/acme/webapp/pulls/${pr.number}/files?per_page=100&page=31`)).json()) as unknown[]).length).toBe(0);
   });
 
   it("reports a rename with its previous path", async () => {
     const { pr } = openPr([{ path: "docs/new.md", previous_path: "docs/setup.md", status: "renamed" as const, content: "x\n" }]);
-    const files = await (await api(`/repos/acme/webapp/pulls/${pr.number}/files`)).json() as Array<{ filename: string; status: string; previous_filename?: string }>;
+    const files = (await (await api(`/repos/acme/webapp/pulls/${pr.number}/files`)).json()) as Array<{
+      filename: string;
+      status: string;
+      previous_filename?: string;
+    }>;
     expect(files).toEqual([expect.objectContaining({ filename: "docs/new.md", status: "renamed", previous_filename: "docs/setup.md" })]);
   });
 });
@@ -73,7 +80,7 @@ describe("simulator: contents", () => {
     const first = await api("/repos/acme/webapp/contents/.governance.yml?ref=main");
     expect(first.status).toBe(200);
     const etag = first.headers.get("etag")!;
-    const body = await first.json() as { content: string; encoding: string };
+    const body = (await first.json()) as { content: string; encoding: string };
     expect(Buffer.from(body.content, "base64").toString()).toContain("version: 1");
     expect((await api("/repos/acme/webapp/contents/.governance.yml?ref=main", { headers: { "if-none-match": etag } })).status).toBe(304);
   });
@@ -88,8 +95,14 @@ describe("simulator: check runs", () => {
 
   it("creates and completes a check run", async () => {
     const head = sha();
-    const created = await (await post("/repos/acme/webapp/check-runs", { name: "governance", head_sha: head, status: "in_progress" })).json() as { id: number };
-    const done = await post(`/repos/acme/webapp/check-runs/${created.id}`, { status: "completed", conclusion: "success", output: { title: "ok", summary: "fine" } }, "PATCH");
+    const created = (await (await post("/repos/acme/webapp/check-runs", { name: "governance", head_sha: head, status: "in_progress" })).json()) as {
+      id: number;
+    };
+    const done = await post(
+      `/repos/acme/webapp/check-runs/${created.id}`,
+      { status: "completed", conclusion: "success", output: { title: "ok", summary: "fine" } },
+      "PATCH",
+    );
     expect(done.status).toBe(200);
     expect(sim.state.checkRunsFor(REPO, head)).toEqual([expect.objectContaining({ status: "completed", conclusion: "success" })]);
   });
@@ -184,7 +197,11 @@ describe("simulator: webhooks", () => {
       sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: pr.head.ref, minutes: 12 }).webhook,
       sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: pr.head.ref, minutes: 3, inProgress: true }).webhook,
     ];
-    for (const w of all) expect(validate(w)?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`), `${w.event}.${(w.payload as { action: string }).action}`).toEqual([]);
+    for (const w of all)
+      expect(
+        validate(w)?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`),
+        `${w.event}.${(w.payload as { action: string }).action}`,
+      ).toEqual([]);
   });
 
   it("signs each delivery with HMAC-SHA256 of the body and sends GitHub's headers", async () => {

@@ -49,7 +49,8 @@ export const sqliteBackend: Backend = {
     };
     const first = await connect();
     return {
-      ...first, connect,
+      ...first,
+      connect,
       async sql(text) {
         const db = new Database(path);
         try {
@@ -86,7 +87,8 @@ export const postgresBackend: Backend = {
     const first = await connect();
     await first.migrate();
     return {
-      ...first, connect,
+      ...first,
+      connect,
       async sql(text) {
         await admin.query(`SET search_path = ${schema}; ${text}`);
       },

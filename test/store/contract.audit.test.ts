@@ -18,7 +18,9 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 
 /** Agent PRs with a creation time, so the budget table has entries. */
 function agentEntries(n: number, start = 1): AuditEntry[] {
-  return Array.from({ length: n }, (_, i) => entryFor({ pr: start + i, files: ["docs/a.md"], at: `2026-11-24T12:${String(i % 60).padStart(2, "0")}:00.000Z`, delivery: `d-${start + i}` }));
+  return Array.from({ length: n }, (_, i) =>
+    entryFor({ pr: start + i, files: ["docs/a.md"], at: `2026-11-24T12:${String(i % 60).padStart(2, "0")}:00.000Z`, delivery: `d-${start + i}` }),
+  );
 }
 
 describe.each(backends)("AuditLog on $name", (backend) => {
@@ -55,7 +57,9 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     expect((await audit.list({ limit: 3 })).map((r) => r.id)).toEqual([10, 9, 8]);
     expect((await audit.list({ outcome: "error" })).map((r) => r.pr).sort()).toEqual([5, 9]);
     expect((await audit.list({ pr: 31 })).map((r) => r.id)).toEqual([8]);
-    expect((await audit.list({ since: "2026-11-24T12:01:00.000Z", until: "2026-11-24T12:03:00.000Z", repo: "acme/webapp" })).map((r) => r.pr)).toEqual([32, 31]);
+    expect((await audit.list({ since: "2026-11-24T12:01:00.000Z", until: "2026-11-24T12:03:00.000Z", repo: "acme/webapp" })).map((r) => r.pr)).toEqual([
+      32, 31,
+    ]);
     expect((await audit.get(8))?.pr).toBe(31);
     expect(await audit.get(99)).toBeUndefined();
     expect(await audit.count()).toBe(10);
@@ -89,8 +93,16 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     const other = entryFor({ pr: 8, files: ["docs/a.md"], change: { head_sha: "c".repeat(40) } });
     await audit.append([older, other, newer, ...agentEntries(2, 40)]);
     expect((await audit.latestForPr("acme/webapp", 7))?.id).toBe(3);
-    expect((await audit.latestForHead("acme/webapp", "c".repeat(40))).map((r) => [r.pr, r.outcome])).toEqual([[7, newer.outcome], [8, other.outcome]]);
-    expect((await collect(audit.latestPerPr())).map((r) => [r.pr, r.id])).toEqual([[7, 3], [8, 2], [40, 4], [41, 5]]);
+    expect((await audit.latestForHead("acme/webapp", "c".repeat(40))).map((r) => [r.pr, r.outcome])).toEqual([
+      [7, newer.outcome],
+      [8, other.outcome],
+    ]);
+    expect((await collect(audit.latestPerPr())).map((r) => [r.pr, r.id])).toEqual([
+      [7, 3],
+      [8, 2],
+      [40, 4],
+      [41, 5],
+    ]);
     expect((await collect(audit.latestPerPr({ until: "2026-11-24T12:00:00.000Z", pr: 7 }))).map((r) => r.id)).toEqual([1]);
   });
 
@@ -147,7 +159,13 @@ describe.each(backends)("AuditLog on $name", (backend) => {
   it("ends a PR's sticky identity with a release row in the same batch, and verify agrees", async () => {
     const { audit } = await open();
     const [governed] = agentEntries(1);
-    const release: AuditEntry = { ...governed!, agent: null, outcome: "not_governed", input: null, input_missing_reason: "released by @dana (was copilot): a human took it over" };
+    const release: AuditEntry = {
+      ...governed!,
+      agent: null,
+      outcome: "not_governed",
+      input: null,
+      input_missing_reason: "released by @dana (was copilot): a human took it over",
+    };
     const [again] = agentEntries(1);
     await audit.append([governed!, release]);
     expect(await audit.knownAgents("acme/webapp", 1)).toEqual([]);
@@ -162,7 +180,10 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 2, installationId: null, dueAt: "2026-11-24T12:30:00.000Z" });
     await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 3, installationId: 7, dueAt: "2026-11-25T00:00:00.000Z" });
     const due = await audit.dueReevaluations(new Date("2026-11-24T14:00:00.000Z"));
-    expect(due.map((d) => [d.pr, d.installationId])).toEqual([[2, null], [1, 7]]);
+    expect(due.map((d) => [d.pr, d.installationId])).toEqual([
+      [2, null],
+      [1, 7],
+    ]);
     await audit.scheduleReevaluation({ repo: "acme/webapp", pr: 1, installationId: 7, dueAt: "2026-11-24T13:30:00.000Z" });
     for (const d of due) await audit.clearReevaluation(d);
     expect((await audit.dueReevaluations(new Date("2026-11-24T14:00:00.000Z"))).map((d) => d.pr)).toEqual([1]);
@@ -179,7 +200,9 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     const { audit } = await open();
     const [row] = await audit.append(agentEntries(1));
     expect((await audit.verify({ expect: [{ id: 1, hash: row?.hash.slice(0, 12) as string }] })).broken).toBeNull();
-    expect((await audit.verify({ expect: [{ id: 2, hash: "abc" }] })).broken?.problem).toBe("row 2, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt");
+    expect((await audit.verify({ expect: [{ id: 2, hash: "abc" }] })).broken?.problem).toBe(
+      "row 2, shown on GitHub, is not in the trail: rows were cut off or the chain rebuilt",
+    );
   });
 
   it("imports stored rows with their hashes, and refuses rows that do not continue the chain", async () => {
@@ -209,7 +232,15 @@ describe.each(backends)("AuditLog on $name", (backend) => {
   it("records a workflow job once per job id, and reads jobs by repository and by owner", async () => {
     const s = await open();
     const job = (jobId: number, repo: string, completedAt: string) => ({
-      jobId, repo, runId: 7, workflow: "copilot", path: ".github/workflows/copilot.yml", headBranch: "copilot/fix", startedAt: "2026-11-24T11:00:00Z", completedAt, deliveryId: `w-${jobId}`,
+      jobId,
+      repo,
+      runId: 7,
+      workflow: "copilot",
+      path: ".github/workflows/copilot.yml",
+      headBranch: "copilot/fix",
+      startedAt: "2026-11-24T11:00:00Z",
+      completedAt,
+      deliveryId: `w-${jobId}`,
     });
     expect(await s.audit.recordWorkflowJob(job(1, "acme/webapp", "2026-11-24T11:10:00Z"))).toEqual({ recorded: true });
     expect(await s.audit.recordWorkflowJob({ ...job(1, "acme/webapp", "2026-11-24T11:30:00Z"), deliveryId: "w-again" })).toEqual({ recorded: false });
@@ -217,7 +248,16 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     await s.audit.recordWorkflowJob(job(3, "other/x", "2026-11-24T11:05:00Z"));
     const window = { since: "2026-11-24T11:00:00Z", until: "2026-11-24T12:00:00Z" };
     expect(await s.audit.workflowJobs({ repo: "acme/webapp", ...window })).toEqual([
-      { jobId: 1, repo: "acme/webapp", runId: 7, workflow: "copilot", path: ".github/workflows/copilot.yml", headBranch: "copilot/fix", completedAt: "2026-11-24T11:10:00.000Z", seconds: 600 },
+      {
+        jobId: 1,
+        repo: "acme/webapp",
+        runId: 7,
+        workflow: "copilot",
+        path: ".github/workflows/copilot.yml",
+        headBranch: "copilot/fix",
+        completedAt: "2026-11-24T11:10:00.000Z",
+        seconds: 600,
+      },
     ]);
     expect((await s.audit.workflowJobs({ owner: "ACME", ...window })).map((j) => j.jobId)).toEqual([1, 2]);
     expect(await s.audit.workflowJobs({ owner: "acme", since: "2026-11-24T11:10:00Z", until: "2026-11-24T12:00:00Z" })).toEqual([]);
@@ -227,8 +267,19 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     const s = await open();
     const entries = [1, 2].map((pr) => entryFor({ pr, files: ["docs/a.md"], at: `2026-11-24T12:0${pr}:00.000Z`, delivery: `d-${pr}` }));
     for (const entry of entries) {
-      const places = await s.budget.reservePlaces({ repo: entry.repo, org: "acme", agents: [entry.agent!], pr: entry.pr, openedAt: entry.input!.change.created_at ?? entry.recorded_at });
-      Object.assign(entry.input!.context.usage, { prs_by_agent: places.repo.day, prs_by_agent_week: places.repo.week, org_prs_by_agent: places.org!.day, org_prs_by_agent_week: places.org!.week });
+      const places = await s.budget.reservePlaces({
+        repo: entry.repo,
+        org: "acme",
+        agents: [entry.agent!],
+        pr: entry.pr,
+        openedAt: entry.input!.change.created_at ?? entry.recorded_at,
+      });
+      Object.assign(entry.input!.context.usage, {
+        prs_by_agent: places.repo.day,
+        prs_by_agent_week: places.repo.week,
+        org_prs_by_agent: places.org!.day,
+        org_prs_by_agent_week: places.org!.week,
+      });
     }
     await s.audit.append(entries);
     expect(await s.audit.verify()).toEqual({ rows: 2, broken: null });
@@ -237,9 +288,13 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     expect(await copy.audit.verify()).toEqual({ rows: 2, broken: null });
     const table = backend.name === "sqlite" ? "agent_budget_places" : "budget_reservations";
     await s.sql(`UPDATE ${table} SET week_position = 1 WHERE pr = 2 AND scope = 'acme/webapp'`);
-    expect((await s.audit.verify()).broken?.problem).toMatch(/^row 2 was decided as copilot's PR number 2 of the week, but the budget reservations .*say 1: they were edited$/);
+    expect((await s.audit.verify()).broken?.problem).toMatch(
+      /^row 2 was decided as copilot's PR number 2 of the week, but the budget reservations .*say 1: they were edited$/,
+    );
     await copy.sql(`UPDATE ${table} SET position = 1 WHERE pr = 2 AND scope = 'org:acme'`);
-    expect((await copy.audit.verify()).broken?.problem).toMatch(/^row 2 was decided as copilot's PR number 2 of the day across the org, but the budget reservations .*say 1: they were edited$/);
+    expect((await copy.audit.verify()).broken?.problem).toMatch(
+      /^row 2 was decided as copilot's PR number 2 of the day across the org, but the budget reservations .*say 1: they were edited$/,
+    );
   });
 });
 

@@ -52,9 +52,13 @@ describe.each(backends)("BudgetCounter on $name", (backend) => {
   it("gives exactly one of each position 1..N to a concurrent burst from three connections", async () => {
     const first = await open();
     const connections = [first, await first.connect(), await first.connect()];
-    const positions = await Promise.all(Array.from({ length: 30 }, (_, i) => (connections[i % 3] as Opened).budget.reserve({ ...base, pr: 100 + i, at: at(0) })));
+    const positions = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (connections[i % 3] as Opened).budget.reserve({ ...base, pr: 100 + i, at: at(0) })),
+    );
     expect([...positions].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    const again = await Promise.all(Array.from({ length: 30 }, (_, i) => (connections[(i + 1) % 3] as Opened).budget.reserve({ ...base, pr: 100 + i, at: at(60_000) })));
+    const again = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (connections[(i + 1) % 3] as Opened).budget.reserve({ ...base, pr: 100 + i, at: at(60_000) })),
+    );
     expect(again).toEqual(positions);
   });
 });
@@ -77,7 +81,10 @@ describe.each(backends)("BudgetCounter.reservePlaces on $name", (backend) => {
     expect(third.repo).toEqual({ day: { copilot: 2 }, week: { copilot: 2 } });
     expect(third.org).toEqual({ day: { copilot: 3 }, week: { copilot: 3 } });
     // Another owner's org scope is its own.
-    expect((await s.budget.reservePlaces({ repo: "other/x", org: "other", agents: ["copilot"], pr: 1, openedAt: iso(0) })).org).toEqual({ day: { copilot: 1 }, week: { copilot: 1 } });
+    expect((await s.budget.reservePlaces({ repo: "other/x", org: "other", agents: ["copilot"], pr: 1, openedAt: iso(0) })).org).toEqual({
+      day: { copilot: 1 },
+      week: { copilot: 1 },
+    });
   });
 
   it("counts a week's places past the day's window, and none past the week", async () => {
@@ -97,14 +104,26 @@ describe.each(backends)("BudgetCounter.reservePlaces on $name", (backend) => {
     const first = await places(s, "acme/webapp", 1, 0, ["copilot", "devin"]);
     await places(s, "acme/api", 2, 0);
     expect(await places(s, "acme/webapp", 1, 5000, ["copilot", "devin"])).toEqual(first);
-    expect(first).toEqual({ repo: { day: { copilot: 1, devin: 1 }, week: { copilot: 1, devin: 1 } }, org: { day: { copilot: 1, devin: 1 }, week: { copilot: 1, devin: 1 } } });
+    expect(first).toEqual({
+      repo: { day: { copilot: 1, devin: 1 }, week: { copilot: 1, devin: 1 } },
+      org: { day: { copilot: 1, devin: 1 }, week: { copilot: 1, devin: 1 } },
+    });
   });
 
   it("gives exactly one of each org position 1..N to a concurrent burst over two repositories from three connections", async () => {
     const first = await open();
     const connections = [first, await first.connect(), await first.connect()];
-    const got = await Promise.all(Array.from({ length: 24 }, (_, i) =>
-      (connections[i % 3] as Opened).budget.reservePlaces({ repo: i % 2 ? "acme/webapp" : "acme/api", org: "acme", agents: ["copilot"], pr: 100 + i, openedAt: iso(0) })));
+    const got = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (connections[i % 3] as Opened).budget.reservePlaces({
+          repo: i % 2 ? "acme/webapp" : "acme/api",
+          org: "acme",
+          agents: ["copilot"],
+          pr: 100 + i,
+          openedAt: iso(0),
+        }),
+      ),
+    );
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
     expect(sorted(got.map((p) => p.org!.day["copilot"]!))).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
     expect(sorted(got.map((p) => p.org!.week["copilot"]!))).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));

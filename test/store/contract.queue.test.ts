@@ -12,12 +12,16 @@ const PR = (n: number) => `acme/webapp#${n}`;
 
 function delivery(id: string, pr: number | null, installation = 1, evaluate = true): IncomingDelivery {
   return {
-    id, event: "pull_request", action: "synchronize", payload: JSON.stringify({ id, pr }),
+    id,
+    event: "pull_request",
+    action: "synchronize",
+    payload: JSON.stringify({ id, pr }),
     relevance: { evaluate, ...(evaluate ? {} : { why: "not evaluated" }), installationId: installation, prKey: pr === null ? null : PR(pr), headSha: null },
   };
 }
 
-const claim = (queue: DeliveryQueue, owner: string, max = 10, installationLimit = 10, leaseMs = 30_000) => queue.claim({ owner, max, leaseMs, installationLimit });
+const claim = (queue: DeliveryQueue, owner: string, max = 10, installationLimit = 10, leaseMs = 30_000) =>
+  queue.claim({ owner, max, leaseMs, installationLimit });
 const ids = (claimed: ClaimedDelivery[]) => claimed.map((d) => d.id);
 
 describe.each(backends)("DeliveryQueue on $name", (backend) => {
@@ -42,9 +46,15 @@ describe.each(backends)("DeliveryQueue on $name", (backend) => {
     await queue.accept(delivery("b1", 2));
     const claimed = await claim(queue, "r1");
     expect(ids(claimed)).toEqual(["a3", "b1"]);
-    expect(claimed[0]).toMatchObject({ attempts: 1, payload: JSON.stringify({ id: "a3", pr: 1 }), prKey: PR(1), installationId: 1, lease: { owner: "r1", expiresAt: new Date(clock.now().getTime() + 30_000) } });
+    expect(claimed[0]).toMatchObject({
+      attempts: 1,
+      payload: JSON.stringify({ id: "a3", pr: 1 }),
+      prKey: PR(1),
+      installationId: 1,
+      lease: { owner: "r1", expiresAt: new Date(clock.now().getTime() + 30_000) },
+    });
     expect(await queue.statusOf("a1")).toMatchObject({ status: "superseded", note: "superseded by delivery a3" });
-    expect((await queue.counts())).toMatchObject({ superseded: 2, processing: 2, queued: 0 });
+    expect(await queue.counts()).toMatchObject({ superseded: 2, processing: 2, queued: 0 });
   });
 
   it("never leases a PR twice at once, whichever replica asks", async () => {
@@ -158,18 +168,20 @@ describe.each(backends)("DeliveryQueue on $name", (backend) => {
           await new Promise((r) => setTimeout(r, 2));
           continue;
         }
-        await Promise.all(claimed.map(async (d) => {
-          const inst = d.installationId ?? -1;
-          if (leasedPrs.has(d.prKey as string)) violations.push(`${d.prKey} leased twice`);
-          leasedPrs.add(d.prKey as string);
-          perInstallation.set(inst, (perInstallation.get(inst) ?? 0) + 1);
-          if ((perInstallation.get(inst) ?? 0) > CAP) violations.push(`installation ${inst} over its cap`);
-          await new Promise((r) => setTimeout(r, Math.random() * 4));
-          evaluated.push(d.id);
-          leasedPrs.delete(d.prKey as string);
-          perInstallation.set(inst, (perInstallation.get(inst) ?? 1) - 1);
-          if (!(await queue.finish(owner, d.id, "done"))) violations.push(`${d.id} lost its lease`);
-        }));
+        await Promise.all(
+          claimed.map(async (d) => {
+            const inst = d.installationId ?? -1;
+            if (leasedPrs.has(d.prKey as string)) violations.push(`${d.prKey} leased twice`);
+            leasedPrs.add(d.prKey as string);
+            perInstallation.set(inst, (perInstallation.get(inst) ?? 0) + 1);
+            if ((perInstallation.get(inst) ?? 0) > CAP) violations.push(`installation ${inst} over its cap`);
+            await new Promise((r) => setTimeout(r, Math.random() * 4));
+            evaluated.push(d.id);
+            leasedPrs.delete(d.prKey as string);
+            perInstallation.set(inst, (perInstallation.get(inst) ?? 1) - 1);
+            if (!(await queue.finish(owner, d.id, "done"))) violations.push(`${d.id} lost its lease`);
+          }),
+        );
         await acceptSome(8);
       }
     };

@@ -34,8 +34,21 @@ describe("copyAuditTrail from SQLite to PostgreSQL", () => {
     const result = await copyAuditTrail(sqlite.audit, postgres.audit, { batch: 256 });
     expect(result).toEqual({ skipped: 0, copied: 706, texts: texts.length, verified: { rows: 706, broken: null } });
     expect(await stored(postgres.audit)).toEqual(await stored(sqlite.audit));
-    expect(await postgres.audit.countAgentPrs({ repo: "acme/webapp", agent: (await sqlite.audit.get(10))?.agent as string, since: "2000-01-01T00:00:00.000Z", until: "2100-01-01T00:00:00.000Z" }))
-      .toBe(await sqlite.audit.countAgentPrs({ repo: "acme/webapp", agent: (await sqlite.audit.get(10))?.agent as string, since: "2000-01-01T00:00:00.000Z", until: "2100-01-01T00:00:00.000Z" }));
+    expect(
+      await postgres.audit.countAgentPrs({
+        repo: "acme/webapp",
+        agent: (await sqlite.audit.get(10))?.agent as string,
+        since: "2000-01-01T00:00:00.000Z",
+        until: "2100-01-01T00:00:00.000Z",
+      }),
+    ).toBe(
+      await sqlite.audit.countAgentPrs({
+        repo: "acme/webapp",
+        agent: (await sqlite.audit.get(10))?.agent as string,
+        since: "2000-01-01T00:00:00.000Z",
+        until: "2100-01-01T00:00:00.000Z",
+      }),
+    );
   });
 
   it("resumes from the copy's head, and new appends on PostgreSQL continue the same chain", async () => {
@@ -60,7 +73,9 @@ describe("copyAuditTrail from SQLite to PostgreSQL", () => {
     const { sqlite, postgres } = await both();
     await sqlite.audit.append(more(1, 3));
     await sqlite.sql("UPDATE decisions SET title = 'forged' WHERE id = 2");
-    await expect(copyAuditTrail(sqlite.audit, postgres.audit)).rejects.toThrow("the source trail does not verify (row 2 was edited: its content does not match its hash); nothing was copied");
+    await expect(copyAuditTrail(sqlite.audit, postgres.audit)).rejects.toThrow(
+      "the source trail does not verify (row 2 was edited: its content does not match its hash); nothing was copied",
+    );
     expect(await postgres.audit.count()).toBe(0);
   });
 });

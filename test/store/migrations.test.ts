@@ -47,20 +47,39 @@ describe("PostgreSQL schema migrations", () => {
     const stores = openPostgresStores(await url, { schema });
     closers.push(() => stores.close());
     expect(await stores.migrate()).toEqual([
-      { store: "audit", from: 0, to: 3, applied: ["decisions with their hash chain, the budget table and policy texts", "sticky identities and the time-window schedule", "workflow jobs"] },
+      {
+        store: "audit",
+        from: 0,
+        to: 3,
+        applied: ["decisions with their hash chain, the budget table and policy texts", "sticky identities and the time-window schedule", "workflow jobs"],
+      },
       { store: "queue", from: 0, to: 1, applied: ["delivery queue with leases"] },
       { store: "check_runs", from: 0, to: 1, applied: ["check runs with owners and leases"] },
       { store: "budget", from: 0, to: 2, applied: ["budget reservations", "budget places by scope and window"] },
     ]);
     expect((await stores.migrate()).map((r) => r.applied)).toEqual([[], [], [], []]);
     const { rows } = await admin.query(`SELECT store, version FROM ${schema}.governor_migrations ORDER BY store, version`);
-    expect(rows).toEqual([{ store: "audit", version: 1 }, { store: "audit", version: 2 }, { store: "audit", version: 3 }, { store: "budget", version: 1 }, { store: "budget", version: 2 }, { store: "check_runs", version: 1 }, { store: "queue", version: 1 }]);
+    expect(rows).toEqual([
+      { store: "audit", version: 1 },
+      { store: "audit", version: 2 },
+      { store: "audit", version: 3 },
+      { store: "budget", version: 1 },
+      { store: "budget", version: 2 },
+      { store: "check_runs", version: 1 },
+      { store: "queue", version: 1 },
+    ]);
   });
 
   it("applies each step once when three replicas migrate at the same moment", async () => {
     const replicas = await emptyPostgres(3);
     const reports = await Promise.all(replicas.map((r) => r.migrate()));
-    expect(reports.flat().filter((r) => r.applied.length > 0).map((r) => r.store).sort()).toEqual(["audit", "budget", "check_runs", "queue"]);
+    expect(
+      reports
+        .flat()
+        .filter((r) => r.applied.length > 0)
+        .map((r) => r.store)
+        .sort(),
+    ).toEqual(["audit", "budget", "check_runs", "queue"]);
   });
 
   it("refuses a schema newer than this Governor knows", async () => {
@@ -72,7 +91,9 @@ describe("PostgreSQL schema migrations", () => {
     await admin.end();
     const error = await stores!.migrate().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreSchemaError);
-    expect((error as Error).message).toBe("the queue schema in PostgreSQL is at version 2, newer than this Governor understands (1); upgrade Governor rather than risk the data");
+    expect((error as Error).message).toBe(
+      "the queue schema in PostgreSQL is at version 2, newer than this Governor understands (1); upgrade Governor rather than risk the data",
+    );
   });
 });
 
@@ -80,7 +101,12 @@ describe("SQLite schema migrations", () => {
   it("reports what opening applied, and nothing on the next open", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "governor-migrate-")), "governor.db");
     const first = openSqliteStores(path);
-    expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([["audit", 0, 6, 6], ["queue", 0, 1, 1], ["check_runs", 0, 1, 1], ["budget", 0, 1, 1]]);
+    expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([
+      ["audit", 0, 6, 6],
+      ["queue", 0, 1, 1],
+      ["check_runs", 0, 1, 1],
+      ["budget", 0, 1, 1],
+    ]);
     await first.close();
     const second = openSqliteStores(path);
     expect(second.migrations.map((m) => m.applied)).toEqual([[], [], [], []]);
@@ -102,7 +128,9 @@ describe("verify and triggers", () => {
     const s = await postgresBackend.open();
     closers.push(() => s.close());
     await s.audit.append([entryFor({ pr: 1, files: ["docs/a.md"] })]);
-    await s.sql("CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER sneaky BEFORE INSERT ON decisions FOR EACH ROW EXECUTE FUNCTION keep()");
+    await s.sql(
+      "CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER sneaky BEFORE INSERT ON decisions FOR EACH ROW EXECUTE FUNCTION keep()",
+    );
     expect((await s.audit.verify()).broken?.problem).toBe("the database has triggers Governor never creates (sneaky); they can alter rows as they are written");
   });
 
@@ -110,7 +138,9 @@ describe("verify and triggers", () => {
     const s = await postgresBackend.open();
     closers.push(() => s.close());
     await s.sql("CREATE RULE drop_denials AS ON INSERT TO decisions WHERE NEW.outcome = 'denied' DO INSTEAD NOTHING");
-    expect((await s.audit.verify()).broken?.problem).toBe("the database has rules Governor never creates (drop_denials); they can rewrite rows as they are written");
+    expect((await s.audit.verify()).broken?.problem).toBe(
+      "the database has rules Governor never creates (drop_denials); they can rewrite rows as they are written",
+    );
   });
 
   it("SQLite verify refuses a trigger, as AuditStore always has", async () => {

@@ -26,6 +26,8 @@ describe("openStores", () => {
   });
 
   it("refuses a DATABASE_URL that is not PostgreSQL rather than falling back to the file", () => {
-    expect(() => openStores({ databaseUrl: "mysql://db/governor", databasePath: file() })).toThrow("DATABASE_URL must be a postgres:// or postgresql:// URL (got mysql:…); unset it to use the SQLite file");
+    expect(() => openStores({ databaseUrl: "mysql://db/governor", databasePath: file() })).toThrow(
+      "DATABASE_URL must be a postgres:// or postgresql:// URL (got mysql:…); unset it to use the SQLite file",
+    );
   });
 });

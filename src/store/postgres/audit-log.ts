@@ -9,15 +9,44 @@ import { ChainImportError, inContext } from "../errors.js";
 import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
 import { agentPrOf, chainRows, importProblem, isoTime, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
 import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
-import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, RecordedJob, Reevaluation, StoredPolicyText, VerifyResult, WorkflowJob } from "../ports.js";
+import type {
+  Appended,
+  AuditEntry,
+  AuditFilters,
+  AuditLog,
+  AuditRecord,
+  MigrationReport,
+  RecordedJob,
+  Reevaluation,
+  StoredPolicyText,
+  VerifyResult,
+  WorkflowJob,
+} from "../ports.js";
 import { migrate, transaction, type Migration } from "./migrate.js";
 
 /** Serialises chain appends across replicas ("audit" as a lock key). */
 const APPEND_LOCK = 0x6175_6469;
 const PAGE = 1000;
 
-const COLUMNS = ["id", "recorded_at", "delivery_id", "installation_id", "repo", "pr", "head_sha", "base_sha", "agent", "outcome",
-  "evaluator_version", "title", "decision", "input", "input_missing_reason", "prev_hash", "hash"] as const;
+const COLUMNS = [
+  "id",
+  "recorded_at",
+  "delivery_id",
+  "installation_id",
+  "repo",
+  "pr",
+  "head_sha",
+  "base_sha",
+  "agent",
+  "outcome",
+  "evaluator_version",
+  "title",
+  "decision",
+  "input",
+  "input_missing_reason",
+  "prev_hash",
+  "hash",
+] as const;
 const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
 const TABLES = ["decisions", "agent_prs", "policy_texts", "pr_identities"];
 
@@ -145,7 +174,9 @@ export class PostgresAuditLog implements AuditLog {
       const client = await this.pool.connect();
       let failed = false;
       try {
-        const results = await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1`) as unknown as pg.QueryResult[];
+        const results = (await client.query(
+          `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1`,
+        )) as unknown as pg.QueryResult[];
         const last = results[2]?.rows[0] as { id: string; hash: string } | undefined;
         const { rows, texts, agentPrs } = chainRows(entries, last ? { id: Number(last.id), hash: last.hash } : undefined, this.refs);
         await this.write(client, rows, texts, agentPrs);
@@ -178,8 +209,10 @@ export class PostgresAuditLog implements AuditLog {
         await this.write(client, rows, texts, [...firstPerPr.values()]);
         // The budget places the rows were decided with (the BudgetCounter's table), so verify holds on the copy.
         for (const r of rows.flatMap(reservationsOf)) {
-          await client.query("INSERT INTO budget_reservations (scope, repo, agent, pr, at, position, week_position) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            [r.scope, r.repo, r.agent, r.pr, Date.parse(r.openedAt), r.position, r.weekPosition]);
+          await client.query(
+            "INSERT INTO budget_reservations (scope, repo, agent, pr, at, position, week_position) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            [r.scope, r.repo, r.agent, r.pr, Date.parse(r.openedAt), r.position, r.weekPosition],
+          );
         }
       });
     });
@@ -192,18 +225,45 @@ export class PostgresAuditLog implements AuditLog {
 
   /** One statement for the whole batch, whatever its size: columns travel as arrays, the three tables as CTEs. */
   private async write(client: pg.PoolClient, rows: readonly AuditRecord[], texts: readonly StoredPolicyText[], agentPrs: readonly AgentPr[]): Promise<void> {
-    const types = ["bigint", "text", "text", "bigint", "text", "integer", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text", "text"];
+    const types = [
+      "bigint",
+      "text",
+      "text",
+      "bigint",
+      "text",
+      "integer",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+      "text",
+    ];
     const n = COLUMNS.length;
     // The first agent seen for a PR keeps it: a PR does not move between budgets.
-    await client.query(`WITH texts AS (
+    await client.query(
+      `WITH texts AS (
         INSERT INTO policy_texts (sha256, text) SELECT * FROM unnest($${n + 1}::text[], $${n + 2}::text[]) ON CONFLICT (sha256) DO NOTHING
       ), prs AS (
         INSERT INTO agent_prs (repo, pr, agent, created_at) SELECT * FROM unnest($${n + 3}::text[], $${n + 4}::integer[], $${n + 5}::text[], $${n + 6}::text[])
         ON CONFLICT (repo, pr) DO NOTHING
       )
       INSERT INTO decisions (${COLUMNS.join(", ")}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`,
-    [...COLUMNS.map((c) => rows.map((r) => r[c])), texts.map((t) => t.sha256), texts.map((t) => t.text),
-      agentPrs.map((a) => a.repo), agentPrs.map((a) => a.pr), agentPrs.map((a) => a.agent), agentPrs.map((a) => a.created_at)]);
+      [
+        ...COLUMNS.map((c) => rows.map((r) => r[c])),
+        texts.map((t) => t.sha256),
+        texts.map((t) => t.text),
+        agentPrs.map((a) => a.repo),
+        agentPrs.map((a) => a.pr),
+        agentPrs.map((a) => a.agent),
+        agentPrs.map((a) => a.created_at),
+      ],
+    );
     await this.writeIdentities(client, rows);
   }
 
@@ -217,17 +277,22 @@ export class PostgresAuditLog implements AuditLog {
       const key = `${row.repo}#${row.pr}`;
       const state = perPr.get(key) ?? perPr.set(key, { repo: row.repo, pr: row.pr, released: false, agents: new Map() }).get(key)!;
       const effect = identityEffect(row);
-      if (effect.release) (state.released = true), state.agents.clear();
+      if (effect.release) ((state.released = true), state.agents.clear());
       else for (const agent of effect.agents) if (!state.agents.has(agent)) state.agents.set(agent, row.id);
     }
     const released = [...perPr.values()].filter((s) => s.released);
     if (released.length > 0) {
-      await client.query("DELETE FROM pr_identities WHERE (repo, pr) IN (SELECT * FROM unnest($1::text[], $2::integer[]))", [released.map((s) => s.repo), released.map((s) => s.pr)]);
+      await client.query("DELETE FROM pr_identities WHERE (repo, pr) IN (SELECT * FROM unnest($1::text[], $2::integer[]))", [
+        released.map((s) => s.repo),
+        released.map((s) => s.pr),
+      ]);
     }
     const adds = [...perPr.values()].flatMap((s) => [...s.agents].map(([agent, first]) => ({ repo: s.repo, pr: s.pr, agent, first })));
     if (adds.length > 0) {
-      await client.query("INSERT INTO pr_identities (repo, pr, agent, first_row) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[]) ON CONFLICT DO NOTHING",
-        [adds.map((a) => a.repo), adds.map((a) => a.pr), adds.map((a) => a.agent), adds.map((a) => a.first)]);
+      await client.query(
+        "INSERT INTO pr_identities (repo, pr, agent, first_row) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[]) ON CONFLICT DO NOTHING",
+        [adds.map((a) => a.repo), adds.map((a) => a.pr), adds.map((a) => a.agent), adds.map((a) => a.first)],
+      );
     }
   }
 
@@ -300,7 +365,10 @@ export class PostgresAuditLog implements AuditLog {
       }
       params.push(Math.min(PAGE, left));
       const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
-      const { rows } = await this.pool.query<PgRow>(`${SELECT} WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT $${params.length}`, params);
+      const { rows } = await this.pool.query<PgRow>(
+        `${SELECT} WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT $${params.length}`,
+        params,
+      );
       if (rows.length === 0) return;
       const page = await this.hydrated(rows.map(toRecord));
       yield* page;
@@ -312,8 +380,11 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async latestForHead(repo: string, headSha: string): Promise<Array<{ pr: number; id: number; hash: string; outcome: string; decision: string }>> {
-    const { rows } = await this.pool.query<{ pr: number; id: string; hash: string; outcome: string; decision: string }>(`SELECT id, hash, pr, outcome, decision FROM decisions WHERE id IN
-      (SELECT max(id) FROM decisions WHERE repo = $1 AND head_sha = $2 GROUP BY pr) ORDER BY pr`, [repo, headSha]);
+    const { rows } = await this.pool.query<{ pr: number; id: string; hash: string; outcome: string; decision: string }>(
+      `SELECT id, hash, pr, outcome, decision FROM decisions WHERE id IN
+      (SELECT max(id) FROM decisions WHERE repo = $1 AND head_sha = $2 GROUP BY pr) ORDER BY pr`,
+      [repo, headSha],
+    );
     return rows.map((r) => ({ ...r, id: Number(r.id) }));
   }
 
@@ -323,22 +394,31 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async mergeGroupPrs(repo: string, baseSha: string): Promise<number[]> {
-    const { rows } = await this.pool.query<{ pr: number }>(`SELECT DISTINCT pr FROM decisions WHERE repo = $1 AND base_sha = $2 AND input IS NULL AND pr > 0
-      AND starts_with(input_missing_reason, $3) ORDER BY pr`, [repo, baseSha, MERGE_GROUP_REASON_PREFIX]);
+    const { rows } = await this.pool.query<{ pr: number }>(
+      `SELECT DISTINCT pr FROM decisions WHERE repo = $1 AND base_sha = $2 AND input IS NULL AND pr > 0
+      AND starts_with(input_missing_reason, $3) ORDER BY pr`,
+      [repo, baseSha, MERGE_GROUP_REASON_PREFIX],
+    );
     return rows.map((r) => r.pr);
   }
 
   async scheduleReevaluation(q: Omit<Reevaluation, "dueAt"> & { dueAt: string | null }): Promise<void> {
     await inContext("postgres", "scheduleReevaluation", async () => {
       if (q.dueAt === null) await this.pool.query("DELETE FROM reevaluations WHERE repo = $1 AND pr = $2", [q.repo, q.pr]);
-      else await this.pool.query(`INSERT INTO reevaluations (repo, pr, installation_id, due_at) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (repo, pr) DO UPDATE SET installation_id = excluded.installation_id, due_at = excluded.due_at`, [q.repo, q.pr, q.installationId, new Date(q.dueAt).toISOString()]);
+      else
+        await this.pool.query(
+          `INSERT INTO reevaluations (repo, pr, installation_id, due_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (repo, pr) DO UPDATE SET installation_id = excluded.installation_id, due_at = excluded.due_at`,
+          [q.repo, q.pr, q.installationId, new Date(q.dueAt).toISOString()],
+        );
     });
   }
 
   async dueReevaluations(now: Date, limit = 100): Promise<Reevaluation[]> {
     const { rows } = await this.pool.query<{ repo: string; pr: number; installation_id: string | null; due_at: string }>(
-      "SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= $1 ORDER BY due_at LIMIT $2", [now.toISOString(), limit]);
+      "SELECT repo, pr, installation_id, due_at FROM reevaluations WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+      [now.toISOString(), limit],
+    );
     return rows.map((r) => ({ repo: r.repo, pr: r.pr, installationId: r.installation_id === null ? null : Number(r.installation_id), dueAt: r.due_at }));
   }
 
@@ -347,34 +427,59 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async countAgentPrs(q: { repo: string; agent: string; since: string; until: string; excludePr?: number; tieBreakPr?: number }): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::integer AS n FROM agent_prs WHERE repo = $1 AND agent = $2 AND created_at >= $3
-      AND (created_at < $4 OR (created_at = $4 AND pr < $5)) AND pr != $6`, [q.repo, q.agent, q.since, q.until, q.tieBreakPr ?? -1, q.excludePr ?? -1]);
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::integer AS n FROM agent_prs WHERE repo = $1 AND agent = $2 AND created_at >= $3
+      AND (created_at < $4 OR (created_at = $4 AND pr < $5)) AND pr != $6`,
+      [q.repo, q.agent, q.since, q.until, q.tieBreakPr ?? -1, q.excludePr ?? -1],
+    );
     return rows[0]?.n ?? 0;
   }
 
   /** As AuditStore.overridesFor: the latest decision at this head whose input carries overrides, those of this head. */
   async overridesFor(repo: string, pr: number, headSha: string): Promise<Override[]> {
-    const { rows } = await this.pool.query<{ input: string }>(`SELECT input FROM decisions WHERE repo = $1 AND pr = $2 AND head_sha = $3 AND input LIKE '%"overrides":[{%'
-      ORDER BY id DESC LIMIT 1`, [repo, pr, headSha]);
+    const { rows } = await this.pool.query<{ input: string }>(
+      `SELECT input FROM decisions WHERE repo = $1 AND pr = $2 AND head_sha = $3 AND input LIKE '%"overrides":[{%'
+      ORDER BY id DESC LIMIT 1`,
+      [repo, pr, headSha],
+    );
     if (!rows[0]) return [];
     // Policy texts are stored by reference, the change as evaluated: its overrides read from the stored input as is.
     const overrides = (JSON.parse(rows[0].input) as { change?: { overrides?: unknown } }).change?.overrides;
-    return z.array(OverrideSchema).parse(overrides ?? []).filter((o) => o.head_sha === headSha);
+    return z
+      .array(OverrideSchema)
+      .parse(overrides ?? [])
+      .filter((o) => o.head_sha === headSha);
   }
 
   async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
     const seconds = Math.max(0, Math.round((Date.parse(job.completedAt) - Date.parse(job.startedAt)) / 1000));
-    const { rowCount } = await this.pool.query(`INSERT INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (job_id) DO NOTHING`,
-      [job.jobId, job.repo, (job.repo.split("/")[0] ?? "").toLowerCase(), job.runId, job.workflow, job.path, job.headBranch, isoTime(job.startedAt), isoTime(job.completedAt), seconds, job.deliveryId]);
+      [
+        job.jobId,
+        job.repo,
+        (job.repo.split("/")[0] ?? "").toLowerCase(),
+        job.runId,
+        job.workflow,
+        job.path,
+        job.headBranch,
+        isoTime(job.startedAt),
+        isoTime(job.completedAt),
+        seconds,
+        job.deliveryId,
+      ],
+    );
     return { recorded: rowCount === 1 };
   }
 
   async workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]> {
     const [column, value] = q.owner !== undefined ? ["owner", q.owner.toLowerCase()] : ["repo", q.repo ?? ""];
-    const { rows } = await this.pool.query<Omit<RecordedJob, "jobId" | "runId"> & { jobId: string; runId: string }>(`SELECT job_id AS "jobId", repo, run_id AS "runId", workflow, path,
+    const { rows } = await this.pool.query<Omit<RecordedJob, "jobId" | "runId"> & { jobId: string; runId: string }>(
+      `SELECT job_id AS "jobId", repo, run_id AS "runId", workflow, path,
       head_branch AS "headBranch", completed_at AS "completedAt", seconds FROM workflow_jobs WHERE ${column} = $1 AND completed_at > $2 AND completed_at <= $3 ORDER BY job_id`,
-      [value, isoTime(q.since), isoTime(q.until)]);
+      [value, isoTime(q.since), isoTime(q.until)],
+    );
     return rows.map((r) => ({ ...r, jobId: Number(r.jobId), runId: Number(r.runId) }));
   }
 
@@ -385,33 +490,50 @@ export class PostgresAuditLog implements AuditLog {
 
   verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): Promise<VerifyResult> {
     const pool = this.pool;
-    return verifyChain({
-      structureProblem: () => this.structureProblem(),
-      rows: () => this.iterateStored(),
-      textHashes: async () => new Set((await pool.query<{ sha256: string }>("SELECT sha256 FROM policy_texts")).rows.map((r) => r.sha256)),
-      agentPrs: async () => (await pool.query<AgentPr>("SELECT repo, pr, agent, created_at FROM agent_prs")).rows,
-      identities: async () => (await pool.query<{ repo: string; pr: number; agent: string }>("SELECT repo, pr, agent FROM pr_identities")).rows,
-      // The BudgetCounter's table, when it exists in this schema.
-      position: async (scope, repo, agent, pr) => {
-        const { rows } = await pool.query<{ position: number; week_position: number | null }>("SELECT position, week_position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $3 AND pr = $4", [scope, agent, repo, pr])
-          .catch(() => ({ rows: [] as Array<{ position: number; week_position: number | null }> }));
-        return rows[0] ? { position: rows[0].position, weekPosition: rows[0].week_position } : undefined;
+    return verifyChain(
+      {
+        structureProblem: () => this.structureProblem(),
+        rows: () => this.iterateStored(),
+        textHashes: async () => new Set((await pool.query<{ sha256: string }>("SELECT sha256 FROM policy_texts")).rows.map((r) => r.sha256)),
+        agentPrs: async () => (await pool.query<AgentPr>("SELECT repo, pr, agent, created_at FROM agent_prs")).rows,
+        identities: async () => (await pool.query<{ repo: string; pr: number; agent: string }>("SELECT repo, pr, agent FROM pr_identities")).rows,
+        // The BudgetCounter's table, when it exists in this schema.
+        position: async (scope, repo, agent, pr) => {
+          const { rows } = await pool
+            .query<{ position: number; week_position: number | null }>(
+              "SELECT position, week_position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $3 AND pr = $4",
+              [scope, agent, repo, pr],
+            )
+            .catch(() => ({ rows: [] as Array<{ position: number; week_position: number | null }> }));
+          return rows[0] ? { position: rows[0].position, weekPosition: rows[0].week_position } : undefined;
+        },
+        textProblem: async () => {
+          for await (const t of this.policyTexts())
+            if (sha256(t.text) !== t.sha256) return `policy text ${t.sha256.slice(0, 12)} was edited: its content does not match its hash`;
+          return undefined;
+        },
       },
-      textProblem: async () => {
-        for await (const t of this.policyTexts()) if (sha256(t.text) !== t.sha256) return `policy text ${t.sha256.slice(0, 12)} was edited: its content does not match its hash`;
-        return undefined;
-      },
-    }, opts);
+      opts,
+    );
   }
 
   /** Triggers, rules or columns Governor did not make: any of them can alter rows as they are written, unseen. */
   private async structureProblem(): Promise<string | undefined> {
-    const triggers = await this.pool.query<{ name: string }>(`SELECT tgname AS name FROM pg_trigger
-      WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relname = ANY($1) AND relnamespace = current_schema()::regnamespace)`, [TABLES]);
-    if (triggers.rows.length > 0) return `the database has triggers Governor never creates (${triggers.rows.map((t) => t.name).join(", ")}); they can alter rows as they are written`;
-    const rules = await this.pool.query<{ name: string }>("SELECT rulename AS name FROM pg_rules WHERE schemaname = current_schema() AND tablename = ANY($1)", [TABLES]);
-    if (rules.rows.length > 0) return `the database has rules Governor never creates (${rules.rows.map((r) => r.name).join(", ")}); they can rewrite rows as they are written`;
-    const columns = await this.pool.query<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'decisions'");
+    const triggers = await this.pool.query<{ name: string }>(
+      `SELECT tgname AS name FROM pg_trigger
+      WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relname = ANY($1) AND relnamespace = current_schema()::regnamespace)`,
+      [TABLES],
+    );
+    if (triggers.rows.length > 0)
+      return `the database has triggers Governor never creates (${triggers.rows.map((t) => t.name).join(", ")}); they can alter rows as they are written`;
+    const rules = await this.pool.query<{ name: string }>("SELECT rulename AS name FROM pg_rules WHERE schemaname = current_schema() AND tablename = ANY($1)", [
+      TABLES,
+    ]);
+    if (rules.rows.length > 0)
+      return `the database has rules Governor never creates (${rules.rows.map((r) => r.name).join(", ")}); they can rewrite rows as they are written`;
+    const columns = await this.pool.query<{ name: string }>(
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'decisions'",
+    );
     const extra = columns.rows.map((c) => c.name).filter((c) => !(COLUMNS as readonly string[]).includes(c));
     if (extra.length > 0) return `the decisions table has columns Governor never writes (${extra.join(", ")})`;
     return undefined;
@@ -431,14 +553,18 @@ export class PostgresAuditLog implements AuditLog {
       if (this.texts.size + found.length > 256) this.texts.clear();
       for (const t of found) (this.texts.set(t.sha256, t.text), page.set(t.sha256, t.text));
     }
-    return rows.map((row) => (row.input === null ? row : {
-      ...row,
-      input: hydrate(row.input, (sha) => {
-        const text = page.get(sha);
-        // A missing text is a damaged store, not something to paper over; verify names it too.
-        if (text === undefined) throw new Error(`the audit store has no policy text ${sha}: the database was damaged (run governor audit verify)`);
-        return text;
-      }),
-    }));
+    return rows.map((row) =>
+      row.input === null
+        ? row
+        : {
+            ...row,
+            input: hydrate(row.input, (sha) => {
+              const text = page.get(sha);
+              // A missing text is a damaged store, not something to paper over; verify names it too.
+              if (text === undefined) throw new Error(`the audit store has no policy text ${sha}: the database was damaged (run governor audit verify)`);
+              return text;
+            }),
+          },
+    );
   }
 }

@@ -54,18 +54,32 @@ export class PostgresBudgetCounter implements BudgetCounter {
   async reserve(r: Reservation): Promise<number> {
     return inContext("postgres", "reserve", async () => {
       // A reservation never changes once made, so one already there is read without the lock.
-      const existing = await this.pool.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $1 AND pr = $3", [r.scope, r.agent, r.pr]);
+      const existing = await this.pool.query<{ position: number }>(
+        "SELECT position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $1 AND pr = $3",
+        [r.scope, r.agent, r.pr],
+      );
       if (existing.rows[0]) return existing.rows[0].position;
       return await transaction(this.pool, async (client) => {
         await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockKey(r.scope, r.agent)]);
-        const again = await client.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $1 AND pr = $3", [r.scope, r.agent, r.pr]);
+        const again = await client.query<{ position: number }>(
+          "SELECT position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $1 AND pr = $3",
+          [r.scope, r.agent, r.pr],
+        );
         if (again.rows[0]) return again.rows[0].position;
         const at = r.at.getTime();
         // No upper bound: a PR opened earlier but reserved later still counts those reserved before it (a staggered burst).
-        const { rows } = await client.query<{ n: number }>("SELECT count(*)::integer AS n FROM budget_reservations WHERE scope = $1 AND agent = $2 AND NOT (repo = $1 AND pr = $3) AND at > $4",
-          [r.scope, r.agent, r.pr, at - r.windowMs]);
+        const { rows } = await client.query<{ n: number }>(
+          "SELECT count(*)::integer AS n FROM budget_reservations WHERE scope = $1 AND agent = $2 AND NOT (repo = $1 AND pr = $3) AND at > $4",
+          [r.scope, r.agent, r.pr, at - r.windowMs],
+        );
         const position = (rows[0]?.n ?? 0) + 1;
-        await client.query("INSERT INTO budget_reservations (scope, repo, agent, pr, at, position) VALUES ($1, $1, $2, $3, $4, $5)", [r.scope, r.agent, r.pr, at, position]);
+        await client.query("INSERT INTO budget_reservations (scope, repo, agent, pr, at, position) VALUES ($1, $1, $2, $3, $4, $5)", [
+          r.scope,
+          r.agent,
+          r.pr,
+          at,
+          position,
+        ]);
         return position;
       });
     });
@@ -76,44 +90,59 @@ export class PostgresBudgetCounter implements BudgetCounter {
     if (Number.isNaN(openedMs)) throw new Error(`cannot reserve a budget place: the PR's opening time ${JSON.stringify(q.openedAt)} is not a time`);
     const agents = [...new Set(q.agents)].sort();
     const scopes = [q.repo, ...(q.org === null ? [] : [orgScope(q.org)])];
-    return inContext("postgres", "reservePlaces", () => transaction(this.pool, async (client) => {
-      // Every (scope, agent) pair locked in one order, so two reservations never wait on each other.
-      for (const key of scopes.flatMap((scope) => agents.map((agent) => lockKey(scope, agent))).sort()) {
-        await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]);
-      }
-      const place = async (scope: string) => {
-        const out = { day: {} as Record<string, number>, week: {} as Record<string, number> };
-        for (const agent of agents) {
-          const known = await client.query<{ position: number; week_position: number | null }>(
-            "SELECT position, week_position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $3 AND pr = $4", [scope, agent, q.repo, q.pr]);
-          const row = known.rows[0];
-          if (row) {
-            out.day[agent] = row.position;
-            // A place reserved before weeks were counted has no week position; its day position stands in (as SQLite).
-            out.week[agent] = row.week_position ?? row.position;
-            continue;
-          }
-          const { rows } = await client.query<{ day: number; week: number }>(
-            "SELECT count(*) FILTER (WHERE at > $3)::integer AS day, count(*)::integer AS week FROM budget_reservations WHERE scope = $1 AND agent = $2 AND at > $4",
-            [scope, agent, openedMs - DAY_MS, openedMs - WEEK_MS]);
-          const position = (rows[0]?.day ?? 0) + 1;
-          const weekPosition = (rows[0]?.week ?? 0) + 1;
-          await client.query("INSERT INTO budget_reservations (scope, repo, agent, pr, at, position, week_position) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            [scope, q.repo, agent, q.pr, openedMs, position, weekPosition]);
-          out.day[agent] = position;
-          out.week[agent] = weekPosition;
+    return inContext("postgres", "reservePlaces", () =>
+      transaction(this.pool, async (client) => {
+        // Every (scope, agent) pair locked in one order, so two reservations never wait on each other.
+        for (const key of scopes.flatMap((scope) => agents.map((agent) => lockKey(scope, agent))).sort()) {
+          await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key]);
         }
-        return out;
-      };
-      const repo = await place(q.repo);
-      return { repo, org: q.org === null ? null : await place(orgScope(q.org)) };
-    }));
+        const place = async (scope: string) => {
+          const out = { day: {} as Record<string, number>, week: {} as Record<string, number> };
+          for (const agent of agents) {
+            const known = await client.query<{ position: number; week_position: number | null }>(
+              "SELECT position, week_position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $3 AND pr = $4",
+              [scope, agent, q.repo, q.pr],
+            );
+            const row = known.rows[0];
+            if (row) {
+              out.day[agent] = row.position;
+              // A place reserved before weeks were counted has no week position; its day position stands in (as SQLite).
+              out.week[agent] = row.week_position ?? row.position;
+              continue;
+            }
+            const { rows } = await client.query<{ day: number; week: number }>(
+              "SELECT count(*) FILTER (WHERE at > $3)::integer AS day, count(*)::integer AS week FROM budget_reservations WHERE scope = $1 AND agent = $2 AND at > $4",
+              [scope, agent, openedMs - DAY_MS, openedMs - WEEK_MS],
+            );
+            const position = (rows[0]?.day ?? 0) + 1;
+            const weekPosition = (rows[0]?.week ?? 0) + 1;
+            await client.query("INSERT INTO budget_reservations (scope, repo, agent, pr, at, position, week_position) VALUES ($1, $2, $3, $4, $5, $6, $7)", [
+              scope,
+              q.repo,
+              agent,
+              q.pr,
+              openedMs,
+              position,
+              weekPosition,
+            ]);
+            out.day[agent] = position;
+            out.week[agent] = weekPosition;
+          }
+          return out;
+        };
+        const repo = await place(q.repo);
+        return { repo, org: q.org === null ? null : await place(orgScope(q.org)) };
+      }),
+    );
   }
 
   async budgetPeaks(now: Date): Promise<Array<{ agent: string; scope: "repo" | "org"; prs: number }>> {
-    const { rows } = await this.pool.query<{ agent: string; kind: "repo" | "org"; prs: number }>(`SELECT agent, kind, max(n)::integer AS prs
+    const { rows } = await this.pool.query<{ agent: string; kind: "repo" | "org"; prs: number }>(
+      `SELECT agent, kind, max(n)::integer AS prs
       FROM (SELECT scope, agent, CASE WHEN left(scope, 4) = 'org:' THEN 'org' ELSE 'repo' END AS kind, count(*) AS n FROM budget_reservations WHERE at > $1 GROUP BY scope, agent) t
-      GROUP BY agent, kind ORDER BY agent, kind`, [now.getTime() - DAY_MS]);
+      GROUP BY agent, kind ORDER BY agent, kind`,
+      [now.getTime() - DAY_MS],
+    );
     return rows.map((r) => ({ agent: r.agent, scope: r.kind, prs: r.prs }));
   }
 }

@@ -29,7 +29,10 @@ export class PostgresCheckRunLeases implements CheckRunLeases {
   readonly kind = "postgres" as const;
   private writes = 0;
 
-  constructor(private readonly pool: pg.Pool, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   migrate(): Promise<MigrationReport> {
     return migrate(this.pool, "check_runs", LEDGER_MIGRATIONS);
@@ -37,16 +40,24 @@ export class PostgresCheckRunLeases implements CheckRunLeases {
 
   async open(key: string, owner: string): Promise<OpenCheckRuns> {
     const { rows } = await this.pool.query<{ check_run_id: string | null; owner: string; lease_expires_at: string }>(
-      "SELECT check_run_id, owner, lease_expires_at FROM check_run_leases WHERE key = $1 AND NOT closed ORDER BY token", [key]);
-    return viewOpenRuns(rows.map((r) => ({ checkRunId: r.check_run_id === null ? null : Number(r.check_run_id), owner: r.owner, leaseExpiresAt: Number(r.lease_expires_at) })), owner, this.now().getTime());
+      "SELECT check_run_id, owner, lease_expires_at FROM check_run_leases WHERE key = $1 AND NOT closed ORDER BY token",
+      [key],
+    );
+    return viewOpenRuns(
+      rows.map((r) => ({ checkRunId: r.check_run_id === null ? null : Number(r.check_run_id), owner: r.owner, leaseExpiresAt: Number(r.lease_expires_at) })),
+      owner,
+      this.now().getTime(),
+    );
   }
 
   async intend(key: string, owner: string, leaseMs: number): Promise<number> {
     return inContext("postgres", "intend", async () => {
       const now = this.now().getTime();
       if (++this.writes % 1000 === 0) await this.pool.query("DELETE FROM check_run_leases WHERE closed AND at < $1", [now - KEEP_CLOSED_MS]);
-      const { rows } = await this.pool.query<{ token: string }>("INSERT INTO check_run_leases (key, owner, lease_expires_at, at) VALUES ($1, $2, $3, $4) RETURNING token",
-        [key, owner, now + leaseMs, now]);
+      const { rows } = await this.pool.query<{ token: string }>(
+        "INSERT INTO check_run_leases (key, owner, lease_expires_at, at) VALUES ($1, $2, $3, $4) RETURNING token",
+        [key, owner, now + leaseMs, now],
+      );
       return Number(rows[0]?.token);
     });
   }
@@ -59,7 +70,10 @@ export class PostgresCheckRunLeases implements CheckRunLeases {
 
   async heartbeat(owner: string, leaseMs: number): Promise<number> {
     return inContext("postgres", "heartbeat", async () => {
-      const { rowCount } = await this.pool.query("UPDATE check_run_leases SET lease_expires_at = $2 WHERE owner = $1 AND NOT closed", [owner, this.now().getTime() + leaseMs]);
+      const { rowCount } = await this.pool.query("UPDATE check_run_leases SET lease_expires_at = $2 WHERE owner = $1 AND NOT closed", [
+        owner,
+        this.now().getTime() + leaseMs,
+      ]);
       return rowCount ?? 0;
     });
   }
@@ -72,8 +86,10 @@ export class PostgresCheckRunLeases implements CheckRunLeases {
 
   async resolved(key: string, owner: string): Promise<void> {
     return inContext("postgres", "resolved", async () => {
-      await this.pool.query("UPDATE check_run_leases SET closed = true WHERE key = $1 AND check_run_id IS NULL AND NOT closed AND (owner = $2 OR lease_expires_at <= $3)",
-        [key, owner, this.now().getTime()]);
+      await this.pool.query(
+        "UPDATE check_run_leases SET closed = true WHERE key = $1 AND check_run_id IS NULL AND NOT closed AND (owner = $2 OR lease_expires_at <= $3)",
+        [key, owner, this.now().getTime()],
+      );
     });
   }
 }

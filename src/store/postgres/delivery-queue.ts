@@ -57,7 +57,10 @@ const FINISHED = "('done', 'superseded', 'ignored', 'failed')";
 export class PostgresDeliveryQueue implements DeliveryQueue {
   readonly kind = "postgres" as const;
 
-  constructor(private readonly pool: pg.Pool, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   migrate(): Promise<MigrationReport> {
     return migrate(this.pool, "queue", QUEUE_MIGRATIONS);
@@ -67,9 +70,11 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     return inContext("postgres", "accept", async () => {
       const status: DeliveryStatus = d.relevance.evaluate ? "queued" : "ignored";
       const r = d.relevance;
-      const { rowCount } = await this.pool.query(`INSERT INTO delivery_queue (delivery_id, event, action, installation_id, pr_key, head_sha, payload, status, received_at, note)
+      const { rowCount } = await this.pool.query(
+        `INSERT INTO delivery_queue (delivery_id, event, action, installation_id, pr_key, head_sha, payload, status, received_at, note)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (delivery_id) DO NOTHING`,
-        [d.id, d.event, d.action, r.installationId, r.prKey, r.headSha, d.payload, status, this.now().getTime(), r.why ?? null]);
+        [d.id, d.event, d.action, r.installationId, r.prKey, r.headSha, d.payload, status, this.now().getTime(), r.why ?? null],
+      );
       return rowCount === 0 ? { status: "duplicate" } : { status: status === "queued" ? "queued" : "ignored" };
     });
   }
@@ -80,8 +85,13 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
       return await transaction(this.pool, async (client) => {
         await client.query("SELECT pg_advisory_xact_lock($1)", [CLAIM_LOCK]);
         const now = this.now().getTime();
-        await client.query("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= $1", [now]);
-        const leased = await client.query<{ pr_key: string | null; inst: string }>("SELECT pr_key, coalesce(installation_id, -1) AS inst FROM delivery_queue WHERE status = 'processing'");
+        await client.query(
+          "UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= $1",
+          [now],
+        );
+        const leased = await client.query<{ pr_key: string | null; inst: string }>(
+          "SELECT pr_key, coalesce(installation_id, -1) AS inst FROM delivery_queue WHERE status = 'processing'",
+        );
         const prKeys = new Set<string>();
         const perInstallation = new Map<number, number>();
         for (const l of leased.rows) {
@@ -89,28 +99,50 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
           perInstallation.set(Number(l.inst), (perInstallation.get(Number(l.inst)) ?? 0) + 1);
         }
         const { rows } = await client.query<{ seq: string; delivery_id: string; installation_id: string | null; pr_key: string | null }>(
-          "SELECT seq, delivery_id, installation_id, pr_key FROM delivery_queue WHERE status = 'queued' ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED", [req.max * 20 + 50]);
-        const candidates: Candidate[] = rows.map((r) => ({ seq: Number(r.seq), id: r.delivery_id, installationId: r.installation_id === null ? null : Number(r.installation_id), prKey: r.pr_key }));
+          "SELECT seq, delivery_id, installation_id, pr_key FROM delivery_queue WHERE status = 'queued' ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+          [req.max * 20 + 50],
+        );
+        const candidates: Candidate[] = rows.map((r) => ({
+          seq: Number(r.seq),
+          id: r.delivery_id,
+          installationId: r.installation_id === null ? null : Number(r.installation_id),
+          prKey: r.pr_key,
+        }));
         const picks = planClaim(candidates, { prKeys, perInstallation }, req.max, req.installationLimit);
         if (picks.length === 0) return [];
         const older = picks.filter((p) => p.supersedes);
         if (older.length > 0) {
-          await client.query(`UPDATE delivery_queue q SET status = 'superseded', finished_at = $4, note = 'superseded by delivery ' || s.id
+          await client.query(
+            `UPDATE delivery_queue q SET status = 'superseded', finished_at = $4, note = 'superseded by delivery ' || s.id
             FROM unnest($1::text[], $2::bigint[], $3::text[]) AS s(pr_key, seq, id) WHERE q.pr_key = s.pr_key AND q.status = 'queued' AND q.seq < s.seq`,
-            [older.map((p) => p.pick.prKey), older.map((p) => p.pick.seq), older.map((p) => p.pick.id), now]);
+            [older.map((p) => p.pick.prKey), older.map((p) => p.pick.seq), older.map((p) => p.pick.id), now],
+          );
         }
         const expiresAt = now + req.leaseMs;
-        const claimed = await client.query<Row>(`UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3
+        const claimed = await client.query<Row>(
+          `UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3
           WHERE seq = ANY($1::bigint[]) RETURNING seq, delivery_id, event, payload, installation_id, pr_key, head_sha, attempts`,
-          [picks.map((p) => p.pick.seq), req.owner, expiresAt]);
+          [picks.map((p) => p.pick.seq), req.owner, expiresAt],
+        );
         const bySeq = new Map(claimed.rows.map((r) => [Number(r.seq), r]));
         const lease: Lease = { owner: req.owner, expiresAt: new Date(expiresAt) };
         return picks.flatMap(({ pick }) => {
           const r = bySeq.get(pick.seq);
-          return r ? [{
-            seq: Number(r.seq), id: r.delivery_id, event: r.event, payload: r.payload, installationId: r.installation_id === null ? null : Number(r.installation_id),
-            prKey: r.pr_key, headSha: r.head_sha, attempts: r.attempts, lease: { ...lease },
-          }] : [];
+          return r
+            ? [
+                {
+                  seq: Number(r.seq),
+                  id: r.delivery_id,
+                  event: r.event,
+                  payload: r.payload,
+                  installationId: r.installation_id === null ? null : Number(r.installation_id),
+                  prKey: r.pr_key,
+                  headSha: r.head_sha,
+                  attempts: r.attempts,
+                  lease: { ...lease },
+                },
+              ]
+            : [];
         });
       });
     });
@@ -119,30 +151,42 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   async heartbeat(owner: string, ids: readonly string[], leaseMs: number): Promise<string[]> {
     return inContext("postgres", "heartbeat", async () => {
       if (ids.length === 0) return [];
-      const { rows } = await this.pool.query<{ delivery_id: string }>(`UPDATE delivery_queue SET lease_expires_at = $3
-        WHERE status = 'processing' AND lease_owner = $1 AND delivery_id = ANY($2::text[]) RETURNING delivery_id`, [owner, [...ids], this.now().getTime() + leaseMs]);
+      const { rows } = await this.pool.query<{ delivery_id: string }>(
+        `UPDATE delivery_queue SET lease_expires_at = $3
+        WHERE status = 'processing' AND lease_owner = $1 AND delivery_id = ANY($2::text[]) RETURNING delivery_id`,
+        [owner, [...ids], this.now().getTime() + leaseMs],
+      );
       return rows.map((r) => r.delivery_id);
     });
   }
 
   async finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean> {
     return inContext("postgres", "finish", async () => {
-      const { rowCount } = await this.pool.query(`UPDATE delivery_queue SET status = $3, finished_at = $4, note = $5, lease_owner = NULL, lease_expires_at = NULL
-        WHERE delivery_id = $1 AND status = 'processing' AND lease_owner = $2`, [id, owner, status, status === "queued" ? null : this.now().getTime(), note ?? null]);
+      const { rowCount } = await this.pool.query(
+        `UPDATE delivery_queue SET status = $3, finished_at = $4, note = $5, lease_owner = NULL, lease_expires_at = NULL
+        WHERE delivery_id = $1 AND status = 'processing' AND lease_owner = $2`,
+        [id, owner, status, status === "queued" ? null : this.now().getTime(), note ?? null],
+      );
       return rowCount === 1;
     });
   }
 
   async reclaimExpired(): Promise<number> {
     return inContext("postgres", "reclaimExpired", async () => {
-      const { rowCount } = await this.pool.query("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= $1", [this.now().getTime()]);
+      const { rowCount } = await this.pool.query(
+        "UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= $1",
+        [this.now().getTime()],
+      );
       return rowCount ?? 0;
     });
   }
 
   async releaseOwn(owner: string): Promise<number> {
     return inContext("postgres", "releaseOwn", async () => {
-      const { rowCount } = await this.pool.query("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_owner = $1", [owner]);
+      const { rowCount } = await this.pool.query(
+        "UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_owner = $1",
+        [owner],
+      );
       return rowCount ?? 0;
     });
   }
@@ -160,15 +204,27 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   }
 
   async statusOf(id: string): Promise<{ status: DeliveryStatus; note: string | null; attempts: number; lease: Lease | null } | undefined> {
-    const { rows } = await this.pool.query<{ status: DeliveryStatus; note: string | null; attempts: number; lease_owner: string | null; lease_expires_at: string | null }>(
-      "SELECT status, note, attempts, lease_owner, lease_expires_at FROM delivery_queue WHERE delivery_id = $1", [id]);
+    const { rows } = await this.pool.query<{
+      status: DeliveryStatus;
+      note: string | null;
+      attempts: number;
+      lease_owner: string | null;
+      lease_expires_at: string | null;
+    }>("SELECT status, note, attempts, lease_owner, lease_expires_at FROM delivery_queue WHERE delivery_id = $1", [id]);
     const r = rows[0];
     if (!r) return undefined;
-    return { status: r.status, note: r.note, attempts: r.attempts, lease: r.lease_owner && r.lease_expires_at ? { owner: r.lease_owner, expiresAt: new Date(Number(r.lease_expires_at)) } : null };
+    return {
+      status: r.status,
+      note: r.note,
+      attempts: r.attempts,
+      lease: r.lease_owner && r.lease_expires_at ? { owner: r.lease_owner, expiresAt: new Date(Number(r.lease_expires_at)) } : null,
+    };
   }
 
   async prune(before: Date): Promise<number> {
-    const { rowCount } = await this.pool.query(`DELETE FROM delivery_queue WHERE status IN ${FINISHED} AND coalesce(finished_at, received_at) < $1`, [before.getTime()]);
+    const { rowCount } = await this.pool.query(`DELETE FROM delivery_queue WHERE status IN ${FINISHED} AND coalesce(finished_at, received_at) < $1`, [
+      before.getTime(),
+    ]);
     return rowCount ?? 0;
   }
 }

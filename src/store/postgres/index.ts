@@ -36,7 +36,8 @@ export function openPostgresStores(url: string, opts: PostgresOptions = {}): Pos
     throw new StoreError(`schema ${JSON.stringify(opts.schema)} is not a plain lower-case identifier`, "postgres", "open");
   }
   const pool = new pg.Pool({
-    connectionString: url, max: opts.max ?? 10,
+    connectionString: url,
+    max: opts.max ?? 10,
     ...(opts.schema !== undefined ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   // Without a listener an idle connection's error would take the process down.
@@ -47,13 +48,18 @@ export function openPostgresStores(url: string, opts: PostgresOptions = {}): Pos
   const checkRuns = new PostgresCheckRunLeases(pool, now);
   const budget = new PostgresBudgetCounter(pool);
   const lockPool = new pg.Pool({
-    connectionString: url, max: opts.lockConnections ?? 10,
+    connectionString: url,
+    max: opts.lockConnections ?? 10,
     ...(opts.schema !== undefined ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   lockPool.on("error", (error) => opts.onError?.(error));
   const locks = new PostgresCommitLocks(lockPool);
   return {
-    audit, queue, checkRuns, budget, locks,
+    audit,
+    queue,
+    checkRuns,
+    budget,
+    locks,
     async migrate() {
       return [await audit.migrate(), await queue.migrate(), await checkRuns.migrate(), await budget.migrate()];
     },

@@ -25,7 +25,12 @@ export async function migrate(pool: pg.Pool, store: string, steps: readonly Migr
     const { rows } = await client.query<{ v: number | null }>("SELECT max(version) AS v FROM governor_migrations WHERE store = $1", [store]);
     const from = rows[0]?.v ?? 0;
     if (from > steps.length) {
-      throw new StoreSchemaError(`the ${store} schema in PostgreSQL is at version ${from}, newer than this Governor understands (${steps.length}); upgrade Governor rather than risk the data`, store, from, steps.length);
+      throw new StoreSchemaError(
+        `the ${store} schema in PostgreSQL is at version ${from}, newer than this Governor understands (${steps.length}); upgrade Governor rather than risk the data`,
+        store,
+        from,
+        steps.length,
+      );
     }
     const applied: string[] = [];
     for (let v = from; v < steps.length; v++) {

@@ -9,13 +9,29 @@ import { agentPrOf, importProblem, reservationsOf } from "../chain.js";
 import { ChainImportError } from "../errors.js";
 import type { Override } from "../../policy/change.js";
 import { sha256 } from "../policy-refs.js";
-import type { Appended, AuditEntry, AuditFilters, AuditLog, AuditRecord, MigrationReport, RecordedJob, Reevaluation, StoredPolicyText, VerifyResult, WorkflowJob } from "../ports.js";
+import type {
+  Appended,
+  AuditEntry,
+  AuditFilters,
+  AuditLog,
+  AuditRecord,
+  MigrationReport,
+  RecordedJob,
+  Reevaluation,
+  StoredPolicyText,
+  VerifyResult,
+  WorkflowJob,
+} from "../ports.js";
 
-const COLUMNS = "id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
+const COLUMNS =
+  "id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
 const PAGE = 1000;
 
 const report = (r: { from: number; to: number }): MigrationReport => ({
-  store: "audit", from: r.from, to: r.to, applied: Array.from({ length: r.to - r.from }, (_, i) => `audit schema version ${r.from + i + 1}`),
+  store: "audit",
+  from: r.from,
+  to: r.to,
+  applied: Array.from({ length: r.to - r.from }, (_, i) => `audit schema version ${r.from + i + 1}`),
 });
 
 /** WHERE clauses for the filters, as AuditStore reads them. */
@@ -65,26 +81,31 @@ export class SqliteAuditLog implements AuditLog {
     const insertIdentity = this.db.prepare("INSERT OR IGNORE INTO pr_identities (repo, pr, agent, first_row) VALUES (?, ?, ?, ?)");
     const releaseIdentity = this.db.prepare("DELETE FROM pr_identities WHERE repo = ? AND pr = ?");
     const head = this.db.prepare("SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1");
-    const insertPlace = this.db.prepare("INSERT OR IGNORE INTO agent_budget_places (scope, repo, agent, pr, opened_at, position, week_position) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    this.db.transaction(() => {
-      const problem = importProblem(rows, head.get() as Appended | undefined);
-      if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "sqlite", problem.id);
-      for (const t of texts) {
-        if (sha256(t.text) !== t.sha256) throw new ChainImportError(`cannot import: policy text ${t.sha256.slice(0, 12)} does not match its hash`, "sqlite", 0);
-        insertText.run(t.sha256, t.text);
-      }
-      for (const row of rows) {
-        insertRow.run(row);
-        const entry = agentPrOf(row);
-        if (entry) insertPr.run(entry.repo, entry.pr, entry.agent, entry.created_at);
-        // The budget places the rows were decided with, so verify's position check holds on the copy.
-        for (const r of reservationsOf(row)) insertPlace.run(r.scope, r.repo, r.agent, r.pr, r.openedAt, r.position, r.weekPosition);
-        // Sticky identities follow from the rows, as the store writes them (verify rebuilds them the same way).
-        const identity = identityEffect(row);
-        if (identity.release) releaseIdentity.run(row.repo, row.pr);
-        else for (const agent of identity.agents) insertIdentity.run(row.repo, row.pr, agent, row.id);
-      }
-    }).immediate();
+    const insertPlace = this.db.prepare(
+      "INSERT OR IGNORE INTO agent_budget_places (scope, repo, agent, pr, opened_at, position, week_position) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.db
+      .transaction(() => {
+        const problem = importProblem(rows, head.get() as Appended | undefined);
+        if (problem) throw new ChainImportError(`cannot import: ${problem.problem}`, "sqlite", problem.id);
+        for (const t of texts) {
+          if (sha256(t.text) !== t.sha256)
+            throw new ChainImportError(`cannot import: policy text ${t.sha256.slice(0, 12)} does not match its hash`, "sqlite", 0);
+          insertText.run(t.sha256, t.text);
+        }
+        for (const row of rows) {
+          insertRow.run(row);
+          const entry = agentPrOf(row);
+          if (entry) insertPr.run(entry.repo, entry.pr, entry.agent, entry.created_at);
+          // The budget places the rows were decided with, so verify's position check holds on the copy.
+          for (const r of reservationsOf(row)) insertPlace.run(r.scope, r.repo, r.agent, r.pr, r.openedAt, r.position, r.weekPosition);
+          // Sticky identities follow from the rows, as the store writes them (verify rebuilds them the same way).
+          const identity = identityEffect(row);
+          if (identity.release) releaseIdentity.run(row.repo, row.pr);
+          else for (const agent of identity.agents) insertIdentity.run(row.repo, row.pr, agent, row.id);
+        }
+      })
+      .immediate();
   }
 
   async get(id: number): Promise<AuditRecord | undefined> {
@@ -101,7 +122,9 @@ export class SqliteAuditLog implements AuditLog {
       const params: Record<string, string | number> = {};
       const clauses = where(filters, params);
       clauses.push("id > @last");
-      const rows = this.db.prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`).all({ ...params, last, page: Math.min(PAGE, left) }) as AuditRecord[];
+      const rows = this.db
+        .prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`)
+        .all({ ...params, last, page: Math.min(PAGE, left) }) as AuditRecord[];
       yield* rows.map((row) => this.hydrate(row));
       if (rows.length < PAGE) return;
       left -= rows.length;
@@ -138,9 +161,11 @@ export class SqliteAuditLog implements AuditLog {
       const params: Record<string, string | number> = {};
       const window = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) }, params);
       const outer = where({ ...filters, since: undefined, until: undefined }, params);
-      if (after) (outer.push("(repo > @afterRepo OR (repo = @afterRepo AND pr > @afterPr))"), (params["afterRepo"] = after.repo), (params["afterPr"] = after.pr));
+      if (after)
+        (outer.push("(repo > @afterRepo OR (repo = @afterRepo AND pr > @afterPr))"), (params["afterRepo"] = after.repo), (params["afterPr"] = after.pr));
       const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
-      const rows = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT @page`)
+      const rows = this.db
+        .prepare(`SELECT ${COLUMNS} FROM decisions WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT @page`)
         .all({ ...params, page: Math.min(PAGE, left) }) as AuditRecord[];
       yield* rows.map((row) => this.hydrate(row));
       if (rows.length < PAGE) return;

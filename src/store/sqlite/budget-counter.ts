@@ -29,12 +29,17 @@ export class SqliteBudgetCounter implements BudgetCounter {
   readonly migrated: MigrationReport;
   private readonly statements;
 
-  constructor(private readonly db: Database.Database, private readonly store: AuditStore) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly store: AuditStore,
+  ) {
     this.migrated = migrateSqlite(db, "budget", SQLITE_BUDGET_MIGRATIONS);
     this.statements = {
       find: db.prepare("SELECT position FROM agent_budget_places WHERE scope = ? AND agent = ? AND repo = ? AND pr = ?"),
       // No upper bound: a PR opened earlier but reserved later still counts those reserved before it (a staggered burst).
-      count: db.prepare("SELECT count(*) AS n FROM agent_budget_places WHERE scope = @scope AND agent = @agent AND NOT (repo = @scope AND pr = @pr) AND opened_at > @since"),
+      count: db.prepare(
+        "SELECT count(*) AS n FROM agent_budget_places WHERE scope = @scope AND agent = @agent AND NOT (repo = @scope AND pr = @pr) AND opened_at > @since",
+      ),
       // A place of this generic kind is its scope's own (repo = scope), as places of the repository scope are.
       insert: db.prepare("INSERT INTO agent_budget_places (scope, repo, agent, pr, opened_at, position) VALUES (@scope, @scope, @agent, @pr, @at, @position)"),
     };
@@ -46,15 +51,17 @@ export class SqliteBudgetCounter implements BudgetCounter {
 
   async reserve(r: Reservation): Promise<number> {
     const s = this.statements;
-    return this.db.transaction(() => {
-      const existing = s.find.get(r.scope, r.agent, r.scope, r.pr) as { position: number } | undefined;
-      if (existing) return existing.position;
-      const at = r.at.getTime();
-      const since = new Date(at - r.windowMs).toISOString();
-      const position = (s.count.get({ scope: r.scope, agent: r.agent, pr: r.pr, since }) as { n: number }).n + 1;
-      s.insert.run({ scope: r.scope, agent: r.agent, pr: r.pr, at: r.at.toISOString(), position });
-      return position;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const existing = s.find.get(r.scope, r.agent, r.scope, r.pr) as { position: number } | undefined;
+        if (existing) return existing.position;
+        const at = r.at.getTime();
+        const since = new Date(at - r.windowMs).toISOString();
+        const position = (s.count.get({ scope: r.scope, agent: r.agent, pr: r.pr, since }) as { n: number }).n + 1;
+        s.insert.run({ scope: r.scope, agent: r.agent, pr: r.pr, at: r.at.toISOString(), position });
+        return position;
+      })
+      .immediate();
   }
 
   async reservePlaces(q: { repo: string; org: string | null; agents: readonly string[]; pr: number; openedAt: string }): Promise<BudgetPlaces> {

@@ -29,7 +29,10 @@ export class SqliteCheckRunLeases implements CheckRunLeases {
   private readonly statements;
   private writes = 0;
 
-  constructor(private readonly db: Database.Database, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.migrated = migrateSqlite(db, "check_runs", SQLITE_LEDGER_MIGRATIONS);
     this.statements = {
       open: db.prepare("SELECT check_run_id, owner, lease_expires_at FROM check_run_leases WHERE key = ? AND closed = 0 ORDER BY token"),
@@ -37,7 +40,9 @@ export class SqliteCheckRunLeases implements CheckRunLeases {
       started: db.prepare("UPDATE check_run_leases SET check_run_id = ? WHERE token = ?"),
       heartbeat: db.prepare("UPDATE check_run_leases SET lease_expires_at = ? WHERE owner = ? AND closed = 0"),
       closed: db.prepare("UPDATE check_run_leases SET closed = 1 WHERE key = ? AND check_run_id = ?"),
-      resolved: db.prepare("UPDATE check_run_leases SET closed = 1 WHERE key = @key AND check_run_id IS NULL AND closed = 0 AND (owner = @owner OR lease_expires_at <= @now)"),
+      resolved: db.prepare(
+        "UPDATE check_run_leases SET closed = 1 WHERE key = @key AND check_run_id IS NULL AND closed = 0 AND (owner = @owner OR lease_expires_at <= @now)",
+      ),
       prune: db.prepare("DELETE FROM check_run_leases WHERE closed = 1 AND at < ?"),
     };
   }
@@ -48,7 +53,11 @@ export class SqliteCheckRunLeases implements CheckRunLeases {
 
   async open(key: string, owner: string): Promise<OpenCheckRuns> {
     const rows = this.statements.open.all(key) as Array<{ check_run_id: number | null; owner: string; lease_expires_at: number }>;
-    return viewOpenRuns(rows.map((r) => ({ checkRunId: r.check_run_id, owner: r.owner, leaseExpiresAt: r.lease_expires_at })), owner, this.now().getTime());
+    return viewOpenRuns(
+      rows.map((r) => ({ checkRunId: r.check_run_id, owner: r.owner, leaseExpiresAt: r.lease_expires_at })),
+      owner,
+      this.now().getTime(),
+    );
   }
 
   async intend(key: string, owner: string, leaseMs: number): Promise<number> {

@@ -52,16 +52,28 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   /** What opening did to the schema (SQLite stores migrate when constructed, as src/server/inbox.ts does). */
   readonly migrated: MigrationReport;
 
-  constructor(private readonly db: Database.Database, private readonly now: () => Date = () => new Date()) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.migrated = migrateSqlite(db, "queue", SQLITE_QUEUE_MIGRATIONS);
     this.statements = {
-      insert: db.prepare(`INSERT OR IGNORE INTO delivery_queue (delivery_id, event, action, installation_id, pr_key, head_sha, payload, status, received_at, note)
+      insert:
+        db.prepare(`INSERT OR IGNORE INTO delivery_queue (delivery_id, event, action, installation_id, pr_key, head_sha, payload, status, received_at, note)
         VALUES (@id, @event, @action, @installationId, @prKey, @headSha, @payload, @status, @at, @note)`),
-      reclaim: db.prepare("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= ?"),
+      reclaim: db.prepare(
+        "UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= ?",
+      ),
       leased: db.prepare("SELECT pr_key, coalesce(installation_id, -1) AS inst FROM delivery_queue WHERE status = 'processing'"),
-      queued: db.prepare("SELECT seq, delivery_id, event, payload, installation_id, pr_key, head_sha, attempts FROM delivery_queue WHERE status = 'queued' ORDER BY seq LIMIT ?"),
-      supersede: db.prepare("UPDATE delivery_queue SET status = 'superseded', finished_at = @at, note = @note WHERE pr_key = @prKey AND status = 'queued' AND seq < @seq"),
-      lease: db.prepare("UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires WHERE seq = @seq"),
+      queued: db.prepare(
+        "SELECT seq, delivery_id, event, payload, installation_id, pr_key, head_sha, attempts FROM delivery_queue WHERE status = 'queued' ORDER BY seq LIMIT ?",
+      ),
+      supersede: db.prepare(
+        "UPDATE delivery_queue SET status = 'superseded', finished_at = @at, note = @note WHERE pr_key = @prKey AND status = 'queued' AND seq < @seq",
+      ),
+      lease: db.prepare(
+        "UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires WHERE seq = @seq",
+      ),
       heartbeat: db.prepare("UPDATE delivery_queue SET lease_expires_at = @expires WHERE status = 'processing' AND lease_owner = @owner AND delivery_id = @id"),
       finish: db.prepare(`UPDATE delivery_queue SET status = @status, finished_at = @at, note = @note, lease_owner = NULL, lease_expires_at = NULL
         WHERE delivery_id = @id AND status = 'processing' AND lease_owner = @owner`),
@@ -76,8 +88,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const status: DeliveryStatus = d.relevance.evaluate ? "queued" : "ignored";
     const r = d.relevance;
     const info = this.statements.insert.run({
-      id: d.id, event: d.event, action: d.action, installationId: r.installationId, prKey: r.prKey, headSha: r.headSha,
-      payload: d.payload, status, at: this.now().getTime(), note: r.why ?? null,
+      id: d.id,
+      event: d.event,
+      action: d.action,
+      installationId: r.installationId,
+      prKey: r.prKey,
+      headSha: r.headSha,
+      payload: d.payload,
+      status,
+      at: this.now().getTime(),
+      note: r.why ?? null,
     });
     return info.changes === 0 ? { status: "duplicate" } : { status: status === "queued" ? "queued" : "ignored" };
   }
@@ -85,26 +105,35 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   async claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
     if (req.max <= 0) return [];
     const s = this.statements;
-    return this.db.transaction(() => {
-      const now = this.now().getTime();
-      s.reclaim.run(now);
-      const prKeys = new Set<string>();
-      const perInstallation = new Map<number, number>();
-      for (const l of s.leased.all() as Array<{ pr_key: string | null; inst: number }>) {
-        if (l.pr_key) prKeys.add(l.pr_key);
-        perInstallation.set(l.inst, (perInstallation.get(l.inst) ?? 0) + 1);
-      }
-      const rows = (s.queued.all(req.max * 20 + 50) as Row[]).map((r) => ({ ...r, id: r.delivery_id, installationId: r.installation_id, prKey: r.pr_key }));
-      const expiresAt = now + req.leaseMs;
-      return planClaim(rows, { prKeys, perInstallation }, req.max, req.installationLimit).map(({ pick, supersedes }): ClaimedDelivery => {
-        if (supersedes) s.supersede.run({ prKey: pick.prKey, seq: pick.seq, at: now, note: `superseded by delivery ${pick.id}` });
-        s.lease.run({ seq: pick.seq, owner: req.owner, expires: expiresAt });
-        return {
-          seq: pick.seq, id: pick.id, event: pick.event, payload: pick.payload, installationId: pick.installationId, prKey: pick.prKey,
-          headSha: pick.head_sha, attempts: pick.attempts + 1, lease: { owner: req.owner, expiresAt: new Date(expiresAt) },
-        };
-      });
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const now = this.now().getTime();
+        s.reclaim.run(now);
+        const prKeys = new Set<string>();
+        const perInstallation = new Map<number, number>();
+        for (const l of s.leased.all() as Array<{ pr_key: string | null; inst: number }>) {
+          if (l.pr_key) prKeys.add(l.pr_key);
+          perInstallation.set(l.inst, (perInstallation.get(l.inst) ?? 0) + 1);
+        }
+        const rows = (s.queued.all(req.max * 20 + 50) as Row[]).map((r) => ({ ...r, id: r.delivery_id, installationId: r.installation_id, prKey: r.pr_key }));
+        const expiresAt = now + req.leaseMs;
+        return planClaim(rows, { prKeys, perInstallation }, req.max, req.installationLimit).map(({ pick, supersedes }): ClaimedDelivery => {
+          if (supersedes) s.supersede.run({ prKey: pick.prKey, seq: pick.seq, at: now, note: `superseded by delivery ${pick.id}` });
+          s.lease.run({ seq: pick.seq, owner: req.owner, expires: expiresAt });
+          return {
+            seq: pick.seq,
+            id: pick.id,
+            event: pick.event,
+            payload: pick.payload,
+            installationId: pick.installationId,
+            prKey: pick.prKey,
+            headSha: pick.head_sha,
+            attempts: pick.attempts + 1,
+            lease: { owner: req.owner, expiresAt: new Date(expiresAt) },
+          };
+        });
+      })
+      .immediate();
   }
 
   async heartbeat(owner: string, ids: readonly string[], leaseMs: number): Promise<string[]> {
@@ -121,7 +150,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   async releaseOwn(owner: string): Promise<number> {
-    return this.db.prepare("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_owner = ?").run(owner).changes;
+    return this.db
+      .prepare("UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_owner = ?")
+      .run(owner).changes;
   }
 
   async depth(): Promise<number> {
@@ -130,7 +161,8 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
 
   async counts(): Promise<Record<DeliveryStatus, number>> {
     const out: Record<DeliveryStatus, number> = { queued: 0, processing: 0, done: 0, superseded: 0, failed: 0, ignored: 0 };
-    for (const row of this.db.prepare("SELECT status, count(*) AS n FROM delivery_queue GROUP BY status").all() as Array<{ status: DeliveryStatus; n: number }>) out[row.status] = row.n;
+    for (const row of this.db.prepare("SELECT status, count(*) AS n FROM delivery_queue GROUP BY status").all() as Array<{ status: DeliveryStatus; n: number }>)
+      out[row.status] = row.n;
     return out;
   }
 
@@ -138,11 +170,20 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     const r = this.db.prepare("SELECT status, note, attempts, lease_owner, lease_expires_at FROM delivery_queue WHERE delivery_id = ?").get(id) as
       { status: DeliveryStatus; note: string | null; attempts: number; lease_owner: string | null; lease_expires_at: number | null } | undefined;
     if (!r) return undefined;
-    return { status: r.status, note: r.note, attempts: r.attempts, lease: r.lease_owner && r.lease_expires_at !== null ? { owner: r.lease_owner, expiresAt: new Date(r.lease_expires_at) } : null };
+    return {
+      status: r.status,
+      note: r.note,
+      attempts: r.attempts,
+      lease: r.lease_owner && r.lease_expires_at !== null ? { owner: r.lease_owner, expiresAt: new Date(r.lease_expires_at) } : null,
+    };
   }
 
   async prune(before: Date): Promise<number> {
-    return this.db.prepare(`DELETE FROM delivery_queue WHERE status IN ('done', 'superseded', 'ignored', 'failed')
-      AND coalesce(finished_at, received_at) < ?`).run(before.getTime()).changes;
+    return this.db
+      .prepare(
+        `DELETE FROM delivery_queue WHERE status IN ('done', 'superseded', 'ignored', 'failed')
+      AND coalesce(finished_at, received_at) < ?`,
+      )
+      .run(before.getTime()).changes;
   }
 }

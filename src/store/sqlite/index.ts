@@ -29,7 +29,10 @@ export function openSqliteStores(path: string, opts: { now?: () => Date } = {}):
     const checkRuns = new SqliteCheckRunLeases(db, opts.now);
     const budget = new SqliteBudgetCounter(db, log.store);
     return {
-      audit: log, queue, checkRuns, budget,
+      audit: log,
+      queue,
+      checkRuns,
+      budget,
       migrations: [migration, queue.migrated, checkRuns.migrated, budget.migrated],
       async close() {
         db.close();

@@ -17,7 +17,12 @@ export function migrateSqlite(db: Database.Database, store: string, steps: reado
   const record = db.prepare("INSERT INTO governor_migrations (store, version, name, applied_at) VALUES (?, ?, ?, ?)");
   const from = (version.get(store) as { v: number }).v;
   if (from > steps.length) {
-    throw new StoreSchemaError(`the ${store} schema in this SQLite file is at version ${from}, newer than this Governor understands (${steps.length}); upgrade Governor rather than risk the data`, store, from, steps.length);
+    throw new StoreSchemaError(
+      `the ${store} schema in this SQLite file is at version ${from}, newer than this Governor understands (${steps.length}); upgrade Governor rather than risk the data`,
+      store,
+      from,
+      steps.length,
+    );
   }
   const applied: string[] = [];
   for (let v = from; v < steps.length; v++) {
