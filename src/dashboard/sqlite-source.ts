@@ -9,8 +9,12 @@ import {
   type DecisionListItem,
   decodeCursor,
   encodeCursor,
+  OBSERVE_SQL,
   type Outcome,
+  OVERRIDE_SQL,
+  type OverrideItem,
   type Page,
+  withOverride,
   type PageRequest,
   type VerifyStatus,
 } from "./source.js";
@@ -28,6 +32,7 @@ function clauses(f: DecisionFilters, params: Params): string[] {
   if (f.repo !== undefined) (out.push("repo = @repo"), (params["repo"] = f.repo));
   if (f.agent !== undefined) (out.push("agent = @agent"), (params["agent"] = f.agent));
   if (f.outcome !== undefined) (out.push("outcome = @outcome"), (params["outcome"] = f.outcome));
+  if (f.mode !== undefined) out.push(f.mode === "observe" ? OBSERVE_SQL : `NOT ${OBSERVE_SQL}`);
   if (f.since !== undefined) (out.push("recorded_at >= @since"), (params["since"] = f.since));
   if (f.until !== undefined) (out.push("recorded_at < @until"), (params["until"] = f.until));
   return out;
@@ -49,21 +54,26 @@ export class SqliteAuditSource implements AuditSource {
     return this.keyset(filters, page, []);
   }
 
-  async overrides(filters: DecisionFilters, page: PageRequest): Promise<Page<DecisionListItem>> {
-    // No override mechanism exists yet; a decision that carries a rule named override… is what one will look like.
-    return this.keyset(filters, page, ["EXISTS (SELECT 1 FROM json_each(decision, '$.rules') r WHERE json_extract(r.value, '$.id') LIKE 'override%')"]);
+  async overrides(filters: DecisionFilters, page: PageRequest): Promise<Page<OverrideItem>> {
+    const result = this.keyset<DecisionListItem & { override: string | null }>(
+      filters,
+      page,
+      [OVERRIDE_SQL],
+      ", json_extract(decision, '$.override') AS override",
+    );
+    return { next: result.next, items: result.items.map(withOverride) };
   }
 
   /**
    * Newest first from the cursor: the ids are chosen in an inner query over indexes only (id, and repo/time when
    * filtered), then only those rows are read. An offset would read every skipped row; this reads one page.
    */
-  private keyset(filters: DecisionFilters, page: PageRequest, extra: string[]): Page<DecisionListItem> {
+  private keyset<T extends DecisionListItem = DecisionListItem>(filters: DecisionFilters, page: PageRequest, extra: string[], columns = ""): Page<T> {
     const params: Params = { limit: page.limit + 1 };
     const where = [...clauses(filters, params), ...extra];
     if (page.cursor) (where.push("id < @cursor"), (params["cursor"] = decodeCursor(page.cursor)));
     const inner = `SELECT id FROM decisions ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT @limit`;
-    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM decisions WHERE id IN (${inner}) ORDER BY id DESC`).all(params) as DecisionListItem[];
+    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS}${columns} FROM decisions WHERE id IN (${inner}) ORDER BY id DESC`).all(params) as T[];
     const more = rows.length > page.limit;
     const items = more ? rows.slice(0, page.limit) : rows;
     return { items, next: more && items.length ? encodeCursor(items[items.length - 1]!.id) : null };

@@ -4,7 +4,16 @@ import type { ReplayResult } from "../audit/replay.js";
 import type { AuditRow } from "../audit/store.js";
 import { html, jsonForScript, Safe, safeUrl, type Value } from "./html.js";
 import { outcomeBadge, page, type Viewer } from "./layout.js";
-import { type AgentDay, type BudgetLine, type DecisionFilters, type DecisionListItem, OUTCOMES, type Page, type VerifyStatus } from "./source.js";
+import {
+  type AgentDay,
+  type BudgetLine,
+  type DecisionFilters,
+  type DecisionListItem,
+  OUTCOMES,
+  type OverrideItem,
+  type Page,
+  type VerifyStatus,
+} from "./source.js";
 import { decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
 import { StoredDecisionSchema } from "../policy/decision.js";
 import type { LimitLike } from "../report/phrases.js";
@@ -93,6 +102,7 @@ export interface FilterForm {
   repo?: string;
   agent?: string;
   outcome?: string;
+  mode?: string;
   since?: string;
   until?: string;
 }
@@ -108,6 +118,13 @@ function filterForm(action: string, form: FilterForm): Safe {
       >Outcome<select id="f-outcome" name="outcome">
         <option value="">any</option>
         ${OUTCOMES.map((o) => html`<option value="${o}" ${form.outcome === o ? new Safe(" selected") : ""}>${o.replace(/_/g, " ")}</option>`)}
+      </select></label
+    >
+    <label for="f-mode"
+      >Mode<select id="f-mode" name="mode">
+        <option value="">any</option>
+        <option value="enforce" ${form.mode === "enforce" ? new Safe(" selected") : ""}>enforce only</option>
+        <option value="observe" ${form.mode === "observe" ? new Safe(" selected") : ""}>observe mode applied</option>
       </select></label
     >
     ${field("since", "From (UTC)", "date")} ${field("until", "To (UTC, inclusive)", "date")}
@@ -149,7 +166,7 @@ function decisionTable(items: DecisionListItem[], caption: string): Safe {
   </table>`;
 }
 
-function pager(base: string, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
+function pager(base: string, form: FilterForm, result: Page<unknown>, cursor: string | undefined): Safe {
   return html`<nav class="pager" aria-label="Pages">
     ${cursor ? html`<a href="${base}${query(form)}">Newest</a>` : ""}${result.next ? html`<a href="${base}${query(form, { cursor: result.next })}" rel="next">Older decisions</a>` : html`<span class="note">End of the trail.</span>`}
   </nav>`;
@@ -169,15 +186,16 @@ export function decisionsPage(viewer: Viewer, form: FilterForm, result: Page<Dec
   });
 }
 
-export function overridesPage(viewer: Viewer, filters: DecisionFilters, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
+export function overridesPage(viewer: Viewer, filters: DecisionFilters, form: FilterForm, result: Page<OverrideItem>, cursor: string | undefined): Safe {
   return page({
     title: "Overrides",
     section: "overrides",
     viewer,
     body: html`<h1>Overrides</h1>
       <p>
-        An override is a person letting a change through that policy would have held. Governor has no override mechanism yet, so this page lists decisions
-        carrying a rule whose id starts with <code>override</code>, which is how one will be recorded.
+        A break-glass override (<code>/governance override &lt;reason&gt;</code>, by a person the policy's <code>overrides</code> names) lets one head commit
+        through the rules that blocked it. Each is a decision in the trail, with who, why, when and the rules it lifted. Refused attempts are recorded as
+        <code>error</code> decisions on the decisions page.
       </p>
       ${filterForm("/dashboard/overrides", form)}
       ${
@@ -186,9 +204,44 @@ export function overridesPage(viewer: Viewer, filters: DecisionFilters, form: Fi
               <strong>No overrides recorded.</strong>
               ${Object.keys(filters).length ? "None match these filters." : "Nothing in the trail was let through against its policy."}
             </p>`
-          : html`${decisionTable(result.items, "Newest first.")}${pager("/dashboard/overrides", form, result, cursor)}`
+          : html`${overrideTable(result.items)}${pager("/dashboard/overrides", form, result, cursor)}`
       }`,
   });
+}
+
+function overrideTable(items: OverrideItem[]): Safe {
+  return html`<table>
+    <caption class="note" style="text-align:left">
+      Newest first.
+    </caption>
+    <thead>
+      <tr>
+        <th scope="col">Row</th>
+        <th scope="col">When (UTC)</th>
+        <th scope="col">Repository</th>
+        <th scope="col">PR</th>
+        <th scope="col">Agent</th>
+        <th scope="col">By</th>
+        <th scope="col">Reason</th>
+        <th scope="col">Rules lifted</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${items.map(
+        (d) =>
+          html`<tr>
+            <td><a href="${decisionPath(d.id)}">#${d.id}</a></td>
+            <td>${time(d.override?.at ?? d.recorded_at)}</td>
+            <td>${d.repo}</td>
+            <td><a href="${prPath(d.repo, d.pr)}" aria-label="History of ${d.repo}#${d.pr}">#${d.pr}</a></td>
+            <td>${d.agent ?? html`<span class="note">none</span>`}</td>
+            <td>${d.override ? d.override.by.map((l) => `@${l}`).join(", ") : html`<span class="note">not readable</span>`}</td>
+            <td>${d.override?.reason ?? ""}</td>
+            <td>${(d.override?.rules ?? []).map((r, i) => html`${i ? ", " : ""}<code>${r}</code>`)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 function reasonText(reason: unknown): Value {

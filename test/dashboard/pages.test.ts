@@ -176,18 +176,34 @@ describe("the dashboard's decisions and API", () => {
     ]);
   });
 
-  it("shows an honest empty overrides page: no override mechanism exists yet", async () => {
+  it("shows an empty overrides page when nothing was overridden", async () => {
     const url = await serve(trail(many()));
     const page = await (await fetch(`${url}/dashboard/overrides`)).text();
     expect(page).toContain("No overrides recorded.");
     expect((await json<{ items: unknown[] }>(`${url}/api/overrides`)).body.items).toEqual([]);
   });
 
-  it("lists a decision carrying an override rule on the overrides page", async () => {
+  it("does not take a rule merely named override… for an override", async () => {
     const e = entryFor({ pr: 5, files: ["apps/api/src/billing/x.ts"] });
     const rule = { ...e.decision.rules[0]!, id: "override:by-olga", action: "allow" as const };
     const url = await serve(trail([entryFor({ pr: 4 }), { ...e, decision: { ...e.decision, rules: [...e.decision.rules, rule] } }]));
-    expect((await json<{ items: Item[] }>(`${url}/api/overrides`)).body.items.map((i) => i.id)).toEqual([2]);
+    expect((await json<{ items: Item[] }>(`${url}/api/overrides`)).body.items).toEqual([]);
+  });
+
+  it("filters by mode: observe lists decisions where an observe-mode rule applied, enforce the others", async () => {
+    const trial =
+      'version: 1\nrules:\n  - id: trial\n    mode: observe\n    match: { paths: ["docs/**"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n';
+    const observed = entryFor({ pr: 2, policy: trial, files: ["docs/a.md"] });
+    expect(observed.decision.rules.filter((r) => r.mode === "observe").map((r) => r.id)).toEqual(["repo:trial"]);
+    const url = await serve(trail([entryFor({ pr: 1, files: ["docs/a.md"] }), observed, entryFor({ pr: 3, policy: trial, files: ["src/a.ts"] })]));
+    const ids = async (q: string) => (await json<{ items: Item[] }>(`${url}/api/decisions?${q}`)).body.items.map((i) => i.id);
+    expect(await ids("mode=observe")).toEqual([2]);
+    expect(await ids("mode=enforce")).toEqual([3, 1]);
+    expect(await ids("mode=")).toEqual([3, 2, 1]);
+    expect((await json<{ error: string }>(`${url}/api/decisions?mode=shadow`)).status).toBe(400);
+    const page = await (await fetch(`${url}/dashboard?mode=observe`)).text();
+    expect(page.match(/<td><a href="\/dashboard\/decisions\/(\d+)">/g)).toEqual(['<td><a href="/dashboard/decisions/2">']);
+    expect(page).toContain('<option value="observe"  selected>');
   });
 });
 
