@@ -68,7 +68,10 @@ export interface PageRequest {
   limit: number;
 }
 
-/** What one agent did on one day (UTC): decisions by outcome, distinct PRs, lines changed in those PRs. */
+/**
+ * What one agent did on one day (UTC): decisions by outcome, distinct PRs, lines changed in those PRs, decisions a
+ * break-glass override let through, and minutes of its workflow jobs completed that day.
+ */
 export interface AgentDay {
   agent: string;
   day: string;
@@ -79,6 +82,8 @@ export interface AgentDay {
   denied: number;
   error: number;
   not_governed: number;
+  overrides: number;
+  compute_minutes: number;
 }
 
 /** A limit as the latest decision for one repository and agent measured it. */
@@ -131,6 +136,22 @@ export function parseOverride(text: string | null): OverrideFacts | null {
 /** A list item with its parsed override (null when not of the stored shape: the row is listed, its details not guessed at). */
 export function withOverride(item: DecisionListItem & { override: string | null }): OverrideItem {
   return { ...item, override: parseOverride(item.override) };
+}
+
+/** Decision counts, lines and compute minutes (by `agent\0day`) as one list by day then agent; compute-only days too. */
+export function mergeAgentDays(
+  counts: ReadonlyArray<Omit<AgentDay, "lines" | "compute_minutes">>,
+  lines: Map<string, number>,
+  compute: Map<string, number>,
+): AgentDay[] {
+  const out = counts.map((c) => ({ ...c, lines: lines.get(`${c.agent}\0${c.day}`) ?? 0, compute_minutes: compute.get(`${c.agent}\0${c.day}`) ?? 0 }));
+  const seen = new Set(out.map((d) => `${d.agent}\0${d.day}`));
+  for (const [key, minutes] of compute) {
+    if (seen.has(key)) continue;
+    const [agent = "", day = ""] = key.split("\0");
+    out.push({ agent, day, prs: 0, lines: 0, allowed: 0, needs_approval: 0, denied: 0, error: 0, not_governed: 0, overrides: 0, compute_minutes: minutes });
+  }
+  return out.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
 }
 
 export class CursorError extends Error {

@@ -1,6 +1,7 @@
 // The dashboard's reads over today's SQLite audit file, opened read-only: the dashboard can never alter the trail.
 import type Database from "better-sqlite3";
 import { type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
+import { computeByAgentDay, definitionsOf, type JobRow } from "./compute.js";
 import {
   type AgentDay,
   type AuditSource,
@@ -9,6 +10,7 @@ import {
   type DecisionListItem,
   decodeCursor,
   encodeCursor,
+  mergeAgentDays,
   OBSERVE_SQL,
   type Outcome,
   OVERRIDE_SQL,
@@ -96,10 +98,10 @@ export class SqliteAuditSource implements AuditSource {
       .prepare(
         `SELECT agent, substr(recorded_at, 1, 10) AS day, count(DISTINCT repo || '#' || pr) AS prs,
       sum(outcome = 'allowed') AS allowed, sum(outcome = 'needs_approval') AS needs_approval, sum(outcome = 'denied') AS denied,
-      sum(outcome = 'error') AS error, sum(outcome = 'not_governed') AS not_governed
+      sum(outcome = 'error') AS error, sum(outcome = 'not_governed') AS not_governed, sum(${OVERRIDE_SQL}) AS overrides
       FROM decisions WHERE ${where} GROUP BY agent, day ORDER BY day, agent`,
       )
-      .all(params) as Array<Omit<AgentDay, "lines">>;
+      .all(params) as Array<Omit<AgentDay, "lines" | "compute_minutes">>;
     // Lines: the size of each PR as its last decision of the day saw it (a PR pushed to three times counts once).
     const lines = this.db
       .prepare(
@@ -111,7 +113,18 @@ export class SqliteAuditSource implements AuditSource {
       )
       .all(params) as Array<{ agent: string; day: string; lines: number }>;
     const byKey = new Map(lines.map((l) => [`${l.agent}\0${l.day}`, l.lines]));
-    return counts.map((c) => ({ ...c, lines: byKey.get(`${c.agent}\0${c.day}`) ?? 0 }));
+    const jobParams: Params = { since: filters.since, until: filters.until, ...(filters.org ? { owner: filters.org.toLowerCase() } : {}) };
+    const jobs = this.db
+      .prepare(
+        `SELECT repo, workflow, path, completed_at, seconds FROM workflow_jobs WHERE completed_at >= @since AND completed_at < @until${filters.org ? " AND owner = @owner" : ""}`,
+      )
+      .all(jobParams) as JobRow[];
+    const latest = this.db.prepare("SELECT max(id) AS id FROM decisions WHERE repo = ? AND input IS NOT NULL");
+    const compute = await computeByAgentDay(jobs, (repo) => {
+      const id = (latest.get(repo) as { id: number | null }).id;
+      return definitionsOf(id === null ? null : this.store.get(id)?.input);
+    });
+    return mergeAgentDays(counts, byKey, compute);
   }
 
   async budgets(filters: { org?: string }): Promise<BudgetLine[]> {

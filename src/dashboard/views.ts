@@ -530,18 +530,32 @@ export interface AgentTotals {
   needs_approval: number;
   denied: number;
   error: number;
+  overrides: number;
+  compute_minutes: number;
 }
 
 export function agentTotals(days: AgentDay[]): AgentTotals[] {
   const by = new Map<string, AgentTotals>();
   for (const d of days) {
-    const t = by.get(d.agent) ?? { agent: d.agent, prs: 0, lines: 0, allowed: 0, needs_approval: 0, denied: 0, error: 0 };
+    const t = by.get(d.agent) ?? {
+      agent: d.agent,
+      prs: 0,
+      lines: 0,
+      allowed: 0,
+      needs_approval: 0,
+      denied: 0,
+      error: 0,
+      overrides: 0,
+      compute_minutes: 0,
+    };
     t.prs += d.prs;
     t.lines += d.lines;
     t.allowed += d.allowed;
     t.needs_approval += d.needs_approval;
     t.denied += d.denied;
     t.error += d.error;
+    t.overrides += d.overrides;
+    t.compute_minutes += d.compute_minutes;
     by.set(d.agent, t);
   }
   return [...by.values()].sort((a, b) => a.agent.localeCompare(b.agent, "en"));
@@ -568,7 +582,8 @@ export function agentsPage(
       </form>
       <p class="note">
         From ${window.since.slice(0, 10)} to ${form.until}. PRs are counted once per day they were evaluated; lines are each PR's additions and deletions as its
-        last decision of the day saw them.
+        last decision of the day saw them; overrides are decisions a break-glass override let through; compute is the minutes of the agent's workflow jobs
+        completed that day (each job rounded up to a minute, attributed by its repository's latest policy, as <code>governor usage</code> does).
       </p>
       <h2>Per agent</h2>
       ${
@@ -584,6 +599,8 @@ export function agentsPage(
                   <th scope="col" class="num">Needs approval</th>
                   <th scope="col" class="num">Denied</th>
                   <th scope="col" class="num">Errors</th>
+                  <th scope="col" class="num">Overrides</th>
+                  <th scope="col" class="num">Compute (min)</th>
                 </tr>
               </thead>
               <tbody>
@@ -597,6 +614,8 @@ export function agentsPage(
                       <td class="num">${t.needs_approval}</td>
                       <td class="num">${t.denied}</td>
                       <td class="num">${t.error}</td>
+                      <td class="num">${t.overrides}</td>
+                      <td class="num">${t.compute_minutes}</td>
                     </tr>`,
                 )}
               </tbody>
@@ -617,6 +636,14 @@ export function agentsPage(
           <figcaption id="c-lines-t">Lines changed per day, per agent</figcaption>
           <div class="chart-box"><canvas id="chart-lines" role="img" aria-labelledby="c-lines-t"></canvas></div>
         </figure>
+        <figure>
+          <figcaption id="c-overrides-t">Overrides per day, per agent</figcaption>
+          <div class="chart-box"><canvas id="chart-overrides" role="img" aria-labelledby="c-overrides-t"></canvas></div>
+        </figure>
+        <figure>
+          <figcaption id="c-compute-t">Compute minutes per day, per agent (workflow jobs)</figcaption>
+          <div class="chart-box"><canvas id="chart-compute" role="img" aria-labelledby="c-compute-t"></canvas></div>
+        </figure>
       </div>
       <script type="application/json" id="agent-days">
         ${jsonForScript(days)}
@@ -634,6 +661,8 @@ export function agentsPage(
               <th scope="col" class="num">Needs approval</th>
               <th scope="col" class="num">Denied</th>
               <th scope="col" class="num">Errors</th>
+              <th scope="col" class="num">Overrides</th>
+              <th scope="col" class="num">Compute (min)</th>
             </tr>
           </thead>
           <tbody>
@@ -648,6 +677,8 @@ export function agentsPage(
                   <td class="num">${d.needs_approval}</td>
                   <td class="num">${d.denied}</td>
                   <td class="num">${d.error}</td>
+                  <td class="num">${d.overrides}</td>
+                  <td class="num">${d.compute_minutes}</td>
                 </tr>`,
             )}
           </tbody>

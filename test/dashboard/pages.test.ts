@@ -162,7 +162,9 @@ describe("the dashboard's decisions and API", () => {
         `${url}/api/agents?since=2026-11-20&until=2026-11-24`,
       )
     ).body;
-    expect(agents.totals).toEqual([{ agent: "copilot", prs: 120, lines: 240, allowed: 40, needs_approval: 40, denied: 40, error: 0 }]);
+    expect(agents.totals).toEqual([
+      { agent: "copilot", prs: 120, lines: 240, allowed: 40, needs_approval: 40, denied: 40, error: 0, overrides: 0, compute_minutes: 0 },
+    ]);
     expect(agents.days).toHaveLength(5);
     const budgets = (await json<{ lines: Array<{ repo: string; id: string; limit: number; actual: number; decision_id: number }> }>(`${url}/api/budgets`)).body
       .lines;

@@ -38,15 +38,19 @@ async function dashboardUrl(): Promise<string> {
 type Item = { id: number; pr: number; override: { by: string[]; reason: string; rules: string[]; at: string } | null };
 
 describe("the dashboard over rows the app recorded", () => {
-  it("lists a break-glass override made by comment, with who, why and the rules it lifted", async () => {
+  it("lists a break-glass override made by comment, with who, why and the rules it lifted, and counts it and the agent's compute per agent", async () => {
     const pr = await open("copilot/hotfix", "src/billing/fix.ts");
     await open("copilot/other", "src/billing/other.ts");
     await deliver(s.sim.comment(REPO, pr.number, oncall, "/governance override payments are down, INC-4711"));
+    await deliver(s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/hotfix", minutes: 7 }).webhook);
+    await deliver(s.sim.workflowJob({ repo: REPO, workflow: "CI", branch: "copilot/hotfix", minutes: 50, actor: oncall }).webhook);
     const url = await dashboardUrl();
     const items = ((await (await fetch(`${url}/api/overrides`)).json()) as { items: Item[] }).items;
     expect(items.map((i) => [i.pr, i.override?.by, i.override?.reason, i.override?.rules])).toEqual([
       [pr.number, ["oncall"], "payments are down, INC-4711", ["repo:billing-freeze"]],
     ]);
+    const agents = (await (await fetch(`${url}/api/agents`)).json()) as { totals: Array<{ agent: string; overrides: number; compute_minutes: number }> };
+    expect(agents.totals.map((t) => [t.agent, t.overrides, t.compute_minutes])).toEqual([["copilot", 1, 7]]);
     const page = await (await fetch(`${url}/dashboard/overrides`)).text();
     expect(page).not.toContain("No overrides recorded.");
     expect(page).toContain("<td>@oncall</td>");
