@@ -1,6 +1,7 @@
 // The dashboard's reads over today's SQLite audit file, opened read-only: the dashboard can never alter the trail.
 import type Database from "better-sqlite3";
 import { type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
+import { verifyInThread } from "./verify-thread.js";
 import { computeByAgentDay, definitionsOf, type JobRow } from "./compute.js";
 import {
   type AgentDay,
@@ -153,7 +154,8 @@ export class SqliteAuditSource implements AuditSource {
 
   async verify(): Promise<VerifyStatus> {
     const started = performance.now();
-    const result = this.store.verify();
+    // In a worker thread over its own read-only connection: hashing every row would otherwise stall every request.
+    const result = await verifyInThread(this.store.path);
     return {
       ok: result.broken === null,
       rows: result.rows,

@@ -150,6 +150,25 @@ describe("the dashboard's decisions and API", () => {
     expect((await json<{ ok: boolean; broken_id: number }>(`${url}/api/verify`)).body).toMatchObject({ ok: false, broken_id: 7 });
   });
 
+  it("answers other requests while it verifies the chain (verification runs off the event loop)", async () => {
+    // 5,000 rows (one real decision, recorded again and again): verification reads and hashes each, about half a second
+    // here, long enough for a request to arrive meanwhile.
+    const one = entryFor({ pr: 1, files: ["docs/a.md"] });
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({ ...one, recorded_at: at(i / 60) }));
+    const url = await serve(trail(rows));
+    const order: string[] = [];
+    const verifying = fetch(`${url}/api/verify?run=1`).then(async (r) => {
+      order.push("verify");
+      return (await r.json()) as { ok: boolean; rows: number };
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const listed = await fetch(`${url}/api/decisions?limit=1`);
+    order.push("decisions");
+    expect(listed.status).toBe(200);
+    expect(await verifying).toMatchObject({ ok: true, rows: 5_000 });
+    expect(order).toEqual(["decisions", "verify"]);
+  });
+
   it("reports an intact chain with its row count", async () => {
     const url = await serve(trail(many()));
     expect((await json(`${url}/api/verify`)).body).toMatchObject({ ok: true, rows: 120, problem: null });
