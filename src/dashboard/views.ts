@@ -14,7 +14,7 @@ import {
   type Page,
   type VerifyStatus,
 } from "./source.js";
-import { decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
+import { decisionTitle, escalationText, ignoredWhy, ruleReason } from "../report/phrases.js";
 import { StoredDecisionSchema } from "../policy/decision.js";
 import type { LimitLike } from "../report/phrases.js";
 
@@ -46,6 +46,9 @@ const RuleView = z.looseObject({
   code: z.string().optional(),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   escalate: z.string().optional(),
+  escalation: z
+    .looseObject({ code: z.string(), params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}) })
+    .optional(),
   policy_ref: PolicyRefView.optional(),
   gate: GateView.optional(),
 });
@@ -272,6 +275,7 @@ function ruleWhy(rule: z.infer<typeof RuleView>, limits: readonly LimitLike[]): 
 
 function ruleSection(rule: z.infer<typeof RuleView>, links: Links, limits: readonly LimitLike[] = []): Safe {
   const why = ruleWhy(rule, limits);
+  const escalation = rule.action !== "allow" ? escalationText(rule) : undefined;
   const state = rule.gate ? (rule.gate.met ? "met" : "not met") : rule.action === "deny" ? "denied" : rule.action === "allow" ? "allowed" : "";
   const ref = rule.policy_ref;
   const url = ref ? policyUrl(ref, links) : null;
@@ -315,9 +319,9 @@ function ruleSection(rule: z.infer<typeof RuleView>, links: Links, limits: reado
           : ""
       }
       ${
-        rule.escalate && rule.action !== "allow"
+        escalation
           ? html`<dt>Escalation</dt>
-              <dd>${rule.escalate}</dd>`
+              <dd>${escalation}</dd>`
           : ""
       }
       <dt>Files (${rule.files.length})</dt>

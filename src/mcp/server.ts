@@ -12,7 +12,7 @@ import { buildInput, type Caveat, checkAgentName, decisionCaveats, localPolicies
 import { fetchBudget, governorRemote } from "./budget.js";
 import { filesFromDiff } from "./diff.js";
 import { policySummary } from "./summary.js";
-import { decisionTitle, decisionSummary } from "../report/phrases.js";
+import { decisionTitle, decisionSummary, escalationText } from "../report/phrases.js";
 
 export interface McpOptions {
   /** The repository checkout to read the policy and commits from. */
@@ -197,14 +197,14 @@ export function checkResult(decision: Decision, caveats: Caveat[], base: string 
       rule: r.id,
       action: r.action,
       ...(r.reason ? { reason: r.reason } : {}),
-      ...(r.escalate ? { escalate: r.escalate } : {}),
+      ...(escalationText(r) ? { escalate: escalationText(r) } : {}),
       ...(r.gate ? { approvers: r.gate.approvers } : {}),
       policy: refText(r.policy_ref),
     })),
   );
   const limits = blocked
     .filter((r) => r.files.length === 0)
-    .map((r) => ({ rule: r.id, action: r.action, ...(r.reason ? { reason: r.reason } : {}), ...(r.escalate ? { escalate: r.escalate } : {}) }));
+    .map((r) => ({ rule: r.id, action: r.action, ...(r.reason ? { reason: r.reason } : {}), ...(escalationText(r) ? { escalate: escalationText(r) } : {}) }));
   return {
     outcome: decision.outcome,
     title: decisionTitle(decision),
