@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { Replayer } from "../../src/audit/replay.js";
 import { openAuditStore } from "../../src/audit/store.js";
 import { renderDecision } from "../../src/cli/render-decision.js";
-import { EVALUATOR_VERSION } from "../../src/policy/decision.js";
+import { DecisionSchema, EVALUATOR_VERSION } from "../../src/policy/decision.js";
 import { escalationText } from "../../src/report/phrases.js";
 import { entryFor } from "../helpers/audit.js";
 import { decideCase } from "../helpers/policy.js";
@@ -44,7 +44,7 @@ describe("escalation", () => {
       const row = store.get(1)!;
       const replay = new Replayer().replay(row);
       expect(replay).toMatchObject({ status: "older_evaluator", recorded: "1.4.0", now: { evaluator_version: EVALUATOR_VERSION } });
-      expect(renderDecision(JSON.parse(row.decision))).toContain("escalate: Ask the policy owners: @acme/platform, @olga");
+      expect(renderDecision(DecisionSchema.parse(JSON.parse(row.decision)))).toContain("escalate: Ask the policy owners: @acme/platform, @olga");
     } finally {
       store.close();
     }
