@@ -12,7 +12,7 @@ import type { DashboardConfig } from "./config.js";
 import { html, type Safe } from "./html.js";
 import type { Viewer } from "./layout.js";
 import { type AuditSource, CursorError, DECISION_MODES, type DecisionFilters, type DecisionListItem, OUTCOMES, type VerifyStatus } from "./source.js";
-import { SqliteAuditSource } from "./sqlite-source.js";
+import { openAuditSource, type SourceLocation } from "./open-source.js";
 import {
   agentsPage,
   agentTotals,
@@ -28,6 +28,7 @@ import {
 
 export { DashboardConfigError, readDashboardConfig, type DashboardConfig } from "./config.js";
 export { SqliteAuditSource } from "./sqlite-source.js";
+export { PostgresAuditSource } from "./postgres-source.js";
 export type { AuditSource } from "./source.js";
 /** The PR history page's path (`/dashboard/prs/{owner}/{repo}/{number}`): what a check run's Details link can point at. */
 export { prPath as prHistoryPath } from "./views.js";
@@ -427,10 +428,12 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
   return Object.assign(handle, { close: () => opts.source.close() });
 }
 
-/** The dashboard of `governor serve`: GitHub sign-in for the configured teams, over the audit file opened read-only. */
-export function createDashboard(config: DashboardConfig, databasePath: string, log: Log): DashboardHandler & { close(): Promise<void> } {
+/** The dashboard of `governor serve`: GitHub sign-in for the configured teams, over the trail `serve` writes (PostgreSQL when DATABASE_URL names it), read-only. */
+export async function createDashboard(config: DashboardConfig, where: SourceLocation, log: Log): Promise<DashboardHandler & { close(): Promise<void> }> {
   return dashboardHandler({
-    source: SqliteAuditSource.open(databasePath),
+    source: await openAuditSource(where, {
+      onError: (error) => log("warn", "an idle dashboard database connection broke; it is reopened on next use", { error: String(error) }),
+    }),
     auth: { kind: "github", github: new GitHubAuth(config, log) },
     htmlBase: config.webBase,
     log,

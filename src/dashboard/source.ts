@@ -133,6 +133,22 @@ export function parseOverride(text: string | null): OverrideFacts | null {
   return { by: v.by, reason: v.reason, at: v.at, rules: v.rules };
 }
 
+/** Limits as the decision stored them; anything not of that shape is left out rather than guessed at. */
+export function parseLimits(text: string | null): Array<{ id: string; limit: number; actual: number; exceeded: boolean }> {
+  if (!text) return [];
+  const value: unknown = JSON.parse(text);
+  if (!Array.isArray(value)) return [];
+  return value.filter(
+    (l): l is { id: string; limit: number; actual: number; exceeded: boolean } =>
+      typeof l === "object" &&
+      l !== null &&
+      typeof (l as { id?: unknown }).id === "string" &&
+      typeof (l as { limit?: unknown }).limit === "number" &&
+      typeof (l as { actual?: unknown }).actual === "number" &&
+      typeof (l as { exceeded?: unknown }).exceeded === "boolean",
+  );
+}
+
 /** A list item with its parsed override (null when not of the stored shape: the row is listed, its details not guessed at). */
 export function withOverride(item: DecisionListItem & { override: string | null }): OverrideItem {
   return { ...item, override: parseOverride(item.override) };

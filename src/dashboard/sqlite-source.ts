@@ -19,6 +19,7 @@ import {
   type Page,
   withOverride,
   type PageRequest,
+  parseLimits,
   type VerifyStatus,
 } from "./source.js";
 
@@ -191,22 +192,6 @@ export class SqliteAuditSource implements AuditSource {
   async close(): Promise<void> {
     this.store.close();
   }
-}
-
-/** Limits as the decision stored them; anything not of that shape is left out rather than guessed at. */
-function parseLimits(text: string | null): Array<{ id: string; limit: number; actual: number; exceeded: boolean }> {
-  if (!text) return [];
-  const value: unknown = JSON.parse(text);
-  if (!Array.isArray(value)) return [];
-  return value.filter(
-    (l): l is { id: string; limit: number; actual: number; exceeded: boolean } =>
-      typeof l === "object" &&
-      l !== null &&
-      typeof (l as { id?: unknown }).id === "string" &&
-      typeof (l as { limit?: unknown }).limit === "number" &&
-      typeof (l as { actual?: unknown }).actual === "number" &&
-      typeof (l as { exceeded?: unknown }).exceeded === "boolean",
-  );
 }
 
 export type { Outcome };

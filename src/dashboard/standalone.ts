@@ -1,9 +1,10 @@
-// `governor dashboard`: the dashboard alone, over one audit file opened read-only, on loopback, for the person running it.
+// `governor dashboard`: the dashboard alone, over one audit trail (a SQLite file or PostgreSQL) opened read-only, on
+// loopback, for the person running it.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { githubBases } from "./config.js";
 import { dashboardHandler } from "./index.js";
-import { SqliteAuditSource } from "./sqlite-source.js";
+import { openAuditSource, type SourceLocation } from "./open-source.js";
 
 export class LocalDashboardError extends Error {
   override name = "LocalDashboardError";
@@ -14,17 +15,18 @@ export function isLoopbackAddress(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-export async function startLocalDashboard(opts: {
-  databasePath: string;
-  port: number;
-  host: string;
-  env: Record<string, string | undefined>;
-}): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function startLocalDashboard(
+  opts: SourceLocation & {
+    port: number;
+    host: string;
+    env: Record<string, string | undefined>;
+  },
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   if (!isLoopbackAddress(opts.host))
     throw new LocalDashboardError(
       `--host ${opts.host}: the local dashboard has no sign-in, so it listens on loopback only (127.0.0.1, ::1 or localhost); use governor serve with GITHUB_CLIENT_ID for a shared one`,
     );
-  const source = SqliteAuditSource.open(opts.databasePath);
+  const source = await openAuditSource(opts);
   const handle = dashboardHandler({ source, auth: { kind: "local" }, htmlBase: githubBases(opts.env).webBase });
   const server = createServer((req, res) => {
     void handle(req, res).then((done) => {

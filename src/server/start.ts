@@ -171,8 +171,16 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   };
   // A stored delivery is answered 202 even when claiming work fails now (the worker logs it): the poll picks it up.
   const wakeSafely = () => void worker.wake();
-  // The dashboard reads the audit file through its own read-only connection: it can never write the trail.
-  const dashboard = config.dashboard ? createDashboard(config.dashboard, config.databasePath, log) : undefined;
+  // The dashboard reads the trail (the SQLite file, or PostgreSQL with DATABASE_URL) over its own read-only connection.
+  let dashboard: Awaited<ReturnType<typeof createDashboard>> | undefined;
+  try {
+    dashboard = config.dashboard
+      ? await createDashboard(config.dashboard, { databasePath: config.databasePath, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }, log)
+      : undefined;
+  } catch (error) {
+    await stores.close();
+    throw new ConfigError(`cannot start the dashboard: ${error instanceof Error ? error.message : String(error)}`);
+  }
   // The budget endpoint for `governor mcp` (GOVERNOR_API_TOKENS), also over its own read-only connection.
   const budget = config.apiTokens?.length
     ? budgetApi({
