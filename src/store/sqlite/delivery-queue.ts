@@ -12,6 +12,7 @@ import type Database from "better-sqlite3";
 import { planClaim } from "../claim-plan.js";
 import type { ClaimedDelivery, ClaimRequest, DeliveryQueue, DeliveryStatus, IncomingDelivery, Lease, MigrationReport } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
+import { withoutFsync } from "./without-fsync.js";
 
 export const SQLITE_QUEUE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -150,14 +151,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return info.changes === 0 ? { status: "duplicate" } : { status: status === "queued" ? "queued" : "ignored" };
   }
 
-  /** Runs lease bookkeeping without an fsync of its own (see the top of this file); FULL again afterwards. */
+  /** Lease bookkeeping without an fsync of its own (see the top of this file). */
   private relaxed<T>(fn: () => T): T {
-    this.db.pragma("synchronous = NORMAL");
-    try {
-      return fn();
-    } finally {
-      this.db.pragma("synchronous = FULL");
-    }
+    return withoutFsync(this.db, fn);
   }
 
   async claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
