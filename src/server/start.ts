@@ -92,6 +92,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   // When each delivery's evaluation began, for the one log line per decision (the worker dispatches, the app records).
   const started = new Map<string, number>();
   const audit = auditSinkOf(stores, {
+    groupCommit: { onCommit: (batch) => metrics.auditCommitDecisions.observe(batch.entries) },
     onRecorded: (entry, row) => {
       metrics.decisions.inc({ outcome: entry.outcome });
       const since = entry.delivery_id !== null ? started.get(entry.delivery_id) : undefined;
