@@ -143,6 +143,13 @@ describe("the readers on PostgreSQL", () => {
     ]);
   });
 
+  it("say which server they cannot reach, without its password", () => {
+    const r = runBin(["audit", "verify", "--db", "postgres://governor:s3cret@127.0.0.1:1/governor"], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^governor: cannot read the audit trail at postgres:\/\/governor:\*\*\*@127\.0\.0\.1:1\/governor: .*ECONNREFUSED/);
+    expect(r.stderr).not.toContain("s3cret");
+  });
+
   it("export streams from PostgreSQL and ends quietly when the reader stops early (export | head)", async () => {
     const dir = tempDir();
     const store = openAuditStore(join(dir, "governor.db"));
