@@ -154,6 +154,10 @@ function where(filters: AuditFilters, params: unknown[]): string[] {
   return clauses;
 }
 
+/** Budget places by scope, repo, agent and PR: what verify compares each decision's positions with. */
+type Places = Map<string, { position: number; weekPosition: number | null }>;
+const placeKey = (scope: string, repo: string, agent: string, pr: number) => `${scope}\n${repo}\n${agent}\n${pr}`;
+
 const whereSql = (clauses: string[]) => (clauses.length ? `WHERE ${clauses.join(" AND ")}` : "");
 
 export class PostgresAuditLog implements AuditLog {
@@ -499,19 +503,11 @@ export class PostgresAuditLog implements AuditLog {
   verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): Promise<VerifyResult> {
     const pool = this.pool;
     // The budget places of each page of rows, read in one query before the page is walked (not one query per row).
-    let places = new Map<string, { position: number; weekPosition: number | null }>();
-    const placeKey = (scope: string, repo: string, agent: string, pr: number) => `${scope}\n${repo}\n${agent}\n${pr}`;
-    const pages = this.pages({});
-    const withPlaces = async function* (this: void, placesOf: (page: readonly AuditRecord[]) => Promise<typeof places>): AsyncIterable<AuditRecord> {
-      for await (const page of pages) {
-        places = await placesOf(page);
-        yield* page;
-      }
-    };
+    let places: Places = new Map();
     return verifyChain(
       {
         structureProblem: () => this.structureProblem(),
-        rows: () => withPlaces((page) => this.placesOf(page, placeKey)),
+        rows: () => this.rowsWithPlaces((page) => (places = page)),
         textHashes: async () => new Set((await pool.query<{ sha256: string }>("SELECT sha256 FROM policy_texts")).rows.map((r) => r.sha256)),
         agentPrs: async () => (await pool.query<AgentPr>("SELECT repo, pr, agent, created_at FROM agent_prs")).rows,
         identities: async () => (await pool.query<{ repo: string; pr: number; agent: string }>("SELECT repo, pr, agent FROM pr_identities")).rows,
@@ -526,22 +522,32 @@ export class PostgresAuditLog implements AuditLog {
     );
   }
 
-  /** The BudgetCounter's places of these rows' PRs (none when its table is not in this schema), by `key`. */
-  private async placesOf(
-    page: readonly AuditRecord[],
-    key: (scope: string, repo: string, agent: string, pr: number) => string,
-  ): Promise<Map<string, { position: number; weekPosition: number | null }>> {
+  /** Rows as stored, oldest first, handing over the budget places of each page's PRs before its rows. */
+  private async *rowsWithPlaces(onPage: (places: Places) => void): AsyncIterable<AuditRecord> {
+    for await (const page of this.pages({})) {
+      onPage(await this.placesOf(page));
+      yield* page;
+    }
+  }
+
+  /** The BudgetCounter's places of these rows' PRs, in one query (none when its table is not in this schema). */
+  private async placesOf(page: readonly AuditRecord[]): Promise<Places> {
     const prs = [...new Map(page.filter((r) => r.input !== null).map((r) => [`${r.repo}#${r.pr}`, r])).values()];
-    const out = new Map<string, { position: number; weekPosition: number | null }>();
+    const out: Places = new Map();
     if (prs.length === 0) return out;
+    type Row = { scope: string; repo: string; agent: string; pr: number; position: number; week_position: number | null };
     const { rows } = await this.pool
-      .query<{ scope: string; repo: string; agent: string; pr: number; position: number; week_position: number | null }>(
+      .query<Row>(
         `SELECT scope, repo, agent, pr, position, week_position FROM budget_reservations
         WHERE (repo, pr) IN (SELECT * FROM unnest($1::text[], $2::integer[]))`,
         [prs.map((r) => r.repo), prs.map((r) => r.pr)],
       )
-      .catch(() => ({ rows: [] as Array<{ scope: string; repo: string; agent: string; pr: number; position: number; week_position: number | null }> }));
-    for (const r of rows) out.set(key(r.scope, r.repo, r.agent, r.pr), { position: r.position, weekPosition: r.week_position });
+      .catch((error: unknown) => {
+        // Only a missing table means "no places"; any other failure is not evidence of anything and is raised.
+        if ((error as { code?: string }).code === "42P01") return { rows: [] as Row[] };
+        throw error;
+      });
+    for (const r of rows) out.set(placeKey(r.scope, r.repo, r.agent, r.pr), { position: r.position, weekPosition: r.week_position });
     return out;
   }
 
