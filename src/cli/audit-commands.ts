@@ -1,4 +1,5 @@
-// `governor audit list|show|replay|verify|export` and `governor simulate`: the audit trail from the command line.
+// `governor audit list|show|replay|verify|export` and `governor simulate`: the audit trail from the command line, read through
+// the AuditLog port from the SQLite file or from PostgreSQL (see storeLocation), the same output from either.
 import { createWriteStream, existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Writable } from "node:stream";

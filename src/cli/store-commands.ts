@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { Command } from "commander";
 import { copyAuditTrail } from "../store/copy.js";
+import { StoreError } from "../store/errors.js";
 import { isPostgresUrl, openStores, type StoreLocation, type Stores } from "../store/open.js";
 import { type CliContext, EXIT, UsageError } from "./context.js";
 
@@ -23,13 +24,23 @@ export function storeLocation(ctx: CliContext, db?: string): StoreLocation {
   return { ...(url ? { databaseUrl: url } : {}), databasePath: resolve(ctx.cwd, ctx.env["DATABASE_PATH"] ?? "governor.db") };
 }
 
+/** A store that cannot be opened as named (a DATABASE_URL that is not PostgreSQL, a bad schema name) is a usage error. */
+function openOrRefuse(open: () => Stores): Stores {
+  try {
+    return open();
+  } catch (error) {
+    if (error instanceof StoreError && error.operation === "open") throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command("migrate")
     .description("bring the database schema up to date (PostgreSQL: DATABASE_URL; else DATABASE_PATH) and say what was applied")
     .option("--db <path|url>", "a SQLite file or a postgres:// URL (default: DATABASE_URL, else DATABASE_PATH or ./governor.db)")
     .action(async (o: { db?: string }) => {
-      const stores = openStores(storeLocation(ctx, o.db));
+      const stores = openOrRefuse(() => openStores(storeLocation(ctx, o.db)));
       try {
         for (const m of await stores.migrate()) {
           ctx.out(m.applied.length === 0 ? `${m.store}: schema ${m.to}, current` : `${m.store}: schema ${m.from} -> ${m.to}: ${m.applied.join("; ")}`);
@@ -47,8 +58,8 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--to <store>", "postgres://… or sqlite:FILE")
     .action(async (o: { from: string; to: string }) => {
       if (!isPostgresUrl(o.from) && !existsSync(resolve(ctx.cwd, o.from.replace(/^sqlite:/, "")))) throw new UsageError(`no audit database at ${o.from}`);
-      const from = openNamed(ctx, o.from);
-      const to = openNamed(ctx, o.to);
+      const from = openOrRefuse(() => openNamed(ctx, o.from));
+      const to = openOrRefuse(() => openNamed(ctx, o.to));
       try {
         await to.migrate();
         const result = await copyAuditTrail(from.audit, to.audit);

@@ -135,12 +135,15 @@ describe("the readers on PostgreSQL", () => {
     expect(runBin(["migrate", "--db", empty], { cwd }).stdout).toContain("audit: schema 0 -> 3");
   });
 
-  it("refuse a DATABASE_URL that is not PostgreSQL rather than reading the SQLite file", () => {
+  it("refuse a DATABASE_URL that is not PostgreSQL rather than using the SQLite file", () => {
     const r = runBin(["audit", "list"], { cwd, env: { DATABASE_URL: "mysql://db/governor", DATABASE_PATH: s.databasePath } });
     expect([r.code, r.stderr.trim()]).toEqual([
       2,
       "governor: DATABASE_URL must be a postgres:// or postgresql:// URL (got mysql:…); unset it to use the SQLite file",
     ]);
+    // governor migrate too (it used to migrate the SQLite file instead).
+    const m = runBin(["migrate"], { cwd, env: { DATABASE_URL: "mysql://db/governor", DATABASE_PATH: s.databasePath } });
+    expect([m.code, m.stderr]).toEqual([r.code, r.stderr]);
   });
 
   it("say which server they cannot reach, without its password", () => {
