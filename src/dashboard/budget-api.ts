@@ -99,18 +99,17 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-/**
- * The route over the SQLite audit file at `databasePath`, opened read-only on first use. With PostgreSQL
- * (`databaseUrl`) it answers 501 for now, though the computation (`governor usage`'s) reads either store.
- */
+/** The route over the audit trail (PostgreSQL at `databaseUrl`, else the SQLite file at `databasePath`), read-only. */
 export function budgetApi(opts: { tokens: readonly string[]; databasePath: string; databaseUrl?: string; clock?: () => Date }): BudgetApiHandler {
   // Opened read-only on first use, once (a failed open is tried again by the next request).
   let opening: Promise<AuditReader> | undefined;
   const reader = () =>
-    (opening ??= openAuditReader({ databasePath: opts.databasePath }).catch((error: unknown) => {
-      opening = undefined;
-      throw error;
-    }));
+    (opening ??= openAuditReader({ databasePath: opts.databasePath, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }).catch(
+      (error: unknown) => {
+        opening = undefined;
+        throw error;
+      },
+    ));
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? "/", "http://governor.invalid");
     if (url.pathname !== BUDGET_PATH || opts.tokens.length === 0) return false;
@@ -119,8 +118,6 @@ export function budgetApi(opts: { tokens: readonly string[]; databasePath: strin
       return (send(res, 401, { error: "a bearer token from GOVERNOR_API_TOKENS is required" }, { "www-authenticate": 'Bearer realm="governor"' }), true);
     const q = Query.safeParse(Object.fromEntries(url.searchParams));
     if (!q.success) return (send(res, 400, { error: q.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; ") }), true);
-    if (opts.databaseUrl)
-      return (send(res, 501, { error: "the budget endpoint reads the SQLite audit file; with DATABASE_URL it is not available yet" }), true);
     const now = (opts.clock ?? (() => new Date()))();
     const rows = await budgetUsage((await reader()).audit, { now, org: q.data.repo.split("/")[0]!, agent: q.data.agent });
     send(res, 200, budgetAnswer(rows, q.data.repo, q.data.agent, now));

@@ -2,9 +2,12 @@
 // the same through the real bin from either store: list, show, export (JSON lines and CSV), verify, replay, simulate
 // and usage give the same output, so budgets (PRs, lines and compute minutes) are exact after the move.
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/audit/store.js";
+import { budgetApi } from "../../src/dashboard/budget-api.js";
 import { type Stack, startStack } from "../../src/demo/stack.js";
 import { entryFor } from "../helpers/audit.js";
 import { BIN, type RunResult, runBin, tempDir } from "../helpers/cli.js";
@@ -168,5 +171,28 @@ describe("the readers on PostgreSQL", () => {
     );
     expect(r.stderr.trim()).toBe("governor exit 0");
     expect((JSON.parse(r.stdout) as { id: number }).id).toBe(1);
+  });
+
+  it("the budget endpoint for budget_status answers the same from PostgreSQL as from the SQLite file", async () => {
+    const token = "readers-budget-token-0123456789abcdef0123";
+    const clock = () => new Date(at);
+    const ask = async (where: { databasePath: string; databaseUrl?: string }) => {
+      const api = budgetApi({ tokens: [token], ...where, clock });
+      const server = createServer((req, res) => void api(req, res));
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/budget?repo=${REPO}&agent=copilot`, { headers: { authorization: `Bearer ${token}` } });
+        return { status: res.status, body: (await res.json()) };
+      } finally {
+        api.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    };
+    const sqlite = await ask({ databasePath: s.databasePath });
+    const postgres = await ask({ databasePath: join(cwd, "absent.db"), databaseUrl: url });
+    expect(sqlite.status).toBe(200);
+    expect(postgres).toEqual(sqlite);
+    expect(JSON.stringify(postgres.body)).toContain('"compute_minutes"');
   });
 });
