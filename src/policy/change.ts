@@ -1,5 +1,5 @@
 // The input of an evaluation: everything about one pull request that a decision may depend on.
-import { z } from "zod";
+import * as z from "zod";
 
 export const FILE_STATUSES = ["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"] as const;
 

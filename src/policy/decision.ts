@@ -1,7 +1,7 @@
 // The result of an evaluation: the documented, versioned `governor.decision/v2` shape (documented in docs/policy.md).
 // A structured tree without prose: built-in rules, defaults, limits and not-governed/error cases carry a `code` and
 // `params`, and every sentence comes from a renderer (src/report/phrases.ts), so rewording one never changes a stored row.
-import { z } from "zod";
+import * as z from "zod";
 import { ActionSchema } from "./schema.js";
 
 export const DECISION_SCHEMA = "governor.decision/v2";

@@ -1,5 +1,5 @@
 // Everything an evaluation reads, in one value: what the audit store keeps and what replay feeds back in.
-import { z } from "zod";
+import * as z from "zod";
 import { ChangeSchema, ContextSchema } from "./change.js";
 
 export const PolicySourceSchema = z.strictObject({

@@ -1,5 +1,5 @@
 // The `.governance.yml` v1 schema: the single source of the policy types and of the exported JSON Schema.
-import { z } from "zod";
+import * as z from "zod";
 
 export const POLICY_VERSION = 1;
 
