@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { config as zodConfig } from "zod";
+import { config as zodConfig } from "zod/mini";
 import type { ChangedFile } from "../policy/change.js";
 import { decide } from "../policy/decide.js";
 import type { PolicySource } from "../policy/input.js";
