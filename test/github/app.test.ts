@@ -224,6 +224,20 @@ describe("app: outcomes reported on the PR", () => {
     expect(lastCheck().output?.summary).toContain("**Agent:** claude, identified by commit_author `noreply@anthropic.com`");
   });
 
+  it("recognises a bot's commits by its no-reply address, though GitHub's GraphQL links a bot's commit to no user", async () => {
+    setFiles(t.github, ["src/billing/x.ts"]);
+    t.github.state.commits.set("acme/webapp#7", [
+      {
+        author: { login: "devin-ai-integration[bot]" },
+        commit: { message: "Fix", author: { email: "158243242+devin-ai-integration[bot]@users.noreply.github.com" } },
+      },
+    ]);
+    await t.deliver("pull_request", prPayload({ author: { login: "dev", type: "User" }, branch: "fix-billing" }));
+    expect(lastCheck().conclusion).toBe("failure");
+    expect(lastCheck().output?.summary).toContain("**Agent:** devin, identified by commit_author `devin-ai-integration[bot]`");
+    expect(storedChange().contributors).toEqual(["devin-ai-integration[bot]"]);
+  });
+
   it("evaluates a draft PR but requests no reviewers", async () => {
     setFiles(t.github, ["db/migrations/1.sql"]);
     await t.deliver("pull_request", prPayload({ draft: true }));
