@@ -1,15 +1,13 @@
 // One evaluation of one PR: read the inputs from GitHub, decide, record the decision, then report it.
 import { isAutomatedAccount, PRESETS } from "../policy/agents.js";
-import type { ChangeInput, Review } from "../policy/change.js";
-import { latestReviews } from "../policy/evaluate.js";
+import type { ChangeInput } from "../policy/change.js";
 import { compiledPolicies, decide, errorDecision, PolicyCache } from "../policy/decide.js";
 import type { Decision } from "../policy/decision.js";
 import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
 import { nextWindowChange } from "../policy/windows.js";
-import { COMPUTE_KEYS } from "../policy/compile.js";
 import { computeMinutes, type ComputeMinutes } from "./compute.js";
-import { agentNames } from "../audit/store.js";
-import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles, listReviews, reviewersInTeams } from "./change-builder.js";
+import { changeFromPayload, IncompleteCommitsError } from "./change-builder.js";
+import { gatherChange, gitHubSource } from "./change-source.js";
 import { readSnapshot, type Snapshot, SnapshotError } from "./snapshot.js";
 import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
@@ -221,12 +219,6 @@ async function gatherInput(req: GovernRequest, snap: Snapshot, state: GovernorSt
   const owner = repository.owner.login;
   const repo = repository.name;
   const now = deps.now();
-  /** What the snapshot answered, else read over REST, after turning the check pending. */
-  const orRead = async <T>(have: T | null, read: () => Promise<T>): Promise<T> => {
-    if (have !== null) return have;
-    await wait();
-    return read();
-  };
   const policies = await readPolicies(octokit, { owner, repo, baseSha: snap.baseHead }, state.policyTexts, () => now.getTime(), wait);
   const notes = policies.orgUnseen ? [policies.orgUnseen] : [];
   if (policies.conflict) return { input: null, failure: { title: "Invalid policy: two policy files", message: policies.conflict }, notes };
@@ -263,81 +255,47 @@ async function gatherInput(req: GovernRequest, snap: Snapshot, state: GovernorSt
   // Overrides given for this head commit stay inputs of its every evaluation; a new head has none.
   const overrides = [...((await deps.audit.overridesFor?.(repository.full_name, pr.number, pr.head.sha)) ?? []), ...(req.overrides ?? [])];
   if (overrides.length > 0) change.overrides = overrides;
-  const decideNow = () => decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
-  const probe = decideNow();
-  if (probe.outcome === "error") {
-    return { input: EvaluationInputSchema.parse({ policies: sources, change, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
-  }
-  // The commits always: every agent whose signals match binds the PR (a copilot/ branch with a Claude co-author is
-  // both agents'), and whoever authored or committed a commit is a contributor, who cannot approve it.
-  const signals = await orRead(snap.commits, () => listCommitSignals(octokit, owner, repo, pr));
-  change.commit_authors = signals.authors;
-  change.contributors = signals.contributors;
-  const identified = decideNow();
-  // Still no agent under scope: agents: not governed, and nothing more needs reading.
-  if (identified.outcome === "not_governed") {
-    const input = EvaluationInputSchema.parse({ policies: sources, change, context });
-    return { input, labels: labelsOf(input, state) ?? DEFAULT_LABELS, reviewedBy: [], notes };
-  }
-  // REST only for what GraphQL cannot say: a rename's or copy's old path, and more files than one page.
-  change.files = await orRead(snap.files, () => listFiles(octokit, owner, repo, pr.number));
-
-  // The budget: this PR's place among each matching agent's PRs, reserved atomically before the decision, so a burst
-  // of PRs opened at once cannot all pass a limit. The position is fixed at the first evaluation and stays.
-  const agents = agentNames(identified);
-  if (agents.length > 0) {
-    // Places in the repository and across the org (org_limits), for a day and a week: one reservation for all.
-    const places = await deps.audit.reserveBudgetPlaces({
-      repo: repository.full_name,
-      org: owner,
-      agents,
-      pr: pr.number,
-      openedAt: pr.created_at ?? now.toISOString(),
-    });
-    context.usage.prs_by_agent = places.repo.day;
-    context.usage.prs_by_agent_week = places.repo.week;
-    if (places.org) {
-      context.usage.org_prs_by_agent = places.org.day;
-      context.usage.org_prs_by_agent_week = places.org.week;
-    }
-    context.usage.prs_today = Math.max(1, ...Object.values(places.repo.day));
-    // Compute budgets: the minutes of the agents' workflow jobs, read only when the policy sets one.
-    const compiled = compiledPolicies(sources, state.compiled);
-    if (compiled.ok && compiled.policy.budgets.some((b) => COMPUTE_KEYS.has(b.key))) {
-      context.usage.compute_minutes = await computeMinutes(deps.audit, {
+  // What the evaluator needs, read as it asks (src/policy/needs.ts): commits always (every agent whose signals match
+  // binds the PR; contributors cannot approve); files once governed; the budget places of the binding agents; reviews
+  // only for an approval gate; team membership only of the reviewers who count, in the teams a gate names.
+  const source = gitHubSource(octokit, { owner, repo }, pr, snap, wait);
+  const { input } = await gatherChange(
+    { policies: sources, change, context },
+    source,
+    async (need) => {
+      // This PR's place among each matching agent's PRs, reserved atomically before the decision, so a burst of PRs
+      // opened at once cannot all pass a limit; fixed at the first evaluation. Repo and org, day and week: one reservation.
+      const places = await deps.audit.reserveBudgetPlaces({
         repo: repository.full_name,
-        owner,
-        headBranch: pr.head.ref,
-        now,
-        agents: compiled.policy.agents,
+        org: owner,
+        agents: need.agents,
+        pr: pr.number,
+        openedAt: pr.created_at ?? now.toISOString(),
       });
-    }
-  }
-  // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone, so
-  // a decision without a gate (allowed, or denied outright) does not read them. The budget's own gate
-  // (limits.action: require_approval) is approved by the owners' teams, hence this pass after the usage is known.
-  const gated = decideNow();
-  const reviews = gated.gates.total > 0 ? await orRead(snap.reviews, () => listReviews(octokit, owner, repo, pr.number)) : [];
-  change.reviews = reviews;
-  const teams = new Set<string>();
-  if (reviews.length > 0) for (const rule of gated.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
-  // Team membership of the reviewers whose verdict can count, only: a gate asks whether a reviewer is in a team.
-  change.team_members = await reviewersInTeams(octokit, [...teams], reviewers(reviews, pr.user.login), wait);
-
-  const input = EvaluationInputSchema.parse({ policies: sources, change, context });
+      const compiled = compiledPolicies(sources, state.compiled);
+      return {
+        prs_by_agent: places.repo.day,
+        prs_by_agent_week: places.repo.week,
+        ...(places.org ? { org_prs_by_agent: places.org.day, org_prs_by_agent_week: places.org.week } : {}),
+        prs_today: Math.max(1, ...Object.values(places.repo.day)),
+        // Compute budgets: the minutes of the agents' workflow jobs, read only when the policy sets one.
+        ...(need.compute && compiled.ok
+          ? {
+              compute_minutes: await computeMinutes(deps.audit, {
+                repo: repository.full_name,
+                owner,
+                headBranch: pr.head.ref,
+                now,
+                agents: compiled.policy.agents,
+              }),
+            }
+          : {}),
+      };
+    },
+    state.compiled,
+  );
   const labels = labelsOf(input, state) ?? DEFAULT_LABELS;
-  return { input, labels, reviewedBy: [...new Set(reviews.map((r) => r.user.login))], notes };
-}
-
-/** Reviewers whose latest deciding review a gate could count: never the author, a bot or a known agent. */
-function reviewers(reviews: readonly Review[], author: string): string[] {
-  return [
-    ...new Set(
-      latestReviews(reviews)
-        .filter((r) => r.user.login.toLowerCase() !== author.toLowerCase() && !isAutomatedAccount(r.user.login, r.user.type, Object.values(PRESETS)))
-        .map((r) => r.user.login),
-    ),
-  ].sort();
+  return { input, labels, reviewedBy: [...new Set(input.change.reviews.map((r) => r.user.login))], notes };
 }
 
 /** The outcome labels the policy names (the repo's, else the org's). */
