@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { type Fault, Faults } from "./faults.js";
 import { SimOAuth } from "./oauth.js";
-import { answerGraphql } from "./graphql.js";
+import { answerGraphql, schemaValidator } from "./graphql.js";
 import { OpenApiValidator } from "./openapi.js";
 import { type SimCheckRun, type SimDelivery, type SimPull, type SimRepo, SimState } from "./state.js";
 
@@ -90,6 +90,8 @@ export class SimServer {
   }
 
   async listen(port = 0): Promise<string> {
+    // GitHub's GraphQL schema takes about a second to load: begun now, it is ready by the app's first query.
+    void schemaValidator();
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5000;
     this.server.on("connection", (s) => {
