@@ -31,7 +31,7 @@ function decisionFields(row: AuditRow): [string, string] {
 }
 
 /** RFC 4180: quote when needed, double the quotes inside. */
-export function csvField(value: unknown): string {
+export function csvField(value: string | number | null | undefined): string {
   const text = value === null || value === undefined ? "" : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

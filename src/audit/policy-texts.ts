@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { EvaluationInput } from "../policy/input.js";
+import { Lru } from "../util/lru.js";
 
 /** What a stored input holds in place of a policy text. `text` is the only key of that name in an input. */
 const TOKEN_PREFIX = "\u0000policy:sha256:";
@@ -13,11 +14,11 @@ export class PolicyTexts {
   private readonly insert: Database.Statement;
   private readonly select: Database.Statement;
   /** Texts read back, by hash: replay and export read the same few policies over and over. */
-  private readonly cache = new Map<string, string>();
+  private readonly cache = new Lru<string, string>(CACHE_LIMIT);
   /** Hashes of texts written, by text: the app hands over the same cached policy string for every evaluation. */
-  private readonly hashes = new Map<string, string>();
+  private readonly hashes = new Lru<string, string>(CACHE_LIMIT);
   /** Hashes of texts this writer has committed to the file (texts are never deleted but by tampering, which verify finds). */
-  private readonly stored = new Set<string>();
+  private readonly stored = new Lru<string, true>(CACHE_LIMIT);
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare("INSERT OR IGNORE INTO policy_texts (sha256, text) VALUES (?, ?)");
@@ -33,12 +34,8 @@ export class PolicyTexts {
     const texts: Array<{ sha256: string; text: string }> = [];
     for (const [source, policy] of Object.entries(input.policies)) {
       if (!policy) continue;
-      let sha = this.hashes.get(policy.text);
-      if (sha === undefined) {
-        sha = createHash("sha256").update(policy.text).digest("hex");
-        if (this.hashes.size >= CACHE_LIMIT) this.hashes.clear();
-        this.hashes.set(policy.text, sha);
-      }
+      const text = policy.text;
+      const sha = this.hashes.getOrSet(text, () => createHash("sha256").update(text).digest("hex"));
       texts.push({ sha256: sha, text: policy.text });
       policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
     }
@@ -52,7 +49,7 @@ export class PolicyTexts {
   store(texts: Iterable<{ sha256: string; text: string }>): string[] {
     const written: string[] = [];
     for (const t of texts) {
-      if (this.stored.has(t.sha256) || written.includes(t.sha256)) continue;
+      if (this.stored.get(t.sha256) || written.includes(t.sha256)) continue;
       this.insert.run(t.sha256, t.text);
       written.push(t.sha256);
     }
@@ -61,10 +58,7 @@ export class PolicyTexts {
 
   /** The texts `store` wrote are committed: later rows referring to them need not insert them again. */
   committed(shas: readonly string[]): void {
-    for (const sha of shas) {
-      if (this.stored.size >= CACHE_LIMIT) this.stored.delete(this.stored.values().next().value as string);
-      this.stored.add(sha);
-    }
+    for (const sha of shas) this.stored.set(sha, true);
   }
 
   /** The stored input with its policy texts put back: exactly the JSON of the input that was evaluated. */
@@ -110,12 +104,7 @@ export class PolicyTexts {
     const row = this.select.get(sha) as { text: string } | undefined;
     // A missing text is a damaged file, not something to paper over; verify names it too.
     if (!row) throw new Error(`the audit store has no policy text ${sha}: the file was damaged (run governor audit verify)`);
-    this.remember(sha, row.text);
+    this.cache.set(sha, row.text);
     return row.text;
-  }
-
-  private remember(sha: string, text: string): void {
-    if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(sha, text);
   }
 }

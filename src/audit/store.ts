@@ -229,13 +229,31 @@ export function rowHash(row: Omit<AuditRow, "hash">): string {
 function where(filters: AuditFilters): { sql: string; params: Record<string, string | number> } {
   const clauses: string[] = [];
   const params: Record<string, string | number> = {};
-  if (filters.repo !== undefined) (clauses.push("repo = @repo"), (params["repo"] = filters.repo));
-  if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
-  if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
-  if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.repo !== undefined) {
+    clauses.push("repo = @repo");
+    params["repo"] = filters.repo;
+  }
+  if (filters.pr !== undefined) {
+    clauses.push("pr = @pr");
+    params["pr"] = filters.pr;
+  }
+  if (filters.agent !== undefined) {
+    clauses.push("agent = @agent");
+    params["agent"] = filters.agent;
+  }
+  if (filters.outcome !== undefined) {
+    clauses.push("outcome = @outcome");
+    params["outcome"] = filters.outcome;
+  }
   if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
-  if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
-  if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
+  if (filters.since !== undefined) {
+    clauses.push("recorded_at >= @since");
+    params["since"] = filters.since;
+  }
+  if (filters.until !== undefined) {
+    clauses.push("recorded_at < @until");
+    params["until"] = filters.until;
+  }
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 

@@ -300,10 +300,8 @@ export function dashboardHandler(opts: DashboardOptions): DashboardHandler & { c
     let m: RegExpExecArray | null;
     const list = async (kind: "decisions" | "overrides") => {
       const { filters, cursor, limit } = parseFilters(url);
-      const page = await (kind === "decisions" ? opts.source.listDecisions : opts.source.overrides).call(opts.source, filters, {
-        cursor: cursor ?? null,
-        limit: limit ?? PAGE_SIZE,
-      });
+      const request = { cursor: cursor ?? null, limit: limit ?? PAGE_SIZE };
+      const page = await (kind === "decisions" ? opts.source.listDecisions(filters, request) : opts.source.overrides(filters, request));
       let nextUrl: string | null = null;
       if (page.next) {
         const q = new URLSearchParams(url.searchParams);

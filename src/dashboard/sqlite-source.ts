@@ -24,12 +24,31 @@ type Params = Record<string, string | number>;
 function clauses(f: DecisionFilters, params: Params): string[] {
   const out: string[] = [];
   // A range on the repo column rather than LIKE: it uses the (repo, pr, id) index and has no wildcard characters to escape.
-  if (f.org !== undefined) (out.push("repo >= @orgLo AND repo < @orgHi"), (params["orgLo"] = `${f.org}/`), (params["orgHi"] = `${f.org}0`));
-  if (f.repo !== undefined) (out.push("repo = @repo"), (params["repo"] = f.repo));
-  if (f.agent !== undefined) (out.push("agent = @agent"), (params["agent"] = f.agent));
-  if (f.outcome !== undefined) (out.push("outcome = @outcome"), (params["outcome"] = f.outcome));
-  if (f.since !== undefined) (out.push("recorded_at >= @since"), (params["since"] = f.since));
-  if (f.until !== undefined) (out.push("recorded_at < @until"), (params["until"] = f.until));
+  if (f.org !== undefined) {
+    out.push("repo >= @orgLo AND repo < @orgHi");
+    params["orgLo"] = `${f.org}/`;
+    params["orgHi"] = `${f.org}0`;
+  }
+  if (f.repo !== undefined) {
+    out.push("repo = @repo");
+    params["repo"] = f.repo;
+  }
+  if (f.agent !== undefined) {
+    out.push("agent = @agent");
+    params["agent"] = f.agent;
+  }
+  if (f.outcome !== undefined) {
+    out.push("outcome = @outcome");
+    params["outcome"] = f.outcome;
+  }
+  if (f.since !== undefined) {
+    out.push("recorded_at >= @since");
+    params["since"] = f.since;
+  }
+  if (f.until !== undefined) {
+    out.push("recorded_at < @until");
+    params["until"] = f.until;
+  }
   return out;
 }
 
@@ -61,7 +80,10 @@ export class SqliteAuditSource implements AuditSource {
   private keyset(filters: DecisionFilters, page: PageRequest, extra: string[]): Page<DecisionListItem> {
     const params: Params = { limit: page.limit + 1 };
     const where = [...clauses(filters, params), ...extra];
-    if (page.cursor) (where.push("id < @cursor"), (params["cursor"] = decodeCursor(page.cursor)));
+    if (page.cursor) {
+      where.push("id < @cursor");
+      params["cursor"] = decodeCursor(page.cursor);
+    }
     const inner = `SELECT id FROM decisions ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT @limit`;
     const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM decisions WHERE id IN (${inner}) ORDER BY id DESC`).all(params) as DecisionListItem[];
     const more = rows.length > page.limit;

@@ -74,7 +74,11 @@ export async function listCommitSignals(
   const authors = new Set<string>();
   const contributors = new Set<string>();
   const take = (c: ListedCommit) => {
-    for (const login of [c.author?.login, c.committer?.login]) if (login) (authors.add(login), contributors.add(login));
+    for (const login of [c.author?.login, c.committer?.login])
+      if (login) {
+        authors.add(login);
+        contributors.add(login);
+      }
     if (c.commit.author?.email) authors.add(c.commit.author.email);
     for (const m of c.commit.message.matchAll(CO_AUTHOR)) if (m[1]) authors.add(m[1]);
   };

@@ -115,7 +115,7 @@ export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctoki
     const timeout = AbortSignal.timeout(timeoutMs);
     return fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
   };
-  return ProbotOctokit.plugin(timing as never).defaults((options: Record<string, unknown>) => ({
+  return ProbotOctokit.plugin(timing as never).defaults<typeof ProbotOctokit>((options: Record<string, unknown>) => ({
     ...options,
     request: { ...(options["request"] as object | undefined), fetch: timedFetch },
     // Octokit's throttling and retry plugins are off, and their work is done in the hook above. Both run every call
@@ -125,5 +125,5 @@ export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctoki
     // installation by the worker instead, and rate-limit answers are waited out as the plugin would.
     throttle: { ...(options["throttle"] as object | undefined), enabled: false },
     retry: { ...(options["retry"] as object | undefined), enabled: false },
-  })) as typeof ProbotOctokit;
+  }));
 }

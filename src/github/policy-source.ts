@@ -35,7 +35,7 @@ export class PolicyTextCache extends Lru<string, Cached> {
 }
 
 function statusOf(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "status" in error ? Number((error as { status: unknown }).status) : undefined;
+  return typeof error === "object" && error !== null && "status" in error ? Number(error.status) : undefined;
 }
 
 async function readFile(octokit: Octokit, owner: string, repo: string, path: string, ref: string | undefined, etag?: string) {

@@ -1,5 +1,6 @@
 // Reports a decision on the PR: the `governance` check run (with annotations), the outcome label, and reviewers.
 import type { Decision } from "../policy/decision.js";
+import { Lru } from "../util/lru.js";
 import { isTransient } from "./octokit.js";
 import type { CheckRunLedger, Octokit, OpenRuns } from "./ports.js";
 import { conclusionOf } from "./summary.js";
@@ -22,11 +23,11 @@ export interface Target {
  */
 export class MemoryCheckRunLedger implements CheckRunLedger {
   private readonly rows = new Map<number, { key: string; id: number | null; closed: boolean }>();
-  private readonly seen = new Set<string>();
+  private readonly seen = new Lru<string, true>(10_000);
   private next = 1;
   async open(key: string): Promise<OpenRuns> {
     const rows = [...this.rows.values()].filter((r) => r.key === key && !r.closed);
-    return { ids: rows.flatMap((r) => (r.id === null ? [] : [r.id])), unknown: !this.seen.has(key) || rows.some((r) => r.id === null) };
+    return { ids: rows.flatMap((r) => (r.id === null ? [] : [r.id])), unknown: !this.seen.get(key) || rows.some((r) => r.id === null) };
   }
   async intend(key: string): Promise<number> {
     if (this.rows.size > 10_000) for (const [token, row] of this.rows) if (row.closed) this.rows.delete(token);
@@ -41,8 +42,7 @@ export class MemoryCheckRunLedger implements CheckRunLedger {
     for (const row of this.rows.values()) if (row.key === key && row.id === id) row.closed = true;
   }
   async resolved(key: string): Promise<void> {
-    this.seen.add(key);
-    if (this.seen.size > 10_000) this.seen.delete(this.seen.values().next().value as string);
+    this.seen.set(key, true);
     for (const row of this.rows.values()) if (row.key === key && row.id === null) row.closed = true;
   }
 }

@@ -229,7 +229,7 @@ function issueProblems(issue: z.core.$ZodIssue, doc: unknown, locate: Locate, at
       if (field === "agents.presets") {
         // A list was given: report its bad entries ("did you mean"), not that the union as a whole failed.
         const inList = Array.isArray(got) ? (issue.errors.find((branch) => branch.some((i) => typeof i.path[0] === "number")) ?? []) : [];
-        if (inList.length > 0) return inList.flatMap((i) => issueProblems({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue, doc, locate, at));
+        if (inList.length > 0) return inList.flatMap((i) => issueProblems({ ...i, path: [...path, ...i.path] }, doc, locate, at));
         return [at(locate(path), field, `expected "all" or a list of presets (${AGENT_PRESETS.join(", ")}), got ${describe(got)}`)];
       }
       return [at(locate(path), field, `${issue.message}, got ${describe(got)}`)];

@@ -300,6 +300,7 @@ export function braceAlternatives(pattern: string): number {
 /** A clear reason to refuse a glob in a policy, or undefined when it is acceptable. */
 export function checkGlob(pattern: string): string | undefined {
   if (pattern.length > MAX_LENGTH) return `longer than ${MAX_LENGTH} characters`;
+  // eslint-disable-next-line no-control-regex -- finding control characters is this check's purpose
   if (/[\u0000-\u001f\u007f]/.test(pattern)) return "contains a control character (NUL, newline, tab, ...)";
   if (pattern.startsWith("!!")) return "use a single ! to exclude";
   const body = pattern.startsWith("!") ? pattern.slice(1) : pattern;

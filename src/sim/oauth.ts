@@ -78,7 +78,7 @@ export class SimOAuth {
   /** Like GitHub: errors come back as 200 with an `error` field; a code works once, for its client and redirect URI. */
   private exchange(req: IncomingMessage, body: string, res: ServerResponse): void {
     const type = req.headers["content-type"] ?? "";
-    let p: Record<string, string> = {};
+    let p: Record<string, string>;
     try {
       p = type.includes("json") ? (JSON.parse(body) as Record<string, string>) : Object.fromEntries(new URLSearchParams(body));
     } catch {

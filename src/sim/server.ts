@@ -143,7 +143,7 @@ export class SimServer {
     const fault = this.faults.take(method, match?.template ?? path);
     if (fault) {
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
-      if (await this.applyFault(fault, req, res, finish)) return;
+      if (this.applyFault(fault, req, res, finish)) return;
     }
     if (graphql) {
       if (!req.headers.authorization) return finish(401, { message: "This endpoint requires you to be authenticated." });
@@ -188,12 +188,7 @@ export class SimServer {
     }
   }
 
-  private async applyFault(
-    fault: Fault,
-    _req: IncomingMessage,
-    res: ServerResponse,
-    finish: (s: number, b: unknown, h?: Record<string, string>) => void,
-  ): Promise<boolean> {
+  private applyFault(fault: Fault, _req: IncomingMessage, res: ServerResponse, finish: (s: number, b: unknown, h?: Record<string, string>) => void): boolean {
     switch (fault.kind) {
       case "latency":
         return false;
@@ -550,11 +545,12 @@ export class SimServer {
       }
       if (b["status"]) run.status = b["status"] as SimCheckRun["status"];
       if (b["conclusion"]) {
-        run.conclusion = String(b["conclusion"]);
+        // The body was checked against GitHub's schema above: these are strings.
+        run.conclusion = b["conclusion"] as string;
         run.status = "completed";
       }
-      if (b["details_url"]) run.details_url = String(b["details_url"]);
-      if (b["completed_at"]) run.completed_at = String(b["completed_at"]);
+      if (b["details_url"]) run.details_url = b["details_url"] as string;
+      if (b["completed_at"]) run.completed_at = b["completed_at"] as string;
       applyOutput(run, b["output"]);
       applyActions(run, b["actions"]);
       if (run.status === "completed") this.completed(run);
@@ -680,9 +676,9 @@ function applyActions(run: SimCheckRun, actions: unknown): void {
         typeof a["label"] !== "string" ||
         typeof a["description"] !== "string" ||
         typeof a["identifier"] !== "string" ||
-        (a["label"] as string).length > 20 ||
-        (a["description"] as string).length > 40 ||
-        (a["identifier"] as string).length > 20,
+        a["label"].length > 20 ||
+        a["description"].length > 40 ||
+        a["identifier"].length > 20,
     );
   if (bad)
     throw new ApiError(422, "Validation Failed", [

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { EvaluationInput } from "../policy/input.js";
 import type { StoredPolicyText } from "./ports.js";
+import { Lru } from "../util/lru.js";
 
 const TOKEN_PREFIX = "\u0000policy:sha256:";
 const REFERENCE = /"text":"\\u0000policy:sha256:([0-9a-f]{64})"/g;
@@ -12,7 +13,7 @@ export const sha256 = (text: string): string => createHash("sha256").update(text
 
 /** Hashes of policy texts by text: the app hands over the same cached policy string for every evaluation. */
 export class PolicyRefs {
-  private readonly hashes = new Map<string, string>();
+  private readonly hashes = new Lru<string, string>(CACHE_LIMIT);
 
   /** The stored form of the input, and the texts it refers to (to be stored once each). */
   stash(input: EvaluationInput): { stored: string; texts: StoredPolicyText[] } {
@@ -20,12 +21,8 @@ export class PolicyRefs {
     const texts: StoredPolicyText[] = [];
     for (const [source, policy] of Object.entries(input.policies)) {
       if (!policy) continue;
-      let sha = this.hashes.get(policy.text);
-      if (sha === undefined) {
-        sha = sha256(policy.text);
-        if (this.hashes.size >= CACHE_LIMIT) this.hashes.clear();
-        this.hashes.set(policy.text, sha);
-      }
+      const text = policy.text;
+      const sha = this.hashes.getOrSet(text, () => sha256(text));
       texts.push({ sha256: sha, text: policy.text });
       policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
     }

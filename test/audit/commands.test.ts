@@ -177,7 +177,7 @@ describe("governor audit export", () => {
     expect(lines.map((l) => l.decision.outcome)).toEqual(["allowed", "needs_approval", "denied", "not_governed", "error", "error"]);
   });
 
-  it("streams 100,000 rows in bounded memory (a 48 MB heap for over 100 MB of output)", async () => {
+  it("streams 100,000 rows in bounded memory (a 48 MB heap for over 100 MB of output)", () => {
     const cwd = tempDir();
     const store = openAuditStore(join(cwd, "governor.db"));
     const small = entryFor({ policy: "version: 1\ndefault: allow\nowners: { users: [o] }\n", files: ["a.md"] });
@@ -194,7 +194,7 @@ describe("governor simulate", () => {
   it("prints the transitions a policy change would cause, with the PRs", async () => {
     const cwd = seeded();
     const stricter = fixturePolicy("webapp-monorepo.yml").replace(
-      /  - id: tests-docs-ui\n    match: \{ classes: \[tests, docs, ui\] \}\n    action: allow\n/,
+      / {2}- id: tests-docs-ui\n {4}match: \{ classes: \[tests, docs, ui\] \}\n {4}action: allow\n/,
       "",
     );
     writeFileSync(join(cwd, "new.yml"), stricter);
@@ -223,7 +223,7 @@ describe("governor simulate", () => {
     writeFileSync(join(cwd, "observe.yml"), fixturePolicy("webapp-monorepo.yml").replace(/^version: 1\n/m, "version: 1\nmode: observe\n"));
     const r = await run(["simulate", "--policy", "observe.yml"], { cwd });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/observe mode would have blocked \d+:\n  acme\/webapp#\d+ \(row \d+\): would be (denied|needs_approval) by /);
+    expect(r.stdout).toMatch(/observe mode would have blocked \d+:\n {2}acme\/webapp#\d+ \(row \d+\): would be (denied|needs_approval) by /);
   });
 
   it("refuses an invalid new policy with file:line:column", async () => {

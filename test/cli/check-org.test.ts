@@ -26,7 +26,7 @@ async function fakeGitHub(status: number, seen: IncomingMessage[]): Promise<stri
     res.end(JSON.stringify({ message: "Not Found" }));
   });
   await new Promise<void>((done) => server!.listen(0, "127.0.0.1", done));
-  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 function runAsync(args: string[], cwd: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -50,7 +50,10 @@ async function start(config: Partial<DashboardConfig> = {}) {
   server = createServer(
     (req, res) =>
       void handle(req, res).then((done) => {
-        if (!done) ((res.statusCode = 404), res.end());
+        if (!done) {
+          res.statusCode = 404;
+          res.end();
+        }
       }),
   );
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

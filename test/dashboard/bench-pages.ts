@@ -77,7 +77,10 @@ const handler = dashboardHandler({ source, auth: { kind: "local" }, htmlBase: "h
 const server = createServer(
   (req, res) =>
     void handler(req, res).then((done) => {
-      if (!done) ((res.statusCode = 404), res.end());
+      if (!done) {
+        res.statusCode = 404;
+        res.end();
+      }
     }),
 );
 await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

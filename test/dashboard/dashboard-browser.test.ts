@@ -33,14 +33,14 @@ async function open(o: Parameters<Stack["sim"]["openPullRequest"]>[0]) {
   return { pr, run: await done };
 }
 
-let missing: unknown;
+let missing: Error | undefined;
 
 beforeAll(async () => {
   // A missing Chromium fails every test here with the reason (in beforeEach), rather than leaving them "skipped".
   try {
     browser = await launchChromium();
   } catch (error) {
-    missing = error;
+    missing = error instanceof Error ? error : new Error(String(error));
     return;
   }
   // The stack of src/demo/stack.ts, with the dashboard configured: its GitHub addresses are the simulator's, known once it runs.
@@ -169,7 +169,10 @@ describe("the dashboard in a browser", () => {
     expect(await page.content()).not.toContain(CLIENT_SECRET);
     expect(logs.join("\n")).not.toMatch(new RegExp(`${CLIENT_SECRET}|gho_`));
     expect(dialogs).toEqual([]);
-    if (SAVE_SHOTS) (mkdirSync(SHOTS, { recursive: true }), await page.screenshot({ path: `${SHOTS}decisions.png`, fullPage: true }));
+    if (SAVE_SHOTS) {
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: `${SHOTS}decisions.png`, fullPage: true });
+    }
     await context.close();
   });
 
@@ -223,12 +226,12 @@ describe("the dashboard in a browser", () => {
     await page.goto(`${base}/dashboard/agents`);
     await page.waitForSelector("body[data-charts=drawn]", { timeout: 10_000 });
     // Counts the canvas pixels with any ink (the page's code runs in the browser, hence a string: no DOM types here).
-    const painted = (await page.evaluate(`[...document.querySelectorAll("canvas")].map((c) => {
+    const painted = await page.evaluate<number[]>(`[...document.querySelectorAll("canvas")].map((c) => {
       const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
       let inked = 0;
       for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
       return inked;
-    })`)) as number[];
+    })`);
     expect(painted).toHaveLength(3);
     for (const inked of painted) expect(inked).toBeGreaterThan(500);
     expect(await page.locator("main table").first().textContent()).toContain("copilot");

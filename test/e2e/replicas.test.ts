@@ -75,7 +75,7 @@ describe("several replicas on PostgreSQL", () => {
     // The first replica migrates the empty database; the others find it current.
     await start(0);
     await Promise.all([start(1), start(2)]);
-    cleanup.push(() => Promise.all(replicas.map((r) => r?.stop("SIGKILL"))));
+    cleanup.push(() => Promise.all(replicas.flatMap((r) => (r ? [r.stop("SIGKILL")] : []))));
     const front = await roundRobin(() => replicas.flatMap((r) => (r ? [r.url] : [])));
     cleanup.push(() => new Promise((r) => front.server.close(r)));
     sim.target(`${front.url}/api/github/webhooks`, secret);

@@ -46,7 +46,7 @@ describe("over HTTP: observe mode", () => {
     const rows = JSON.parse(listed.stdout) as Array<{ pr: number; outcome: string }>;
     expect(rows).toEqual([expect.objectContaining({ pr: pr.number, outcome: "allowed" })]);
     const shown = await run(["audit", "show", String((rows[0] as unknown as { id: number }).id), "--json", "--db", s.databasePath], { cwd: process.cwd() });
-    expect(JSON.parse(shown.stdout).decision.observed).toEqual({ outcome: "denied", rules: ["repo:billing-freeze"] });
+    expect((JSON.parse(shown.stdout) as { decision: { observed?: unknown } }).decision.observed).toEqual({ outcome: "denied", rules: ["repo:billing-freeze"] });
     expect((await run(["audit", "replay", "--all", "--db", s.databasePath], { cwd: process.cwd() })).code).toBe(0);
   });
 

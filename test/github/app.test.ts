@@ -161,7 +161,7 @@ describe("app: outcomes reported on the PR", () => {
     expect(refs).toEqual(["/repos/acme/webapp/contents/.governance.yml", "/repos/acme/webapp/contents/.github/governance.yml"]);
     expect(lastCheck().conclusion).toBe("failure");
     const row = t.audit.latestForPr("acme/webapp", 7)!;
-    expect(JSON.parse(row.input!).policies.repo.sha).toBe(BASE);
+    expect(EvaluationInputSchema.parse(JSON.parse(row.input!)).policies.repo?.sha).toBe(BASE);
   });
 
   it("requires the owners when the agent edits the policy file, even where rules would allow it", async () => {

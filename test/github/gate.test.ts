@@ -1,5 +1,6 @@
 // Issue 10, app half: the ways around the gate, each driven through the real Probot handler with the nock fake.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { example } from "../helpers/webhooks.js";
 import { HEAD, prPayload, setFiles, setPolicy, startTestApp, type TestApp } from "../helpers/app.js";
 
@@ -106,7 +107,10 @@ describe("budgets hold under bursts", () => {
     await t.deliver("pull_request", opened({ number: 1, head: sha(1), author: { login: "mona", type: "User" }, branch: "feature/a" }));
     await t.deliver("pull_request", opened({ number: 2, head: sha(2) }));
     expect([shownFor(sha(1))?.conclusion, shownFor(sha(2))?.conclusion]).toEqual(["success", "failure"]);
-    expect(JSON.parse(t.audit.latestForPr("acme/webapp", 2)!.input!).context.usage.prs_by_agent).toEqual({ claude: 2, copilot: 1 });
+    expect(EvaluationInputSchema.parse(JSON.parse(t.audit.latestForPr("acme/webapp", 2)!.input!)).context.usage.prs_by_agent).toEqual({
+      claude: 2,
+      copilot: 1,
+    });
   });
 
   it("records each PR's budget position in the decision's input, and verify refuses a reservation lowered afterwards", async () => {
@@ -116,7 +120,7 @@ describe("budgets hold under bursts", () => {
       await t.deliver("pull_request", opened({ number, head: sha(number) }));
     }
     const row = t.audit.latestForPr("acme/webapp", 2)!;
-    expect(JSON.parse(row.input!).context.usage).toMatchObject({ prs_today: 2, prs_by_agent: { copilot: 2 } });
+    expect(EvaluationInputSchema.parse(JSON.parse(row.input!)).context.usage).toMatchObject({ prs_today: 2, prs_by_agent: { copilot: 2 } });
     expect(t.audit.verify().broken).toBeNull();
     t.audit.db.prepare("UPDATE agent_budget_places SET position = 1 WHERE pr = 2").run();
     expect(t.audit.verify().broken?.problem).toMatch(/decided as copilot's PR number 2 of the day, but the budget reservations \(agent_budget_places\) say 1/);
@@ -219,7 +223,7 @@ describe("identity does not come off", () => {
     await t.deliver("pull_request", prPayload({ author: human, branch: "feature/x", labels: ["codex"] }));
     await t.deliver("pull_request", prPayload({ action: "unlabeled", author: human, branch: "feature/x", labels: [] }));
     expect(conclusions()).toEqual(["failure", "failure"]);
-    const input = JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.input!);
+    const input = EvaluationInputSchema.parse(JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.input!));
     expect(input.change.known_agents).toEqual(["codex"]);
   });
 
@@ -269,7 +273,7 @@ describe("identity does not come off", () => {
     (payload["pull_request"] as Record<string, unknown>)["commits"] = 300;
     await t.deliver("pull_request", payload);
     expect(conclusions()).toEqual(["failure"]);
-    const input = JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.input!);
+    const input = EvaluationInputSchema.parse(JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.input!));
     expect(input.change.contributors).toEqual(["copilot-swe-agent[bot]", "mona", "web-flow"]);
   });
 

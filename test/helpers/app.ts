@@ -65,9 +65,9 @@ export async function startTestApp(opts: { now?: Date; requireOrgPolicy?: boolea
     async deliver(event, payload, id = randomUUID(), opts = {}) {
       const pr = payload["pull_request"] as { number?: number } | undefined;
       const repo = (payload["repository"] as { full_name?: string } | undefined)?.full_name;
-      if (pr?.number !== undefined && repo && !opts.stale) github.state.pulls.set(`${repo}#${pr.number}`, pr as Record<string, unknown>);
+      if (pr?.number !== undefined && repo && !opts.stale) github.state.pulls.set(`${repo}#${pr.number}`, pr);
       const body = JSON.stringify(payload);
-      await probot.webhooks.verifyAndReceive({ id, name: event as never, payload: body, signature: await sign(SECRET, body) });
+      await probot.webhooks.verifyAndReceive({ id, name: event, payload: body, signature: await sign(SECRET, body) });
     },
     close() {
       github.close();

@@ -48,13 +48,13 @@ describe("webhook front: memory under hostile bodies", () => {
       stdio: ["pipe", "pipe", "inherit"],
     });
     try {
-      const lines = createInterface({ input: child.stdout! });
+      const lines = createInterface({ input: child.stdout });
       const next = () => new Promise<string>((resolve) => lines.once("line", resolve));
       const { port } = JSON.parse(await next()) as { port: number };
       const statuses = await Promise.all(Array.from({ length: 40 }, () => postBody(port, 24 * MB, {})));
       // Each is refused: 401 when the client reads the answer before the server closes, else a closed connection.
       expect(statuses.every((s) => s === 401 || s === 0)).toBe(true);
-      child.stdin!.write("peak\n");
+      child.stdin.write("peak\n");
       const { start, peak } = JSON.parse(await next()) as { start: number; peak: number };
       expect((peak - start) / MB).toBeLessThan(300);
     } finally {

@@ -38,9 +38,9 @@ describe("worker", () => {
   it("waits before retrying a failed evaluation, then marks it failed after the last attempt", async () => {
     const times: number[] = [];
     const w = setup(
-      async () => {
+      () => {
         times.push(performance.now());
-        throw new Error("GitHub is down");
+        return Promise.reject(new Error("GitHub is down"));
       },
       { retryDelayMs: 60 },
     );
@@ -65,7 +65,7 @@ describe("worker", () => {
   });
 
   it("keeps working when the queue cannot record a result, leaving that delivery's lease to expire", async () => {
-    const w = setup(async () => undefined);
+    const w = setup(() => Promise.resolve());
     const finish = w.queue.finish.bind(w.queue);
     let broken = true;
     w.queue.finish = async (...args: Parameters<DeliveryQueue["finish"]>) => {
@@ -89,7 +89,7 @@ describe("worker", () => {
     // Leases long enough that a loaded machine's stalls (two shared cores) do not outlast one, short enough to expire often.
     const slow = setup(() => new Promise<void>((r) => void (finishSlow = r)), { leaseMs: 400, file });
     const other: string[] = [];
-    const rival = setup(async (d) => void other.push(d.id), { leaseMs: 400, owner: "replica-b", file });
+    const rival = setup((d) => Promise.resolve(void other.push(d.id)), { leaseMs: 400, owner: "replica-b", file });
     await slow.accept("d1", 1);
     await slow.worker.wake();
     // Five lease lengths later the rival, claiming all along, has still not been given the delivery.

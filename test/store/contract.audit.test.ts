@@ -46,7 +46,7 @@ describe.each(backends)("AuditLog on $name", (backend) => {
     const entries = agentEntries(5);
     await audit.append(entries);
     const rows = await collect(audit.iterate());
-    expect(rows.map((r) => JSON.parse(r.input ?? "null"))).toEqual(entries.map((e) => JSON.parse(JSON.stringify(e.input))));
+    expect(rows.map((r): unknown => JSON.parse(r.input ?? "null"))).toEqual(entries.map((e): unknown => JSON.parse(JSON.stringify(e.input))));
     expect((await collect(audit.policyTexts())).length).toBe(1);
     expect((await collect(audit.iterateStored()))[0]?.input).toContain("\\u0000policy:sha256:");
   });

@@ -23,6 +23,7 @@ import type {
   WorkflowJob,
 } from "../ports.js";
 import { migrate, transaction, type Migration } from "./migrate.js";
+import { Lru } from "../../util/lru.js";
 
 /** Serialises chain appends across replicas ("audit" as a lock key). */
 const APPEND_LOCK = 0x6175_6469;
@@ -158,7 +159,7 @@ export class PostgresAuditLog implements AuditLog {
   readonly kind = "postgres" as const;
   private readonly refs = new PolicyRefs();
   /** Texts read back, by hash: few policies, read over and over. */
-  private readonly texts = new Map<string, string>();
+  private readonly texts = new Lru<string, string>(256);
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -277,8 +278,10 @@ export class PostgresAuditLog implements AuditLog {
       const key = `${row.repo}#${row.pr}`;
       const state = perPr.get(key) ?? perPr.set(key, { repo: row.repo, pr: row.pr, released: false, agents: new Map() }).get(key)!;
       const effect = identityEffect(row);
-      if (effect.release) ((state.released = true), state.agents.clear());
-      else for (const agent of effect.agents) if (!state.agents.has(agent)) state.agents.set(agent, row.id);
+      if (effect.release) {
+        state.released = true;
+        state.agents.clear();
+      } else for (const agent of effect.agents) if (!state.agents.has(agent)) state.agents.set(agent, row.id);
     }
     const released = [...perPr.values()].filter((s) => s.released);
     if (released.length > 0) {
@@ -550,8 +553,10 @@ export class PostgresAuditLog implements AuditLog {
     }
     if (wanted.length > 0) {
       const { rows: found } = await this.pool.query<StoredPolicyText>("SELECT sha256, text FROM policy_texts WHERE sha256 = ANY($1)", [wanted]);
-      if (this.texts.size + found.length > 256) this.texts.clear();
-      for (const t of found) (this.texts.set(t.sha256, t.text), page.set(t.sha256, t.text));
+      for (const t of found) {
+        this.texts.set(t.sha256, t.text);
+        page.set(t.sha256, t.text);
+      }
     }
     return rows.map((row) =>
       row.input === null

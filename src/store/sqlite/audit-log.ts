@@ -37,13 +37,31 @@ const report = (r: { from: number; to: number }): MigrationReport => ({
 /** WHERE clauses for the filters, as AuditStore reads them. */
 function where(filters: AuditFilters, params: Record<string, string | number>): string[] {
   const clauses: string[] = [];
-  if (filters.repo !== undefined) (clauses.push("repo = @repo"), (params["repo"] = filters.repo));
-  if (filters.pr !== undefined) (clauses.push("pr = @pr"), (params["pr"] = filters.pr));
-  if (filters.agent !== undefined) (clauses.push("agent = @agent"), (params["agent"] = filters.agent));
-  if (filters.outcome !== undefined) (clauses.push("outcome = @outcome"), (params["outcome"] = filters.outcome));
+  if (filters.repo !== undefined) {
+    clauses.push("repo = @repo");
+    params["repo"] = filters.repo;
+  }
+  if (filters.pr !== undefined) {
+    clauses.push("pr = @pr");
+    params["pr"] = filters.pr;
+  }
+  if (filters.agent !== undefined) {
+    clauses.push("agent = @agent");
+    params["agent"] = filters.agent;
+  }
+  if (filters.outcome !== undefined) {
+    clauses.push("outcome = @outcome");
+    params["outcome"] = filters.outcome;
+  }
   if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
-  if (filters.since !== undefined) (clauses.push("recorded_at >= @since"), (params["since"] = filters.since));
-  if (filters.until !== undefined) (clauses.push("recorded_at < @until"), (params["until"] = filters.until));
+  if (filters.since !== undefined) {
+    clauses.push("recorded_at >= @since");
+    params["since"] = filters.since;
+  }
+  if (filters.until !== undefined) {
+    clauses.push("recorded_at < @until");
+    params["until"] = filters.until;
+  }
   return clauses;
 }
 
@@ -161,8 +179,11 @@ export class SqliteAuditLog implements AuditLog {
       const params: Record<string, string | number> = {};
       const window = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) }, params);
       const outer = where({ ...filters, since: undefined, until: undefined }, params);
-      if (after)
-        (outer.push("(repo > @afterRepo OR (repo = @afterRepo AND pr > @afterPr))"), (params["afterRepo"] = after.repo), (params["afterPr"] = after.pr));
+      if (after) {
+        outer.push("(repo > @afterRepo OR (repo = @afterRepo AND pr > @afterPr))");
+        params["afterRepo"] = after.repo;
+        params["afterPr"] = after.pr;
+      }
       const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
       const rows = this.db
         .prepare(`SELECT ${COLUMNS} FROM decisions WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT @page`)
