@@ -4,7 +4,7 @@ import type { Decision } from "../policy/decision.js";
 import { Option } from "commander";
 import type { LoadResult, PolicyProblem } from "../policy/load.js";
 import { type CliContext, EXIT } from "./context.js";
-import { ruleReason } from "../report/phrases.js";
+import { escalationText, ruleReason } from "../report/phrases.js";
 
 // Escaping as GitHub's runner unescapes it: %, CR and LF in the message; also : and , in property values.
 const escapeData = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
@@ -46,7 +46,7 @@ export function decisionAnnotations(decision: Decision): string[] {
   for (const rule of decision.rules) {
     if (rule.action === "allow" || rule.gate?.met) continue;
     const level = rule.action === "deny" ? "error" : "warning";
-    const message = `${rule.id}: ${ruleReason(rule, decision) ?? (rule.action === "deny" ? "denied by the policy" : "needs an approval")}${rule.escalate ? ` Escalation: ${rule.escalate}` : ""}`;
+    const message = `${rule.id}: ${ruleReason(rule, decision) ?? (rule.action === "deny" ? "denied by the policy" : "needs an approval")}${escalationText(rule) ? ` Escalation: ${escalationText(rule)}` : ""}`;
     if (rule.files.length === 0) out.push(annotation(level, message, { title: `governance: ${rule.id}` }));
     for (const file of rule.files) out.push(annotation(level, message, { file, title: `governance: ${rule.id}` }));
   }

@@ -1,6 +1,6 @@
 // A decision as readable terminal text (the `check` and `audit show` report).
 import type { Decision } from "../policy/decision.js";
-import { decisionSummary, decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
+import { decisionSummary, decisionTitle, escalationText, ignoredWhy, ruleReason } from "../report/phrases.js";
 
 const MAX_FILES_SHOWN = 20;
 
@@ -29,7 +29,7 @@ export function renderDecision(decision: Decision): string {
       if (rule.gate.changes_requested_by.length) lines.push(`    changes requested by: ${rule.gate.changes_requested_by.join(", ")}`);
       for (const i of rule.gate.ignored) lines.push(`    ignored approval: ${i.login} (${ignoredWhy(i)})`);
     }
-    if (rule.action !== "allow" && rule.escalate) lines.push(`    escalate: ${rule.escalate}`);
+    if (rule.action !== "allow" && escalationText(rule)) lines.push(`    escalate: ${escalationText(rule)}`);
   }
   for (const limit of decision.limits) {
     const whose = [limit.scope, limit.agent].filter((v) => v !== undefined && v !== null).join(", ");

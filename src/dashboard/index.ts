@@ -11,7 +11,7 @@ import { type Access, GitHubAuth, type Log, safeNext } from "./auth.js";
 import type { DashboardConfig } from "./config.js";
 import { html, type Safe } from "./html.js";
 import type { Viewer } from "./layout.js";
-import { type AuditSource, CursorError, type DecisionFilters, type DecisionListItem, OUTCOMES, type VerifyStatus } from "./source.js";
+import { type AuditSource, CursorError, DECISION_MODES, type DecisionFilters, type DecisionListItem, OUTCOMES, type VerifyStatus } from "./source.js";
 import { SqliteAuditSource } from "./sqlite-source.js";
 import {
   agentsPage,
@@ -89,6 +89,10 @@ const FilterQuery = z.strictObject({
     .union([z.enum(OUTCOMES), z.literal("")])
     .optional()
     .transform((v) => (v === "" ? undefined : v)),
+  mode: z
+    .union([z.enum(DECISION_MODES), z.literal("")])
+    .optional()
+    .transform((v) => (v === "" ? undefined : v)),
   since: when,
   until: when,
   cursor: text(100),
@@ -123,6 +127,7 @@ function parseFilters(
     ...(q.repo ? { repo: q.repo } : {}),
     ...(q.agent ? { agent: q.agent } : {}),
     ...(q.outcome ? { outcome: q.outcome } : {}),
+    ...(q.mode ? { mode: q.mode } : {}),
     ...(q.since ? { since: instant(q.since, false) } : {}),
     ...(q.until ? { until: instant(q.until, true) } : {}),
   };
@@ -131,6 +136,7 @@ function parseFilters(
     ...(q.repo ? { repo: q.repo } : {}),
     ...(q.agent ? { agent: q.agent } : {}),
     ...(q.outcome ? { outcome: q.outcome } : {}),
+    ...(q.mode ? { mode: q.mode } : {}),
     ...(q.since ? { since: q.since } : {}),
     ...(q.until ? { until: q.until } : {}),
   };

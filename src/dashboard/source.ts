@@ -5,12 +5,26 @@ import { OUTCOMES, type Outcome } from "../policy/decision.js";
 
 export { OUTCOMES, type Outcome };
 
+export const DECISION_MODES = ["observe", "enforce"] as const;
+export type DecisionMode = (typeof DECISION_MODES)[number];
+
+/**
+ * SQL over the `decision` column, the same for SQLite and PostgreSQL. Decisions are stored as canonical JSON, so a key
+ * and its value read exactly so; inside a string (a reason, a file name) the quotes would be escaped and cannot match.
+ * Only an applied rule carries `"mode":"observe"`; only an override decision carries an `override` object (its keys
+ * sorted, `at` first).
+ */
+export const OBSERVE_SQL = `decision LIKE '%"mode":"observe"%'`;
+export const OVERRIDE_SQL = `decision LIKE '%"override":{"at":%'`;
+
 export interface DecisionFilters {
   /** The owner part of `owner/name`. */
   org?: string;
   repo?: string;
   agent?: string;
   outcome?: Outcome;
+  /** `observe`: a part in observe mode applied (shown, recorded, not deciding); `enforce`: every part that applied was enforced. */
+  mode?: DecisionMode;
   /** ISO 8601 instants, `since` inclusive, `until` exclusive. */
   since?: string;
   until?: string;
@@ -30,6 +44,19 @@ export interface DecisionListItem {
   hash: string;
 }
 
+/** An overrides-page line: the decision's list columns and who lifted which rules, why and when. */
+export interface OverrideItem extends DecisionListItem {
+  /** Null when the stored object is not of the shape this dashboard reads (the row is still listed). */
+  override: OverrideFacts | null;
+}
+
+export interface OverrideFacts {
+  by: string[];
+  reason: string;
+  at: string;
+  rules: string[];
+}
+
 export interface Page<T> {
   items: T[];
   /** Opaque: pass it back as `cursor` for the next (older) page; null on the last page. */
@@ -41,7 +68,10 @@ export interface PageRequest {
   limit: number;
 }
 
-/** What one agent did on one day (UTC): decisions by outcome, distinct PRs, lines changed in those PRs. */
+/**
+ * What one agent did on one day (UTC): decisions by outcome, distinct PRs, lines changed in those PRs, decisions a
+ * break-glass override let through, and minutes of its workflow jobs completed that day.
+ */
 export interface AgentDay {
   agent: string;
   day: string;
@@ -52,6 +82,8 @@ export interface AgentDay {
   denied: number;
   error: number;
   not_governed: number;
+  overrides: number;
+  compute_minutes: number;
 }
 
 /** A limit as the latest decision for one repository and agent measured it. */
@@ -84,11 +116,42 @@ export interface AuditSource {
   prHistory(repo: string, pr: number): Promise<AuditRow[]>;
   agentActivity(filters: { org?: string; since: string; until: string }): Promise<AgentDay[]>;
   budgets(filters: { org?: string }): Promise<BudgetLine[]>;
-  /** Decisions carrying an override rule (a rule id starting `override`), newest first. */
-  overrides(filters: DecisionFilters, page: PageRequest): Promise<Page<DecisionListItem>>;
+  /** Decisions a break-glass override let through (`decision.override`, from `/governance override`), newest first. */
+  overrides(filters: DecisionFilters, page: PageRequest): Promise<Page<OverrideItem>>;
   /** Walks the whole chain: costly, so callers cache it. */
   verify(): Promise<VerifyStatus>;
   close(): Promise<void>;
+}
+
+/** The stored `decision.override` object, checked: null when it is not of that shape. */
+export function parseOverride(text: string | null): OverrideFacts | null {
+  if (!text) return null;
+  const v = JSON.parse(text) as Partial<OverrideFacts> | null;
+  if (typeof v !== "object" || v === null) return null;
+  const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((x) => typeof x === "string");
+  if (!strings(v.by) || !strings(v.rules) || typeof v.reason !== "string" || typeof v.at !== "string") return null;
+  return { by: v.by, reason: v.reason, at: v.at, rules: v.rules };
+}
+
+/** A list item with its parsed override (null when not of the stored shape: the row is listed, its details not guessed at). */
+export function withOverride(item: DecisionListItem & { override: string | null }): OverrideItem {
+  return { ...item, override: parseOverride(item.override) };
+}
+
+/** Decision counts, lines and compute minutes (by `agent\0day`) as one list by day then agent; compute-only days too. */
+export function mergeAgentDays(
+  counts: ReadonlyArray<Omit<AgentDay, "lines" | "compute_minutes">>,
+  lines: Map<string, number>,
+  compute: Map<string, number>,
+): AgentDay[] {
+  const out = counts.map((c) => ({ ...c, lines: lines.get(`${c.agent}\0${c.day}`) ?? 0, compute_minutes: compute.get(`${c.agent}\0${c.day}`) ?? 0 }));
+  const seen = new Set(out.map((d) => `${d.agent}\0${d.day}`));
+  for (const [key, minutes] of compute) {
+    if (seen.has(key)) continue;
+    const [agent = "", day = ""] = key.split("\0");
+    out.push({ agent, day, prs: 0, lines: 0, allowed: 0, needs_approval: 0, denied: 0, error: 0, not_governed: 0, overrides: 0, compute_minutes: minutes });
+  }
+  return out.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
 }
 
 export class CursorError extends Error {

@@ -1,6 +1,8 @@
 // The dashboard's reads over today's SQLite audit file, opened read-only: the dashboard can never alter the trail.
 import type Database from "better-sqlite3";
 import { type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
+import { verifyInThread } from "./verify-thread.js";
+import { computeByAgentDay, definitionsOf, type JobRow } from "./compute.js";
 import {
   type AgentDay,
   type AuditSource,
@@ -9,8 +11,13 @@ import {
   type DecisionListItem,
   decodeCursor,
   encodeCursor,
+  mergeAgentDays,
+  OBSERVE_SQL,
   type Outcome,
+  OVERRIDE_SQL,
+  type OverrideItem,
   type Page,
+  withOverride,
   type PageRequest,
   type VerifyStatus,
 } from "./source.js";
@@ -41,6 +48,7 @@ function clauses(f: DecisionFilters, params: Params): string[] {
     out.push("outcome = @outcome");
     params["outcome"] = f.outcome;
   }
+  if (f.mode !== undefined) out.push(f.mode === "observe" ? OBSERVE_SQL : `NOT ${OBSERVE_SQL}`);
   if (f.since !== undefined) {
     out.push("recorded_at >= @since");
     params["since"] = f.since;
@@ -68,16 +76,21 @@ export class SqliteAuditSource implements AuditSource {
     return this.keyset(filters, page, []);
   }
 
-  async overrides(filters: DecisionFilters, page: PageRequest): Promise<Page<DecisionListItem>> {
-    // No override mechanism exists yet; a decision that carries a rule named override… is what one will look like.
-    return this.keyset(filters, page, ["EXISTS (SELECT 1 FROM json_each(decision, '$.rules') r WHERE json_extract(r.value, '$.id') LIKE 'override%')"]);
+  async overrides(filters: DecisionFilters, page: PageRequest): Promise<Page<OverrideItem>> {
+    const result = this.keyset<DecisionListItem & { override: string | null }>(
+      filters,
+      page,
+      [OVERRIDE_SQL],
+      ", json_extract(decision, '$.override') AS override",
+    );
+    return { next: result.next, items: result.items.map(withOverride) };
   }
 
   /**
    * Newest first from the cursor: the ids are chosen in an inner query over indexes only (id, and repo/time when
    * filtered), then only those rows are read. An offset would read every skipped row; this reads one page.
    */
-  private keyset(filters: DecisionFilters, page: PageRequest, extra: string[]): Page<DecisionListItem> {
+  private keyset<T extends DecisionListItem = DecisionListItem>(filters: DecisionFilters, page: PageRequest, extra: string[], columns = ""): Page<T> {
     const params: Params = { limit: page.limit + 1 };
     const where = [...clauses(filters, params), ...extra];
     if (page.cursor) {
@@ -85,7 +98,7 @@ export class SqliteAuditSource implements AuditSource {
       params["cursor"] = decodeCursor(page.cursor);
     }
     const inner = `SELECT id FROM decisions ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT @limit`;
-    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS} FROM decisions WHERE id IN (${inner}) ORDER BY id DESC`).all(params) as DecisionListItem[];
+    const rows = this.db.prepare(`SELECT ${LIST_COLUMNS}${columns} FROM decisions WHERE id IN (${inner}) ORDER BY id DESC`).all(params) as T[];
     const more = rows.length > page.limit;
     const items = more ? rows.slice(0, page.limit) : rows;
     return { items, next: more && items.length ? encodeCursor(items[items.length - 1]!.id) : null };
@@ -108,10 +121,10 @@ export class SqliteAuditSource implements AuditSource {
       .prepare(
         `SELECT agent, substr(recorded_at, 1, 10) AS day, count(DISTINCT repo || '#' || pr) AS prs,
       sum(outcome = 'allowed') AS allowed, sum(outcome = 'needs_approval') AS needs_approval, sum(outcome = 'denied') AS denied,
-      sum(outcome = 'error') AS error, sum(outcome = 'not_governed') AS not_governed
+      sum(outcome = 'error') AS error, sum(outcome = 'not_governed') AS not_governed, sum(${OVERRIDE_SQL}) AS overrides
       FROM decisions WHERE ${where} GROUP BY agent, day ORDER BY day, agent`,
       )
-      .all(params) as Array<Omit<AgentDay, "lines">>;
+      .all(params) as Array<Omit<AgentDay, "lines" | "compute_minutes">>;
     // Lines: the size of each PR as its last decision of the day saw it (a PR pushed to three times counts once).
     const lines = this.db
       .prepare(
@@ -123,7 +136,18 @@ export class SqliteAuditSource implements AuditSource {
       )
       .all(params) as Array<{ agent: string; day: string; lines: number }>;
     const byKey = new Map(lines.map((l) => [`${l.agent}\0${l.day}`, l.lines]));
-    return counts.map((c) => ({ ...c, lines: byKey.get(`${c.agent}\0${c.day}`) ?? 0 }));
+    const jobParams: Params = { since: filters.since, until: filters.until, ...(filters.org ? { owner: filters.org.toLowerCase() } : {}) };
+    const jobs = this.db
+      .prepare(
+        `SELECT repo, workflow, path, completed_at, seconds FROM workflow_jobs WHERE completed_at >= @since AND completed_at < @until${filters.org ? " AND owner = @owner" : ""}`,
+      )
+      .all(jobParams) as JobRow[];
+    const latest = this.db.prepare("SELECT max(id) AS id FROM decisions WHERE repo = ? AND input IS NOT NULL");
+    const compute = await computeByAgentDay(jobs, (repo) => {
+      const id = (latest.get(repo) as { id: number | null }).id;
+      return definitionsOf(id === null ? null : this.store.get(id)?.input);
+    });
+    return mergeAgentDays(counts, byKey, compute);
   }
 
   async budgets(filters: { org?: string }): Promise<BudgetLine[]> {
@@ -152,7 +176,8 @@ export class SqliteAuditSource implements AuditSource {
 
   async verify(): Promise<VerifyStatus> {
     const started = performance.now();
-    const result = this.store.verify();
+    // In a worker thread over its own read-only connection: hashing every row would otherwise stall every request.
+    const result = await verifyInThread(this.store.path);
     return {
       ok: result.broken === null,
       rows: result.rows,

@@ -4,8 +4,17 @@ import type { ReplayResult } from "../audit/replay.js";
 import type { AuditRow } from "../audit/store.js";
 import { html, jsonForScript, Safe, safeUrl, type Value } from "./html.js";
 import { outcomeBadge, page, type Viewer } from "./layout.js";
-import { type AgentDay, type BudgetLine, type DecisionFilters, type DecisionListItem, OUTCOMES, type Page, type VerifyStatus } from "./source.js";
-import { decisionTitle, ignoredWhy, ruleReason } from "../report/phrases.js";
+import {
+  type AgentDay,
+  type BudgetLine,
+  type DecisionFilters,
+  type DecisionListItem,
+  OUTCOMES,
+  type OverrideItem,
+  type Page,
+  type VerifyStatus,
+} from "./source.js";
+import { decisionTitle, escalationText, ignoredWhy, ruleReason } from "../report/phrases.js";
 import { StoredDecisionSchema } from "../policy/decision.js";
 import type { LimitLike } from "../report/phrases.js";
 
@@ -37,6 +46,9 @@ const RuleView = z.looseObject({
   code: z.string().optional(),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
   escalate: z.string().optional(),
+  escalation: z
+    .looseObject({ code: z.string(), params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}) })
+    .optional(),
   policy_ref: PolicyRefView.optional(),
   gate: GateView.optional(),
 });
@@ -93,6 +105,7 @@ export interface FilterForm {
   repo?: string;
   agent?: string;
   outcome?: string;
+  mode?: string;
   since?: string;
   until?: string;
 }
@@ -108,6 +121,13 @@ function filterForm(action: string, form: FilterForm): Safe {
       >Outcome<select id="f-outcome" name="outcome">
         <option value="">any</option>
         ${OUTCOMES.map((o) => html`<option value="${o}" ${form.outcome === o ? new Safe(" selected") : ""}>${o.replace(/_/g, " ")}</option>`)}
+      </select></label
+    >
+    <label for="f-mode"
+      >Mode<select id="f-mode" name="mode">
+        <option value="">any</option>
+        <option value="enforce" ${form.mode === "enforce" ? new Safe(" selected") : ""}>enforce only</option>
+        <option value="observe" ${form.mode === "observe" ? new Safe(" selected") : ""}>observe mode applied</option>
       </select></label
     >
     ${field("since", "From (UTC)", "date")} ${field("until", "To (UTC, inclusive)", "date")}
@@ -149,7 +169,7 @@ function decisionTable(items: DecisionListItem[], caption: string): Safe {
   </table>`;
 }
 
-function pager(base: string, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
+function pager(base: string, form: FilterForm, result: Page<unknown>, cursor: string | undefined): Safe {
   return html`<nav class="pager" aria-label="Pages">
     ${cursor ? html`<a href="${base}${query(form)}">Newest</a>` : ""}${result.next ? html`<a href="${base}${query(form, { cursor: result.next })}" rel="next">Older decisions</a>` : html`<span class="note">End of the trail.</span>`}
   </nav>`;
@@ -169,15 +189,16 @@ export function decisionsPage(viewer: Viewer, form: FilterForm, result: Page<Dec
   });
 }
 
-export function overridesPage(viewer: Viewer, filters: DecisionFilters, form: FilterForm, result: Page<DecisionListItem>, cursor: string | undefined): Safe {
+export function overridesPage(viewer: Viewer, filters: DecisionFilters, form: FilterForm, result: Page<OverrideItem>, cursor: string | undefined): Safe {
   return page({
     title: "Overrides",
     section: "overrides",
     viewer,
     body: html`<h1>Overrides</h1>
       <p>
-        An override is a person letting a change through that policy would have held. Governor has no override mechanism yet, so this page lists decisions
-        carrying a rule whose id starts with <code>override</code>, which is how one will be recorded.
+        A break-glass override (<code>/governance override &lt;reason&gt;</code>, by a person the policy's <code>overrides</code> names) lets one head commit
+        through the rules that blocked it. Each is a decision in the trail, with who, why, when and the rules it lifted. Refused attempts are recorded as
+        <code>error</code> decisions on the decisions page.
       </p>
       ${filterForm("/dashboard/overrides", form)}
       ${
@@ -186,9 +207,44 @@ export function overridesPage(viewer: Viewer, filters: DecisionFilters, form: Fi
               <strong>No overrides recorded.</strong>
               ${Object.keys(filters).length ? "None match these filters." : "Nothing in the trail was let through against its policy."}
             </p>`
-          : html`${decisionTable(result.items, "Newest first.")}${pager("/dashboard/overrides", form, result, cursor)}`
+          : html`${overrideTable(result.items)}${pager("/dashboard/overrides", form, result, cursor)}`
       }`,
   });
+}
+
+function overrideTable(items: OverrideItem[]): Safe {
+  return html`<table>
+    <caption class="note" style="text-align:left">
+      Newest first.
+    </caption>
+    <thead>
+      <tr>
+        <th scope="col">Row</th>
+        <th scope="col">When (UTC)</th>
+        <th scope="col">Repository</th>
+        <th scope="col">PR</th>
+        <th scope="col">Agent</th>
+        <th scope="col">By</th>
+        <th scope="col">Reason</th>
+        <th scope="col">Rules lifted</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${items.map(
+        (d) =>
+          html`<tr>
+            <td><a href="${decisionPath(d.id)}">#${d.id}</a></td>
+            <td>${time(d.override?.at ?? d.recorded_at)}</td>
+            <td>${d.repo}</td>
+            <td><a href="${prPath(d.repo, d.pr)}" aria-label="History of ${d.repo}#${d.pr}">#${d.pr}</a></td>
+            <td>${d.agent ?? html`<span class="note">none</span>`}</td>
+            <td>${d.override ? d.override.by.map((l) => `@${l}`).join(", ") : html`<span class="note">not readable</span>`}</td>
+            <td>${d.override?.reason ?? ""}</td>
+            <td>${(d.override?.rules ?? []).map((r, i) => html`${i ? ", " : ""}<code>${r}</code>`)}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 function reasonText(reason: unknown): Value {
@@ -219,6 +275,7 @@ function ruleWhy(rule: z.infer<typeof RuleView>, limits: readonly LimitLike[]): 
 
 function ruleSection(rule: z.infer<typeof RuleView>, links: Links, limits: readonly LimitLike[] = []): Safe {
   const why = ruleWhy(rule, limits);
+  const escalation = rule.action !== "allow" ? escalationText(rule) : undefined;
   const state = rule.gate ? (rule.gate.met ? "met" : "not met") : rule.action === "deny" ? "denied" : rule.action === "allow" ? "allowed" : "";
   const ref = rule.policy_ref;
   const url = ref ? policyUrl(ref, links) : null;
@@ -262,9 +319,9 @@ function ruleSection(rule: z.infer<typeof RuleView>, links: Links, limits: reado
           : ""
       }
       ${
-        rule.escalate && rule.action !== "allow"
+        escalation
           ? html`<dt>Escalation</dt>
-              <dd>${rule.escalate}</dd>`
+              <dd>${escalation}</dd>`
           : ""
       }
       <dt>Files (${rule.files.length})</dt>
@@ -477,18 +534,32 @@ export interface AgentTotals {
   needs_approval: number;
   denied: number;
   error: number;
+  overrides: number;
+  compute_minutes: number;
 }
 
 export function agentTotals(days: AgentDay[]): AgentTotals[] {
   const by = new Map<string, AgentTotals>();
   for (const d of days) {
-    const t = by.get(d.agent) ?? { agent: d.agent, prs: 0, lines: 0, allowed: 0, needs_approval: 0, denied: 0, error: 0 };
+    const t = by.get(d.agent) ?? {
+      agent: d.agent,
+      prs: 0,
+      lines: 0,
+      allowed: 0,
+      needs_approval: 0,
+      denied: 0,
+      error: 0,
+      overrides: 0,
+      compute_minutes: 0,
+    };
     t.prs += d.prs;
     t.lines += d.lines;
     t.allowed += d.allowed;
     t.needs_approval += d.needs_approval;
     t.denied += d.denied;
     t.error += d.error;
+    t.overrides += d.overrides;
+    t.compute_minutes += d.compute_minutes;
     by.set(d.agent, t);
   }
   return [...by.values()].sort((a, b) => a.agent.localeCompare(b.agent, "en"));
@@ -515,7 +586,8 @@ export function agentsPage(
       </form>
       <p class="note">
         From ${window.since.slice(0, 10)} to ${form.until}. PRs are counted once per day they were evaluated; lines are each PR's additions and deletions as its
-        last decision of the day saw them.
+        last decision of the day saw them; overrides are decisions a break-glass override let through; compute is the minutes of the agent's workflow jobs
+        completed that day (each job rounded up to a minute, attributed by its repository's latest policy, as <code>governor usage</code> does).
       </p>
       <h2>Per agent</h2>
       ${
@@ -531,6 +603,8 @@ export function agentsPage(
                   <th scope="col" class="num">Needs approval</th>
                   <th scope="col" class="num">Denied</th>
                   <th scope="col" class="num">Errors</th>
+                  <th scope="col" class="num">Overrides</th>
+                  <th scope="col" class="num">Compute (min)</th>
                 </tr>
               </thead>
               <tbody>
@@ -544,6 +618,8 @@ export function agentsPage(
                       <td class="num">${t.needs_approval}</td>
                       <td class="num">${t.denied}</td>
                       <td class="num">${t.error}</td>
+                      <td class="num">${t.overrides}</td>
+                      <td class="num">${t.compute_minutes}</td>
                     </tr>`,
                 )}
               </tbody>
@@ -564,6 +640,14 @@ export function agentsPage(
           <figcaption id="c-lines-t">Lines changed per day, per agent</figcaption>
           <div class="chart-box"><canvas id="chart-lines" role="img" aria-labelledby="c-lines-t"></canvas></div>
         </figure>
+        <figure>
+          <figcaption id="c-overrides-t">Overrides per day, per agent</figcaption>
+          <div class="chart-box"><canvas id="chart-overrides" role="img" aria-labelledby="c-overrides-t"></canvas></div>
+        </figure>
+        <figure>
+          <figcaption id="c-compute-t">Compute minutes per day, per agent (workflow jobs)</figcaption>
+          <div class="chart-box"><canvas id="chart-compute" role="img" aria-labelledby="c-compute-t"></canvas></div>
+        </figure>
       </div>
       <script type="application/json" id="agent-days">
         ${jsonForScript(days)}
@@ -581,6 +665,8 @@ export function agentsPage(
               <th scope="col" class="num">Needs approval</th>
               <th scope="col" class="num">Denied</th>
               <th scope="col" class="num">Errors</th>
+              <th scope="col" class="num">Overrides</th>
+              <th scope="col" class="num">Compute (min)</th>
             </tr>
           </thead>
           <tbody>
@@ -595,6 +681,8 @@ export function agentsPage(
                   <td class="num">${d.needs_approval}</td>
                   <td class="num">${d.denied}</td>
                   <td class="num">${d.error}</td>
+                  <td class="num">${d.overrides}</td>
+                  <td class="num">${d.compute_minutes}</td>
                 </tr>`,
             )}
           </tbody>

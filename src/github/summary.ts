@@ -1,7 +1,7 @@
 // The check run's text: a markdown account of the decision that a reviewer can act on, inside GitHub's limits.
 import type { AppliedRule, StoredDecision, Decision, PolicyRef } from "../policy/decision.js";
 import { decisionSummary } from "../report/phrases.js";
-import { ignoredWhy, ruleReason } from "../report/phrases.js";
+import { escalationText, ignoredWhy, ruleReason } from "../report/phrases.js";
 
 /** GitHub's limit on output.summary and output.text. */
 export const CHECK_TEXT_LIMIT = 65_535;
@@ -49,7 +49,7 @@ function ruleSection(rule: AppliedRule, decision: StoredDecision, htmlBase: stri
   const link = policyLink(rule.policy_ref, htmlBase);
   if (link) lines.push(`- **Policy:** [${rule.policy_ref.repo}:${rule.policy_ref.path} line ${rule.policy_ref.line}](${link})`);
   else if (rule.policy_ref.source === "builtin") lines.push("- **Policy:** built into Governor");
-  if (rule.action !== "allow" && rule.escalate) lines.push(`- **Escalation:** ${rule.escalate}`);
+  if (rule.action !== "allow" && escalationText(rule)) lines.push(`- **Escalation:** ${escalationText(rule)}`);
   return lines.join("\n");
 }
 

@@ -8,10 +8,11 @@ import { decide } from "../policy/decide.js";
 import type { Decision } from "../policy/decision.js";
 import { explainer, refText } from "../cli/explain.js";
 import { defaultBase, resolveCommit } from "../cli/git.js";
-import { buildInput, type Caveat, checkAgentName, decisionCaveats, localPolicies, type LocalPolicies } from "../cli/preflight.js";
+import { buildInput, type Caveat, checkAgentName, decisionCaveats, localPolicies, type LocalPolicies, repoName } from "../cli/preflight.js";
+import { fetchBudget, governorRemote } from "./budget.js";
 import { filesFromDiff } from "./diff.js";
 import { policySummary } from "./summary.js";
-import { decisionTitle, decisionSummary } from "../report/phrases.js";
+import { decisionTitle, decisionSummary, escalationText } from "../report/phrases.js";
 
 export interface McpOptions {
   /** The repository checkout to read the policy and commits from. */
@@ -139,6 +140,40 @@ export function createGovernorMcpServer(opts: McpOptions): McpServer {
       }),
   );
 
+  // Only when pointed at a running Governor: the budget lives in its store, not in this checkout.
+  const remote = governorRemote(opts.env);
+  if (remote)
+    server.registerTool(
+      "budget_status",
+      {
+        title: "How much budget an agent has left",
+        description: [
+          "Ask the Governor server how much of your budget is left before you open another pull request or start a long run: pull requests, lines and compute minutes used in the last 24 hours and 7 days, per repository and across the organization, and for each limit the policy applies to you (max_prs_per_day, max_compute_minutes_per_day, ...) what is left.",
+          "A limit with remaining 0 means the next pull request would be denied or held: stop and tell a human instead of opening it.",
+        ].join(" "),
+        inputSchema: {
+          agent: AgentName,
+          repo: z
+            .string()
+            .regex(/^[^/\s]+\/[^/\s]+$/)
+            .optional()
+            .describe("owner/name; default: this checkout's repository (--repo, GITHUB_REPOSITORY or the origin remote)."),
+        },
+      },
+      async ({ agent, repo }) =>
+        answer(async () => {
+          const name =
+            repo ??
+            (() => {
+              const r = repoName({ ...(opts.repo ? { repo: opts.repo } : {}), env: opts.env, cwd: opts.dir });
+              if (!r.known)
+                throw new ToolProblem("This checkout's repository is unknown (no --repo, GITHUB_REPOSITORY or origin remote): pass `repo` as owner/name.");
+              return `${r.owner}/${r.name}`;
+            })();
+          return await fetchBudget(remote, { repo: name, agent });
+        }),
+    );
+
   return server;
 }
 
@@ -162,14 +197,14 @@ export function checkResult(decision: Decision, caveats: Caveat[], base: string 
       rule: r.id,
       action: r.action,
       ...(r.reason ? { reason: r.reason } : {}),
-      ...(r.escalate ? { escalate: r.escalate } : {}),
+      ...(escalationText(r) ? { escalate: escalationText(r) } : {}),
       ...(r.gate ? { approvers: r.gate.approvers } : {}),
       policy: refText(r.policy_ref),
     })),
   );
   const limits = blocked
     .filter((r) => r.files.length === 0)
-    .map((r) => ({ rule: r.id, action: r.action, ...(r.reason ? { reason: r.reason } : {}), ...(r.escalate ? { escalate: r.escalate } : {}) }));
+    .map((r) => ({ rule: r.id, action: r.action, ...(r.reason ? { reason: r.reason } : {}), ...(escalationText(r) ? { escalate: escalationText(r) } : {}) }));
   return {
     outcome: decision.outcome,
     title: decisionTitle(decision),

@@ -20,6 +20,46 @@ function quote(key: string): string {
   return q;
 }
 
+/** The sorted copy lists index keys first, in numeric order (they come first from Object.keys already), then the rest sorted. */
+function order(keys: string[]): string[] {
+  let split = 0;
+  // Only a key starting with a digit can be an index.
+  while (split < keys.length && (keys[split] as string).charCodeAt(0) <= 57 && isIndex(keys[split] as string)) split++;
+  return split === 0 ? keys.sort() : [...keys.slice(0, split), ...keys.slice(split).sort()];
+}
+
+/**
+ * Sorted key orders by the key order Object.keys gives, in a trie of keys (no joined signature that two shapes could
+ * share): decisions and inputs have a few dozen shapes, and sorting each object's keys again was most of the cost of
+ * canonicalising a decision (of writing a row and of replaying one). Cleared when it grows past SHAPE_NODES.
+ */
+interface Shape {
+  next: Map<string, Shape>;
+  sorted?: readonly string[];
+}
+const SHAPE_NODES = 8192;
+let shapes: Shape = { next: new Map() };
+let shapeNodes = 0;
+function sortedKeys(keys: string[]): readonly string[] {
+  if (keys.length < 2) return keys;
+  let node = shapes;
+  for (const key of keys) {
+    let child = node.next.get(key);
+    if (child === undefined) {
+      if (shapeNodes >= SHAPE_NODES) {
+        shapes = { next: new Map() };
+        shapeNodes = 0;
+        return order(keys);
+      }
+      child = { next: new Map() };
+      node.next.set(key, child);
+      shapeNodes++;
+    }
+    node = child;
+  }
+  return (node.sorted ??= order(keys));
+}
+
 /** The JSON of `value` as in the definition; undefined where JSON.stringify leaves a member out. */
 function write(value: unknown): string | undefined {
   switch (typeof value) {
@@ -42,13 +82,8 @@ function write(value: unknown): string | undefined {
     for (let i = 0; i < value.length; i++) out += i === 0 ? (write(value[i]) ?? "null") : `,${write(value[i]) ?? "null"}`;
     return `${out}]`;
   }
-  // The sorted copy lists index keys first, in numeric order (they come first from Object.keys already), then the rest
-  // in sorted order. Like the copy, this reads own enumerable keys only: toJSON is not called.
-  const keys = Object.keys(value);
-  let split = 0;
-  // Only a key starting with a digit can be an index.
-  while (split < keys.length && (keys[split] as string).charCodeAt(0) <= 57 && isIndex(keys[split] as string)) split++;
-  const rest = split === 0 ? keys.sort() : [...keys.slice(0, split), ...keys.slice(split).sort()];
+  // Like the copy, this reads own enumerable keys only: toJSON is not called.
+  const rest = sortedKeys(Object.keys(value));
   let out = "{";
   let first = true;
   for (const key of rest) {

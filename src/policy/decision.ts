@@ -8,7 +8,7 @@ export const DECISION_SCHEMA = "governor.decision/v2";
 /** Decisions recorded before 1.4.0: the evaluator wrote the title, summary and built-in reasons as English. */
 export const DECISION_SCHEMA_V1 = "governor.decision/v1";
 /** Bumped whenever the evaluator could decide differently on the same inputs; stored with every audit row. */
-export const EVALUATOR_VERSION = "1.4.0";
+export const EVALUATOR_VERSION = "1.5.0";
 
 /** `error`: no decision could be reached (invalid policy, GitHub failure, input too large); it fails closed like a denial. */
 export const OUTCOMES = ["allowed", "needs_approval", "denied", "not_governed", "error"] as const;
@@ -61,7 +61,10 @@ export const AppliedRuleSchema = z.strictObject({
   reason: z.string().optional(),
   code: z.string().optional(),
   params: ParamsSchema.optional(),
+  /** The policy author's words on whom to ask (data). */
   escalate: z.string().optional(),
+  /** Without `escalate`, whom to ask as a code: `policy_owners` (params.owners) or `repo_admins`. Rows before 1.5.0 have English in `escalate`. */
+  escalation: CodedSchema.optional(),
   policy_ref: PolicyRefSchema,
   /** Present for require_approval: the gate this rule opens. */
   gate: z

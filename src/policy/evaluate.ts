@@ -21,6 +21,7 @@ import {
   type IgnoredCode,
   type LimitResult,
   type Outcome,
+  type Coded,
   type Params,
   type PolicyRef,
 } from "./decision.js";
@@ -39,6 +40,7 @@ interface PendingRule {
   code?: string;
   params?: Params;
   escalate?: string;
+  escalation?: Coded;
   ref: PolicyRef;
   approvers?: Approvers;
   /** Observe mode: recorded and shown, never deciding. */
@@ -87,7 +89,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       ref: BUILTIN_REF,
       code: "incomplete_file_list",
       params: { listed: change.files.length, total: unknownBeyondCap ? null : total, cap: GITHUB_FILE_LIST_LIMIT },
-      escalate: escalation,
+      escalation,
     }));
   }
 
@@ -121,7 +123,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
           ref: policy.owners?.ref ?? BUILTIN_REF,
           code: "policy_file_changed",
           params: {},
-          escalate: escalation,
+          escalation,
           approvers: policy.owners?.value ?? NO_APPROVERS,
         }),
         path,
@@ -167,7 +169,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
         share: first.row.share ?? 0,
         limit: first.row.limit,
       },
-      escalate: escalation,
+      escalation,
       ...(action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
     }));
   }
@@ -184,6 +186,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
         ...(p.reason !== undefined ? { reason: p.reason } : {}),
         ...(p.code !== undefined ? { code: p.code, params: p.params ?? {} } : {}),
         ...(p.escalate !== undefined ? { escalate: p.escalate } : {}),
+        ...(p.escalation !== undefined ? { escalation: p.escalation } : {}),
       };
       if (p.action === "require_approval" && p.approvers) {
         rule.gate = judgeGate(p.approvers, change, policy.invalidateOnPush, (login, type) => isAutomatedAccount(login, type, definitions));
@@ -218,7 +221,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
         ref: compiled.ref,
         ...(compiled.mode === "observe" ? { observe: true as const } : {}),
         ...(rule.reason !== undefined ? { reason: rule.reason } : {}),
-        escalate: rule.escalate ?? escalation,
+        ...(rule.escalate !== undefined ? { escalate: rule.escalate } : { escalation }),
         ...(rule.action === "require_approval" ? { approvers: compiled.approvers ?? NO_APPROVERS } : {}),
       }),
       path,
@@ -237,7 +240,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
         ...(setting.mode === "observe" ? { observe: true as const } : {}),
         code: "default",
         params: { action, source: policy.defaults.length > 1 ? setting.source : null },
-        escalate: escalation,
+        escalation,
         ...(action === "require_approval" ? { approvers: setting.approvers ?? NO_APPROVERS } : {}),
       }),
       path,
@@ -307,10 +310,11 @@ function appliesToAgents(rule: Rule, agents: ReadonlySet<string>): boolean {
   return rule.match.agents.some((name) => agents.has(name));
 }
 
-function ownersEscalation(policy: CompiledPolicy): string {
+/** Whom to ask when a rule names no `escalate`, as a code the renderers phrase (src/report/phrases.ts escalationText). */
+function ownersEscalation(policy: CompiledPolicy): Coded {
   const owners = policy.owners?.value;
   const who = owners ? [...owners.teams.map((t) => `@${t}`), ...owners.users.map((u) => `@${u}`)] : [];
-  return who.length > 0 ? `Ask the policy owners: ${who.join(", ")}` : "Ask the repository administrators (the policy names no owners)";
+  return who.length > 0 ? { code: "policy_owners", params: { owners: who.join(", ") } } : { code: "repo_admins", params: {} };
 }
 
 interface Exceeded {

@@ -120,7 +120,7 @@ function baseSummary(d: StoredDecision): string {
     const denies = rules.filter((r) => r.action === "deny");
     const first = denies[0];
     const why = first ? ruleReason(first, d) : undefined;
-    return `${who} changed ${files}. Denied by ${denies.map((r) => r.id).join(", ")}${why ? `: ${why}` : "."}${first?.escalate ? ` Escalation: ${first.escalate}.` : ""}`.replace(
+    return `${who} changed ${files}. Denied by ${denies.map((r) => r.id).join(", ")}${why ? `: ${why}` : "."}${first && escalationText(first) ? ` Escalation: ${escalationText(first)}.` : ""}`.replace(
       /\.\.$/,
       ".",
     );
@@ -147,6 +147,21 @@ const IGNORED: Record<string, string> = {
 };
 
 /** Why an approval was not counted: v2's code phrased, or v1's recorded sentence. */
+/** Whom to ask about a blocking rule: the author's `escalate`, else the coded default (v1 rows stored it as English). */
+export function escalationText(rule: { escalate?: string | undefined; escalation?: Coded | undefined }): string | undefined {
+  if (rule.escalate !== undefined) return rule.escalate;
+  const c = rule.escalation;
+  if (!c) return undefined;
+  switch (c.code) {
+    case "policy_owners":
+      return `Ask the policy owners: ${str(c.params["owners"])}`;
+    case "repo_admins":
+      return "Ask the repository administrators (the policy names no owners)";
+    default:
+      return `Ask the policy owners (escalation ${c.code})`;
+  }
+}
+
 export function ignoredWhy(i: { code?: string | undefined; why?: string | undefined }): string {
   if (i.why !== undefined) return i.why;
   return (i.code !== undefined ? IGNORED[i.code] : undefined) ?? i.code ?? "not counted";

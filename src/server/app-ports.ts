@@ -2,6 +2,7 @@
 // replica's decisions, budget places, identities and check runs are shared with every other replica.
 import type { AuditEntry } from "../audit/store.js";
 import type { AuditSink, CheckRunLedger, OpenRuns } from "../github/ports.js";
+import { groupCommit, type GroupCommitOptions } from "../store/group-commit.js";
 import type { AuditLog, BudgetCounter, CheckRunLeases } from "../store/ports.js";
 
 /** An agent's budget counts the PRs opened in the 24 hours before this one (the policy's `limits`, per day). */
@@ -19,13 +20,17 @@ export interface AppPortOptions {
   leaseMs: number;
   /** Called after a decision is durable (metrics). */
   onRecorded?: (entry: AuditEntry, row: { id: number; hash: string }) => void;
+  /** Decisions finishing together share one audit transaction (src/store/group-commit.ts); false: one each. */
+  groupCommit?: false | GroupCommitOptions;
 }
 
 export function auditSinkOf(
   stores: AppPortStores,
-  opts: Pick<AppPortOptions, "onRecorded"> = {},
+  opts: Pick<AppPortOptions, "onRecorded" | "groupCommit"> = {},
 ): AuditSink & Required<Pick<AuditSink, "mergeGroupPrs" | "scheduleReevaluation" | "overridesFor">> {
-  const { audit, budget } = stores;
+  const { budget } = stores;
+  // Each record still resolves only after its row's transaction committed: the check is reported after that.
+  const audit = opts.groupCommit === false ? stores.audit : groupCommit(stores.audit, opts.groupCommit ?? {});
   return {
     async record(entry) {
       const [row] = await audit.append([entry]);

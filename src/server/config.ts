@@ -3,6 +3,7 @@ import { createPrivateKey } from "node:crypto";
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { readApiTokens } from "../dashboard/budget-api.js";
 import { type DashboardConfig, readDashboardConfig } from "../dashboard/config.js";
 
 export class ConfigError extends Error {
@@ -26,7 +27,9 @@ const EnvSchema = z.object({
     .refine((p) => Number(p) <= 65_535, "PORT must be a port number, 0 to 65535")
     .default("3000"),
   HOST: z.string().default("0.0.0.0"),
-  GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("8"),
+  // A decision waits on GitHub most of its life, so the global cap is sized to cover GitHub's latency; the cap per
+  // installation is what GitHub sees (a decision's calls are serial): a few at once. docs/operating.md, "Concurrency".
+  GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("32"),
   GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
   GITHUB_TIMEOUT_MS: z.string().regex(/^\d+$/).default("10000"),
   GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),
@@ -78,6 +81,8 @@ export interface ServerConfig {
   clock?: () => Date;
   /** The audit dashboard (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GOVERNOR_DASHBOARD_TEAMS); absent: off. */
   dashboard?: DashboardConfig;
+  /** GOVERNOR_API_TOKENS: bearer tokens for the read-only budget endpoint (`governor mcp`'s budget_status); absent: off. */
+  apiTokens?: string[];
 }
 
 export function readConfig(env: Record<string, string | undefined>, cwd: string): ServerConfig {
@@ -94,6 +99,13 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
   } catch (error) {
     throw new ConfigError(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
   }
+  let apiTokens: string[];
+  try {
+    apiTokens = readApiTokens(env);
+  } catch (error) {
+    throw new ConfigError(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
   let privateKey = e.PRIVATE_KEY?.replace(/\\n/g, "\n");
   if (!privateKey && e.PRIVATE_KEY_PATH) {
     try {
@@ -134,6 +146,7 @@ export function readConfig(env: Record<string, string | undefined>, cwd: string)
     inboxRetentionDays: Math.max(1, Number(e.GOVERNOR_INBOX_RETENTION_DAYS)),
     requireOrgPolicy: e.GOVERNOR_REQUIRE_ORG_POLICY === "true",
     ...(dashboard ? { dashboard } : {}),
+    ...(apiTokens.length ? { apiTokens } : {}),
   };
 }
 

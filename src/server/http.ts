@@ -21,6 +21,8 @@ export interface FrontOptions {
   log: (level: "info" | "warn" | "error", msg: string, extra?: Record<string, unknown>) => void;
   /** The audit dashboard (src/dashboard): true when it answered the request. */
   dashboard?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** The read-only budget endpoint (src/dashboard/budget-api.ts, GOVERNOR_API_TOKENS): true when it answered. */
+  budget?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 class HttpError extends Error {
@@ -160,6 +162,7 @@ export function createFront(opts: FrontOptions): Server {
         return send(res, health.ok ? 200 : 503, { status: health.ok ? "ok" : "unhealthy", ...health.detail });
       }
       if (route === "GET /metrics") return send(res, 200, await opts.metrics.registry.metrics(), opts.metrics.registry.contentType);
+      if (opts.budget && (await opts.budget(req, res))) return;
       if (opts.dashboard && (await opts.dashboard(req, res))) return;
       throw new HttpError(404, `no route ${route}`);
     };

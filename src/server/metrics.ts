@@ -9,6 +9,8 @@ export interface Metrics {
   /** Failed deliveries Governor asked GitHub to redeliver (missed while it was down). */
   recovered: Counter;
   evaluationSeconds: Histogram;
+  /** Decisions per audit transaction: group commit puts those finishing together in one (src/store/group-commit.ts). */
+  auditCommitDecisions: Histogram;
   githubSeconds: Histogram<"route" | "status">;
 }
 
@@ -53,6 +55,12 @@ export function createMetrics(inbox: InboxView, budgets?: BudgetView): Metrics {
       name: "governor_evaluation_seconds",
       help: "Time from claiming a delivery to its reported check",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    auditCommitDecisions: new Histogram({
+      name: "governor_audit_commit_decisions",
+      help: "Decisions written per audit transaction (decisions finishing together share one); _count is the transactions",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
     githubSeconds: new Histogram({

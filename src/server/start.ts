@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { hostname } from "node:os";
 import { Probot } from "probot";
+import { budgetApi } from "../dashboard/budget-api.js";
 import { createDashboard } from "../dashboard/index.js";
 import { type GovernorApi, governorApp } from "../github/app.js";
 import { governorOctokit } from "../github/octokit.js";
@@ -92,6 +93,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   // When each delivery's evaluation began, for the one log line per decision (the worker dispatches, the app records).
   const started = new Map<string, number>();
   const audit = auditSinkOf(stores, {
+    groupCommit: { onCommit: (batch) => metrics.auditCommitDecisions.observe(batch.entries) },
     onRecorded: (entry, row) => {
       metrics.decisions.inc({ outcome: entry.outcome });
       const since = entry.delivery_id !== null ? started.get(entry.delivery_id) : undefined;
@@ -171,6 +173,15 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
   const wakeSafely = () => void worker.wake();
   // The dashboard reads the audit file through its own read-only connection: it can never write the trail.
   const dashboard = config.dashboard ? createDashboard(config.dashboard, config.databasePath, log) : undefined;
+  // The budget endpoint for `governor mcp` (GOVERNOR_API_TOKENS), also over its own read-only connection.
+  const budget = config.apiTokens?.length
+    ? budgetApi({
+        tokens: config.apiTokens,
+        databasePath: config.databasePath,
+        ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+        ...(config.clock ? { clock: config.clock } : {}),
+      })
+    : undefined;
   const server = createFront({
     secret: config.secret,
     webhookPath: config.webhookPath,
@@ -181,6 +192,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     health,
     log,
     ...(dashboard ? { dashboard } : {}),
+    ...(budget ? { budget } : {}),
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -189,6 +201,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
     });
   } catch (error) {
     void dashboard?.close();
+    budget?.close();
     await stores.close();
     throw listenError(error, config);
   }
@@ -304,6 +317,7 @@ export async function startGovernor(config: ServerConfig, log: Log): Promise<Run
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await worker.stop();
       await dashboard?.close();
+      budget?.close();
       await stores.close();
     },
   };

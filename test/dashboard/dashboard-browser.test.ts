@@ -1,7 +1,7 @@
 // The dashboard in a real browser: the real app (governor serve's start) against the simulator records a demo run, and
 // a person signs in with GitHub (the simulator's OAuth) to read it.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +79,9 @@ beforeAll(async () => {
   s = { sim, governor, secret, databasePath, close: async () => (await governor.close(), await sim.close()) };
   base = governor.url;
   sim.server.oauth.addClient("Iv1.dashboardtest", CLIENT_SECRET);
+  // The demo policy with a break-glass list appended (its rule lines stay where they are).
+  const demoPolicy = readFileSync(new URL("../../fixtures/sim/webapp.governance.yml", import.meta.url), "utf8");
+  sim.commit(REPO, "main", { ".governance.yml": `${demoPolicy}overrides: { users: [oncall] }\n` });
   // A demo run: an allowed doc fix, a migration that needs the DBA and gets it, a denied billing change, a hostile file name.
   const copilot = { login: "Copilot", type: "Bot" as const };
   await open({
@@ -99,13 +102,20 @@ beforeAll(async () => {
   const done = s.sim.waitForCheck(REPO, mig.pr.number, before !== undefined ? { after: before } : {});
   await s.sim.send(webhook);
   await done;
-  await open({
+  const devin = await open({
     repo: REPO,
     author: { login: "devin-ai-integration[bot]", type: "Bot" },
     branch: "devin/tax",
     title: "Round tax",
     files: [{ path: "src/billing/invoice.ts", content: "x\n", additions: 3, deletions: 0 }],
   });
+  // The on-call engineer overrides the billing freeze for it; Copilot's cloud agent ran 12 minutes.
+  await s.sim.send(
+    s.sim.comment(REPO, devin.pr.number, { login: "oncall", type: "User" }, "/governance override tax rounding is broken in production, INC-88"),
+  );
+  await s.governor.worker.whenIdle();
+  await s.sim.send(s.sim.workflowJob({ repo: REPO, workflow: "Copilot cloud agent", branch: "copilot/docs", minutes: 12 }).webhook);
+  await s.governor.worker.whenIdle();
   await open({
     repo: REPO,
     author: copilot,
@@ -158,9 +168,9 @@ describe("the dashboard in a browser", () => {
     expect(new URL(page.url()).pathname).toBe("/dashboard");
     expect(await page.locator("header .who strong").textContent()).toBe("olga");
     const rows = page.locator("main table tbody tr");
-    expect(await rows.count()).toBe(5);
+    expect(await rows.count()).toBe(6);
     const outcomes = await page.locator("main table tbody tr td:nth-child(6)").allTextContents();
-    expect(outcomes).toEqual(["allowed", "denied", "allowed", "needs approval", "allowed"]);
+    expect(outcomes).toEqual(["allowed", "allowed", "denied", "allowed", "needs approval", "allowed"]);
     const ids = (await page.locator("main table tbody tr td:first-child").allTextContents()).map((t) => Number(t.slice(1)));
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
     const cookie = (await context.cookies()).find((c) => c.name === "governor_session");
@@ -232,8 +242,12 @@ describe("the dashboard in a browser", () => {
       for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
       return inked;
     })`);
-    expect(painted).toHaveLength(3);
+    expect(painted).toHaveLength(5);
     for (const inked of painted) expect(inked).toBeGreaterThan(500);
+    // What the overrides and compute charts drew, per agent, from Chart.js's own instances.
+    const drawn = await page.evaluate<Record<string, Record<string, number>>>(`Object.fromEntries(["chart-overrides", "chart-compute"].map((id) => [id,
+      Object.fromEntries(window.Chart.getChart(document.getElementById(id)).data.datasets.map((d) => [d.label, d.data.reduce((a, b) => a + b, 0)]))]))`);
+    expect(drawn).toEqual({ "chart-overrides": { codex: 0, copilot: 0, devin: 1 }, "chart-compute": { codex: 0, copilot: 12, devin: 0 } });
     expect(await page.locator("main table").first().textContent()).toContain("copilot");
     if (SAVE_SHOTS) await page.screenshot({ path: `${SHOTS}agents.png`, fullPage: true });
     for (const [path, name] of [
@@ -247,6 +261,15 @@ describe("the dashboard in a browser", () => {
     await context.close();
   });
 
+  it("lists the demo run's override: who, why and the rule it lifted", async () => {
+    const { context, page } = await member();
+    await page.getByRole("link", { name: "Overrides" }).click();
+    await page.waitForURL(/\/dashboard\/overrides$/);
+    const cells = await page.locator("main table tbody tr").first().locator("td").allTextContents();
+    expect(cells.slice(4)).toEqual(["devin", "@oncall", "tax rounding is broken in production, INC-88", "repo:billing-freeze"]);
+    await context.close();
+  });
+
   it("works without JavaScript: sign in, filter and open a decision", async () => {
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
@@ -254,7 +277,7 @@ describe("the dashboard in a browser", () => {
     await page.getByLabel("Agent").fill("devin");
     await page.getByRole("button", { name: "Apply" }).click();
     await page.waitForURL(/agent=devin/);
-    expect(await page.locator("main table tbody tr td:nth-child(5)").allTextContents()).toEqual(["devin"]);
+    expect(await page.locator("main table tbody tr td:nth-child(5)").allTextContents()).toEqual(["devin", "devin"]);
     await page.locator("main table tbody tr td:first-child a").first().click();
     await page.waitForURL(/\/dashboard\/decisions\/\d+$/);
     expect(await page.locator("#anchor").textContent()).toMatch(/^\d+:[0-9a-f]{16}$/);

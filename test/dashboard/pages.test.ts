@@ -150,6 +150,25 @@ describe("the dashboard's decisions and API", () => {
     expect((await json<{ ok: boolean; broken_id: number }>(`${url}/api/verify`)).body).toMatchObject({ ok: false, broken_id: 7 });
   });
 
+  it("answers other requests while it verifies the chain (verification runs off the event loop)", async () => {
+    // 5,000 rows (one real decision, recorded again and again): verification reads and hashes each, about half a second
+    // here, long enough for a request to arrive meanwhile.
+    const one = entryFor({ pr: 1, files: ["docs/a.md"] });
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({ ...one, recorded_at: at(i / 60) }));
+    const url = await serve(trail(rows));
+    const order: string[] = [];
+    const verifying = fetch(`${url}/api/verify?run=1`).then(async (r) => {
+      order.push("verify");
+      return (await r.json()) as { ok: boolean; rows: number };
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const listed = await fetch(`${url}/api/decisions?limit=1`);
+    order.push("decisions");
+    expect(listed.status).toBe(200);
+    expect(await verifying).toMatchObject({ ok: true, rows: 5_000 });
+    expect(order).toEqual(["decisions", "verify"]);
+  });
+
   it("reports an intact chain with its row count", async () => {
     const url = await serve(trail(many()));
     expect((await json(`${url}/api/verify`)).body).toMatchObject({ ok: true, rows: 120, problem: null });
@@ -162,7 +181,9 @@ describe("the dashboard's decisions and API", () => {
         `${url}/api/agents?since=2026-11-20&until=2026-11-24`,
       )
     ).body;
-    expect(agents.totals).toEqual([{ agent: "copilot", prs: 120, lines: 240, allowed: 40, needs_approval: 40, denied: 40, error: 0 }]);
+    expect(agents.totals).toEqual([
+      { agent: "copilot", prs: 120, lines: 240, allowed: 40, needs_approval: 40, denied: 40, error: 0, overrides: 0, compute_minutes: 0 },
+    ]);
     expect(agents.days).toHaveLength(5);
     const budgets = (await json<{ lines: Array<{ repo: string; id: string; limit: number; actual: number; decision_id: number }> }>(`${url}/api/budgets`)).body
       .lines;
@@ -176,18 +197,34 @@ describe("the dashboard's decisions and API", () => {
     ]);
   });
 
-  it("shows an honest empty overrides page: no override mechanism exists yet", async () => {
+  it("shows an empty overrides page when nothing was overridden", async () => {
     const url = await serve(trail(many()));
     const page = await (await fetch(`${url}/dashboard/overrides`)).text();
     expect(page).toContain("No overrides recorded.");
     expect((await json<{ items: unknown[] }>(`${url}/api/overrides`)).body.items).toEqual([]);
   });
 
-  it("lists a decision carrying an override rule on the overrides page", async () => {
+  it("does not take a rule merely named override… for an override", async () => {
     const e = entryFor({ pr: 5, files: ["apps/api/src/billing/x.ts"] });
     const rule = { ...e.decision.rules[0]!, id: "override:by-olga", action: "allow" as const };
     const url = await serve(trail([entryFor({ pr: 4 }), { ...e, decision: { ...e.decision, rules: [...e.decision.rules, rule] } }]));
-    expect((await json<{ items: Item[] }>(`${url}/api/overrides`)).body.items.map((i) => i.id)).toEqual([2]);
+    expect((await json<{ items: Item[] }>(`${url}/api/overrides`)).body.items).toEqual([]);
+  });
+
+  it("filters by mode: observe lists decisions where an observe-mode rule applied, enforce the others", async () => {
+    const trial =
+      'version: 1\nrules:\n  - id: trial\n    mode: observe\n    match: { paths: ["docs/**"] }\n    action: deny\ndefault: allow\nowners: { users: [olga] }\n';
+    const observed = entryFor({ pr: 2, policy: trial, files: ["docs/a.md"] });
+    expect(observed.decision.rules.filter((r) => r.mode === "observe").map((r) => r.id)).toEqual(["repo:trial"]);
+    const url = await serve(trail([entryFor({ pr: 1, files: ["docs/a.md"] }), observed, entryFor({ pr: 3, policy: trial, files: ["src/a.ts"] })]));
+    const ids = async (q: string) => (await json<{ items: Item[] }>(`${url}/api/decisions?${q}`)).body.items.map((i) => i.id);
+    expect(await ids("mode=observe")).toEqual([2]);
+    expect(await ids("mode=enforce")).toEqual([3, 1]);
+    expect(await ids("mode=")).toEqual([3, 2, 1]);
+    expect((await json<{ error: string }>(`${url}/api/decisions?mode=shadow`)).status).toBe(400);
+    const page = await (await fetch(`${url}/dashboard?mode=observe`)).text();
+    expect(page.match(/<td><a href="\/dashboard\/decisions\/(\d+)">/g)).toEqual(['<td><a href="/dashboard/decisions/2">']);
+    expect(page).toContain('<option value="observe"  selected>');
   });
 });
 

@@ -127,6 +127,41 @@ describe("end to end over HTTP: deliveries", () => {
     expect(s.sim.requestLog().filter((r) => r.route === "POST /repos/{owner}/{repo}/check-runs")).toHaveLength(1);
   });
 
+  it("decides a burst of PRs with their audit rows group-committed, each row on file with its anchor when its check completes", async () => {
+    const opened = Array.from({ length: 12 }, (_, i) =>
+      s.sim.openPullRequest({ repo: REPO, author: copilot, branch: `copilot/burst-${i}`, files: [file(`docs/burst-${i}.md`)] }),
+    );
+    // As each check completes, its footer's anchor must already be in the trail (read through a connection of our own).
+    const anchored = opened.map(({ pr }) =>
+      s.sim.waitForCheck(REPO, pr.number, { timeoutMs: 30_000 }).then((run) => {
+        const m = /governor audit verify --expect (\d+):([0-9a-f]+)/.exec(run.output?.summary ?? "");
+        expect(m, `the check of #${pr.number} shows its audit anchor`).not.toBeNull();
+        const anchor = { id: Number(m![1]), hash: m![2]! };
+        const trail = openAuditStore(s.databasePath, { readonly: true });
+        try {
+          expect(trail.get(anchor.id)?.hash.startsWith(anchor.hash)).toBe(true);
+        } finally {
+          trail.close();
+        }
+        return anchor;
+      }),
+    );
+    const sent = await Promise.all(opened.map(({ webhook }) => s.sim.send(webhook)));
+    expect(sent.map((r) => r.status)).toEqual(opened.map(() => 202));
+    const anchors = await Promise.all(anchored);
+    await s.governor.worker.whenIdle();
+    const trail = openAuditStore(s.databasePath, { readonly: true });
+    const rows = trail.count();
+    expect(trail.verify({ expect: anchors })).toEqual({ rows, broken: null });
+    trail.close();
+    // Every decision went through a group-committed transaction: as many decisions summed as rows, in at most that many commits.
+    const metrics = await (await fetch(`${s.governor.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+    expect(value("governor_audit_commit_decisions_sum")).toBe(rows);
+    expect(value("governor_audit_commit_decisions_count")).toBeGreaterThanOrEqual(1);
+    expect(value("governor_audit_commit_decisions_count")).toBeLessThanOrEqual(rows);
+  });
+
   it("serves health and metrics", async () => {
     await open({ repo: REPO, author: copilot, branch: "copilot/docs", files: [file("docs/a.md")] });
     await s.governor.worker.whenIdle();

@@ -64,4 +64,23 @@ describe("canonical JSON", () => {
     expect(canonicalJson(i)).toBe(reference(i));
     expect(canonicalJson(d)).toBe(reference(d));
   });
+
+  it("matches the definition for objects with the same keys in different orders, and for more shapes than it remembers", () => {
+    const same = [
+      { b: 1, a: 2, c: { y: 1, x: 2 } },
+      { a: 2, c: { x: 2, y: 1 }, b: 1 },
+      { c: { y: 1, x: 2 }, b: 1, a: 2 },
+    ];
+    for (const v of same) expect(canonicalJson(v)).toBe('{"a":2,"b":1,"c":{"x":2,"y":1}}');
+    // Keys that would collide if shapes were joined with a separator, then 20,000 distinct shapes (past the remembered 8,192).
+    const joined = [
+      { "a\u0000b": 1, c: 2 },
+      { a: 1, "b\u0000c": 2 },
+      { "2": 1, "10": 2, b: 3, a: 4 },
+    ];
+    for (const v of joined) expect(canonicalJson(v)).toBe(reference(v));
+    const many = Array.from({ length: 20_000 }, (_, i) => ({ [`k${i}`]: i, [`j${(i * 7919) % 20_000}`]: [{ z: i, [`m${i % 97}`]: 1 }], a: null }));
+    expect(many.map((v) => canonicalJson(v))).toEqual(many.map(reference));
+    for (const v of same) expect(canonicalJson(v)).toBe('{"a":2,"b":1,"c":{"x":2,"y":1}}');
+  });
 });

@@ -55,8 +55,8 @@
     },
     options: Object.assign({}, common, { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } }),
   });
-  ["prs", "lines"].forEach(function (key) {
-    draw("chart-" + key, {
+  ["prs", "lines", "overrides", "compute_minutes"].forEach(function (key) {
+    draw("chart-" + (key === "compute_minutes" ? "compute" : key), {
       type: "bar",
       data: {
         labels: dayList,
