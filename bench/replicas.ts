@@ -126,7 +126,7 @@ export async function benchReplicas(): Promise<BenchResult[]> {
     const sqlite = await measure(1, undefined);
     const one = await measure(1, await fresh("bench_one"));
     const three = await measure(3, await fresh("bench_three"));
-    const note = `${PRS} PRs over ${INSTALLATIONS} installations, +${LATENCY_MS} ms per GitHub call, concurrency 8 per replica`;
+    const note = `${PRS} PRs over ${INSTALLATIONS} installations, +${LATENCY_MS} ms per GitHub call, default concurrency (32 a replica, 4 an installation)`;
     return [
       {
         name: "decisions, PostgreSQL, 1 replica",

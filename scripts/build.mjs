@@ -23,6 +23,46 @@ try {
 }
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
 
+// The offline policy commands (validate, schema, check) run on every commit in CI jobs and editors, so their start
+// counts. Loaded as tsc wrote them, they are ~300 module files (zod alone is ~230), and resolving, reading and linking
+// each one costs more than running the check. So their module is also bundled with the packages it uses, from the same
+// compiled code, into one file beside it that main.js loads when present. (A separate file, not the module rewritten in
+// place: tsc's incremental build does not re-emit an unchanged module, and would leave a stale bundle as the input.)
+// Shared with the rest of the CLI, and so left outside: commander and ./context.js
+// (main.js catches their CommanderError and UsageError by class, so there must be one of each), and Octokit (loaded
+// only with a token). Only the packages named below may be inlined: anything else is a build error.
+const { build } = await import("esbuild");
+const OFFLINE = `${root}dist/cli/policy-commands.js`;
+const OFFLINE_BUNDLE = `${root}dist/cli/policy-commands.bundle.js`;
+const INLINED = new Set(["zod", "js-yaml", "minimatch", "brace-expansion", "balanced-match", "@isaacs/nonrecursive-glob-match"]);
+const shared = {
+  name: "shared-with-main",
+  setup(b) {
+    b.onResolve({ filter: /(^|\/)context\.js$/ }, (args) =>
+      fileURLToPath(new URL(args.path, `file://${args.importer}`)) === `${root}dist/cli/context.js` ? { path: "./context.js", external: true } : undefined,
+    );
+  },
+};
+const bundled = await build({
+  entryPoints: [OFFLINE],
+  outfile: OFFLINE_BUNDLE,
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: ["commander", "@octokit/rest"],
+  plugins: [shared],
+  metafile: true,
+  logLevel: "warning",
+});
+const strays = Object.keys(bundled.metafile.inputs)
+  .map((input) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1])
+  .filter((name) => name !== undefined && !INLINED.has(name));
+if (strays.length > 0) {
+  console.error(`build: ${OFFLINE_BUNDLE} would inline ${[...new Set(strays)].join(", ")}: keep them external or add them to INLINED on purpose`);
+  process.exit(1);
+}
+
 /** Every `#/components/...` reference reachable from `value`, added to `into` with what they reference in turn. */
 function collectRefs(spec, value, into) {
   if (Array.isArray(value)) return value.forEach((v) => collectRefs(spec, v, into));

@@ -44,13 +44,18 @@ function jsonLine(row: AuditRow): string {
   })}\n`;
 }
 
-export async function exportRows(rows: Iterable<AuditRow>, format: "jsonl" | "csv", out: Writable): Promise<number> {
+/**
+ * Writes every row, then returns how many. Stops early, quietly, when `out` is destroyed (the reader went away:
+ * `export | head`), so the rest of the trail is not read for nobody.
+ */
+export async function exportRows(rows: Iterable<AuditRow> | AsyncIterable<AuditRow>, format: "jsonl" | "csv", out: Writable): Promise<number> {
   let count = 0;
   const write = async (text: string) => {
-    if (!out.write(text)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+    if (!out.write(text)) await new Promise<void>((resolve) => (out.once("drain", () => resolve()), out.once("close", () => resolve())));
   };
   if (format === "csv") await write(`${[...CSV_COLUMNS, ...CSV_DECISION_COLUMNS].join(",")}\r\n`);
-  for (const row of rows) {
+  for await (const row of rows) {
+    if (out.destroyed) break;
     await write(format === "csv" ? `${[...CSV_COLUMNS.map((c) => row[c]), ...decisionFields(row)].map(csvField).join(",")}\r\n` : jsonLine(row));
     count++;
   }

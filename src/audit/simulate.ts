@@ -31,13 +31,14 @@ export function checkNewPolicies(policies: NewPolicies) {
   return compileInput(sources);
 }
 
-export function simulate(rows: Iterable<AuditRow>, policies: NewPolicies): SimulationReport {
+/** Reads the rows as they come (an audit log's latestPerPr, from either store), one at a time. */
+export async function simulate(rows: Iterable<AuditRow> | AsyncIterable<AuditRow>, policies: NewPolicies): Promise<SimulationReport> {
   const cache = new PolicyCache(64);
   const byTransition = new Map<string, Transition>();
   let considered = 0;
   let changed = 0;
   const wouldBlock: SimulationReport["wouldBlock"] = [];
-  for (const row of rows) {
+  for await (const row of rows) {
     if (row.input === null) continue;
     const input = EvaluationInputSchema.parse(JSON.parse(row.input));
     // The baseline is today's evaluator on the recorded input, not the recorded outcome: a change of evaluator must

@@ -1,9 +1,9 @@
-// Budget use per agent, from the store: PRs and lines in the current windows (24 hours, 7 days) against each limit.
+// Budget use per agent, from the audit log (SQLite or PostgreSQL): PRs and lines in the current windows (24 hours, 7 days) against each limit.
 import { type AgentDefinition, PRESETS, workflowAgents } from "../policy/agents.js";
 import { compiledPolicies } from "../policy/decide.js";
 import type { Decision, LimitResult } from "../policy/decision.js";
 import { EvaluationInputSchema } from "../policy/input.js";
-import type { AuditStore } from "./store.js";
+import type { AuditLog, BudgetPlace } from "../store/ports.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -39,54 +39,45 @@ export interface UsageQuery {
   agent?: string;
 }
 
-interface Place {
-  scope: string;
-  repo: string;
-  agent: string;
-  pr: number;
-  opened_at: string;
-}
+type Place = BudgetPlace;
 
-/** Each scope and agent with a budget place in the last 7 days, sorted by scope then agent. */
-export function budgetUsage(store: AuditStore, q: UsageQuery): UsageRow[] {
+/** Each scope and agent with a budget place in the last 7 days, sorted by scope then agent. Same answer from either store. */
+export async function budgetUsage(log: AuditLog, q: UsageQuery): Promise<UsageRow[]> {
   const now = q.now.getTime();
   const weekAgo = new Date(now - 7 * DAY_MS).toISOString();
   const dayAgo = new Date(now - DAY_MS).toISOString();
-  const places = store.db
-    .prepare("SELECT scope, repo, agent, pr, opened_at FROM agent_budget_places WHERE opened_at > ? AND opened_at <= ? ORDER BY scope, agent, opened_at")
-    .all(weekAgo, q.now.toISOString()) as Place[];
-  const latest = store.db.prepare("SELECT decision, input FROM decisions WHERE repo = ? AND pr = ? AND input IS NOT NULL ORDER BY id DESC LIMIT 1");
+  const places = await log.budgetPlaces({ after: weekAgo, until: q.now.toISOString() });
+  const jobRows = await log.allWorkflowJobs({ since: weekAgo, until: q.now.toISOString() });
+
+  // Every PR's latest evaluation, and every repository's (whose policy names its agents), read in one batch.
+  const prKeys = [...new Map(places.map((p) => [`${p.repo}#${p.pr}`, { repo: p.repo, pr: p.pr }])).values()];
+  const repos = [...new Set(jobRows.map((j) => j.repo))];
+  const latest = await log.latestEvaluated([...prKeys, ...repos.map((repo) => ({ repo }))]);
   const evaluated = new Map<string, { decision: Decision; lines: number }>();
-  const evaluation = (repo: string, pr: number) => {
-    const key = `${repo}#${pr}`;
-    if (!evaluated.has(key)) {
-      const row = latest.get(repo, pr) as { decision: string; input: string } | undefined;
-      const files = row ? ((JSON.parse(row.input) as { change?: { files?: Array<{ additions?: number; deletions?: number }> } }).change?.files ?? []) : [];
-      evaluated.set(key, {
-        decision: row ? (JSON.parse(row.decision) as Decision) : ({ limits: [] } as unknown as Decision),
-        lines: files.reduce((n, f) => n + (f.additions ?? 0) + (f.deletions ?? 0), 0),
-      });
-    }
-    return evaluated.get(key)!;
-  };
+  for (const [i, key] of prKeys.entries()) {
+    const row = latest[i];
+    const files = row?.input ? ((JSON.parse(row.input) as { change?: { files?: Array<{ additions?: number; deletions?: number }> } }).change?.files ?? []) : [];
+    evaluated.set(`${key.repo}#${key.pr}`, {
+      decision: row ? (JSON.parse(row.decision) as Decision) : ({ limits: [] } as unknown as Decision),
+      lines: files.reduce((n, f) => n + (f.additions ?? 0) + (f.deletions ?? 0), 0),
+    });
+  }
+  const evaluation = (repo: string, pr: number) => evaluated.get(`${repo}#${pr}`)!;
 
   // Agent definitions per repository: those of the policy its latest recorded evaluation applied.
   const definitions = new Map<string, readonly AgentDefinition[]>();
-  const agentsOf = (repo: string): readonly AgentDefinition[] => {
-    if (!definitions.has(repo)) {
-      const id = (store.db.prepare("SELECT max(id) AS id FROM decisions WHERE repo = ? AND input IS NOT NULL").get(repo) as { id: number | null }).id;
-      const row = id === null ? undefined : store.get(id);
-      const parsed = row?.input ? EvaluationInputSchema.safeParse(JSON.parse(row.input)) : undefined;
-      const compiled = parsed?.success ? compiledPolicies(parsed.data.policies) : undefined;
-      definitions.set(repo, compiled?.ok ? compiled.policy.agents : Object.values(PRESETS));
-    }
-    return definitions.get(repo)!;
-  };
-  const jobs = (
-    store.db
-      .prepare("SELECT repo, owner, workflow, path, completed_at AS completedAt, seconds FROM workflow_jobs WHERE completed_at > ? AND completed_at <= ?")
-      .all(weekAgo, q.now.toISOString()) as Array<{ repo: string; owner: string; workflow: string; path: string | null; completedAt: string; seconds: number }>
-  ).map((j) => ({ ...j, agents: workflowAgents(agentsOf(j.repo), { workflow: j.workflow, path: j.path }), minutes: Math.ceil(j.seconds / 60) }));
+  for (const [i, repo] of repos.entries()) {
+    const row = latest[prKeys.length + i];
+    const parsed = row?.input ? EvaluationInputSchema.safeParse(JSON.parse(row.input)) : undefined;
+    const compiled = parsed?.success ? compiledPolicies(parsed.data.policies) : undefined;
+    definitions.set(repo, compiled?.ok ? compiled.policy.agents : Object.values(PRESETS));
+  }
+  const jobs = jobRows.map((j) => ({
+    ...j,
+    owner: (j.repo.split("/")[0] ?? "").toLowerCase(),
+    agents: workflowAgents(definitions.get(j.repo)!, { workflow: j.workflow, path: j.path }),
+    minutes: Math.ceil(j.seconds / 60),
+  }));
   const computeOf = (scope: "repo" | "org", name: string, agent: string) => {
     const mine = jobs.filter((j) => j.agents.includes(agent) && (scope === "org" ? j.owner === name.toLowerCase() : j.repo === name));
     return { day: mine.filter((j) => j.completedAt > dayAgo).reduce((n, j) => n + j.minutes, 0), week: mine.reduce((n, j) => n + j.minutes, 0) };
@@ -107,7 +98,7 @@ export function budgetUsage(store: AuditStore, q: UsageQuery): UsageRow[] {
   for (const group of groups.values()) {
     const first = group[0]!;
     const scope = first.scope.startsWith("org:") ? ("org" as const) : ("repo" as const);
-    const today = group.filter((p) => p.opened_at > dayAgo);
+    const today = group.filter((p) => p.openedAt > dayAgo);
     const lines = (ps: Place[]) => ps.reduce((n, p) => n + evaluation(p.repo, p.pr).lines, 0);
     // The numbers the agent is held to now: its newest PR's decision in this scope.
     const newest = group[group.length - 1]!;

@@ -1,15 +1,17 @@
-// `governor audit list|show|replay|verify|export` and `governor simulate`: the audit trail from the command line.
+// `governor audit list|show|replay|verify|export` and `governor simulate`: the audit trail from the command line, read through
+// the AuditLog port from the SQLite file or from PostgreSQL (see storeLocation), the same output from either.
 import { createWriteStream, existsSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { exportRows } from "../audit/export.js";
 import { Replayer } from "../audit/replay.js";
-import { openPostgresStores } from "../store/postgres/index.js";
-import { postgresUrlOf } from "./store-commands.js";
+import { openAuditReader, type AuditReader } from "../store/open.js";
+import { StoreError } from "../store/errors.js";
+import { storeLocation } from "./store-commands.js";
 import { checkNewPolicies, simulate } from "../audit/simulate.js";
 import { AuditSchemaError, SCHEMA_VERSION } from "../audit/schema.js";
-import { type AuditFilters, type AuditRow, type AuditStore, openAuditStore } from "../audit/store.js";
+import { type AuditFilters, type AuditRow, openAuditStore } from "../audit/store.js";
 import type { Decision } from "../policy/decision.js";
 import { OUTCOMES } from "../policy/decision.js";
 import type { EvaluationInput } from "../policy/input.js";
@@ -43,7 +45,7 @@ const isoTime = (value: string) => {
 
 function withFilters(cmd: Command, limitDefault?: number): Command {
   cmd
-    .option("--db <path>", "audit database (default: DATABASE_PATH or ./governor.db)")
+    .option("--db <path|url>", DB_HELP)
     .option("--repo <owner/name>", "only this repository")
     .option("--pr <number>", "only this PR", positiveInt)
     .option("--agent <name>", "only this agent")
@@ -69,20 +71,31 @@ function filtersOf(o: FilterOptions): AuditFilters {
   };
 }
 
-export function databasePath(ctx: CliContext, db?: string): string {
-  return resolve(ctx.cwd, db ?? ctx.env["DATABASE_PATH"] ?? "governor.db");
-}
+export const DB_HELP = "a SQLite file or a postgres:// URL (default: DATABASE_URL, else DATABASE_PATH or ./governor.db)";
 
 /**
- * Opens the trail read-only: verifying or exporting (an archived copy, say) never changes the file. A file that is not
- * an audit database, or one an older Governor wrote, is a clear error; `governor audit migrate` upgrades the latter.
+ * Opens the trail read-only, wherever it is (storeLocation: a postgres:// --db or DATABASE_URL, else the file):
+ * verifying or exporting (an archived copy, say) never changes it. A file that is not an audit database, or a trail an
+ * older Governor wrote, is a clear error naming the command that upgrades it.
  */
-export function openExisting(ctx: CliContext, db?: string): AuditStore {
-  const path = databasePath(ctx, db);
-  if (!existsSync(path)) throw new UsageError(`no audit database at ${path} (set --db or DATABASE_PATH)`);
+export async function openReader(ctx: CliContext, db?: string): Promise<AuditReader> {
+  const where = storeLocation(ctx, db);
+  if (where.databaseUrl !== undefined) {
+    try {
+      return await openAuditReader(where);
+    } catch (error) {
+      if (error instanceof StoreError) throw new UsageError(error.message);
+      // The server is not there, refuses us, or has no such database: say which database, never its password.
+      const code = (error as { code?: string }).code;
+      if (code !== undefined) throw new UsageError(`cannot read the audit trail at ${redacted(where.databaseUrl)}: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+  const path = where.databasePath;
+  if (!existsSync(path)) throw new UsageError(`no audit database at ${path} (set --db, DATABASE_URL or DATABASE_PATH)`);
   if (statSync(path).size === 0) throw new UsageError(`${path} is empty: not an audit database`);
   try {
-    return openAuditStore(path, { readonly: true });
+    return await openAuditReader(where);
   } catch (error) {
     if (error instanceof AuditSchemaError && error.found === 0) throw new UsageError(`${path} is an SQLite database, but not a Governor audit database`);
     if (error instanceof AuditSchemaError && error.found < SCHEMA_VERSION) {
@@ -96,8 +109,25 @@ export function openExisting(ctx: CliContext, db?: string): AuditStore {
   }
 }
 
-async function* rowsOnly(rows: AsyncIterable<AuditRow>): AsyncIterable<{ row: AuditRow }> {
-  for await (const row of rows) yield { row };
+/** A database URL without its password, for messages. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "the DATABASE_URL";
+  }
+}
+
+/** Runs `fn` on the opened trail and closes it, whatever happens. */
+async function withReader<T>(ctx: CliContext, db: string | undefined, fn: (reader: AuditReader) => Promise<T>): Promise<T> {
+  const reader = await openReader(ctx, db);
+  try {
+    return await fn(reader);
+  } finally {
+    await reader.close();
+  }
 }
 
 export function table(rows: string[][]): string {
@@ -110,10 +140,9 @@ export function register(program: Command, ctx: CliContext): void {
 
   withFilters(audit.command("list").description("decisions, newest first"), 50)
     .option("--json", "as a JSON array")
-    .action((o: FilterOptions) => {
-      const store = openExisting(ctx, o.db);
-      try {
-        const rows = store.list(filtersOf(o));
+    .action((o: FilterOptions) =>
+      withReader(ctx, o.db, async ({ audit: log }) => {
+        const rows = await log.list(filtersOf(o));
         if (o.json) return ctx.out(JSON.stringify(rows.map(summaryOf), null, 2));
         if (rows.length === 0) return ctx.out("no decisions match");
         ctx.out(
@@ -130,21 +159,18 @@ export function register(program: Command, ctx: CliContext): void {
             ]),
           ]),
         );
-      } finally {
-        store.close();
-      }
-    });
+      }),
+    );
 
   audit
     .command("show")
     .description("one decision and its inputs")
     .argument("<id>", "row id", positiveInt)
-    .option("--db <path>", "audit database")
+    .option("--db <path|url>", DB_HELP)
     .option("--json", "the raw row, decision and input parsed")
-    .action((id: number, o: { db?: string; json?: boolean }) => {
-      const store = openExisting(ctx, o.db);
-      try {
-        const row = store.get(id);
+    .action((id: number, o: { db?: string; json?: boolean }) =>
+      withReader(ctx, o.db, async ({ audit: log }) => {
+        const row = await log.get(id);
         if (!row) {
           ctx.err(`no decision with id ${id}`);
           return ctx.exit(EXIT.usage);
@@ -154,26 +180,20 @@ export function register(program: Command, ctx: CliContext): void {
             JSON.stringify({ ...row, decision: JSON.parse(row.decision) as unknown, input: row.input ? (JSON.parse(row.input) as unknown) : null }, null, 2),
           );
         ctx.out(showRow(row));
-      } finally {
-        store.close();
-      }
-    });
+      }),
+    );
 
   withFilters(audit.command("replay").description("evaluate stored inputs again; exit 1 if any decision differs"))
     .argument("[id]", "one row (default: with --all, every row matching the filters)", positiveInt)
     .option("--all", "every row matching the filters")
     .action(async (id: number | undefined, o: FilterOptions & { all?: boolean }) => {
       if (id === undefined && !o.all) throw new UsageError("give a row id, or --all");
-      // PostgreSQL (a postgres:// --db, or DATABASE_URL) is read through the AuditLog port; SQLite as before.
-      const url = postgresUrlOf(ctx, o.db);
-      const pgStores = url ? openPostgresStores(url) : undefined;
-      const store = pgStores ? undefined : openExisting(ctx, o.db);
-      try {
+      await withReader(ctx, o.db, async ({ audit: log }) => {
         const started = process.hrtime.bigint();
         const replayer = new Replayer();
-        const one = id !== undefined ? (pgStores ? await pgStores.audit.get(id) : store!.get(id)) : undefined;
+        const one = id !== undefined ? await log.get(id) : undefined;
         const rows: Iterable<{ row: AuditRow; input?: unknown }> | AsyncIterable<{ row: AuditRow; input?: unknown }> =
-          id !== undefined ? (one ? [{ row: one }] : []) : pgStores ? rowsOnly(pgStores.audit.iterate(filtersOf(o))) : store!.iterateParsed(filtersOf(o));
+          id !== undefined ? (one ? [{ row: one }] : []) : log.iterateParsed(filtersOf(o));
         let replayed = 0,
           identical = 0,
           differing = 0,
@@ -207,16 +227,13 @@ export function register(program: Command, ctx: CliContext): void {
           `replayed ${replayed}, identical ${identical}, differing ${differing}, older evaluator ${older}, skipped ${skipped} in ${(ms / 1000).toFixed(2)} s`,
         );
         ctx.exit(differing > 0 ? EXIT.internal : EXIT.ok);
-      } finally {
-        store?.close();
-        await pgStores?.close();
-      }
+      });
     });
 
   audit
     .command("verify")
     .description("walk the hash chain; exit 1 at the first broken link")
-    .option("--db <path>", "audit database")
+    .option("--db <path|url>", DB_HELP)
     .option(
       "--expect <id:sha256>",
       "a row id and hash prefix shown on GitHub (a check run's footer) that must still be in the trail; repeatable",
@@ -227,12 +244,9 @@ export function register(program: Command, ctx: CliContext): void {
       const anchors = o.expect.map((v) => /^(\d+):([0-9a-fA-F]{8,64})$/.exec(v));
       const bad = o.expect.find((_, i) => !anchors[i]);
       if (bad !== undefined) throw new UsageError(`--expect ${bad}: write ROW:HASH, e.g. 42:3f2a9c0b1d4e5f60 (from the check run's footer)`);
-      const url = postgresUrlOf(ctx, o.db);
-      const pgStores = url ? openPostgresStores(url) : undefined;
-      const store = pgStores ? undefined : openExisting(ctx, o.db);
-      try {
+      await withReader(ctx, o.db, async ({ audit: log }) => {
         const expect = anchors.map((m) => ({ id: Number(m![1]), hash: m![2]! }));
-        const { rows, broken } = pgStores ? await pgStores.audit.verify({ expect }) : store!.verify({ expect });
+        const { rows, broken } = await log.verify({ expect });
         if (broken) {
           ctx.out(broken.id === null ? `audit trail damaged: ${broken.problem}` : `chain broken at row ${broken.id}: ${broken.problem}`);
           return ctx.exit(EXIT.internal);
@@ -240,35 +254,32 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.out(
           `chain intact: ${rows} rows verified${o.expect.length ? `; ${o.expect.length} anchor${o.expect.length === 1 ? "" : "s"} from GitHub found` : ""}`,
         );
-      } finally {
-        store?.close();
-        await pgStores?.close();
-      }
+      });
     });
 
   withFilters(audit.command("export").description("stream decisions as JSON lines or CSV"))
     .addOption(new Option("--format <format>", "jsonl or csv").choices(["jsonl", "csv"]).default("jsonl"))
     .option("--out <file>", "write to a file instead of stdout")
     .action(async (o: FilterOptions & { format: "jsonl" | "csv"; out?: string }) => {
-      const store = openExisting(ctx, o.db);
-      try {
+      await withReader(ctx, o.db, async ({ audit: log }) => {
         const sink = o.out ? createWriteStream(resolve(ctx.cwd, o.out)) : contextStream(ctx);
-        const n = await exportRows(store.iterate(filtersOf(o)), o.format, sink);
-        await new Promise<void>((done, fail) => sink.end((error?: Error | null) => (error ? fail(error) : done())));
+        const n = await exportRows(log.iterate(filtersOf(o)), o.format, sink);
+        // A sink destroyed because its reader went away has nothing left to flush.
+        if (!sink.destroyed) await new Promise<void>((done, fail) => sink.end((error?: Error | null) => (error ? fail(error) : done())));
         if (o.out) ctx.err(`exported ${n} rows to ${o.out}`);
-      } finally {
-        store.close();
-      }
+      });
     });
 
   audit
     .command("migrate")
     .description("upgrade an audit database written by an older Governor (each step in a transaction)")
-    .option("--db <path>", "audit database")
-    .action((o: { db?: string }) => {
-      const path = databasePath(ctx, o.db);
+    .option("--db <path>", "the SQLite file (PostgreSQL: governor migrate)")
+    .action(async (o: { db?: string }) => {
+      const where = storeLocation(ctx, o.db);
+      if (where.databaseUrl !== undefined) throw new UsageError("a PostgreSQL database is upgraded with governor migrate, which applies every store's steps");
+      const path = where.databasePath;
       try {
-        openExisting(ctx, o.db).close();
+        await (await openReader(ctx, o.db)).close();
         ctx.out(`${path}: already at audit schema ${SCHEMA_VERSION}`);
         return;
       } catch (error) {
@@ -289,7 +300,7 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--policy <file>", "the new repo policy")
     .option("--org-policy <file>", "the new org policy")
     .option("--json", "the report as JSON")
-    .action((o: FilterOptions & { policy: string; orgPolicy?: string }) => {
+    .action(async (o: FilterOptions & { policy: string; orgPolicy?: string }) => {
       const read = (file: string) => {
         try {
           return readFileSync(resolve(ctx.cwd, file), "utf8");
@@ -306,9 +317,8 @@ export function register(program: Command, ctx: CliContext): void {
         for (const e of check.errors) ctx.err(formatProblem(e));
         return ctx.exit(EXIT.usage);
       }
-      const store = openExisting(ctx, o.db);
-      try {
-        const report = simulate(store.latestPerPr(filtersOf(o)), policies);
+      await withReader(ctx, o.db, async ({ audit: log }) => {
+        const report = await simulate(log.latestPerPr(filtersOf(o)), policies);
         if (o.json) return ctx.out(JSON.stringify(report, null, 2));
         ctx.out(`${report.considered} PRs considered; ${report.changed} would change`);
         for (const t of report.transitions) {
@@ -319,9 +329,7 @@ export function register(program: Command, ctx: CliContext): void {
           ctx.out(`observe mode would have blocked ${report.wouldBlock.length}:`);
           for (const w of report.wouldBlock.slice(0, 50)) ctx.out(`  ${w.repo}#${w.pr} (row ${w.id}): would be ${w.outcome} by ${w.rules.join(", ")}`);
         }
-      } finally {
-        store.close();
-      }
+      });
     });
 }
 
@@ -331,14 +339,17 @@ function contextStream(ctx: CliContext): Writable {
   const stdout = ctx.stdout;
   // Once the reader has gone (`export | head`), the rest is dropped quietly: nobody is left to read it.
   let gone = false;
-  return new Writable({
+  const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       if (gone) return done();
       if (stdout) {
         stdout.write(chunk, (error?: Error | null) => {
           if (error && (error as NodeJS.ErrnoException).code === "EPIPE") {
             gone = true;
-            return done();
+            done();
+            // Destroyed (without an error): the export sees it and stops reading the trail.
+            sink.destroy();
+            return;
           }
           done(error ?? undefined);
         });
@@ -348,6 +359,7 @@ function contextStream(ctx: CliContext): Writable {
       }
     },
   });
+  return sink;
 }
 
 function summaryOf(r: AuditRow) {

@@ -1,6 +1,8 @@
 // Git access for `governor check`, `explain` and `mcp`: every call through execFile (no shell), every user-given
 // revision validated and resolved to a commit id first, and placed after `--end-of-options` so it can never be an option.
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import type { ChangedFile } from "../policy/change.js";
 import { parseFileList } from "./changed-files.js";
 import { UsageError } from "./context.js";
@@ -114,7 +116,22 @@ export function commitAuthors(base: string, cwd: string): string[] {
 }
 
 /** `owner/name` from the `origin` remote's URL (https or ssh form), or null. */
+/**
+ * False only when git would certainly answer "not a git repository" from `cwd`: no GIT_DIR, and neither a `.git`
+ * (folder or file) nor a bare repository's HEAD and objects there or in any folder above. git's own search stops
+ * sooner (GIT_CEILING_DIRECTORIES, file system boundaries), so this never says no where git would find one.
+ */
+export function mayBeGitRepository(cwd: string): boolean {
+  if (process.env["GIT_DIR"] !== undefined) return true;
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, ".git")) || (existsSync(join(dir, "HEAD")) && existsSync(join(dir, "objects")))) return true;
+    if (dirname(dir) === dir) return false;
+  }
+}
+
 export function originRepo(cwd: string): string | null {
+  // Outside any repository there is no origin: starting git to hear so is a large part of a `check --files-from` there.
+  if (!mayBeGitRepository(cwd)) return null;
   try {
     const url = git(["remote", "get-url", "origin"], cwd).trim();
     const m = /[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/.exec(url);

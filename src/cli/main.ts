@@ -1,5 +1,5 @@
 // The `governor` command: one commander program; each command lives in its own module and registers itself here.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { type CliContext, EXIT, processContext, UsageError } from "./context.js";
 
@@ -8,10 +8,17 @@ type Register = (program: Command, ctx: CliContext) => void;
 /** The package's version, read from package.json (one directory above both src/ and dist/). */
 export const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
+/** dist/ also holds the policy commands bundled with the packages they use (scripts/build.mjs), so that `validate` and
+ * `check` load one file rather than ~300; run from src/ (tests, tsx) there is none and the module itself is loaded. */
+const POLICY_BUNDLE = new URL("./policy-commands.bundle.js", import.meta.url);
+function loadPolicyCommands(): Promise<typeof import("./policy-commands.js")> {
+  return existsSync(POLICY_BUNDLE) ? (import(POLICY_BUNDLE.href) as Promise<typeof import("./policy-commands.js")>) : import("./policy-commands.js");
+}
+
 /** Which module registers each command. Only the one a command needs is imported, so that `validate`, `check` and
  * `schema` never load Probot, Octokit or SQLite; help and unknown commands load them all. */
 const MODULES = {
-  policy: () => import("./policy-commands.js"),
+  policy: loadPolicyCommands,
   audit: () => import("./audit-commands.js"),
   serve: () => import("./serve-commands.js"),
   preflight: () => import("./preflight-commands.js"),

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { config as zodConfig } from "zod/mini";
 import type { ChangedFile } from "../policy/change.js";
 import { decide } from "../policy/decide.js";
 import type { PolicySource } from "../policy/input.js";
@@ -46,6 +47,9 @@ function isoTime(value: string): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
+  // These commands parse each schema once per process: zod's JIT (a generated function per object schema) costs more
+  // to compile than it saves on one parse. The same checks run either way; the long-running server keeps the JIT.
+  zodConfig({ jitless: true });
   program
     .command("validate")
     .description("check policy files; print file:line:column for each problem (exit 2 if any error)")

@@ -5,23 +5,33 @@ import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { Command } from "commander";
 import { copyAuditTrail } from "../store/copy.js";
-import { openStores, type Stores } from "../store/open.js";
+import { StoreError } from "../store/errors.js";
+import { isPostgresUrl, openStores, type StoreLocation, type Stores } from "../store/open.js";
 import { type CliContext, EXIT, UsageError } from "./context.js";
-
-const isPostgres = (v: string | undefined): boolean => v !== undefined && /^postgres(ql)?:\/\//.test(v);
 
 /** A store named on the command line: `postgres://…`, `sqlite:FILE` or a plain file. */
 function openNamed(ctx: CliContext, where: string): Stores {
-  if (isPostgres(where)) return openStores({ databaseUrl: where, databasePath: "" });
-  const path = resolve(ctx.cwd, where.replace(/^sqlite:/, ""));
-  return openStores({ databasePath: path });
+  return openStores(isPostgresUrl(where) ? { databaseUrl: where, databasePath: "" } : { databasePath: resolve(ctx.cwd, where.replace(/^sqlite:/, "")) });
 }
 
-/** PostgreSQL when `--db` names it, or when no --db is given and DATABASE_URL is set; undefined: the SQLite file. */
-export function postgresUrlOf(ctx: CliContext, db?: string): string | undefined {
-  if (db !== undefined) return isPostgres(db) ? db : undefined;
+/**
+ * Where a command's store is, chosen as `serve` chooses: a `--db` that is a postgres:// URL, or a file; without
+ * --db, DATABASE_URL (PostgreSQL; any other kind is refused when opened), else DATABASE_PATH or ./governor.db.
+ */
+export function storeLocation(ctx: CliContext, db?: string): StoreLocation {
+  if (db !== undefined) return isPostgresUrl(db) ? { databaseUrl: db, databasePath: "" } : { databasePath: resolve(ctx.cwd, db) };
   const url = ctx.env["DATABASE_URL"];
-  return url !== undefined && isPostgres(url) ? url : undefined;
+  return { ...(url ? { databaseUrl: url } : {}), databasePath: resolve(ctx.cwd, ctx.env["DATABASE_PATH"] ?? "governor.db") };
+}
+
+/** A store that cannot be opened as named (a DATABASE_URL that is not PostgreSQL, a bad schema name) is a usage error. */
+function openOrRefuse(open: () => Stores): Stores {
+  try {
+    return open();
+  } catch (error) {
+    if (error instanceof StoreError && error.operation === "open") throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -30,8 +40,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description("bring the database schema up to date (PostgreSQL: DATABASE_URL; else DATABASE_PATH) and say what was applied")
     .option("--db <path|url>", "a SQLite file or a postgres:// URL (default: DATABASE_URL, else DATABASE_PATH or ./governor.db)")
     .action(async (o: { db?: string }) => {
-      const url = postgresUrlOf(ctx, o.db);
-      const stores = openStores({ ...(url ? { databaseUrl: url } : {}), databasePath: resolve(ctx.cwd, o.db ?? ctx.env["DATABASE_PATH"] ?? "governor.db") });
+      const stores = openOrRefuse(() => openStores(storeLocation(ctx, o.db)));
       try {
         for (const m of await stores.migrate()) {
           ctx.out(m.applied.length === 0 ? `${m.store}: schema ${m.to}, current` : `${m.store}: schema ${m.from} -> ${m.to}: ${m.applied.join("; ")}`);
@@ -48,13 +57,15 @@ export function register(program: Command, ctx: CliContext): void {
     .requiredOption("--from <store>", "sqlite:FILE or postgres://…")
     .requiredOption("--to <store>", "postgres://… or sqlite:FILE")
     .action(async (o: { from: string; to: string }) => {
-      if (!isPostgres(o.from) && !existsSync(resolve(ctx.cwd, o.from.replace(/^sqlite:/, "")))) throw new UsageError(`no audit database at ${o.from}`);
-      const from = openNamed(ctx, o.from);
-      const to = openNamed(ctx, o.to);
+      if (!isPostgresUrl(o.from) && !existsSync(resolve(ctx.cwd, o.from.replace(/^sqlite:/, "")))) throw new UsageError(`no audit database at ${o.from}`);
+      const from = openOrRefuse(() => openNamed(ctx, o.from));
+      const to = openOrRefuse(() => openNamed(ctx, o.to));
       try {
         await to.migrate();
         const result = await copyAuditTrail(from.audit, to.audit);
-        ctx.out(`copied ${result.copied} rows (${result.skipped} already there) and ${result.texts} policy texts`);
+        ctx.out(
+          `copied ${result.copied} rows (${result.skipped} already there), ${result.texts} policy texts, ${result.jobs} workflow jobs and ${result.reevaluations} scheduled re-evaluations`,
+        );
         if (result.verified.broken) {
           ctx.out(`the copy does not verify: ${result.verified.broken.problem}`);
           return ctx.exit(EXIT.internal);
@@ -72,6 +83,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument("<file>", "where the copy goes (must not exist)")
     .option("--db <path>", "the SQLite file (default: DATABASE_PATH or ./governor.db)")
     .action((file: string, o: { db?: string }) => {
+      if (o.db !== undefined && isPostgresUrl(o.db))
+        throw new UsageError("a PostgreSQL database is backed up with pg_dump (see docs/operating.md), not governor audit backup");
       const source = resolve(ctx.cwd, o.db ?? ctx.env["DATABASE_PATH"] ?? "governor.db");
       if (!existsSync(source)) throw new UsageError(`no audit database at ${source}`);
       const target = resolve(ctx.cwd, file);

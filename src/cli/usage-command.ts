@@ -1,7 +1,7 @@
-// `governor usage`: each agent's budget use in the current windows, against each limit, from the audit store.
+// `governor usage`: each agent's budget use in the current windows, against each limit, from the audit log (SQLite or PostgreSQL).
 import { type Command, InvalidArgumentError } from "commander";
 import { budgetUsage, type UsageRow } from "../audit/usage.js";
-import { openExisting, table } from "./audit-commands.js";
+import { DB_HELP, openReader, table } from "./audit-commands.js";
 import type { CliContext } from "./context.js";
 
 interface UsageOptions {
@@ -26,16 +26,16 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command("usage")
     .description("each agent's PRs, lines and compute minutes in the last 24 hours and 7 days, per repository and org, against its limits")
-    .option("--db <path>", "audit database (default: DATABASE_PATH or ./governor.db)")
+    .option("--db <path|url>", DB_HELP)
     .option("--org <org>", "only this org: its repositories and its org-wide budgets")
     .option("--repo <owner/name>", "only this repository")
     .option("--agent <name>", "only this agent")
     .option("--at <iso>", "the windows ending at this time (default: now)", instant)
     .option("--json", "as a JSON array")
-    .action((o: UsageOptions) => {
-      const store = openExisting(ctx, o.db);
+    .action(async (o: UsageOptions) => {
+      const reader = await openReader(ctx, o.db);
       try {
-        const rows = budgetUsage(store, {
+        const rows = await budgetUsage(reader.audit, {
           now: o.at ? new Date(o.at) : new Date(),
           ...(o.org !== undefined ? { org: o.org } : {}),
           ...(o.repo !== undefined ? { repo: o.repo } : {}),
@@ -60,7 +60,7 @@ export function register(program: Command, ctx: CliContext): void {
           ]),
         );
       } finally {
-        store.close();
+        await reader.close();
       }
     });
 }

@@ -4,8 +4,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { type AuditStore, openAuditStore } from "../audit/store.js";
 import { budgetUsage, type UsageRow } from "../audit/usage.js";
+import { openAuditReader, type AuditReader } from "../store/open.js";
 
 export const BUDGET_PATH = "/api/v1/budget";
 /** Shorter tokens are refused at start: one guessed in a day of tries must not read the store. */
@@ -99,14 +99,18 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-/**
- * The route over the SQLite audit file at `databasePath`, opened read-only on first use. With PostgreSQL
- * (`databaseUrl`) it answers 501: `governor usage`'s computation reads the SQLite file only.
- */
+/** The route over the audit trail (PostgreSQL at `databaseUrl`, else the SQLite file at `databasePath`), read-only. */
 export function budgetApi(opts: { tokens: readonly string[]; databasePath: string; databaseUrl?: string; clock?: () => Date }): BudgetApiHandler {
-  let store: AuditStore | undefined;
-  // Synchronous today (the SQLite reads of `governor usage`); a promise, as the front expects of every route.
-  const answer = (req: IncomingMessage, res: ServerResponse): boolean => {
+  // Opened read-only on first use, once (a failed open is tried again by the next request).
+  let opening: Promise<AuditReader> | undefined;
+  const reader = () =>
+    (opening ??= openAuditReader({ databasePath: opts.databasePath, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) }).catch(
+      (error: unknown) => {
+        opening = undefined;
+        throw error;
+      },
+    ));
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? "/", "http://governor.invalid");
     if (url.pathname !== BUDGET_PATH || opts.tokens.length === 0) return false;
     if (req.method !== "GET") return (send(res, 405, { error: "read-only: GET only" }, { allow: "GET" }), true);
@@ -114,20 +118,11 @@ export function budgetApi(opts: { tokens: readonly string[]; databasePath: strin
       return (send(res, 401, { error: "a bearer token from GOVERNOR_API_TOKENS is required" }, { "www-authenticate": 'Bearer realm="governor"' }), true);
     const q = Query.safeParse(Object.fromEntries(url.searchParams));
     if (!q.success) return (send(res, 400, { error: q.error.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; ") }), true);
-    if (opts.databaseUrl)
-      return (send(res, 501, { error: "the budget endpoint reads the SQLite audit file; with DATABASE_URL it is not available yet" }), true);
-    store ??= openAuditStore(opts.databasePath, { readonly: true });
     const now = (opts.clock ?? (() => new Date()))();
-    const rows = budgetUsage(store, { now, org: q.data.repo.split("/")[0]!, agent: q.data.agent });
+    const rows = await budgetUsage((await reader()).audit, { now, org: q.data.repo.split("/")[0]!, agent: q.data.agent });
     send(res, 200, budgetAnswer(rows, q.data.repo, q.data.agent, now));
     return true;
   };
-  const handle = (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    try {
-      return Promise.resolve(answer(req, res));
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-  };
-  return Object.assign(handle, { close: () => store?.close() });
+  const handle = (req: IncomingMessage, res: ServerResponse): Promise<boolean> => answer(req, res);
+  return Object.assign(handle, { close: () => void opening?.then((r) => r.close()).catch(() => {}) });
 }

@@ -60,13 +60,13 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
       } catch (error) {
         return reportBadPayload(context, error);
       }
-      const pr = await currentPullRequest(context, parsed.repository.owner.login, parsed.repository.name, parsed.pull_request);
-      if (pr.state !== "open") return; // closed since this event: there is nothing left to govern
+      // The PR is read afresh by the evaluation (a payload is a snapshot; a late event carries an old head), and one
+      // closed since this event is left alone.
       await governPullRequest(
         {
           octokit: context.octokit,
           repository: parsed.repository,
-          pr,
+          pr: parsed.pull_request,
           installationId: parsed.installation?.id ?? null,
           deliveryId: context.id,
           log: context.log,
@@ -75,21 +75,6 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
         deps,
       );
     };
-
-    /**
-     * The PR as it is now. A payload is a snapshot: redelivered or late events carry an old head, while the files API
-     * always answers for the current one, so judging the payload's head could pair one commit with another's files.
-     * If GitHub cannot answer, the payload's view is used and the calls that follow fail closed on the same outage.
-     */
-    async function currentPullRequest(context: Context, owner: string, repo: string, fallback: PullRequest): Promise<PullRequest> {
-      try {
-        const { data } = await context.octokit.rest.pulls.get({ owner, repo, pull_number: fallback.number });
-        return parsePayload(PullRequestSchema, "pulls.get", data);
-      } catch (error) {
-        context.log.warn({ err: error, pr: fallback.number }, "could not read the PR's current state; using the webhook's");
-        return fallback;
-      }
-    }
 
     app.on(
       PULL_REQUEST_ACTIONS.map((a) => `pull_request.${a}` as const),

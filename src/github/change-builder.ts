@@ -129,6 +129,36 @@ export async function listTeamMembers(octokit: Octokit, team: string): Promise<s
   }
 }
 
+/**
+ * Which of `logins` are active members of each `org/slug` team: one membership lookup per reviewer and team, rather
+ * than every member of every team (a gate only asks whether a reviewer is in it). A 404 is "not a member" (or no such
+ * team: nobody from it can approve); a pending invitation is not membership; any other error fails the evaluation.
+ * More than one lookup makes the evaluation wait on GitHub, so `wait` is called first.
+ */
+export async function reviewersInTeams(
+  octokit: Octokit,
+  teams: readonly string[],
+  logins: readonly string[],
+  wait: () => Promise<void>,
+): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  const lookups = [...new Set(teams)].sort().flatMap((team) => logins.map((login) => ({ team, login })));
+  if (lookups.length > 1) await wait();
+  for (const team of [...new Set(teams)].sort()) out[team] = [];
+  for (const { team, login } of lookups) {
+    const [org, slug] = team.split("/");
+    if (!org || !slug) continue;
+    try {
+      const { data } = await octokit.rest.teams.getMembershipForUserInOrg({ org, team_slug: slug, username: login });
+      if (data.state === "active") out[team]!.push(login);
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error;
+    }
+  }
+  for (const team of Object.keys(out)) out[team]!.sort();
+  return out;
+}
+
 /** The change as the payload alone describes it; files, reviews and the rest are filled in by the caller. */
 export function changeFromPayload(repository: Repository, pr: PullRequest): ChangeInput {
   return {

@@ -5,12 +5,12 @@ import { compiledPolicies, decide, errorDecision, PolicyCache } from "../policy/
 import type { Decision } from "../policy/decision.js";
 import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
 import { nextWindowChange } from "../policy/windows.js";
-import { COMPUTE_KEYS } from "../policy/compile.js";
 import { computeMinutes, type ComputeMinutes } from "./compute.js";
-import { agentNames } from "../audit/store.js";
-import { changeFromPayload, IncompleteCommitsError, listCommitSignals, listFiles, listReviews, listTeamMembers } from "./change-builder.js";
+import { changeFromPayload, IncompleteCommitsError } from "./change-builder.js";
+import { gatherChange, gitHubSource } from "./change-source.js";
+import { readSnapshot, type Snapshot, SnapshotError } from "./snapshot.js";
 import type { PullRequest, Repository } from "./payload.js";
-import { baseBranchHead, PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
+import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";
 import type { AppDeps, CheckRunLedger, Octokit } from "./ports.js";
 import {
   CHECK_NAME,
@@ -18,6 +18,7 @@ import {
   closeAbandoned,
   completeCheck,
   createCheck,
+  createCompletedCheck,
   MemoryCheckRunLedger,
   reviewersToRequest,
   syncLabels,
@@ -34,7 +35,6 @@ const DEFAULT_LABELS = { allowed: "governance: allowed", needs_approval: "govern
 export class GovernorState {
   readonly policyTexts = new PolicyTextCache();
   readonly compiled = new PolicyCache(512);
-  readonly labelsCreated = new Set<string>();
   /** Runs being evaluated in this process: never closed as abandoned, never taken over by another evaluation. */
   private readonly owned = new Set<number>();
   /** Creates in flight here, by commit: while one is, a not-yet-recorded start is ours, not a crashed process's. */
@@ -100,6 +100,35 @@ export class GovernorState {
     this.newestCompleted.set(key, { id: shown, shows });
     if (this.newestCompleted.size > 10_000) this.newestCompleted.delete(this.newestCompleted.keys().next().value as string);
     return shown;
+  }
+
+  /**
+   * Reports a decision that was ready before any run was started: one create, completed. Created under the commit's
+   * lock, it is the newest run, so nothing newer can hide it. Runs an earlier evaluation abandoned are closed. Call
+   * inside `exclusive`. Returns the run's id.
+   */
+  async reportNew(
+    octokit: Octokit,
+    target: Target,
+    appId: number,
+    decision: Decision,
+    summary: string,
+    detailsUrl: string | undefined,
+    actions?: CheckAction[],
+  ): Promise<number> {
+    const key = checkRunKey(target);
+    const before = await this.checkRuns.open(key);
+    const startingHere = (this.starting.get(key) ?? 0) > 0;
+    const id = await createCompletedCheck(octokit, target, decision, summary, detailsUrl, actions);
+    try {
+      await closeAbandoned(octokit, target, this.checkRuns, appId, { ...before, unknown: before.unknown && !startingHere }, this.owned);
+    } catch {
+      // Tidying only, as in startCheck.
+    }
+    this.newestCompleted.delete(key);
+    this.newestCompleted.set(key, { id, shows: `${conclusionOf(decision)}\u0000${decisionTitle(decision)}` });
+    if (this.newestCompleted.size > 10_000) this.newestCompleted.delete(this.newestCompleted.keys().next().value as string);
+    return id;
   }
 
   /** A new in-progress run for this evaluation; runs an earlier evaluation abandoned on this commit are closed. */
@@ -178,15 +207,19 @@ type Gathered =
   | { input: EvaluationInput; labels: typeof DEFAULT_LABELS; reviewedBy: string[]; notes: string[] }
   | { input: null; failure: { title: string; message: string }; notes: string[] };
 
-/** Reads everything the evaluator needs. Throws on GitHub errors (after Octokit's own retries). */
-async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDeps): Promise<Gathered> {
-  const { octokit, repository, pr } = req;
+/**
+ * Reads everything the evaluator needs: the PR's snapshot is already read (one GraphQL query); what it could not answer
+ * (policy texts not cached, renamed files, lists past one page, team memberships) is read here, each only when the
+ * decision depends on it. `wait` is called before any read that makes the evaluation wait on GitHub: it turns the
+ * commit's check in-progress first. Throws on GitHub errors (after Octokit's own retries).
+ */
+async function gatherInput(req: GovernRequest, snap: Snapshot, state: GovernorState, deps: AppDeps, wait: () => Promise<void>): Promise<Gathered> {
+  const { octokit, repository } = req;
+  const pr = snap.pr;
   const owner = repository.owner.login;
   const repo = repository.name;
   const now = deps.now();
-  const policies = await readPolicies(octokit, { owner, repo, baseSha: await baseBranchHead(octokit, pr, { owner, repo }) }, state.policyTexts, () =>
-    now.getTime(),
-  );
+  const policies = await readPolicies(octokit, { owner, repo, baseSha: snap.baseHead }, state.policyTexts, () => now.getTime(), wait);
   const notes = policies.orgUnseen ? [policies.orgUnseen] : [];
   if (policies.conflict) return { input: null, failure: { title: "Invalid policy: two policy files", message: policies.conflict }, notes };
   if (policies.orgUnseen && deps.requireOrgPolicy) {
@@ -222,70 +255,47 @@ async function gatherInput(req: GovernRequest, state: GovernorState, deps: AppDe
   // Overrides given for this head commit stay inputs of its every evaluation; a new head has none.
   const overrides = [...((await deps.audit.overridesFor?.(repository.full_name, pr.number, pr.head.sha)) ?? []), ...(req.overrides ?? [])];
   if (overrides.length > 0) change.overrides = overrides;
-  const decideNow = () => decide(EvaluationInputSchema.parse({ policies: sources, change, context }), state.compiled);
-  const probe = decideNow();
-  if (probe.outcome === "error") {
-    return { input: EvaluationInputSchema.parse({ policies: sources, change, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
-  }
-  // The commits always: every agent whose signals match binds the PR (a copilot/ branch with a Claude co-author is
-  // both agents'), and whoever authored or committed a commit is a contributor, who cannot approve it.
-  const signals = await listCommitSignals(octokit, owner, repo, pr);
-  change.commit_authors = signals.authors;
-  change.contributors = signals.contributors;
-  const identified = decideNow();
-  // Still no agent under scope: agents: not governed, and nothing more needs reading.
-  if (identified.outcome === "not_governed") {
-    const input = EvaluationInputSchema.parse({ policies: sources, change, context });
-    return { input, labels: labelsOf(input, state) ?? DEFAULT_LABELS, reviewedBy: [], notes };
-  }
-  change.files = await listFiles(octokit, owner, repo, pr.number);
-
-  // The budget: this PR's place among each matching agent's PRs, reserved atomically before the decision, so a burst
-  // of PRs opened at once cannot all pass a limit. The position is fixed at the first evaluation and stays.
-  const agents = agentNames(identified);
-  if (agents.length > 0) {
-    // Places in the repository and across the org (org_limits), for a day and a week: one reservation for all.
-    const places = await deps.audit.reserveBudgetPlaces({
-      repo: repository.full_name,
-      org: owner,
-      agents,
-      pr: pr.number,
-      openedAt: pr.created_at ?? now.toISOString(),
-    });
-    context.usage.prs_by_agent = places.repo.day;
-    context.usage.prs_by_agent_week = places.repo.week;
-    if (places.org) {
-      context.usage.org_prs_by_agent = places.org.day;
-      context.usage.org_prs_by_agent_week = places.org.week;
-    }
-    context.usage.prs_today = Math.max(1, ...Object.values(places.repo.day));
-    // Compute budgets: the minutes of the agents' workflow jobs, read only when the policy sets one.
-    const compiled = compiledPolicies(sources, state.compiled);
-    if (compiled.ok && compiled.policy.budgets.some((b) => COMPUTE_KEYS.has(b.key))) {
-      context.usage.compute_minutes = await computeMinutes(deps.audit, {
+  // What the evaluator needs, read as it asks (src/policy/needs.ts): commits always (every agent whose signals match
+  // binds the PR; contributors cannot approve); files once governed; the budget places of the binding agents; reviews
+  // only for an approval gate; team membership only of the reviewers who count, in the teams a gate names.
+  const source = gitHubSource(octokit, { owner, repo }, pr, snap, wait);
+  const { input } = await gatherChange(
+    { policies: sources, change, context },
+    source,
+    async (need) => {
+      // This PR's place among each matching agent's PRs, reserved atomically before the decision, so a burst of PRs
+      // opened at once cannot all pass a limit; fixed at the first evaluation. Repo and org, day and week: one reservation.
+      const places = await deps.audit.reserveBudgetPlaces({
         repo: repository.full_name,
-        owner,
-        headBranch: pr.head.ref,
-        now,
-        agents: compiled.policy.agents,
+        org: owner,
+        agents: need.agents,
+        pr: pr.number,
+        openedAt: pr.created_at ?? now.toISOString(),
       });
-    }
-  }
-  // Reviews only ever meet or hold approval gates; which gates exist depends on the files, rules and budget alone, so
-  // a decision without a gate (allowed, or denied outright) does not read them. The budget's own gate
-  // (limits.action: require_approval) is approved by the owners' teams, hence this pass after the usage is known.
-  const gated = decideNow();
-  const reviews = gated.gates.total > 0 ? await listReviews(octokit, owner, repo, pr.number) : [];
-  change.reviews = reviews;
-  const teams = new Set<string>();
-  if (reviews.length > 0) for (const rule of gated.rules) for (const team of rule.gate?.approvers.teams ?? []) teams.add(team);
-  const teamMembers: Record<string, string[]> = {};
-  for (const team of [...teams].sort()) teamMembers[team] = await listTeamMembers(octokit, team);
-  change.team_members = teamMembers;
-
-  const input = EvaluationInputSchema.parse({ policies: sources, change, context });
+      const compiled = compiledPolicies(sources, state.compiled);
+      return {
+        prs_by_agent: places.repo.day,
+        prs_by_agent_week: places.repo.week,
+        ...(places.org ? { org_prs_by_agent: places.org.day, org_prs_by_agent_week: places.org.week } : {}),
+        prs_today: Math.max(1, ...Object.values(places.repo.day)),
+        // Compute budgets: the minutes of the agents' workflow jobs, read only when the policy sets one.
+        ...(need.compute && compiled.ok
+          ? {
+              compute_minutes: await computeMinutes(deps.audit, {
+                repo: repository.full_name,
+                owner,
+                headBranch: pr.head.ref,
+                now,
+                agents: compiled.policy.agents,
+              }),
+            }
+          : {}),
+      };
+    },
+    state.compiled,
+  );
   const labels = labelsOf(input, state) ?? DEFAULT_LABELS;
-  return { input, labels, reviewedBy: [...new Set(reviews.map((r) => r.user.login))], notes };
+  return { input, labels, reviewedBy: [...new Set(input.change.reviews.map((r) => r.user.login))], notes };
 }
 
 /** The outcome labels the policy names (the repo's, else the org's). */
@@ -294,14 +304,35 @@ function labelsOf(input: EvaluationInput, state: GovernorState): typeof DEFAULT_
   return compiled.ok ? compiled.policy.labels : null;
 }
 
-export async function governPullRequest(req: GovernRequest, state: GovernorState, deps: AppDeps): Promise<GovernResult> {
-  const { octokit, repository, pr } = req;
-  const target = { owner: repository.owner.login, repo: repository.name, headSha: pr.head.sha };
+/**
+ * Evaluates a PR as it is now on GitHub (read afresh: a payload is a snapshot, and a late event carries an old head).
+ * Returns null when the PR is no longer open: there is nothing left to govern.
+ */
+export async function governPullRequest(req: GovernRequest, state: GovernorState, deps: AppDeps): Promise<GovernResult | null> {
+  const { octokit, repository } = req;
+  const owner = repository.owner.login;
+  const recordedAt = deps.now().toISOString();
+  let snap: Snapshot | null = null;
+  let snapshotFailure: string | undefined;
+  try {
+    snap = await readSnapshot(octokit, { owner, repo: repository.name }, req.pr);
+  } catch (error) {
+    // Nothing of the PR could be read: the payload's head is the one judged, and the decision fails closed.
+    snapshotFailure = error instanceof SnapshotError ? error.message : describeGitHubError(error);
+    req.log.error({ err: error, pr: req.pr.number }, "could not read the PR");
+  }
+  if (snap && snap.pr.state !== "open") return null;
+  const pr = snap?.pr ?? req.pr;
+  const target = { owner, repo: repository.name, headSha: pr.head.sha };
   const htmlBase = new URL(repository.html_url).origin;
   const detailsUrl = pr.html_url ?? `${repository.html_url}/pull/${pr.number}`;
-  const recordedAt = deps.now().toISOString();
 
   let checkRunId: number | null = null;
+  // A decision that needs GitHub again (a policy not cached, REST listings) turns the commit's check pending first, so
+  // a PR that appears on a head with a passing check blocks it while it is read; one ready at once is created completed.
+  const wait = async () => {
+    checkRunId ??= await state.startCheck(octokit, target, deps.appId, detailsUrl);
+  };
   let input: EvaluationInput | null = null;
   let decision: Decision;
   let labels = DEFAULT_LABELS;
@@ -309,9 +340,8 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
   let notes: string[] = [];
   let missingReason: string | undefined;
   try {
-    // First of all, the commit's check turns pending: a PR that appears on a head with a passing check blocks it now.
-    checkRunId = await state.startCheck(octokit, target, deps.appId, detailsUrl);
-    const gathered = await gatherInput(req, state, deps);
+    if (!snap) throw new SnapshotError(snapshotFailure ?? "could not read the PR");
+    const gathered = await gatherInput({ ...req, pr }, snap, state, deps, wait);
     notes = gathered.notes;
     if (gathered.input === null) {
       decision = errorDecision(
@@ -327,8 +357,11 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       decision = decide(input, state.compiled);
     }
   } catch (error) {
-    const why = error instanceof PolicyReadError || error instanceof IncompleteCommitsError ? error.message : describeGitHubError(error);
-    req.log.error({ err: error, pr: pr.number }, "could not gather the inputs of a decision");
+    const why =
+      error instanceof PolicyReadError || error instanceof IncompleteCommitsError || error instanceof SnapshotError
+        ? error.message
+        : describeGitHubError(error);
+    if (snap) req.log.error({ err: error, pr: pr.number }, "could not gather the inputs of a decision");
     decision = errorDecision(`Error: ${why}`, [{ message: `${why}. Governor fails closed; use Re-run on this check to try again.` }], pr.head.sha);
     missingReason = why;
     input = null;
@@ -362,7 +395,6 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
         pr.labels.map((l) => l.name),
         labels,
         decision.outcome,
-        state.labelsCreated,
       );
     } catch (error) {
       // Labels are a convenience; the check below is what branch protection reads, and it must still be reported.
@@ -414,8 +446,9 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
         ? checkSummary(decision, anchor)
         : `⚠️ This commit is also the head of #${shown.fromPr}, whose decision is stricter. A check belongs to a commit, not to a PR, so it shows that decision (audit row ${shown.row}); this PR's own is "${decisionTitle(decision)}" (audit row ${auditId}).\n\n${checkSummary(shown.decision, anchor)}`,
     );
-    const id = checkRunId ?? (await state.startCheck(octokit, target, deps.appId, detailsUrl));
-    return state.report(octokit, target, id, deps.appId, shown.decision, summary, detailsUrl, shown.fromPr === undefined ? actions : undefined);
+    const shownActions = shown.fromPr === undefined ? actions : undefined;
+    if (checkRunId === null) return state.reportNew(octokit, target, deps.appId, shown.decision, summary, detailsUrl, shownActions);
+    return state.report(octokit, target, checkRunId, deps.appId, shown.decision, summary, detailsUrl, shownActions);
   });
   return { decision, auditId, checkRunId: shownRun };
 }

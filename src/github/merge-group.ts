@@ -61,6 +61,14 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
       break;
     }
     const result = await governPullRequest({ ...req, repository, pr }, state, deps);
+    if (!result) {
+      // Closed between the two reads: the queued PR must be open; one ahead that left the queue is not in the group.
+      if (number === entry!.number) {
+        failure = `PR #${number} of the merge group is no longer open`;
+        break;
+      }
+      continue;
+    }
     results.push({ pr: number, decision: result.decision, row: result.auditId });
   }
   const strictest = results.reduce<{ pr: number; decision: Decision; row: number } | undefined>(

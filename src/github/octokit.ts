@@ -51,6 +51,7 @@ export function routeLabel(method: string, url: string): string {
   let path = url
     .replace(/^https?:\/\/[^/]+/, "")
     .replace(/^\/api\/v3/, "")
+    .replace(/^\/api\/graphql$/, "/graphql") // GitHub Enterprise Server's GraphQL endpoint
     .replace(/\?.*$/, "");
   path = path
     .replace(/\{(pull_number|issue_number|check_run_id|installation_id)\}/g, "{number}")

@@ -21,17 +21,7 @@ export async function syncOverrideLabel(
 ): Promise<void> {
   const has = current.includes(OVERRIDDEN_LABEL);
   if (decision.override && !has) {
-    try {
-      await octokit.rest.issues.createLabel({
-        owner: t.owner,
-        repo: t.repo,
-        name: OVERRIDDEN_LABEL,
-        color: "8250df",
-        description: "A break-glass override by Governor's policy",
-      });
-    } catch (error) {
-      if ((error as { status?: number }).status !== 422) throw error; // already exists
-    }
+    // Adding a label the repository lacks creates it (GitHub does, in the same call).
     await octokit.rest.issues.addLabels({ owner: t.owner, repo: t.repo, issue_number: t.number, labels: [OVERRIDDEN_LABEL] });
   } else if (!decision.override && has) {
     try {

@@ -116,6 +116,7 @@ export async function overridePullRequest(req: Request, state: GovernorState, de
   const at = deps.now().toISOString();
   const overrides: Override[] = mine.map((source) => ({ by: by.login, reason: req.reason, at, head_sha: pr.head.sha, source }));
   const result = await governPullRequest({ ...req, overrides }, state, deps);
+  if (!result) return refuse(`#${pr.number} is no longer open.`);
   if (!result.decision.override) {
     const left = result.decision.rules
       .filter((r) => r.mode !== "observe" && r.overridden_by === undefined && (r.action === "deny" || (r.gate && !r.gate.met)))

@@ -163,15 +163,37 @@ export function annotationsFor(decision: Decision): { annotations: Annotation[];
   return { annotations: all.slice(0, MAX_ANNOTATIONS), omitted: Math.max(0, all.length - MAX_ANNOTATIONS) };
 }
 
-export async function completeCheck(
+/** A run created completed in one call: the decision was ready before any run was needed. Returns its id. */
+export async function createCompletedCheck(
   octokit: Octokit,
   t: Target,
-  checkRunId: number,
   decision: Decision,
   summary: string,
   detailsUrl: string | undefined,
   actions?: ReadonlyArray<{ label: string; description: string; identifier: string }>,
-): Promise<void> {
+): Promise<number> {
+  const { batches, output } = checkOutput(decision, summary);
+  const now = new Date().toISOString();
+  const { data } = await octokit.rest.checks.create({
+    owner: t.owner,
+    repo: t.repo,
+    name: CHECK_NAME,
+    head_sha: t.headSha,
+    status: "completed",
+    conclusion: conclusionOf(decision),
+    started_at: now,
+    completed_at: now,
+    ...(detailsUrl ? { details_url: detailsUrl } : {}),
+    output: output(batches[0]),
+    ...(actions ? { actions: [...actions] } : {}),
+  });
+  // Annotations beyond the first 50 go in further updates; GitHub appends them.
+  for (const batch of batches.slice(1)) await octokit.rest.checks.update({ owner: t.owner, repo: t.repo, check_run_id: data.id, output: output(batch) });
+  return data.id;
+}
+
+/** The check's output, in batches of annotations GitHub takes per request. */
+function checkOutput(decision: Decision, summary: string) {
   const { annotations, omitted } = annotationsFor(decision);
   const batches: Annotation[][] = [];
   for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
@@ -182,6 +204,19 @@ export async function completeCheck(
     ...(text ? { text } : {}),
     ...(batch?.length ? { annotations: batch } : {}),
   });
+  return { batches, output };
+}
+
+export async function completeCheck(
+  octokit: Octokit,
+  t: Target,
+  checkRunId: number,
+  decision: Decision,
+  summary: string,
+  detailsUrl: string | undefined,
+  actions?: ReadonlyArray<{ label: string; description: string; identifier: string }>,
+): Promise<void> {
+  const { batches, output } = checkOutput(decision, summary);
   // Annotations beyond the first 50 go in further updates; GitHub appends them.
   for (const batch of batches.slice(1)) {
     await octokit.rest.checks.update({ owner: t.owner, repo: t.repo, check_run_id: checkRunId, output: output(batch) });
@@ -199,16 +234,16 @@ export async function completeCheck(
   });
 }
 
-export const LABEL_COLOURS = { allowed: "2da44e", needs_approval: "d4a72c", denied: "cf222e" } as const;
-
-/** Exactly one outcome label; calls GitHub only for what changes. Returns the calls made, for the record. */
+/**
+ * Exactly one outcome label; calls GitHub only for what changes. Adding a label the repository lacks creates it (GitHub
+ * does, in the same call), so no label is created first. Returns the calls made, for the record.
+ */
 export async function syncLabels(
   octokit: Octokit,
   t: Target & { number: number },
   current: readonly string[],
   labels: { allowed: string; needs_approval: string; denied: string },
   outcome: Decision["outcome"],
-  created: Set<string>,
 ): Promise<{ added: string[]; removed: string[] }> {
   const wantedKey =
     outcome === "allowed" ? "allowed" : outcome === "needs_approval" ? "needs_approval" : outcome === "denied" || outcome === "error" ? "denied" : null;
@@ -223,25 +258,7 @@ export async function syncLabels(
       if ((error as { status?: number }).status !== 404) throw error; // already gone
     }
   }
-  if (added.length && wantedKey) {
-    const name = added[0]!;
-    const cacheKey = `${t.owner}/${t.repo}:${name}`;
-    if (!created.has(cacheKey)) {
-      try {
-        await octokit.rest.issues.createLabel({
-          owner: t.owner,
-          repo: t.repo,
-          name,
-          color: LABEL_COLOURS[wantedKey],
-          description: "Set by Governor from the repository's .governance.yml",
-        });
-      } catch (error) {
-        if ((error as { status?: number }).status !== 422) throw error; // already exists
-      }
-      created.add(cacheKey);
-    }
-    await octokit.rest.issues.addLabels({ owner: t.owner, repo: t.repo, issue_number: t.number, labels: added });
-  }
+  if (added.length) await octokit.rest.issues.addLabels({ owner: t.owner, repo: t.repo, issue_number: t.number, labels: added });
   return { added, removed };
 }
 

@@ -5,6 +5,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { ChangedFileSchema, ChangeSchema } from "../policy/change.js";
 import { decide } from "../policy/decide.js";
+import { described } from "../policy/zod.js";
 import type { Decision } from "../policy/decision.js";
 import { explainer, refText } from "../cli/explain.js";
 import { defaultBase, resolveCommit } from "../cli/git.js";
@@ -32,7 +33,8 @@ const AgentName = z
   .string()
   .min(1)
   .describe("Your agent name as Governor knows it: copilot, codex, claude, devin, cursor, jules, openhands, or a custom agent of the policy.");
-const Path = ChangedFileSchema.shape.path.describe("A repository-relative path with forward slashes, e.g. src/billing/charge.ts");
+// The policy's schemas are zod/mini: wrapped and described with functions rather than methods.
+const Path = described(ChangedFileSchema.shape.path, "A repository-relative path with forward slashes, e.g. src/billing/charge.ts");
 
 export function createGovernorMcpServer(opts: McpOptions): McpServer {
   const server = new McpServer(
@@ -78,8 +80,8 @@ export function createGovernorMcpServer(opts: McpOptions): McpServer {
           .max(16 * 1024 * 1024)
           .optional()
           .describe("A unified diff of the change (git diff output); its files and line counts are used."),
-        branch: ChangeSchema.shape.head_branch.optional().describe("The branch the pull request will come from, if known."),
-        labels: ChangeSchema.shape.labels.optional().describe("Labels the pull request will carry, if any."),
+        branch: z.optional(ChangeSchema.shape.head_branch).describe("The branch the pull request will come from, if known."),
+        labels: z.optional(ChangeSchema.shape.labels).describe("Labels the pull request will carry, if any."),
       },
     },
     async ({ agent, paths, diff, branch, labels }) =>

@@ -1,5 +1,5 @@
 // Everything an evaluation reads, in one value: what the audit store keeps and what replay feeds back in.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ChangeSchema, ContextSchema } from "./change.js";
 
 export const PolicySourceSchema = z.strictObject({
@@ -8,16 +8,16 @@ export const PolicySourceSchema = z.strictObject({
   /** Path of the file in its repository, e.g. `.governance.yml`. */
   path: z.string(),
   /** `owner/name` of the repository the text was read from. */
-  repo: z.string().optional(),
+  repo: z.optional(z.string()),
   /** Commit the text was read at (the PR's base SHA for a repo policy). */
-  sha: z.string().optional(),
+  sha: z.optional(z.string()),
 });
 export type PolicySource = z.infer<typeof PolicySourceSchema>;
 
 export const EvaluationInputSchema = z.strictObject({
   policies: z.strictObject({
-    org: PolicySourceSchema.optional(),
-    repo: PolicySourceSchema.optional(),
+    org: z.optional(PolicySourceSchema),
+    repo: z.optional(PolicySourceSchema),
   }),
   change: ChangeSchema,
   context: ContextSchema,

@@ -27,7 +27,9 @@ const EnvSchema = z.object({
     .refine((p) => Number(p) <= 65_535, "PORT must be a port number, 0 to 65535")
     .default("3000"),
   HOST: z.string().default("0.0.0.0"),
-  GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("8"),
+  // A decision waits on GitHub most of its life, so the global cap is sized to cover GitHub's latency; the cap per
+  // installation is what GitHub sees (a decision's calls are serial): a few at once. docs/operating.md, "Concurrency".
+  GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("32"),
   GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
   GITHUB_TIMEOUT_MS: z.string().regex(/^\d+$/).default("10000"),
   GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { type Fault, Faults } from "./faults.js";
 import { SimOAuth } from "./oauth.js";
+import { answerGraphql, schemaValidator } from "./graphql.js";
 import { OpenApiValidator } from "./openapi.js";
 import { type SimCheckRun, type SimDelivery, type SimPull, type SimRepo, SimState } from "./state.js";
 
@@ -89,6 +90,8 @@ export class SimServer {
   }
 
   async listen(port = 0): Promise<string> {
+    // GitHub's GraphQL schema takes about a second to load: begun now, it is ready by the app's first query.
+    void schemaValidator();
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5000;
     this.server.on("connection", (s) => {
@@ -111,7 +114,9 @@ export class SimServer {
     const prefixed = url.pathname.startsWith("/api/v3/");
     const path = prefixed ? url.pathname.slice("/api/v3".length) : url.pathname;
     const method = req.method ?? "GET";
-    const match = this.validator.match(path);
+    // GraphQL: POST /graphql (api.github.com) or /api/graphql (GitHub Enterprise Server, where REST is under /api/v3).
+    const graphql = method === "POST" && (path === "/graphql" || url.pathname === "/api/graphql");
+    const match = graphql ? { template: "/graphql", params: {} } : this.validator.match(path);
     const route = `${method} ${match?.template ?? path}`;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -139,6 +144,17 @@ export class SimServer {
     if (fault) {
       if (fault.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
       if (this.applyFault(fault, req, res, finish)) return;
+    }
+    if (graphql) {
+      if (!req.headers.authorization) return finish(401, { message: "This endpoint requires you to be authenticated." });
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return finish(400, { message: "Problems parsing JSON" });
+      }
+      // GitHub answers 200 with an `errors` list for a query it cannot run, invalid ones included.
+      return finish(200, await answerGraphql(this.state, body));
     }
     try {
       if (!match || !this.validator.hasMethod(match.template, method)) throw new ApiError(404, "Not Found");

@@ -1,7 +1,9 @@
 // Copies an audit trail from one store to another (SQLite to PostgreSQL, for a move to several replicas) with every
 // row's id and hash intact: rows are taken as stored and hashed, never re-recorded, so verify passes on the copy and
 // check-run footers on GitHub still name the right rows. A copy that stopped half-way is resumed from the target's head.
-import type { AuditLog, StoredPolicyText, VerifyResult } from "./ports.js";
+// Beside the chain go what budgets and schedules read from the same store: workflow jobs (compute minutes) and the
+// time-window re-evaluations still due. The delivery queue and check-run leases are a running server's, not copied.
+import type { AuditLog, StoredPolicyText, VerifyResult, WorkflowJob } from "./ports.js";
 import { StoreError } from "./errors.js";
 
 export interface CopyResult {
@@ -9,6 +11,10 @@ export interface CopyResult {
   skipped: number;
   copied: number;
   texts: number;
+  /** Workflow jobs the target did not have yet. */
+  jobs: number;
+  /** Re-evaluations scheduled on the source, now scheduled on the target. */
+  reevaluations: number;
   /** Verify on the target after the copy. */
   verified: VerifyResult;
 }
@@ -47,5 +53,27 @@ export async function copyAuditTrail(from: AuditLog, to: AuditLog, opts: { batch
     if (!same || same.hash !== head?.hash)
       throw new StoreError(`the target's row ${skipped} is not the source's: the target holds another chain`, to.kind, "copy");
   }
-  return { skipped, copied, texts: texts.length, verified: await to.verify() };
+  const jobs = await copyWorkflowJobs(from, to, batchSize);
+  // Every schedule, due or not: one per PR at most, so a handful.
+  const due = await from.dueReevaluations(END_OF_TIME, Number.MAX_SAFE_INTEGER);
+  for (const r of due) await to.scheduleReevaluation(r);
+  return { skipped, copied, texts: texts.length, jobs, reevaluations: due.length, verified: await to.verify() };
+}
+
+/** Later than any due time (ISO text compares as time only within four-digit years). */
+const END_OF_TIME = new Date("9999-12-31T23:59:59.999Z");
+
+/** Each job once by id: a resumed copy sends them again and the target keeps the ones it has. */
+async function copyWorkflowJobs(from: AuditLog, to: AuditLog, batchSize: number): Promise<number> {
+  let added = 0;
+  let batch: WorkflowJob[] = [];
+  for await (const job of from.storedWorkflowJobs()) {
+    batch.push(job);
+    if (batch.length >= batchSize) {
+      added += await to.importWorkflowJobs(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) added += await to.importWorkflowJobs(batch);
+  return added;
 }

@@ -9,6 +9,7 @@ import type {
   AuditFilters,
   AuditLog,
   AuditRecord,
+  BudgetPlace,
   MigrationReport,
   RecordedJob,
   Reevaluation,
@@ -207,6 +208,24 @@ export class GroupCommitAuditLog implements AuditLog {
   }
   migrate(): Promise<MigrationReport> {
     return this.inner.migrate();
+  }
+  iterateParsed(filters?: AuditFilters): AsyncIterable<{ row: AuditRecord; input: unknown }> {
+    return this.inner.iterateParsed(filters);
+  }
+  latestEvaluated(keys: ReadonlyArray<{ repo: string; pr?: number }>): Promise<Array<AuditRecord | undefined>> {
+    return this.inner.latestEvaluated(keys);
+  }
+  budgetPlaces(q: { after: string; until: string }): Promise<BudgetPlace[]> {
+    return this.inner.budgetPlaces(q);
+  }
+  allWorkflowJobs(q: { since: string; until: string }): Promise<RecordedJob[]> {
+    return this.inner.allWorkflowJobs(q);
+  }
+  storedWorkflowJobs(afterJobId?: number): AsyncIterable<WorkflowJob> {
+    return this.inner.storedWorkflowJobs(afterJobId);
+  }
+  importWorkflowJobs(jobs: readonly WorkflowJob[]): Promise<number> {
+    return this.inner.importWorkflowJobs(jobs);
   }
 }
 

@@ -2,10 +2,11 @@
 // implement the same ports and pass the same contract suite (test/store). No row shapes and no database handle leave
 // an implementation: callers see entries, records, deliveries, leases and positions.
 import type { AuditEntry, AuditFilters, AuditRow, BudgetPlaces, ChainBreak, RecordedJob, WorkflowJob } from "../audit/store.js";
+import type { BudgetPlace } from "./chain.js";
 
 import type { Override } from "../policy/change.js";
 
-export type { AuditEntry, AuditFilters, BudgetPlaces, ChainBreak, RecordedJob, WorkflowJob };
+export type { AuditEntry, AuditFilters, BudgetPlace, BudgetPlaces, ChainBreak, RecordedJob, WorkflowJob };
 
 /**
  * One decision as the chain holds it: every hashed field, `decision` and `input` as canonical/stored JSON. Identical
@@ -94,6 +95,22 @@ export interface AuditLog {
   /** As AuditStore.verify, with the same problems in the same words: chain, structure, budget table, texts, anchors. */
   verify(opts?: { expect?: Array<{ id: number; hash: string }> }): Promise<VerifyResult>;
   migrate(): Promise<MigrationReport>;
+
+  // What the readers (governor audit, simulate, usage) and a copy need beyond the app's path: the same answers from
+  // either store, so a trail reads the same wherever it lives.
+
+  /** As `iterate`, each row as stored with its input parsed and its policy texts in place (null without one): replay. */
+  iterateParsed(filters?: AuditFilters): AsyncIterable<{ row: AuditRecord; input: unknown }>;
+  /** For each key, in order, the newest row with recorded inputs of that PR (without `pr`: of that repository), texts in place. */
+  latestEvaluated(keys: ReadonlyArray<{ repo: string; pr?: number }>): Promise<Array<AuditRecord | undefined>>;
+  /** Budget places opened in (after, until], by scope, agent, opening time, repo and PR: `governor usage`. */
+  budgetPlaces(q: { after: string; until: string }): Promise<BudgetPlace[]>;
+  /** Workflow jobs completed in (since, until] in every repository, by job id. */
+  allWorkflowJobs(q: { since: string; until: string }): Promise<RecordedJob[]>;
+  /** Every recorded workflow job as the webhook described it, by job id after `afterJobId`: copy. */
+  storedWorkflowJobs(afterJobId?: number): AsyncIterable<WorkflowJob>;
+  /** Records jobs (a copy) as recordWorkflowJob does, each once by job id, in one transaction; how many were new. */
+  importWorkflowJobs(jobs: readonly WorkflowJob[]): Promise<number>;
 }
 
 export type DeliveryStatus = "queued" | "processing" | "done" | "superseded" | "failed" | "ignored";
@@ -249,4 +266,30 @@ export interface BudgetCounter {
 export interface CommitLocks {
   readonly kind: "sqlite" | "postgres";
   withLock<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Every store of one process, on one SQLite file or one PostgreSQL database: what `openStores` (src/store/open.ts)
+ * returns for either, so callers never ask which.
+ */
+export interface Stores {
+  kind: "sqlite" | "postgres";
+  audit: AuditLog;
+  queue: DeliveryQueue;
+  checkRuns: CheckRunLeases;
+  budget: BudgetCounter;
+  locks: CommitLocks;
+  /**
+   * Brings every store's schema up to date and says what was applied. PostgreSQL needs it before first use (replicas
+   * may all call it: each step is applied once); SQLite stores migrate as they open, and the first call reports that.
+   */
+  migrate(): Promise<MigrationReport[]>;
+  close(): Promise<void>;
+}
+
+/** The audit trail opened to be read (governor audit, simulate, usage): nothing is migrated or written on opening. */
+export interface AuditReader {
+  kind: "sqlite" | "postgres";
+  audit: AuditLog;
+  close(): Promise<void>;
 }

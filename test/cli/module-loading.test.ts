@@ -32,6 +32,16 @@ describe("what each command loads", () => {
     expect(loaded.filter((u) => HEAVY.test(u))).toEqual([]);
   });
 
+  // zod, js-yaml and minimatch as files are ~240 modules: resolving and linking them cost more than the check itself.
+  it.each([
+    ["validate", ["validate"]],
+    ["check", ["check", "--files-from", "files.txt", "--branch", "copilot/x", "--author", "Copilot", "--author-type", "Bot"]],
+  ])("%s loads the policy code as one bundled file, not zod, js-yaml or minimatch module by module", (_name, args) => {
+    const loaded = modulesLoadedBy(args, tempDir(policy));
+    expect(loaded.some((u) => u.endsWith("/dist/cli/policy-commands.bundle.js"))).toBe(true);
+    expect(loaded.filter((u) => /node_modules\/(zod|js-yaml|minimatch)\//.test(u) || /\/dist\/policy\//.test(u))).toEqual([]);
+  });
+
   it("the audit commands do load SQLite (so the recorder sees what a command loads)", () => {
     const loaded = modulesLoadedBy(["audit", "list", "--db", "missing.db"], tempDir());
     expect(loaded.some((u) => /node_modules\/better-sqlite3\//.test(u))).toBe(true);

@@ -175,13 +175,14 @@ describe("end to end over HTTP: deliveries", () => {
     const metrics = await (await fetch(`${s.governor.url}/metrics`)).text();
     expect(metrics).toContain('governor_decisions_total{outcome="allowed"} 1');
     expect(metrics).toContain('governor_deliveries_total{result="evaluated"} 1');
-    expect(metrics).toContain('governor_github_request_seconds_count{route="GET /repos/{owner}/{repo}/pulls/{number}/files",status="200"} 1');
+    expect(metrics).toContain('governor_github_request_seconds_count{route="POST /graphql",status="200"} 1');
     expect(metrics).toContain('governor_github_request_seconds_count{route="PATCH /repos/{owner}/{repo}/check-runs/{number}",status="200"} 1');
   });
 });
 
 describe("end to end over HTTP: GitHub faults", () => {
-  const FILES = "/repos/{owner}/{repo}/pulls/{pull_number}/files";
+  // The PR's one GraphQL query: a call every decision makes.
+  const FILES = "/graphql";
 
   it("retries 5xx answers and decides once GitHub recovers", async () => {
     s.sim.faults.add({ route: FILES, kind: "status", status: 502, times: 2 });
@@ -193,7 +194,7 @@ describe("end to end over HTTP: GitHub faults", () => {
     s.sim.faults.add({ route: FILES, kind: "status", status: 500 });
     const { run } = await open({ repo: REPO, author: copilot, branch: "copilot/docs", files: [file("docs/a.md")] });
     expect(run.conclusion).toBe("failure");
-    expect(run.output.title).toMatch(/^Error: GitHub answered 500 to GET \/repos\/acme\/webapp\/pulls\/1\/files/);
+    expect(run.output.title).toMatch(/^Error: could not read PR #1 of acme\/webapp \(GraphQL: GitHub answered 500\)/);
   });
 
   it("waits out a secondary rate limit (403 with retry-after) and then decides", async () => {
@@ -203,7 +204,7 @@ describe("end to end over HTTP: GitHub faults", () => {
     expect(
       s.sim
         .requestLog()
-        .filter((r) => r.route === `GET ${FILES}`)
+        .filter((r) => r.route === `POST ${FILES}`)
         .map((r) => r.status),
     ).toEqual([403, 200]);
   });

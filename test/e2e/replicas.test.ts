@@ -1,5 +1,6 @@
 // Issue 12: three `governor serve` replicas on one PostgreSQL database behind a round-robin front, one of them killed
-// with SIGKILL and restarted twice while 1,000 deliveries arrive. Needs the run's PostgreSQL server (test/helpers/postgres.ts).
+// with SIGKILL and restarted twice while 1,000 deliveries over 100 PRs in 20 installations arrive. Needs the run's
+// PostgreSQL server (test/helpers/postgres.ts).
 import { randomUUID } from "node:crypto";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,9 +14,9 @@ import { openPostgresStores } from "../../src/store/postgres/index.js";
 import { tempDir } from "../helpers/cli.js";
 import { freshDatabase } from "../helpers/postgres.js";
 
-const REPO = "acme/webapp";
 const PRS = 100;
 const EVENTS_PER_PR = 10;
+const INSTALLATIONS = 20;
 
 /**
  * The test's own load balancer: each request goes to the next replica in turn; a replica that refuses the connection
@@ -51,7 +52,8 @@ describe("several replicas on PostgreSQL", () => {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
   });
 
-  it("three replicas, one killed twice during 1,000 deliveries: each delivery evaluated once or superseded, every PR's newest check correct and none in progress, one intact chain, exact budget places", async () => {
+  it("three replicas, one killed twice during 1,000 deliveries over 100 PRs and 20 installations: each delivery evaluated once or superseded, every PR's newest check correct and none in progress, one intact chain, exact budget places", async () => {
+    const began = performance.now();
     const databaseUrl = await freshDatabase("replicas");
     const sim = await startSimulator();
     cleanup.push(() => sim.close());
@@ -80,27 +82,36 @@ describe("several replicas on PostgreSQL", () => {
     cleanup.push(() => new Promise((r) => front.server.close(r)));
     sim.target(`${front.url}/api/github/webhooks`, secret);
 
-    // No daily limit in the policy: this test counts budget places, it does not deny on them.
-    const policy = sim.state.repo(REPO).trees.get(sim.state.resolve(REPO, "main")!)!.get(".governance.yml")!;
-    sim.commit(REPO, "main", { ".governance.yml": policy.replace(/^limits:.*$/m, "") });
+    // 20 orgs, each its own installation with the demo repository and policy (its teams the org's own), without the
+    // daily limit: this test counts budget places, it does not deny on them.
+    const policy = sim.state.repo("acme/webapp").trees.get(sim.state.resolve("acme/webapp", "main")!)!.get(".governance.yml")!;
+    const repos = Array.from({ length: INSTALLATIONS }, (_, k) => {
+      const org = `org${k}`;
+      sim.addInstallation(9000 + k, org);
+      sim.addTeam(`${org}/dba`, ["dana"]);
+      sim.addTeam(`${org}/maintainers`, ["mia"]);
+      sim.addRepo(org, "webapp", { ".governance.yml": policy.replace(/^limits:.*$/m, "").replaceAll("acme/", `${org}/`), "README.md": "x\n" });
+      return `${org}/webapp`;
+    });
 
-    const expected = new Map<number, string>();
+    const expected: Array<{ repo: string; number: number; conclusion: string }> = [];
     const perPr: Webhook[][] = [];
     for (let i = 0; i < PRS; i++) {
-      const kind = i % 3;
+      const repo = repos[i % INSTALLATIONS]!;
+      const kind = Math.floor(i / INSTALLATIONS) % 3;
       const path = kind === 0 ? `docs/page-${i}.md` : kind === 1 ? `db/migrations/${1000 + i}.sql` : `src/billing/f${i}.ts`;
       const { pr, webhook } = sim.openPullRequest({
-        repo: REPO,
+        repo,
         author: { login: "Copilot", type: "Bot" },
         branch: `copilot/task-${i}`,
         files: [{ path, content: "v0\n" }],
       });
       const events = [webhook];
       const pushes = kind === 1 ? EVENTS_PER_PR - 2 : EVENTS_PER_PR - 1;
-      for (let p = 1; p <= pushes; p++) events.push(sim.push(REPO, pr.number, [{ path, content: `v${p}\n` }]).webhook);
-      if (kind === 1) events.push(sim.review(REPO, pr.number, { login: "dana", type: "User" }, "APPROVED").webhook);
+      for (let p = 1; p <= pushes; p++) events.push(sim.push(repo, pr.number, [{ path, content: `v${p}\n` }]).webhook);
+      if (kind === 1) events.push(sim.review(repo, pr.number, { login: "dana", type: "User" }, "APPROVED").webhook);
       perPr.push(events);
-      expected.set(pr.number, kind === 2 ? "failure" : "success");
+      expected.push({ repo, number: pr.number, conclusion: kind === 2 ? "failure" : "success" });
     }
     const deliveries: Array<{ id: string; webhook: Webhook }> = [];
     for (let e = 0; e < EVENTS_PER_PR; e++) for (const events of perPr) if (events[e]) deliveries.push({ id: randomUUID(), webhook: events[e]! });
@@ -136,14 +147,14 @@ describe("several replicas on PostgreSQL", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    for (const [number, conclusion] of expected) {
-      const head = sim.state.pull(REPO, number).head.sha;
+    for (const { repo, number, conclusion } of expected) {
+      const head = sim.state.pull(repo, number).head.sha;
       const checks = sim.state
-        .checkRunsFor(REPO, head)
+        .checkRunsFor(repo, head)
         .filter((c) => c.name === "governance")
         .sort((a, b) => a.id - b.id);
-      expect([number, checks.at(-1)?.status, checks.at(-1)?.conclusion]).toEqual([number, "completed", conclusion]);
-      expect(checks.filter((c) => c.status !== "completed").map((c) => [number, c.id])).toEqual([]);
+      expect([repo, number, checks.at(-1)?.status, checks.at(-1)?.conclusion]).toEqual([repo, number, "completed", conclusion]);
+      expect(checks.filter((c) => c.status !== "completed").map((c) => [repo, number, c.id])).toEqual([]);
     }
 
     const db = new pg.Client({ connectionString: databaseUrl });
@@ -164,18 +175,21 @@ describe("several replicas on PostgreSQL", () => {
       await db.query<{ delivery_id: string }>("SELECT delivery_id FROM decisions WHERE delivery_id IS NOT NULL GROUP BY delivery_id HAVING count(*) > 1")
     ).rows;
     expect(twice.length).toBeLessThanOrEqual(6 * killAt.size);
-    // Budgets exact: the 100 PRs of the one agent hold the places 1..100, each once.
-    const places = (await db.query<{ position: number }>("SELECT position FROM budget_reservations WHERE scope = $1 ORDER BY position", [REPO])).rows.map(
-      (r) => r.position,
-    );
-    expect(places).toEqual(Array.from({ length: PRS }, (_, i) => i + 1));
+    // Budgets exact: in each repository the agent's 5 PRs hold the places 1..5, each once.
+    const places = (
+      await db.query<{ scope: string; positions: number[] }>(
+        "SELECT scope, array_agg(position ORDER BY position) AS positions FROM budget_reservations WHERE scope = ANY($1) GROUP BY scope ORDER BY scope",
+        [repos],
+      )
+    ).rows;
+    expect(places).toEqual([...repos].sort().map((scope) => ({ scope, positions: Array.from({ length: PRS / INSTALLATIONS }, (_, i) => i + 1) })));
 
     const stores = openPostgresStores(databaseUrl);
     cleanup.push(() => stores.close());
     const verified = await stores.audit.verify();
     expect(verified.broken).toBeNull();
     console.log(
-      `replicas test: ${statuses.map((s) => `${s.status} ${s.n}`).join(", ")}; ${twice.length} evaluated twice after kills; ${unsent.length} redelivered; chain intact: ${verified.rows} rows`,
+      `replicas test (${((performance.now() - began) / 1000).toFixed(0)} s): ${statuses.map((s) => `${s.status} ${s.n}`).join(", ")}; ${twice.length} evaluated twice after kills; ${unsent.length} redelivered; chain intact: ${verified.rows} rows`,
     );
   }, 180_000);
 });

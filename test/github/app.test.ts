@@ -4,6 +4,7 @@ import { decide } from "../../src/policy/decide.js";
 import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { APP_ID, approve, BASE, HEAD, prPayload, reviewPayload, setFiles, setPolicy, startTestApp, type TestApp } from "../helpers/app.js";
 import { fixturePolicy } from "../helpers/policy.js";
+import type { EvaluationInput } from "../../src/policy/input.js";
 import { example } from "../helpers/webhooks.js";
 
 const POLICY = `version: 1
@@ -46,22 +47,40 @@ type CheckBody = {
 };
 const completed = () =>
   t.github
-    .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+    .checkWrites()
     .map((c) => c.body as CheckBody)
     .filter((b) => b.status === "completed");
 const lastCheck = () => completed().at(-1)!;
+/** The change recorded as the input of PR 7's latest decision. */
+const storedChange = () => (JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.input!) as EvaluationInput).change;
 const addedLabels = () => t.github.callsTo("POST /repos/{o}/{r}/issues/{n}/labels").map((c) => (c.body as { labels: string[] }).labels);
 const requested = () => t.github.callsTo("POST /repos/{o}/{r}/pulls/{n}/requested_reviewers").map((c) => c.body);
 
 describe("app: outcomes reported on the PR", () => {
-  it("passes an allowed agent PR: in-progress check, success, allowed label", async () => {
+  it("passes an allowed agent PR: in-progress check while the policy is read, success, allowed label", async () => {
     setFiles(t.github, ["docs/guide.md", "test/a.test.ts"]);
     await t.deliver("pull_request", prPayload());
     const created = t.github.callsTo("POST /repos/{o}/{r}/check-runs")[0]?.body;
     expect(created).toMatchObject({ name: "governance", head_sha: HEAD, status: "in_progress" });
     expect(lastCheck()).toMatchObject({ conclusion: "success", output: { title: "Allowed: 2 files within policy" } });
-    expect(t.github.callsTo("POST /repos/{o}/{r}/labels")[0]?.body).toMatchObject({ name: "governance: allowed", color: "2da44e" });
+    // Adding a label the repository lacks creates it: no separate create.
+    expect(t.github.routes()).not.toContain("POST /repos/{o}/{r}/labels");
     expect(addedLabels()).toEqual([["governance: allowed"]]);
+  });
+
+  it("creates the check completed in one call when the policy is cached and the decision is ready at once", async () => {
+    setFiles(t.github, ["docs/guide.md"]);
+    await t.deliver("pull_request", prPayload());
+    t.github.reset();
+    await t.deliver("pull_request", prPayload({ action: "synchronize", head: "4".repeat(40) }));
+    const writes = t.github.checkWrites();
+    expect(writes.map((c) => c.route)).toEqual(["POST /repos/{o}/{r}/check-runs"]);
+    expect(writes[0]?.body).toMatchObject({
+      head_sha: "4".repeat(40),
+      status: "completed",
+      conclusion: "success",
+      output: { title: "Allowed: 1 file within policy" },
+    });
   });
 
   it("blocks a PR that needs approval, requests the team and labels it", async () => {
@@ -205,6 +224,20 @@ describe("app: outcomes reported on the PR", () => {
     expect(lastCheck().output?.summary).toContain("**Agent:** claude, identified by commit_author `noreply@anthropic.com`");
   });
 
+  it("recognises a bot's commits by its no-reply address, though GitHub's GraphQL links a bot's commit to no user", async () => {
+    setFiles(t.github, ["src/billing/x.ts"]);
+    t.github.state.commits.set("acme/webapp#7", [
+      {
+        author: { login: "devin-ai-integration[bot]" },
+        commit: { message: "Fix", author: { email: "158243242+devin-ai-integration[bot]@users.noreply.github.com" } },
+      },
+    ]);
+    await t.deliver("pull_request", prPayload({ author: { login: "dev", type: "User" }, branch: "fix-billing" }));
+    expect(lastCheck().conclusion).toBe("failure");
+    expect(lastCheck().output?.summary).toContain("**Agent:** devin, identified by commit_author `devin-ai-integration[bot]`");
+    expect(storedChange().contributors).toEqual(["devin-ai-integration[bot]"]);
+  });
+
   it("evaluates a draft PR but requests no reviewers", async () => {
     setFiles(t.github, ["db/migrations/1.sql"]);
     await t.deliver("pull_request", prPayload({ draft: true }));
@@ -270,7 +303,7 @@ describe("app: outcomes reported on the PR", () => {
   it("does nothing for an event about a PR that has been closed since", async () => {
     t.github.state.pulls.set("acme/webapp#7", { ...(prPayload()["pull_request"] as Record<string, unknown>), state: "closed" });
     await t.deliver("pull_request", prPayload(), undefined, { stale: true });
-    expect(t.github.routes()).toEqual(["GET /repos/{o}/{r}/pulls/{n}"]);
+    expect(t.github.routes()).toEqual(["POST /graphql"]);
   });
 
   it("does not re-run on edits that leave the base branch alone", async () => {
@@ -348,19 +381,37 @@ describe("app: re-runs", () => {
 describe("app: faults fail closed", () => {
   it("retries a GitHub 500 and then reports a failing check saying what failed", async () => {
     setFiles(t.github, ["docs/a.md"]);
-    t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}/files", 500);
+    t.github.fail("POST", "POST /graphql", 500);
     await t.deliver("pull_request", prPayload());
-    expect(t.github.callsTo("GET /repos/{o}/{r}/pulls/{n}/files")).toHaveLength(3); // the call and two retries
+    expect(t.github.callsTo("POST /graphql")).toHaveLength(3); // the call and two retries
     expect(lastCheck()).toMatchObject({
       conclusion: "failure",
-      output: { title: "Error: GitHub answered 500 to GET /repos/acme/webapp/pulls/7/files?per_page=100" },
+      output: { title: "Error: could not read PR #7 of acme/webapp (GraphQL: GitHub answered 500)" },
     });
     expect(lastCheck().output?.summary).toContain("use Re-run on this check to try again");
     const row = t.audit.latestForPr("acme/webapp", 7)!;
     expect(row).toMatchObject({
       outcome: "error",
       input: null,
-      input_missing_reason: "GitHub answered 500 to GET /repos/acme/webapp/pulls/7/files?per_page=100",
+      input_missing_reason: "could not read PR #7 of acme/webapp (GraphQL: GitHub answered 500)",
+    });
+  });
+
+  it("fails closed when GitHub's GraphQL answer carries errors, even with data beside them", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    t.github.graphqlErrors = [{ type: "RESOURCE_LIMITS_EXCEEDED", path: ["repository", "pullRequest", "files"], message: "too costly" }];
+    await t.deliver("pull_request", prPayload());
+    expect(lastCheck()).toMatchObject({ conclusion: "failure", output: { title: "Error: could not read PR #7 of acme/webapp (GraphQL: too costly)" } });
+    expect(t.audit.latestForPr("acme/webapp", 7)).toMatchObject({ outcome: "error", input: null });
+  });
+
+  it("fails closed when GitHub's GraphQL answer leaves out part of the PR", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    t.github.graphqlOmit = "files";
+    await t.deliver("pull_request", prPayload());
+    expect(lastCheck()).toMatchObject({
+      conclusion: "failure",
+      output: { title: expect.stringContaining("Error: GitHub's answer for PR #7 of acme/webapp is incomplete (repository.pullRequest.files") },
     });
   });
 
@@ -379,12 +430,11 @@ describe("app: faults fail closed", () => {
   });
 
   it("recovers when GitHub answers after a transient 502", async () => {
-    // The files list is a call every decision makes (reviews are read only for approval gates, so a fault there
-    // would never be met): without the retry, this decision would be an error.
+    // The PR's snapshot is a call every decision makes: without the retry, this decision would be an error.
     setFiles(t.github, ["docs/a.md"]);
-    t.github.fail("GET", "GET /repos/{o}/{r}/pulls/{n}/files", 502, 1);
+    t.github.fail("POST", "POST /graphql", 502, 1);
     await t.deliver("pull_request", prPayload());
-    expect(t.github.callsTo("GET /repos/{o}/{r}/pulls/{n}/files")).toHaveLength(2); // the failed call and its retry
+    expect(t.github.callsTo("POST /graphql")).toHaveLength(2); // the failed call and its retry
     expect(lastCheck().conclusion).toBe("success");
   });
 
@@ -447,7 +497,7 @@ describe("app: audit and efficiency", () => {
       ["success", "Allowed: 1 file within policy"],
       ["success", "Allowed: 1 file within policy"],
     ]);
-    expect(t.github.routes()).toContain("GET /orgs/{org}/teams/{slug}/members");
+    expect(t.github.routes()).toContain("GET /orgs/{org}/teams/{slug}/memberships/{user}");
   });
 
   it("makes no GitHub call twice in one evaluation (calls per decision)", async () => {
@@ -456,21 +506,18 @@ describe("app: audit and efficiency", () => {
     await t.deliver("pull_request", prPayload());
     const routes = t.github.calls.filter((c) => !c.route.includes("access_tokens")).map((c) => `${c.method} ${c.path}`);
     expect(new Set(routes).size).toBe(routes.length);
+    // The first on this base: the policy is read, so the check turns pending first. The PR's state, base branch head,
+    // files, commits and reviews are one GraphQL query; the approver's team membership one lookup.
     expect(t.github.routes()).toEqual([
-      "GET /repos/{o}/{r}/pulls/{n}",
+      "POST /graphql",
       "POST /repos/{o}/{r}/check-runs",
       "GET /repos/{o}/{r}/commits/{ref}/check-runs",
-      "GET /repos/{o}/{r}/branches/{branch}",
       "GET /repos/{o}/{r}/contents/{path}",
       "GET /repos/{o}/{r}/contents/{path}",
       "GET /repos/{o}/{r}/git/commits/{sha}",
       "GET /repos/{o}/{r}/contents/{path}",
       "GET /repos/{o}/{r}",
-      "GET /repos/{o}/{r}/pulls/{n}/commits",
-      "GET /repos/{o}/{r}/pulls/{n}/files",
-      "GET /repos/{o}/{r}/pulls/{n}/reviews",
-      "GET /orgs/{org}/teams/{slug}/members",
-      "POST /repos/{o}/{r}/labels",
+      "GET /orgs/{org}/teams/{slug}/memberships/{user}",
       "POST /repos/{o}/{r}/issues/{n}/labels",
       "PATCH /repos/{o}/{r}/check-runs/{id}",
     ]);
@@ -482,15 +529,9 @@ describe("app: audit and efficiency", () => {
     t.github.reset();
     await t.deliver("pull_request", prPayload({ action: "synchronize", head: "4".repeat(40), labels: ["governance: allowed"] }));
     // The repo policy at this base commit is cached for good; "no org policy" is believed for a minute.
-    expect(t.github.routes()).toEqual([
-      "GET /repos/{o}/{r}/pulls/{n}",
-      "POST /repos/{o}/{r}/check-runs",
-      "GET /repos/{o}/{r}/commits/{ref}/check-runs",
-      "GET /repos/{o}/{r}/branches/{branch}",
-      "GET /repos/{o}/{r}/pulls/{n}/commits",
-      "GET /repos/{o}/{r}/pulls/{n}/files",
-      "PATCH /repos/{o}/{r}/check-runs/{id}",
-    ]);
+    // The check is created completed; this in-memory ledger has not seen the new commit, so GitHub is asked once
+    // whether an earlier process left a run of ours in progress there (the server's ledger knows, and does not ask).
+    expect(t.github.routes()).toEqual(["POST /graphql", "POST /repos/{o}/{r}/check-runs", "GET /repos/{o}/{r}/commits/{ref}/check-runs"]);
   });
 
   it("reads an org policy served without an ETag again after a minute, so a tightened one is not missed", async () => {
@@ -506,13 +547,21 @@ describe("app: audit and efficiency", () => {
     expect(orgReads()).toBe(2);
   });
 
-  it("reads reviews only when the decision has an approval gate", async () => {
+  it("records reviews only when the decision has an approval gate, read in the PR's one query either way", async () => {
     setFiles(t.github, ["docs/a.md"]);
+    approve(t.github, "dana");
     await t.deliver("pull_request", prPayload());
-    expect(t.github.routes()).not.toContain("GET /repos/{o}/{r}/pulls/{n}/reviews");
-    t.github.reset();
+    expect(storedChange().reviews).toEqual([]);
     setFiles(t.github, ["db/migrations/1.sql"]);
     await t.deliver("pull_request", prPayload({ action: "synchronize", head: "4".repeat(40) }));
-    expect(t.github.routes()).toContain("GET /repos/{o}/{r}/pulls/{n}/reviews");
+    expect(storedChange().reviews).toMatchObject([{ user: { login: "dana" }, state: "APPROVED" }]);
+    expect(t.github.routes()).not.toContain("GET /repos/{o}/{r}/pulls/{n}/reviews");
+  });
+
+  it("lists files over REST when the PR renames one, since GitHub's GraphQL gives no previous path", async () => {
+    setFiles(t.github, [{ filename: "docs/new.md", status: "renamed", previous_filename: "src/billing/old.ts" }]);
+    await t.deliver("pull_request", prPayload());
+    expect(t.github.routes()).toContain("GET /repos/{o}/{r}/pulls/{n}/files");
+    expect(storedChange().files).toEqual([{ path: "docs/new.md", previous_path: "src/billing/old.ts", status: "renamed", additions: 3, deletions: 1 }]);
   });
 });

@@ -176,7 +176,7 @@ describe("one commit, several PRs", () => {
     await t.deliver("pull_request", lax(HEAD));
     const row = t.audit.latestForPr("acme/webapp", 7)!;
     const last = t.github
-      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .checkWrites()
       .map((c) => c.body as { conclusion?: string; output?: { summary: string } })
       .filter((b) => b.conclusion)
       .at(-1)!;
@@ -191,7 +191,7 @@ describe("identity does not come off", () => {
   const comments = () => t.github.callsTo("POST /repos/{o}/{r}/issues/{n}/comments").map((c) => (c.body as { body: string }).body);
   const conclusions = () =>
     t.github
-      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .checkWrites()
       .map((c) => c.body as { conclusion?: string })
       .filter((b) => b.conclusion)
       .map((b) => b.conclusion);
@@ -289,7 +289,7 @@ describe("identity does not come off", () => {
     (payload["pull_request"] as Record<string, unknown>)["commits"] = 300;
     await t.deliver("pull_request", payload);
     const last = t.github
-      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .checkWrites()
       .map((c) => c.body as { conclusion?: string; output?: { title: string } })
       .filter((b) => b.conclusion)
       .at(-1)!;
@@ -304,7 +304,7 @@ describe('a policy read that fails is not "no policy"', () => {
   type Body = { conclusion?: string; output?: { title: string; summary: string } };
   const last = () =>
     t.github
-      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .checkWrites()
       .map((c) => c.body as Body)
       .filter((b) => b.conclusion)
       .at(-1)!;
@@ -401,7 +401,7 @@ describe("every check shows its audit anchor", () => {
     await t.deliver("check_run", payload);
     const row = t.audit.list()[0]!;
     const last = t.github
-      .callsTo("PATCH /repos/{o}/{r}/check-runs/{id}")
+      .checkWrites()
       .map((c) => c.body as { conclusion?: string; output?: { summary: string } })
       .filter((b) => b.conclusion)
       .at(-1)!;

@@ -54,6 +54,8 @@ export interface FakeState {
 type Fault = { method: string; route: string; status: number; times: number };
 
 const ROUTES: Array<[string, RegExp, string]> = [
+  ["POST", /^\/graphql$/, "POST /graphql"],
+  ["GET", /^\/orgs\/[^/]+\/teams\/[^/]+\/memberships\/[^/]+$/, "GET /orgs/{org}/teams/{slug}/memberships/{user}"],
   ["POST", /^\/app\/installations\/\d+\/access_tokens$/, "POST /app/installations/{id}/access_tokens"],
   ["POST", /^\/repos\/[^/]+\/[^/]+\/check-runs$/, "POST /repos/{o}/{r}/check-runs"],
   ["PATCH", /^\/repos\/[^/]+\/[^/]+\/check-runs\/\d+$/, "PATCH /repos/{o}/{r}/check-runs/{id}"],
@@ -96,6 +98,9 @@ export class GitHubFake {
   /** Check runs created so far, as GitHub would list them for a commit. */
   readonly checkRuns: Array<{ id: number; repo: string; head_sha: string; name: string; status?: string; conclusion?: string }> = [];
   private readonly labels = new Set<string>();
+  /** GraphQL errors to answer beside the data (GitHub's partial answers), and a field of the PR to leave out. */
+  graphqlErrors: Array<Record<string, unknown>> | undefined;
+  graphqlOmit: string | undefined;
   /** Milliseconds each answer takes (0: at once); tests set it to make races visible. */
   latency: () => number = () => 0;
   /** Called with each call's route as it is answered, before the answer is made. */
@@ -138,6 +143,11 @@ export class GitHubFake {
     return this.calls.filter((c) => c.route === route);
   }
 
+  /** Creates and updates of check runs, in order: a run is completed by either (created completed, or updated). */
+  checkWrites(): Call[] {
+    return this.calls.filter((c) => c.route === "POST /repos/{o}/{r}/check-runs" || c.route === "PATCH /repos/{o}/{r}/check-runs/{id}");
+  }
+
   reset(): void {
     this.calls.length = 0;
   }
@@ -158,15 +168,23 @@ export class GitHubFake {
     const seg = path.split("/");
     const repo = `${seg[2]}/${seg[3]}`;
     switch (route) {
+      case "POST /graphql":
+        return this.graphql(body as { query: string; variables: Record<string, unknown> });
+      case "GET /orgs/{org}/teams/{slug}/memberships/{user}": {
+        const members = this.state.teams.get(`${seg[2]}/${seg[4]}`);
+        return members?.includes(seg[6] ?? "") ? [200, { state: "active", role: "member", url: "" }] : [404, { message: "Not Found" }];
+      }
       case "POST /app/installations/{id}/access_tokens":
         return [201, { token: "ghs_test", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: "all" }];
       case "POST /repos/{o}/{r}/check-runs": {
+        const b = body as { name: string; head_sha: string; status?: string; conclusion?: string };
         const run = {
           id: ++this.checkRunId,
           repo,
-          name: (body as { name: string }).name,
-          head_sha: (body as { head_sha: string }).head_sha,
-          status: "in_progress",
+          name: b.name,
+          head_sha: b.head_sha,
+          status: b.conclusion !== undefined ? "completed" : (b.status ?? "queued"),
+          ...(b.conclusion !== undefined ? { conclusion: b.conclusion } : {}),
         };
         this.checkRuns.push(run);
         return [201, run];
@@ -257,6 +275,109 @@ export class GitHubFake {
       default:
         return [404, { message: `the fake has no route ${method} ${path}` }];
     }
+  }
+
+  /**
+   * GraphQL: the one query the app makes (src/github/snapshot.ts), answered from the same state as the REST routes,
+   * shaped as GitHub's GraphQL API gives it (a bot's commits link no user; a bot's login lacks "[bot]").
+   */
+  private graphql(body: { query: string; variables: Record<string, unknown> }): [number, unknown] {
+    const op = /^\s*query\s+(\w+)/.exec(body.query)?.[1];
+    if (op !== "GovernorPullRequest") return [200, { data: null, errors: [{ message: `the fake has no GraphQL operation ${op ?? "(anonymous)"}` }] }];
+    const { owner, repo, number } = body.variables as { owner: string; repo: string; number: number };
+    const full = `${owner}/${repo}`;
+    const pr = this.state.pulls.get(`${full}#${number}`) as
+      | {
+          number: number;
+          state: string;
+          merged?: boolean;
+          draft?: boolean;
+          created_at?: string;
+          html_url?: string;
+          head: { ref: string; sha: string };
+          base: { ref: string; sha: string };
+          labels?: Array<{ name: string }>;
+          requested_reviewers?: Array<{ login: string }>;
+          requested_teams?: Array<{ slug: string }>;
+          changed_files?: number;
+        }
+      | undefined;
+    if (!pr) {
+      return [
+        200,
+        {
+          data: { repository: { pullRequest: null } },
+          errors: [{ type: "NOT_FOUND", path: ["repository", "pullRequest"], message: "Could not resolve to a PullRequest" }],
+        },
+      ];
+    }
+    const files = (this.state.files.get(`${full}#${number}`) ?? []).slice(0, 3000);
+    const commits = this.state.commits.get(`${full}#${number}`) ?? [];
+    const reviews = this.state.reviews.get(`${full}#${number}`) ?? [];
+    const branch = this.state.branches.get(`${full}:${pr.base.ref}`);
+    const user = (login: string | undefined) => (login && !login.endsWith("[bot]") ? { login } : null);
+    const answer = (pullRequest: Record<string, unknown>): [number, unknown] => {
+      if (this.graphqlOmit) delete pullRequest[this.graphqlOmit];
+      return [200, { data: { repository: { pullRequest } }, ...(this.graphqlErrors ? { errors: this.graphqlErrors } : {}) }];
+    };
+    const changeType: Record<string, string> = {
+      added: "ADDED",
+      removed: "DELETED",
+      modified: "MODIFIED",
+      renamed: "RENAMED",
+      copied: "COPIED",
+      changed: "CHANGED",
+    };
+    type C = { author?: { login: string } | null; committer?: { login: string } | null; commit: { message: string; author: { email: string } } };
+    return answer({
+      number: pr.number,
+      state: pr.state === "open" ? "OPEN" : pr.merged ? "MERGED" : "CLOSED",
+      isDraft: pr.draft ?? false,
+      createdAt: pr.created_at ?? "2026-11-24T11:00:00Z",
+      url: pr.html_url ?? `https://github.com/${full}/pull/${number}`,
+      headRefName: pr.head.ref,
+      headRefOid: pr.head.sha,
+      baseRefName: pr.base.ref,
+      baseRefOid: pr.base.sha,
+      changedFiles: pr.changed_files ?? files.length,
+      baseRef: branch ? { target: { oid: branch } } : null,
+      labels: { totalCount: (pr.labels ?? []).length, nodes: (pr.labels ?? []).slice(0, 100).map((l) => ({ name: l.name })) },
+      reviewRequests: {
+        nodes: [
+          ...(pr.requested_reviewers ?? []).map((r) => ({ requestedReviewer: { __typename: "User", login: r.login } })),
+          ...(pr.requested_teams ?? []).map((t) => ({ requestedReviewer: { __typename: "Team", slug: t.slug } })),
+        ],
+      },
+      files: {
+        totalCount: files.length,
+        nodes: files.slice(0, 100).map((f) => ({
+          path: f.filename,
+          additions: f.additions ?? 0,
+          deletions: f.deletions ?? 0,
+          changeType: changeType[f.status ?? "modified"] ?? "MODIFIED",
+        })),
+      },
+      commits: {
+        totalCount: commits.length,
+        nodes: (commits as C[]).slice(0, 100).map((c) => ({
+          commit: {
+            message: c.commit.message,
+            author: { email: c.commit.author.email, user: user(c.author?.login) },
+            committer: { email: null, user: user(c.committer?.login) },
+          },
+        })),
+      },
+      reviews: {
+        totalCount: reviews.length,
+        nodes: reviews.slice(0, 100).map((r) => ({
+          databaseId: r.id,
+          state: r.state,
+          submittedAt: r.submitted_at,
+          author: { __typename: r.user.type === "Bot" ? "Bot" : "User", login: r.user.type === "Bot" ? r.user.login.replace(/\[bot\]$/, "") : r.user.login },
+          commit: { oid: r.commit_id },
+        })),
+      },
+    });
   }
 
   private page(url: URL, items: unknown[], cap = Infinity): [number, unknown, Record<string, string>] {

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEMO_SCENARIO } from "../../src/demo/stack.js";
 import { type FileChange, loadScenario, type Simulator, startSimulator, type Webhook } from "../../src/sim/index.js";
 import type { Account } from "../../src/sim/state.js";
+import { SNAPSHOT_QUERY, SnapshotSchema } from "../../src/github/snapshot.js";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -27,6 +28,34 @@ const api = (path: string, init: RequestInit = {}) =>
 const post = (path: string, body: unknown, method = "POST") => api(path, { method, body: JSON.stringify(body) });
 const openPr = (files: FileChange[] = [{ path: "docs/a.md", content: "x\n" }], author: Account = { login: "Copilot", type: "Bot" }) =>
   sim.openPullRequest({ repo: REPO, author, branch: "copilot/x", files });
+
+describe("simulator: GraphQL checked against GitHub's schema", () => {
+  const graphql = (query: string, variables: object) =>
+    fetch(`${sim.apiUrl.replace(/\/api\/v3$/, "")}/api/graphql`, {
+      method: "POST",
+      headers: { authorization: "token ghs_test", "content-type": "application/json" },
+      body: JSON.stringify({ query, variables }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as { data?: unknown; errors?: Array<{ message: string }> } }));
+
+  it("answers the app's query for a PR, in the shape Governor checks", async () => {
+    const { pr } = openPr([{ path: "docs/a.md", content: "x\n" }]);
+    const answer = await graphql(SNAPSHOT_QUERY, { owner: "acme", repo: "webapp", number: pr.number });
+    expect(answer.body.errors).toBeUndefined();
+    const parsed = SnapshotSchema.parse(answer.body.data);
+    expect(parsed.repository.pullRequest).toMatchObject({
+      number: pr.number,
+      state: "OPEN",
+      headRefOid: pr.head.sha,
+      files: { totalCount: 1, nodes: [{ path: "docs/a.md" }] },
+    });
+  });
+
+  it("refuses a query asking for a field GitHub's schema does not have, as GitHub does (200 with errors)", async () => {
+    const answer = await graphql(SNAPSHOT_QUERY.replace("changeType", "changeType previousPath"), { owner: "acme", repo: "webapp", number: 1 });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors?.map((e) => e.message)).toEqual(['Cannot query field "previousPath" on type "PullRequestChangedFile".']);
+  });
+});
 
 describe("simulator: requests checked against GitHub's OpenAPI description", () => {
   it("answers 404 for a path GitHub does not have", async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { CLAIM_LOCK } from "../../src/store/postgres/delivery-queue.js";
 import { openPostgresStores } from "../../src/store/postgres/index.js";
 import type { AuditLog, BudgetCounter, CheckRunLeases, DeliveryQueue } from "../../src/store/ports.js";
 import { openSqliteStores } from "../../src/store/sqlite/index.js";
@@ -23,6 +24,8 @@ export interface Opened extends Stores {
   connect(): Promise<Stores>;
   /** Runs SQL directly, as someone with access to the database could. */
   sql(text: string): Promise<void>;
+  /** Holds what a claim that writes waits for (SQLite's write lock, PostgreSQL's claim lock) until the release is called. */
+  blockClaims(): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,15 @@ export const sqliteBackend: Backend = {
           db.close();
         }
       },
+      blockClaims() {
+        const db = new Database(path);
+        db.exec("BEGIN IMMEDIATE");
+        return Promise.resolve(() => {
+          db.exec("ROLLBACK");
+          db.close();
+          return Promise.resolve();
+        });
+      },
       async close() {
         for (const close of closers.splice(0)) await close();
       },
@@ -91,6 +103,15 @@ export const postgresBackend: Backend = {
       connect,
       async sql(text) {
         await admin.query(`SET search_path = ${schema}; ${text}`);
+      },
+      async blockClaims() {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        await client.query("SELECT pg_advisory_lock($1)", [CLAIM_LOCK]);
+        return async () => {
+          await client.query("SELECT pg_advisory_unlock($1)", [CLAIM_LOCK]);
+          await client.end();
+        };
       },
       async close() {
         for (const close of closers.splice(0).reverse()) await close();

@@ -40,6 +40,28 @@ describe.each(backends)("DeliveryQueue on $name", (backend) => {
     expect(await queue.statusOf("d2")).toMatchObject({ status: "ignored", note: "not evaluated", lease: null });
   });
 
+  it("stores a delivery once when its redelivery arrives in the same moment", async () => {
+    const { queue } = await open();
+    const results = await Promise.all([queue.accept(delivery("d1", 1)), queue.accept(delivery("d1", 1)), queue.accept(delivery("d2", 2))]);
+    expect(results.map((r) => r.status)).toEqual(["queued", "duplicate", "queued"]);
+    expect(await queue.depth()).toBe(2);
+  });
+
+  it("answers a claim at once when every installation with work is at its cap, without waiting for the lock another replica's claim holds", async () => {
+    const s = await open();
+    const other = await s.connect();
+    for (let pr = 1; pr <= 3; pr++) await s.queue.accept(delivery(`i1-${pr}`, pr, 1));
+    expect(ids(await claim(s.queue, "r1", 10, 1))).toEqual(["i1-1"]);
+    const release = await s.blockClaims();
+    try {
+      expect(await claim(other.queue, "r2", 10, 1)).toEqual([]);
+    } finally {
+      await release();
+    }
+    await s.queue.finish("r1", "i1-1", "done");
+    expect(ids(await claim(other.queue, "r2", 10, 1))).toEqual(["i1-2"]);
+  });
+
   it("claims only the newest queued delivery of a PR and marks the older ones superseded", async () => {
     const { queue, clock } = await open();
     for (const id of ["a1", "a2", "a3"]) await queue.accept(delivery(id, 1));

@@ -32,7 +32,7 @@ describe("copyAuditTrail from SQLite to PostgreSQL", () => {
     const texts: string[] = [];
     for await (const t of sqlite.audit.policyTexts()) texts.push(t.sha256);
     const result = await copyAuditTrail(sqlite.audit, postgres.audit, { batch: 256 });
-    expect(result).toEqual({ skipped: 0, copied: 706, texts: texts.length, verified: { rows: 706, broken: null } });
+    expect(result).toEqual({ skipped: 0, copied: 706, texts: texts.length, jobs: 0, reevaluations: 0, verified: { rows: 706, broken: null } });
     expect(await stored(postgres.audit)).toEqual(await stored(sqlite.audit));
     expect(
       await postgres.audit.countAgentPrs({
@@ -49,6 +49,33 @@ describe("copyAuditTrail from SQLite to PostgreSQL", () => {
         until: "2100-01-01T00:00:00.000Z",
       }),
     );
+  });
+
+  it("carries the workflow jobs and the scheduled re-evaluations, each once, also when resumed", async () => {
+    const { sqlite, postgres } = await both();
+    await sqlite.audit.append(more(1, 2));
+    const job = (jobId: number, minutes: number) => ({
+      jobId,
+      repo: "acme/webapp",
+      runId: 40 + jobId,
+      workflow: "Copilot cloud agent",
+      path: "dynamic/copilot-swe-agent/copilot",
+      headBranch: `copilot/${jobId}`,
+      startedAt: "2026-11-24T11:00:00.000Z",
+      completedAt: new Date(Date.parse("2026-11-24T11:00:00.000Z") + minutes * 60_000).toISOString(),
+      deliveryId: `w-${jobId}`,
+    });
+    for (const j of [job(1, 7), job(2, 50)]) await sqlite.audit.recordWorkflowJob(j);
+    await sqlite.audit.scheduleReevaluation({ repo: "acme/webapp", pr: 2, installationId: 1, dueAt: "2026-11-25T09:00:00.000Z" });
+    expect(await copyAuditTrail(sqlite.audit, postgres.audit)).toMatchObject({ copied: 2, jobs: 2, reevaluations: 1 });
+    await sqlite.audit.recordWorkflowJob(job(3, 1));
+    expect(await copyAuditTrail(sqlite.audit, postgres.audit)).toMatchObject({ copied: 0, jobs: 1 });
+    const window = { since: "2026-11-24T00:00:00.000Z", until: "2026-11-25T00:00:00.000Z" };
+    expect(await postgres.audit.allWorkflowJobs(window)).toEqual(await sqlite.audit.allWorkflowJobs(window));
+    expect((await postgres.audit.allWorkflowJobs(window)).map((j) => j.seconds)).toEqual([420, 3000, 60]);
+    expect(await postgres.audit.dueReevaluations(new Date("2026-11-26T00:00:00.000Z"))).toEqual([
+      { repo: "acme/webapp", pr: 2, installationId: 1, dueAt: "2026-11-25T09:00:00.000Z" },
+    ]);
   });
 
   it("resumes from the copy's head, and new appends on PostgreSQL continue the same chain", async () => {

@@ -15,6 +15,7 @@ import type {
   AuditFilters,
   AuditLog,
   AuditRecord,
+  BudgetPlace,
   MigrationReport,
   RecordedJob,
   Reevaluation,
@@ -23,6 +24,7 @@ import type {
   WorkflowJob,
 } from "../ports.js";
 import { migrate, transaction, type Migration } from "./migrate.js";
+import { workflowJobRow } from "../workflow-job-row.js";
 import { Lru } from "../../util/lru.js";
 
 /** Serialises chain appends across replicas ("audit" as a lock key). */
@@ -152,6 +154,10 @@ function where(filters: AuditFilters, params: unknown[]): string[] {
   if (filters.until !== undefined) add("recorded_at < ?", filters.until);
   return clauses;
 }
+
+/** Budget places by scope, repo, agent and PR: what verify compares each decision's positions with. */
+type Places = Map<string, { position: number; weekPosition: number | null }>;
+const placeKey = (scope: string, repo: string, agent: string, pr: number) => `${scope}\n${repo}\n${agent}\n${pr}`;
 
 const whereSql = (clauses: string[]) => (clauses.length ? `WHERE ${clauses.join(" AND ")}` : "");
 
@@ -455,25 +461,31 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async recordWorkflowJob(job: WorkflowJob): Promise<{ recorded: boolean }> {
-    const seconds = Math.max(0, Math.round((Date.parse(job.completedAt) - Date.parse(job.startedAt)) / 1000));
-    const { rowCount } = await this.pool.query(
+    return { recorded: (await this.insertJobs(this.pool, [job])) === 1 };
+  }
+
+  /** Jobs inserted once each by job id, in one statement; how many were new. */
+  private async insertJobs(db: pg.Pool | pg.PoolClient, jobs: readonly WorkflowJob[]): Promise<number> {
+    const rows = jobs.map(workflowJobRow);
+    const { rowCount } = await db.query(
       `INSERT INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (job_id) DO NOTHING`,
+      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::text[])
+      ON CONFLICT (job_id) DO NOTHING`,
       [
-        job.jobId,
-        job.repo,
-        (job.repo.split("/")[0] ?? "").toLowerCase(),
-        job.runId,
-        job.workflow,
-        job.path,
-        job.headBranch,
-        isoTime(job.startedAt),
-        isoTime(job.completedAt),
-        seconds,
-        job.deliveryId,
+        rows.map((r) => r.jobId),
+        rows.map((r) => r.repo),
+        rows.map((r) => r.owner),
+        rows.map((r) => r.runId),
+        rows.map((r) => r.workflow),
+        rows.map((r) => r.path),
+        rows.map((r) => r.headBranch),
+        rows.map((r) => r.startedAt),
+        rows.map((r) => r.completedAt),
+        rows.map((r) => r.seconds),
+        rows.map((r) => r.deliveryId),
       ],
     );
-    return { recorded: rowCount === 1 };
+    return rowCount ?? 0;
   }
 
   async workflowJobs(q: { repo?: string; owner?: string; since: string; until: string }): Promise<RecordedJob[]> {
@@ -493,23 +505,16 @@ export class PostgresAuditLog implements AuditLog {
 
   verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): Promise<VerifyResult> {
     const pool = this.pool;
+    // The budget places of each page of rows, read in one query before the page is walked (not one query per row).
+    let places: Places = new Map();
     return verifyChain(
       {
         structureProblem: () => this.structureProblem(),
-        rows: () => this.iterateStored(),
+        rows: () => this.rowsWithPlaces((page) => (places = page)),
         textHashes: async () => new Set((await pool.query<{ sha256: string }>("SELECT sha256 FROM policy_texts")).rows.map((r) => r.sha256)),
         agentPrs: async () => (await pool.query<AgentPr>("SELECT repo, pr, agent, created_at FROM agent_prs")).rows,
         identities: async () => (await pool.query<{ repo: string; pr: number; agent: string }>("SELECT repo, pr, agent FROM pr_identities")).rows,
-        // The BudgetCounter's table, when it exists in this schema.
-        position: async (scope, repo, agent, pr) => {
-          const { rows } = await pool
-            .query<{ position: number; week_position: number | null }>(
-              "SELECT position, week_position FROM budget_reservations WHERE scope = $1 AND agent = $2 AND repo = $3 AND pr = $4",
-              [scope, agent, repo, pr],
-            )
-            .catch(() => ({ rows: [] as Array<{ position: number; week_position: number | null }> }));
-          return rows[0] ? { position: rows[0].position, weekPosition: rows[0].week_position } : undefined;
-        },
+        position: (scope, repo, agent, pr) => Promise.resolve(places.get(placeKey(scope, repo, agent, pr))),
         textProblem: async () => {
           for await (const t of this.policyTexts())
             if (sha256(t.text) !== t.sha256) return `policy text ${t.sha256.slice(0, 12)} was edited: its content does not match its hash`;
@@ -518,6 +523,35 @@ export class PostgresAuditLog implements AuditLog {
       },
       opts,
     );
+  }
+
+  /** Rows as stored, oldest first, handing over the budget places of each page's PRs before its rows. */
+  private async *rowsWithPlaces(onPage: (places: Places) => void): AsyncIterable<AuditRecord> {
+    for await (const page of this.pages({})) {
+      onPage(await this.placesOf(page));
+      yield* page;
+    }
+  }
+
+  /** The BudgetCounter's places of these rows' PRs, in one query (none when its table is not in this schema). */
+  private async placesOf(page: readonly AuditRecord[]): Promise<Places> {
+    const prs = [...new Map(page.filter((r) => r.input !== null).map((r) => [`${r.repo}#${r.pr}`, r])).values()];
+    const out: Places = new Map();
+    if (prs.length === 0) return out;
+    type Row = { scope: string; repo: string; agent: string; pr: number; position: number; week_position: number | null };
+    const { rows } = await this.pool
+      .query<Row>(
+        `SELECT scope, repo, agent, pr, position, week_position FROM budget_reservations
+        WHERE (repo, pr) IN (SELECT * FROM unnest($1::text[], $2::integer[]))`,
+        [prs.map((r) => r.repo), prs.map((r) => r.pr)],
+      )
+      .catch((error: unknown) => {
+        // Only a missing table means "no places"; any other failure is not evidence of anything and is raised.
+        if ((error as { code?: string }).code === "42P01") return { rows: [] as Row[] };
+        throw error;
+      });
+    for (const r of rows) out.set(placeKey(r.scope, r.repo, r.agent, r.pr), { position: r.position, weekPosition: r.week_position });
+    return out;
   }
 
   /** Triggers, rules or columns Governor did not make: any of them can alter rows as they are written, unseen. */
@@ -540,6 +574,102 @@ export class PostgresAuditLog implements AuditLog {
     const extra = columns.rows.map((c) => c.name).filter((c) => !(COLUMNS as readonly string[]).includes(c));
     if (extra.length > 0) return `the decisions table has columns Governor never writes (${extra.join(", ")})`;
     return undefined;
+  }
+
+  // The readers' and the copy's reads (governor audit, simulate, usage; audit copy).
+
+  async *iterateParsed(filters: AuditFilters = {}): AsyncIterable<{ row: AuditRecord; input: unknown }> {
+    for await (const page of this.pages(filters)) {
+      const hydrated = await this.hydrated(page);
+      for (const [i, row] of page.entries()) {
+        const input = hydrated[i]?.input ?? null;
+        yield { row, input: input === null ? null : (JSON.parse(input) as unknown) };
+      }
+    }
+  }
+
+  async latestEvaluated(keys: ReadonlyArray<{ repo: string; pr?: number }>): Promise<Array<AuditRecord | undefined>> {
+    const found = new Map<string, AuditRecord>();
+    const keyOf = (repo: string, pr?: number) => (pr === undefined ? repo : `${repo}#${pr}`);
+    // Two statements per chunk, whatever the number of keys: the PRs', then the repositories'.
+    for (let i = 0; i < keys.length; i += PAGE) {
+      const chunk = keys.slice(i, i + PAGE);
+      const prs = chunk.filter((k): k is { repo: string; pr: number } => k.pr !== undefined);
+      const repos = [...new Set(chunk.filter((k) => k.pr === undefined).map((k) => k.repo))];
+      const rows: PgRow[] = [];
+      if (prs.length > 0)
+        rows.push(
+          ...(
+            await this.pool.query<PgRow>(
+              `${SELECT} WHERE id IN (SELECT max(id) FROM decisions WHERE input IS NOT NULL
+              AND (repo, pr) IN (SELECT * FROM unnest($1::text[], $2::integer[])) GROUP BY repo, pr)`,
+              [prs.map((k) => k.repo), prs.map((k) => k.pr)],
+            )
+          ).rows,
+        );
+      const records = await this.hydrated(rows.map(toRecord));
+      for (const r of records) found.set(keyOf(r.repo, r.pr), r);
+      if (repos.length > 0) {
+        const { rows: latest } = await this.pool.query<PgRow>(
+          `${SELECT} WHERE id IN (SELECT max(id) FROM decisions WHERE input IS NOT NULL AND repo = ANY($1::text[]) GROUP BY repo)`,
+          [repos],
+        );
+        for (const r of await this.hydrated(latest.map(toRecord))) found.set(keyOf(r.repo), r);
+      }
+    }
+    return keys.map((k) => found.get(keyOf(k.repo, k.pr)));
+  }
+
+  async budgetPlaces(q: { after: string; until: string }): Promise<BudgetPlace[]> {
+    const { rows } = await this.pool.query<{
+      scope: string;
+      repo: string;
+      agent: string;
+      pr: number;
+      at: string;
+      position: number;
+      week_position: number | null;
+    }>("SELECT scope, repo, agent, pr, at, position, week_position FROM budget_reservations WHERE at > $1 AND at <= $2 ORDER BY scope, agent, at, repo, pr", [
+      Date.parse(q.after),
+      Date.parse(q.until),
+    ]);
+    // `at` is the opening time in milliseconds; SQLite keeps the same instant as ISO text.
+    return rows.map((r) => ({
+      scope: r.scope,
+      repo: r.repo,
+      agent: r.agent,
+      pr: r.pr,
+      openedAt: new Date(Number(r.at)).toISOString(),
+      position: r.position,
+      weekPosition: r.week_position,
+    }));
+  }
+
+  async allWorkflowJobs(q: { since: string; until: string }): Promise<RecordedJob[]> {
+    const { rows } = await this.pool.query<Omit<RecordedJob, "jobId" | "runId"> & { jobId: string; runId: string }>(
+      `SELECT job_id AS "jobId", repo, run_id AS "runId", workflow, path, head_branch AS "headBranch", completed_at AS "completedAt", seconds
+      FROM workflow_jobs WHERE completed_at > $1 AND completed_at <= $2 ORDER BY job_id`,
+      [isoTime(q.since), isoTime(q.until)],
+    );
+    return rows.map((r) => ({ ...r, jobId: Number(r.jobId), runId: Number(r.runId) }));
+  }
+
+  async *storedWorkflowJobs(afterJobId = 0): AsyncIterable<WorkflowJob> {
+    for (let last = afterJobId; ;) {
+      const { rows } = await this.pool.query<Omit<WorkflowJob, "jobId" | "runId"> & { jobId: string; runId: string }>(
+        `SELECT job_id AS "jobId", repo, run_id AS "runId", workflow, path, head_branch AS "headBranch", started_at AS "startedAt",
+        completed_at AS "completedAt", delivery_id AS "deliveryId" FROM workflow_jobs WHERE job_id > $1 ORDER BY job_id LIMIT $2`,
+        [last, PAGE],
+      );
+      const jobs = rows.map((r) => ({ ...r, jobId: Number(r.jobId), runId: Number(r.runId) }));
+      yield* jobs;
+      if (jobs.length < PAGE) return;
+      last = (jobs[jobs.length - 1] as WorkflowJob).jobId;
+    }
+  }
+
+  async importWorkflowJobs(jobs: readonly WorkflowJob[]): Promise<number> {
+    return inContext("postgres", "importWorkflowJobs", () => (jobs.length === 0 ? Promise.resolve(0) : this.insertJobs(this.pool, jobs)));
   }
 
   /** Rows as readers see them: inputs with their policy texts in place (hashes cover the stored form). */

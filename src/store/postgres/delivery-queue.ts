@@ -9,8 +9,8 @@ import { planClaim, type Candidate } from "../claim-plan.js";
 import type { ClaimedDelivery, ClaimRequest, DeliveryQueue, DeliveryStatus, IncomingDelivery, Lease, MigrationReport } from "../ports.js";
 import { migrate, transaction, type Migration } from "./migrate.js";
 
-/** "queue" as a lock key. */
-const CLAIM_LOCK = 0x7175_6575;
+/** "queue" as a lock key (exported for tests that hold it). */
+export const CLAIM_LOCK = 0x7175_6575;
 
 export const QUEUE_MIGRATIONS: readonly Migration[] = [
   {
@@ -54,6 +54,15 @@ interface Row {
 
 const FINISHED = "('done', 'superseded', 'ignored', 'failed')";
 
+/**
+ * Queued deliveries a claim could take: not of a PR leased now, not of an installation at its cap ($1). Payloads stay
+ * unread: only the claimed rows' come back.
+ */
+const CLAIMABLE = `FROM delivery_queue q WHERE q.status = 'queued'
+  AND NOT EXISTS (SELECT 1 FROM delivery_queue l WHERE l.status = 'processing' AND l.pr_key = q.pr_key)
+  AND coalesce(q.installation_id, -1) NOT IN
+    (SELECT coalesce(installation_id, -1) FROM delivery_queue WHERE status = 'processing' GROUP BY 1 HAVING count(*) >= $1)`;
+
 export class PostgresDeliveryQueue implements DeliveryQueue {
   readonly kind = "postgres" as const;
 
@@ -82,6 +91,13 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   async claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
     return inContext("postgres", "claim", async () => {
       if (req.max <= 0) return [];
+      // One read first, outside the claim lock: when every installation with work is at its cap (or every queued PR is
+      // leased) and no lease expired, there is nothing to claim, and replicas do not queue up on the lock for nothing.
+      const probe = await this.pool.query<{ work: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM delivery_queue WHERE status = 'processing' AND lease_expires_at <= $2) OR EXISTS (SELECT 1 ${CLAIMABLE}) AS work`,
+        [req.installationLimit, this.now().getTime()],
+      );
+      if (probe.rows[0]?.work !== true) return [];
       return await transaction(this.pool, async (client) => {
         await client.query("SELECT pg_advisory_xact_lock($1)", [CLAIM_LOCK]);
         const now = this.now().getTime();
@@ -99,8 +115,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
           perInstallation.set(Number(l.inst), (perInstallation.get(Number(l.inst)) ?? 0) + 1);
         }
         const { rows } = await client.query<{ seq: string; delivery_id: string; installation_id: string | null; pr_key: string | null }>(
-          "SELECT seq, delivery_id, installation_id, pr_key FROM delivery_queue WHERE status = 'queued' ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
-          [req.max * 20 + 50],
+          `SELECT q.seq, q.delivery_id, q.installation_id, q.pr_key ${CLAIMABLE} ORDER BY q.seq LIMIT $2 FOR UPDATE OF q SKIP LOCKED`,
+          [req.installationLimit, req.max * 20 + 50],
         );
         const candidates: Candidate[] = rows.map((r) => ({
           seq: Number(r.seq),

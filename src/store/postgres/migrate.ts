@@ -49,6 +49,17 @@ export async function migrate(pool: pg.Pool, store: string, steps: readonly Migr
   }
 }
 
+/** What `migrate` would apply to `store` now, without applying it or creating anything (a reader's check). */
+export async function pendingMigrations(pool: pg.Pool, store: string, steps: readonly Migration[]): Promise<MigrationReport> {
+  // The ledger's absence is checked first: a statement naming a missing table fails as it is planned.
+  const ledger = await pool.query<{ t: string | null }>("SELECT to_regclass('governor_migrations')::text AS t");
+  const { rows } = ledger.rows[0]?.t
+    ? await pool.query<{ v: number | null }>("SELECT max(version) AS v FROM governor_migrations WHERE store = $1", [store])
+    : { rows: [] };
+  const from = rows[0]?.v ?? 0;
+  return { store, from, to: steps.length, applied: steps.slice(from).map((s) => s.name) };
+}
+
 /** Runs `fn` in one transaction on one connection of the pool. */
 export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();

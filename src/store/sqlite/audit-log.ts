@@ -5,7 +5,8 @@ import { AuditStore, identityEffect } from "../../audit/store.js";
 import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { PolicyTexts } from "../../audit/policy-texts.js";
 import { migrate as migrateAudit } from "../../audit/schema.js";
-import { agentPrOf, importProblem, reservationsOf } from "../chain.js";
+import { agentPrOf, importProblem, isoTime, reservationsOf } from "../chain.js";
+import { workflowJobRow } from "../workflow-job-row.js";
 import { ChainImportError } from "../errors.js";
 import type { Override } from "../../policy/change.js";
 import { sha256 } from "../policy-refs.js";
@@ -15,6 +16,7 @@ import type {
   AuditFilters,
   AuditLog,
   AuditRecord,
+  BudgetPlace,
   MigrationReport,
   RecordedJob,
   Reevaluation,
@@ -242,6 +244,94 @@ export class SqliteAuditLog implements AuditLog {
 
   async verify(opts: { expect?: Array<{ id: number; hash: string }> } = {}): Promise<VerifyResult> {
     return this.store.verify(opts);
+  }
+
+  // The readers' and the copy's reads (governor audit, simulate, usage; audit copy), apart from the write path above.
+
+  async *iterateParsed(filters: AuditFilters = {}): AsyncIterable<{ row: AuditRecord; input: unknown }> {
+    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    for (let last = 0; left > 0;) {
+      const params: Record<string, string | number> = {};
+      const clauses = where(filters, params);
+      clauses.push("id > @last");
+      const rows = this.db
+        .prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`)
+        .all({ ...params, last, page: Math.min(PAGE, left) }) as AuditRecord[];
+      // Parsed once and the texts put in place, rather than hydrated to a string and parsed again (replay's cost).
+      for (const row of rows) yield { row, input: row.input === null ? null : this.texts.resolve(JSON.parse(row.input)) };
+      if (rows.length < PAGE) return;
+      left -= rows.length;
+      last = (rows[rows.length - 1] as AuditRecord).id;
+    }
+  }
+
+  async latestEvaluated(keys: ReadonlyArray<{ repo: string; pr?: number }>): Promise<Array<AuditRecord | undefined>> {
+    const ofPr = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE repo = ? AND pr = ? AND input IS NOT NULL ORDER BY id DESC LIMIT 1`);
+    const ofRepo = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE id = (SELECT max(id) FROM decisions WHERE repo = ? AND input IS NOT NULL)`);
+    return keys.map((k) => {
+      const row = (k.pr === undefined ? ofRepo.get(k.repo) : ofPr.get(k.repo, k.pr)) as AuditRecord | undefined;
+      return row && this.hydrate(row);
+    });
+  }
+
+  async budgetPlaces(q: { after: string; until: string }): Promise<BudgetPlace[]> {
+    return this.db
+      .prepare(
+        `SELECT scope, repo, agent, pr, opened_at AS openedAt, position, week_position AS weekPosition FROM agent_budget_places
+      WHERE opened_at > ? AND opened_at <= ? ORDER BY scope, agent, opened_at, repo, pr`,
+      )
+      .all(isoTime(q.after), isoTime(q.until)) as BudgetPlace[];
+  }
+
+  async allWorkflowJobs(q: { since: string; until: string }): Promise<RecordedJob[]> {
+    return this.db
+      .prepare(
+        `SELECT job_id AS jobId, repo, run_id AS runId, workflow, path, head_branch AS headBranch, completed_at AS completedAt, seconds
+      FROM workflow_jobs WHERE completed_at > ? AND completed_at <= ? ORDER BY job_id`,
+      )
+      .all(isoTime(q.since), isoTime(q.until)) as RecordedJob[];
+  }
+
+  async *storedWorkflowJobs(afterJobId = 0): AsyncIterable<WorkflowJob> {
+    const page = this.db.prepare(
+      `SELECT job_id AS jobId, repo, run_id AS runId, workflow, path, head_branch AS headBranch, started_at AS startedAt, completed_at AS completedAt,
+      delivery_id AS deliveryId FROM workflow_jobs WHERE job_id > ? ORDER BY job_id LIMIT ?`,
+    );
+    for (let last = afterJobId; ;) {
+      const jobs = page.all(last, PAGE) as WorkflowJob[];
+      yield* jobs;
+      if (jobs.length < PAGE) return;
+      last = (jobs[jobs.length - 1] as WorkflowJob).jobId;
+    }
+  }
+
+  async importWorkflowJobs(jobs: readonly WorkflowJob[]): Promise<number> {
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO workflow_jobs (job_id, repo, owner, run_id, workflow, path, head_branch, started_at, completed_at, seconds, delivery_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    return this.db
+      .transaction(() => {
+        let added = 0;
+        for (const j of jobs) {
+          const row = workflowJobRow(j);
+          added += insert.run(
+            row.jobId,
+            row.repo,
+            row.owner,
+            row.runId,
+            row.workflow,
+            row.path,
+            row.headBranch,
+            row.startedAt,
+            row.completedAt,
+            row.seconds,
+            row.deliveryId,
+          ).changes;
+        }
+        return added;
+      })
+      .immediate();
   }
 }
 

@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import { KEEP_CLOSED_MS, viewOpenRuns } from "../check-run-view.js";
 import type { CheckRunLeases, MigrationReport, OpenCheckRuns } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
+import { withoutFsync } from "./without-fsync.js";
 
 export const SQLITE_LEDGER_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -66,8 +67,11 @@ export class SqliteCheckRunLeases implements CheckRunLeases {
     return Number(this.statements.intend.run(key, owner, now + leaseMs, now).lastInsertRowid);
   }
 
+  // `intend` is durable before the run is created on GitHub (it is what lets a restart find the run). The run's id and
+  // its closing need no fsync of their own: lost to a power cut, the start is resolved or closed again, as after a
+  // process killed between the GitHub call and this write.
   async started(token: number, id: number): Promise<void> {
-    this.statements.started.run(id, token);
+    withoutFsync(this.db, () => this.statements.started.run(id, token));
   }
 
   async heartbeat(owner: string, leaseMs: number): Promise<number> {
@@ -75,7 +79,7 @@ export class SqliteCheckRunLeases implements CheckRunLeases {
   }
 
   async closed(key: string, id: number): Promise<void> {
-    this.statements.closed.run(key, id);
+    withoutFsync(this.db, () => this.statements.closed.run(key, id));
   }
 
   async resolved(key: string, owner: string): Promise<void> {

@@ -1,10 +1,18 @@
 // The delivery queue in SQLite, with the same leases as in PostgreSQL: a table of its own beside src/server/inbox.ts's
 // (which keeps working unchanged until the lead switches over). Every claim is one immediate transaction, so
 // connections of several processes on one file see the same leases.
+//
+// What each write costs is an fsync on the event loop (synchronous=FULL), so the queue spends them only where a
+// crash must not lose the write: accepting a delivery (GitHub is answered 202 after it, and never redelivers by
+// itself), in one transaction for every delivery that arrived in the same turn of the event loop. Leases (claim,
+// heartbeat, finish) commit without their own fsync (synchronous=NORMAL, WAL): a killed process loses none of them,
+// and what a power loss could lose is only a lease or a "done", so the delivery is evaluated again, never skipped
+// (the next FULL commit on the file, an accept or an audit row, makes them durable too).
 import type Database from "better-sqlite3";
 import { planClaim } from "../claim-plan.js";
 import type { ClaimedDelivery, ClaimRequest, DeliveryQueue, DeliveryStatus, IncomingDelivery, Lease, MigrationReport } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
+import { withoutFsync } from "./without-fsync.js";
 
 export const SQLITE_QUEUE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -35,16 +43,34 @@ export const SQLITE_QUEUE_MIGRATIONS: readonly SqliteMigration[] = [
   },
 ];
 
-interface Row {
+interface CandidateRow {
   seq: number;
   delivery_id: string;
-  event: string;
-  payload: string;
   installation_id: number | null;
   pr_key: string | null;
+}
+
+interface LeasedRow {
+  event: string;
+  payload: string;
   head_sha: string | null;
   attempts: number;
 }
+
+interface Pending {
+  delivery: IncomingDelivery;
+  resolve: (result: { status: "queued" | "ignored" | "duplicate" }) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Queued deliveries a claim could take: not of a PR leased now, not of an installation at its cap (the leases counted
+ * over every connection). Payloads stay unread: only the claimed rows' are read.
+ */
+const CLAIMABLE = `FROM delivery_queue q WHERE q.status = 'queued'
+  AND (q.pr_key IS NULL OR q.pr_key NOT IN (SELECT pr_key FROM delivery_queue WHERE status = 'processing' AND pr_key IS NOT NULL))
+  AND coalesce(q.installation_id, -1) NOT IN
+    (SELECT coalesce(installation_id, -1) FROM delivery_queue WHERE status = 'processing' GROUP BY 1 HAVING count(*) >= @limit)`;
 
 export class SqliteDeliveryQueue implements DeliveryQueue {
   readonly kind = "sqlite" as const;
@@ -65,14 +91,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         "UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= ?",
       ),
       leased: db.prepare("SELECT pr_key, coalesce(installation_id, -1) AS inst FROM delivery_queue WHERE status = 'processing'"),
-      queued: db.prepare(
-        "SELECT seq, delivery_id, event, payload, installation_id, pr_key, head_sha, attempts FROM delivery_queue WHERE status = 'queued' ORDER BY seq LIMIT ?",
-      ),
+      expired: db.prepare("SELECT 1 FROM delivery_queue WHERE status = 'processing' AND lease_expires_at <= ? LIMIT 1"),
+      anyClaimable: db.prepare(`SELECT 1 ${CLAIMABLE} LIMIT 1`),
+      claimable: db.prepare(`SELECT q.seq, q.delivery_id, q.installation_id, q.pr_key ${CLAIMABLE} ORDER BY q.seq LIMIT @max`),
       supersede: db.prepare(
         "UPDATE delivery_queue SET status = 'superseded', finished_at = @at, note = @note WHERE pr_key = @prKey AND status = 'queued' AND seq < @seq",
       ),
       lease: db.prepare(
-        "UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires WHERE seq = @seq",
+        "UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires WHERE seq = @seq RETURNING event, payload, head_sha, attempts",
       ),
       heartbeat: db.prepare("UPDATE delivery_queue SET lease_expires_at = @expires WHERE status = 'processing' AND lease_owner = @owner AND delivery_id = @id"),
       finish: db.prepare(`UPDATE delivery_queue SET status = @status, finished_at = @at, note = @note, lease_owner = NULL, lease_expires_at = NULL
@@ -84,7 +110,30 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return migrateSqlite(this.db, "queue", SQLITE_QUEUE_MIGRATIONS);
   }
 
-  async accept(d: IncomingDelivery): Promise<{ status: "queued" | "ignored" | "duplicate" }> {
+  /** Deliveries accepted in this turn of the event loop, stored together by `flush`. */
+  private pending: Pending[] = [];
+
+  accept(d: IncomingDelivery): Promise<{ status: "queued" | "ignored" | "duplicate" }> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ delivery: d, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** One durable transaction for every pending delivery; each caller hears its own result only once it is committed. */
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    let results: Array<{ status: "queued" | "ignored" | "duplicate" }>;
+    try {
+      results = this.db.transaction(() => batch.map((p) => this.insert(p.delivery))).immediate();
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  private insert(d: IncomingDelivery): { status: "queued" | "ignored" | "duplicate" } {
     const status: DeliveryStatus = d.relevance.evaluate ? "queued" : "ignored";
     const r = d.relevance;
     const info = this.statements.insert.run({
@@ -102,47 +151,64 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return info.changes === 0 ? { status: "duplicate" } : { status: status === "queued" ? "queued" : "ignored" };
   }
 
+  /** Lease bookkeeping without an fsync of its own (see the top of this file). */
+  private relaxed<T>(fn: () => T): T {
+    return withoutFsync(this.db, fn);
+  }
+
   async claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
     if (req.max <= 0) return [];
     const s = this.statements;
-    return this.db
-      .transaction(() => {
-        const now = this.now().getTime();
-        s.reclaim.run(now);
-        const prKeys = new Set<string>();
-        const perInstallation = new Map<number, number>();
-        for (const l of s.leased.all() as Array<{ pr_key: string | null; inst: number }>) {
-          if (l.pr_key) prKeys.add(l.pr_key);
-          perInstallation.set(l.inst, (perInstallation.get(l.inst) ?? 0) + 1);
-        }
-        const rows = (s.queued.all(req.max * 20 + 50) as Row[]).map((r) => ({ ...r, id: r.delivery_id, installationId: r.installation_id, prKey: r.pr_key }));
-        const expiresAt = now + req.leaseMs;
-        return planClaim(rows, { prKeys, perInstallation }, req.max, req.installationLimit).map(({ pick, supersedes }): ClaimedDelivery => {
-          if (supersedes) s.supersede.run({ prKey: pick.prKey, seq: pick.seq, at: now, note: `superseded by delivery ${pick.id}` });
-          s.lease.run({ seq: pick.seq, owner: req.owner, expires: expiresAt });
-          return {
-            seq: pick.seq,
-            id: pick.id,
-            event: pick.event,
-            payload: pick.payload,
-            installationId: pick.installationId,
-            prKey: pick.prKey,
-            headSha: pick.head_sha,
-            attempts: pick.attempts + 1,
-            lease: { owner: req.owner, expiresAt: new Date(expiresAt) },
-          };
-        });
-      })
-      .immediate();
+    const limit = req.installationLimit;
+    // A read first, outside any write transaction: when every installation with work is at its cap (or every queued PR
+    // is leased) and no lease expired, there is nothing to claim, and the write lock is not taken.
+    if (!s.expired.get(this.now().getTime()) && !s.anyClaimable.get({ limit })) return [];
+    return this.relaxed(() =>
+      this.db
+        .transaction(() => {
+          const now = this.now().getTime();
+          s.reclaim.run(now);
+          const prKeys = new Set<string>();
+          const perInstallation = new Map<number, number>();
+          for (const l of s.leased.all() as Array<{ pr_key: string | null; inst: number }>) {
+            if (l.pr_key) prKeys.add(l.pr_key);
+            perInstallation.set(l.inst, (perInstallation.get(l.inst) ?? 0) + 1);
+          }
+          const rows = (s.claimable.all({ limit, max: req.max * 20 + 50 }) as CandidateRow[]).map((r) => ({
+            seq: r.seq,
+            id: r.delivery_id,
+            installationId: r.installation_id,
+            prKey: r.pr_key,
+          }));
+          const expiresAt = now + req.leaseMs;
+          return planClaim(rows, { prKeys, perInstallation }, req.max, limit).map(({ pick, supersedes }): ClaimedDelivery => {
+            if (supersedes) s.supersede.run({ prKey: pick.prKey, seq: pick.seq, at: now, note: `superseded by delivery ${pick.id}` });
+            const leased = s.lease.get({ seq: pick.seq, owner: req.owner, expires: expiresAt }) as LeasedRow;
+            return {
+              seq: pick.seq,
+              id: pick.id,
+              event: leased.event,
+              payload: leased.payload,
+              installationId: pick.installationId,
+              prKey: pick.prKey,
+              headSha: leased.head_sha,
+              attempts: leased.attempts,
+              lease: { owner: req.owner, expiresAt: new Date(expiresAt) },
+            };
+          });
+        })
+        .immediate(),
+    );
   }
 
   async heartbeat(owner: string, ids: readonly string[], leaseMs: number): Promise<string[]> {
     const expires = this.now().getTime() + leaseMs;
-    return this.db.transaction(() => ids.filter((id) => this.statements.heartbeat.run({ owner, id, expires }).changes === 1)).immediate();
+    return this.relaxed(() => this.db.transaction(() => ids.filter((id) => this.statements.heartbeat.run({ owner, id, expires }).changes === 1)).immediate());
   }
 
   async finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean> {
-    return this.statements.finish.run({ id, owner, status, at: status === "queued" ? null : this.now().getTime(), note: note ?? null }).changes === 1;
+    const at = status === "queued" ? null : this.now().getTime();
+    return this.relaxed(() => this.statements.finish.run({ id, owner, status, at, note: note ?? null }).changes === 1);
   }
 
   async reclaimExpired(): Promise<number> {
