@@ -1,6 +1,8 @@
 // The Probot app: which events lead to an evaluation, and how each names its PR.
 import type { Context, Probot } from "probot";
 import { errorDecision } from "../policy/decide.js";
+import type { Coded } from "../policy/decision.js";
+import { causeTitle } from "../report/phrases.js";
 import { PULL_REQUEST_ACTIONS, REVIEW_ACTIONS } from "./events.js";
 import { describeGitHubError, governPullRequest, GovernorState } from "./govern.js";
 import { checkRunKey } from "./report.js";
@@ -114,7 +116,12 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
           const { data } = await context.octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner, repo, commit_sha: run.head_sha });
           numbers = data.filter((p) => p.head.sha === run.head_sha && p.state === "open").map((p) => p.number);
         } catch (error) {
-          return failClosed(context, { ...where, pr: 0 }, `Error: ${describeGitHubError(error)}`, "could not find the PRs of this commit to evaluate again");
+          return failClosed(
+            context,
+            { ...where, pr: 0 },
+            { code: "github_failure", params: { detail: describeGitHubError(error) } },
+            "could not find the PRs of this commit to evaluate again",
+          );
         }
       }
       for (const number of numbers) {
@@ -124,7 +131,12 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
           pr = parsePayload(PullRequestSchema, "pulls.get", data);
         } catch (error) {
           const why = error instanceof PayloadError ? error.message : describeGitHubError(error);
-          await failClosed(context, { ...where, pr: number }, `Error: ${why}`, `could not read PR #${number} to evaluate it again`);
+          await failClosed(
+            context,
+            { ...where, pr: number },
+            { code: "github_failure", params: { detail: why } },
+            `could not read PR #${number} to evaluate it again`,
+          );
           continue;
         }
         if (pr.state !== "open") continue;
@@ -174,7 +186,7 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
             pr: 0,
             installationId: p.installation?.id ?? null,
           },
-          "Error: unreadable webhook payload",
+          { code: "unreadable_payload", params: {} },
           error.message,
         );
       }
@@ -304,12 +316,12 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
     async function failClosed(
       context: Context,
       where: { owner?: string; repo?: string; fullName?: string; htmlUrl?: string; sha?: string; pr: number; installationId: number | null },
-      title: string,
+      cause: Coded,
       message: string,
     ): Promise<void> {
-      context.log.error({ pr: where.pr }, `${message}: ${title}`);
+      context.log.error({ pr: where.pr, cause: cause.code }, `${message}: ${causeTitle(cause)}`);
       const sha = where.sha && /^[0-9a-f]{40}$/.test(where.sha) ? where.sha : undefined;
-      const decision = errorDecision(title, [{ message: `${message}. Governor fails closed; use Re-run on this check to try again.` }], sha ?? "");
+      const decision = errorDecision(cause, [{ message: `${message}. Governor fails closed; use Re-run on this check to try again.` }], sha ?? "");
       const row = await deps.audit.record({
         recorded_at: deps.now().toISOString(),
         delivery_id: context.id,
@@ -322,7 +334,7 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
         outcome: "error",
         decision,
         input: null,
-        input_missing_reason: `${message}: ${title}`,
+        input_missing_reason: `${message}: ${causeTitle(cause)}`,
       });
       if (!where.owner || !where.repo || !sha) return;
       const target = { owner: where.owner, repo: where.repo, headSha: sha };
@@ -352,7 +364,7 @@ export function governorApp(deps: AppDeps, hooks: { ready?: (api: GovernorApi) =
           pr: p.pull_request?.number ?? 0,
           installationId: p.installation?.id ?? null,
         },
-        "Error: unreadable webhook payload",
+        { code: "unreadable_payload", params: {} },
         error.message,
       );
     }

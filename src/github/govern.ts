@@ -2,7 +2,7 @@
 import { isAutomatedAccount, PRESETS } from "../policy/agents.js";
 import type { ChangeInput } from "../policy/change.js";
 import { compiledPolicies, decide, errorDecision, PolicyCache } from "../policy/decide.js";
-import type { Decision } from "../policy/decision.js";
+import type { Coded, Decision } from "../policy/decision.js";
 import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js";
 import { nextWindowChange } from "../policy/windows.js";
 import { computeMinutes, type ComputeMinutes } from "./compute.js";
@@ -205,7 +205,7 @@ export function describeGitHubError(error: unknown): string {
 
 type Gathered =
   | { input: EvaluationInput; labels: typeof DEFAULT_LABELS; reviewedBy: string[]; notes: string[] }
-  | { input: null; failure: { title: string; message: string }; notes: string[] };
+  | { input: null; failure: { cause: Coded; message: string }; notes: string[] };
 
 /**
  * Reads everything the evaluator needs: the PR's snapshot is already read (one GraphQL query); what it could not answer
@@ -221,12 +221,12 @@ async function gatherInput(req: GovernRequest, snap: Snapshot, state: GovernorSt
   const now = deps.now();
   const policies = await readPolicies(octokit, { owner, repo, baseSha: snap.baseHead }, state.policyTexts, () => now.getTime(), wait);
   const notes = policies.orgUnseen ? [policies.orgUnseen] : [];
-  if (policies.conflict) return { input: null, failure: { title: "Invalid policy: two policy files", message: policies.conflict }, notes };
+  if (policies.conflict) return { input: null, failure: { cause: { code: "policy_conflict", params: {} }, message: policies.conflict }, notes };
   if (policies.orgUnseen && deps.requireOrgPolicy) {
     return {
       input: null,
       failure: {
-        title: "Error: the org policy cannot be read",
+        cause: { code: "org_policy_required", params: {} },
         message: `${policies.orgUnseen} This Governor is set to require the org policy (GOVERNOR_REQUIRE_ORG_POLICY), so it fails closed`,
       },
       notes: [],
@@ -345,8 +345,8 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
     notes = gathered.notes;
     if (gathered.input === null) {
       decision = errorDecision(
-        gathered.failure.title,
-        [{ message: gathered.failure.message, ...(gathered.failure.title.startsWith("Invalid policy") ? { file: ".governance.yml" } : {}) }],
+        gathered.failure.cause,
+        [{ message: gathered.failure.message, ...(gathered.failure.cause.code === "policy_conflict" ? { file: ".governance.yml" } : {}) }],
         pr.head.sha,
       );
       missingReason = gathered.failure.message;
@@ -362,7 +362,11 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
         ? error.message
         : describeGitHubError(error);
     if (snap) req.log.error({ err: error, pr: pr.number }, "could not gather the inputs of a decision");
-    decision = errorDecision(`Error: ${why}`, [{ message: `${why}. Governor fails closed; use Re-run on this check to try again.` }], pr.head.sha);
+    decision = errorDecision(
+      { code: "github_failure", params: { detail: why } },
+      [{ message: `${why}. Governor fails closed; use Re-run on this check to try again.` }],
+      pr.head.sha,
+    );
     missingReason = why;
     input = null;
   }

@@ -78,7 +78,7 @@ export async function governMergeGroup(req: Omit<GovernRequest, "repository" | "
   const decision =
     failure || !strictest
       ? errorDecision(
-          `Error: ${failure ?? "the merge group holds no PR Governor could evaluate"}`,
+          failure ? { code: "github_failure", params: { detail: failure } } : { code: "merge_group_unevaluated", params: {} },
           [{ message: `${failure ?? "no PR evaluated"}. Governor fails closed on the merge group.` }],
           group.head_sha,
         )

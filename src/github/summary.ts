@@ -100,10 +100,13 @@ export function checkSummary(decision: Decision, opts: { htmlBase: string; audit
   return truncate(parts.join("\n\n"));
 }
 
+// Room kept for the truncation note, so the count in it can be exact: the note is shorter than this whatever the count.
+const NOTE_ROOM = 200;
+
 export function truncate(text: string, limit = CHECK_TEXT_LIMIT): string {
   if (text.length <= limit) return text;
-  const note = `\n\n… truncated: ${text.length - limit + 200} more characters are in the audit trail (\`governor audit show\`).`;
-  return text.slice(0, limit - note.length - 200) + note;
+  const kept = limit - NOTE_ROOM;
+  return `${text.slice(0, kept)}\n\n… truncated: ${text.length - kept} more characters are in the audit trail (\`governor audit show\`).`;
 }
 
 export const CONCLUSION: Record<Decision["outcome"], "success" | "action_required" | "failure" | "neutral"> = {

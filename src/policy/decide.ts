@@ -101,13 +101,13 @@ export function noPolicyDecision(headSha: string): Decision {
 }
 
 /** A decision that could not be reached; it fails closed (a failing check) and says why. */
-/** `cause`: a code, or the headline of the failure the app met (recorded as data, like the errors' messages). */
-export function errorDecision(cause: Coded | string, errors: Decision["errors"], headSha: string): Decision {
+/** `cause`: a code and its parameters (rows of evaluator 1.5 and earlier may hold `error` with an English headline). */
+export function errorDecision(cause: Coded, errors: Decision["errors"], headSha: string): Decision {
   return {
     schema: DECISION_SCHEMA,
     evaluator_version: EVALUATOR_VERSION,
     outcome: "error",
-    cause: typeof cause === "string" ? { code: "error", params: { headline: cause } } : cause,
+    cause,
     agent: null,
     agents: [],
     head_sha: headSha,

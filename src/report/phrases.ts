@@ -49,7 +49,7 @@ function baseTitle(d: StoredDecision): string {
   }
 }
 
-function causeTitle(c: Coded): string {
+export function causeTitle(c: Coded): string {
   const p = c.params;
   switch (c.code) {
     case "no_policy":
@@ -60,7 +60,18 @@ function causeTitle(c: Coded): string {
       return `Released from agent governance by @${str(p["by"])}`;
     case "session_over_limit":
       return `${p["action"] === "cancelled" ? "Cancelled" : "Reported"}: ${str(p["agent"])}'s run ${str(p["run"])} over max_session_minutes (${str(p["minutes"])} of ${str(p["limit"])})`;
-    // An error's headline is the failure the app met (data, like the error messages), not evaluator prose.
+    // `detail` is the failure the app met (GitHub's status and route, a payload field): data, like the errors' messages.
+    case "github_failure":
+      return `Error: ${str(p["detail"])}`;
+    case "org_policy_required":
+      return "Error: the org policy cannot be read";
+    case "policy_conflict":
+      return "Invalid policy: two policy files";
+    case "unreadable_payload":
+      return "Error: unreadable webhook payload";
+    case "merge_group_unevaluated":
+      return "Error: the merge group holds no PR Governor could evaluate";
+    // Rows of evaluator 1.5 and earlier stored the app's headline in English.
     case "error":
       return str(p["headline"]) || "Error";
     case "invalid_policy":

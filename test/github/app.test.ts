@@ -397,6 +397,14 @@ describe("app: faults fail closed", () => {
     });
   });
 
+  it("records an app failure as a code with GitHub's answer as data, not as an English headline", async () => {
+    setFiles(t.github, ["docs/a.md"]);
+    t.github.fail("POST", "POST /graphql", 500);
+    await t.deliver("pull_request", prPayload());
+    const decision = JSON.parse(t.audit.latestForPr("acme/webapp", 7)!.decision) as { cause?: unknown };
+    expect(decision.cause).toEqual({ code: "github_failure", params: { detail: "could not read PR #7 of acme/webapp (GraphQL: GitHub answered 500)" } });
+  });
+
   it("fails closed when GitHub's GraphQL answer carries errors, even with data beside them", async () => {
     setFiles(t.github, ["docs/a.md"]);
     t.github.graphqlErrors = [{ type: "RESOURCE_LIMITS_EXCEEDED", path: ["repository", "pullRequest", "files"], message: "too costly" }];

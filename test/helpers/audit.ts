@@ -27,8 +27,9 @@ export function entryFor(c: Case & { pr?: number; at?: string; delivery?: string
 
 /** One entry of each outcome. */
 export function oneOfEach(): AuditEntry[] {
+  // The cause in the form evaluator 1.5 and earlier stored (an English headline): the frozen fixture pins these bytes.
   const failed = errorDecision(
-    "GitHub error: GET /repos/acme/webapp/pulls/9/files answered 502",
+    { code: "error", params: { headline: "GitHub error: GET /repos/acme/webapp/pulls/9/files answered 502" } },
     [{ message: "502 Bad Gateway after 3 retries" }],
     "e".repeat(40),
   );
