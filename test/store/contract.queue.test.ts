@@ -43,7 +43,14 @@ describe.each(backends)("DeliveryQueue on $name", (backend) => {
   it("stores a delivery once when its redelivery arrives in the same moment", async () => {
     const { queue } = await open();
     const results = await Promise.all([queue.accept(delivery("d1", 1)), queue.accept(delivery("d1", 1)), queue.accept(delivery("d2", 2))]);
-    expect(results.map((r) => r.status)).toEqual(["queued", "duplicate", "queued"]);
+    // Either copy of d1 may be the one stored (PostgreSQL runs the accepts on separate connections): one is, once.
+    expect(
+      results
+        .slice(0, 2)
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual(["duplicate", "queued"]);
+    expect(results[2]?.status).toBe("queued");
     expect(await queue.depth()).toBe(2);
   });
 
