@@ -183,7 +183,7 @@ describe("the readers on PostgreSQL", () => {
       try {
         const { port } = server.address() as AddressInfo;
         const res = await fetch(`http://127.0.0.1:${port}/api/v1/budget?repo=${REPO}&agent=copilot`, { headers: { authorization: `Bearer ${token}` } });
-        return { status: res.status, body: (await res.json()) };
+        return { status: res.status, body: await res.json() };
       } finally {
         api.close();
         await new Promise((resolve) => server.close(resolve));
