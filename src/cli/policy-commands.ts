@@ -189,14 +189,14 @@ export async function buildCheckInput(opts: CheckOptions, ctx: CliContext, stdin
   if (opts.filesFrom) files = parseFileList(opts.filesFrom === "-" ? stdin() : readText(opts.filesFrom, ctx.cwd), opts.filesFrom);
   else if (baseSha) files = filesSince(baseSha, ctx.cwd);
   else throw new UsageError("say which files changed: --base REF or --files-from FILE|-");
-  const input = buildInput(local, {
+  const input = await buildInput(local, {
     files,
     branch: opts.branch ?? currentBranch(ctx.cwd),
     now: opts.now ?? new Date().toISOString(),
     ...(opts.author ? { author: opts.author } : {}),
     authorType: opts.authorType,
     labels: opts.label,
-    commitAuthors: authorsSince(baseSha, ctx.cwd, opts.commitAuthor),
+    commitAuthors: () => authorsSince(baseSha, ctx.cwd, opts.commitAuthor),
     ...(opts.agent ? { agent: opts.agent } : {}),
     approvedBy: opts.approvedBy,
     changesRequestedBy: opts.changesRequestedBy,

@@ -7,7 +7,9 @@ import { PRESETS } from "../policy/agents.js";
 import type { ChangedFile, ChangeInput, Review } from "../policy/change.js";
 import { compileInput } from "../policy/decide.js";
 import type { Decision } from "../policy/decision.js";
-import { type EvaluationInput, EvaluationInputSchema, type PolicySource } from "../policy/input.js";
+import { gatherChange } from "../change/gather.js";
+import type { EvaluationInput, PolicySource } from "../policy/input.js";
+import type { ChangeSource } from "../policy/needs.js";
 import { REPO_POLICY_PATHS } from "../policy/paths.js";
 import { closest } from "../policy/suggest.js";
 import { UsageError } from "./context.js";
@@ -151,7 +153,8 @@ export interface ChangeOptions {
   authorType?: string;
   branch: string;
   labels?: string[];
-  commitAuthors?: string[];
+  /** Given, or read (from git) only when the evaluator asks for the commits. */
+  commitAuthors?: readonly string[] | (() => readonly string[]);
   agent?: string;
   approvedBy?: string[];
   changesRequestedBy?: string[];
@@ -162,8 +165,28 @@ export interface ChangeOptions {
 
 const HEAD_SHA = "0000000000000000000000000000000000000000";
 
-/** Builds the evaluation input the app would build for this change, from what is known locally. */
-export function buildInput(local: LocalPolicies, o: ChangeOptions): EvaluationInput {
+/**
+ * The local change source: the files given or diffed, commit authors from git (read only when asked), and the reviews
+ * and team memberships modelled on the command line (GitHub's are not read here; the caveats say so).
+ */
+function localSource(o: ChangeOptions, reviews: Review[], teamMembers: Record<string, string[]>): ChangeSource {
+  return {
+    commits: () => {
+      const authors = typeof o.commitAuthors === "function" ? o.commitAuthors() : (o.commitAuthors ?? []);
+      return Promise.resolve({ authors: [...new Set(authors)].sort(), contributors: [] });
+    },
+    files: () => Promise.resolve(o.files),
+    reviews: () => Promise.resolve(reviews),
+    // As the app records them: for each team a gate names, which of the reviewers who count are members.
+    teamMembers: (teams, logins) => {
+      const wanted = new Set(logins.map((l) => l.toLowerCase()));
+      return Promise.resolve(Object.fromEntries(teams.map((t) => [t, (teamMembers[t] ?? []).filter((m) => wanted.has(m.toLowerCase()))])));
+    },
+  };
+}
+
+/** The evaluation input the app would build for this change, gathered through the same seam as the app's (src/change/gather.ts). */
+export async function buildInput(local: LocalPolicies, o: ChangeOptions): Promise<EvaluationInput> {
   if (o.agent) checkAgentName(o.agent, local.policies);
   const teamMembers: Record<string, string[]> = {};
   for (const entry of o.team ?? []) {
@@ -187,13 +210,19 @@ export function buildInput(local: LocalPolicies, o: ChangeOptions): EvaluationIn
     head_branch: o.branch,
     head_sha: HEAD_SHA,
     labels: [...(o.labels ?? [])].sort(),
-    commit_authors: [...new Set(o.commitAuthors ?? [])].sort(),
-    files: o.files,
-    reviews,
-    team_members: teamMembers,
+    commit_authors: [],
+    files: [],
+    reviews: [],
+    team_members: {},
     ...(o.agent ? { agent_override: o.agent } : {}),
   };
-  return EvaluationInputSchema.parse({ policies: local.policies, change, context: { now: o.now, usage: { prs_today: o.prsToday ?? 1 } } });
+  // The budget: the count given with --prs-today (the server's store is not read here; a caveat says so).
+  const { input } = await gatherChange(
+    { policies: local.policies, change, context: { now: o.now, usage: { prs_today: o.prsToday ?? 1 } } },
+    localSource(o, reviews, teamMembers),
+    () => Promise.resolve({}),
+  );
+  return input;
 }
 
 /** Commit authors and co-authors of `base..HEAD`, with those given by hand. */

@@ -7,7 +7,8 @@ import { EvaluationInputSchema, type EvaluationInput } from "../policy/input.js"
 import { nextWindowChange } from "../policy/windows.js";
 import { computeMinutes, type ComputeMinutes } from "./compute.js";
 import { changeFromPayload, IncompleteCommitsError } from "./change-builder.js";
-import { gatherChange, gitHubSource } from "./change-source.js";
+import { gatherChange } from "../change/gather.js";
+import { gitHubSource } from "./change-source.js";
 import { readSnapshot, type Snapshot, SnapshotError } from "./snapshot.js";
 import type { PullRequest, Repository } from "./payload.js";
 import { PolicyReadError, PolicyTextCache, readPolicies } from "./policy-source.js";

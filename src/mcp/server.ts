@@ -92,7 +92,7 @@ export function createGovernorMcpServer(opts: McpOptions): McpServer {
         const files =
           diff !== undefined ? filesFromDiff(diff) : (paths ?? []).map((path) => ({ path, status: "modified" as const, additions: 0, deletions: 0 }));
         if (files.length === 0) throw new ToolProblem(diff !== undefined ? "The diff names no files." : "`paths` is empty.");
-        const input = buildInput(local, { files, agent, branch: branch ?? "", labels: labels ?? [], now: new Date().toISOString() });
+        const input = await buildInput(local, { files, agent, branch: branch ?? "", labels: labels ?? [], now: new Date().toISOString() });
         const decision = decide(input);
         const caveats = [...local.caveats, ...decisionCaveats(decision, { reviews: false, teams: false, prsToday: false, author: true, commits: true })];
         if (diff === undefined)

@@ -1,7 +1,7 @@
 // The evaluator states what it needs to decide (src/policy/needs.ts), as data, one need at a time and each once; a
 // change source reads exactly that. Driven through gatherChange with a source that records what it was asked.
 import { describe, expect, it } from "vitest";
-import { gatherChange } from "../../src/github/change-source.js";
+import { gatherChange } from "../../src/change/gather.js";
 import type { ChangeSource, NeedKind } from "../../src/policy/needs.js";
 import { nextNeed } from "../../src/policy/needs.js";
 import { approval, file, input } from "../helpers/policy.js";
