@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { type Override, OverrideSchema } from "../policy/change.js";
 import { WOULD_BLOCK_SQL } from "../store/would-block.js";
+import { DECISION_COLUMNS as COLUMNS } from "../store/decision-columns.js";
 import { createHash } from "node:crypto";
 import Database from "better-sqlite3";
 import { canonicalJson } from "../policy/canonical.js";
@@ -14,25 +15,6 @@ import { decisionTitle } from "../report/phrases.js";
 export const GENESIS_HASH = "0".repeat(64);
 
 /** Exactly the columns Governor writes and hashes: readers never see a column that verify does not cover. */
-const COLUMNS = [
-  "id",
-  "recorded_at",
-  "delivery_id",
-  "installation_id",
-  "repo",
-  "pr",
-  "head_sha",
-  "base_sha",
-  "agent",
-  "outcome",
-  "evaluator_version",
-  "title",
-  "decision",
-  "input",
-  "input_missing_reason",
-  "prev_hash",
-  "hash",
-] as const;
 const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
 
 /** When a row's PR was opened, as the budget table records it: from the hashed input, else the row's time. */

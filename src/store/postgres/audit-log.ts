@@ -4,6 +4,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import { type Override, OverrideSchema } from "../../policy/change.js";
+import { DECISION_COLUMNS as COLUMNS } from "../decision-columns.js";
 import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { ChainImportError, inContext } from "../errors.js";
 import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
@@ -31,25 +32,6 @@ import { Lru } from "../../util/lru.js";
 const APPEND_LOCK = 0x6175_6469;
 const PAGE = 1000;
 
-const COLUMNS = [
-  "id",
-  "recorded_at",
-  "delivery_id",
-  "installation_id",
-  "repo",
-  "pr",
-  "head_sha",
-  "base_sha",
-  "agent",
-  "outcome",
-  "evaluator_version",
-  "title",
-  "decision",
-  "input",
-  "input_missing_reason",
-  "prev_hash",
-  "hash",
-] as const;
 const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
 const TABLES = ["decisions", "agent_prs", "policy_texts", "pr_identities"];
 

@@ -24,9 +24,9 @@ import type {
   VerifyResult,
   WorkflowJob,
 } from "../ports.js";
+import { DECISION_COLUMNS } from "../decision-columns.js";
 
-const COLUMNS =
-  "id, recorded_at, delivery_id, installation_id, repo, pr, head_sha, base_sha, agent, outcome, evaluator_version, title, decision, input, input_missing_reason, prev_hash, hash";
+const COLUMNS = DECISION_COLUMNS.join(", ");
 const PAGE = 1000;
 
 const report = (r: { from: number; to: number }): MigrationReport => ({
