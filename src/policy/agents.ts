@@ -78,16 +78,16 @@ export function signalsFor(def: AgentDefinition, change: Change): AgentIdentity[
   const signals: AgentIdentity["signals"] = [];
   const matched = def.name;
   const login = lower(change.author.login);
-  if (def.logins.some((l) => lower(l) === login)) signals.push({ kind: "login", value: change.author.login, matched });
+  if (def.logins.some((l) => lower(l) === login)) signals.push({ kind: "login", matched, value: change.author.login });
   const branch = def.branches.find((g) => change.head_branch !== "" && branchMatches(change.head_branch, g));
-  if (branch) signals.push({ kind: "branch", value: change.head_branch, matched });
+  if (branch) signals.push({ kind: "branch", matched, value: change.head_branch });
   // GitHub label names are case-insensitive: "AI-Generated" is the label "ai-generated".
   const labels = new Set(def.labels.map(lower));
   const label = change.labels.find((l) => labels.has(lower(l)));
-  if (label !== undefined) signals.push({ kind: "label", value: label, matched });
+  if (label !== undefined) signals.push({ kind: "label", matched, value: label });
   const authors = new Set(def.commitAuthors.map(lower));
   const commitAuthor = change.commit_authors.find((a) => authors.has(lower(a)));
-  if (commitAuthor !== undefined) signals.push({ kind: "commit_author", value: commitAuthor, matched });
+  if (commitAuthor !== undefined) signals.push({ kind: "commit_author", matched, value: commitAuthor });
   return signals;
 }
 
@@ -111,9 +111,9 @@ export function identifyAgents(definitions: readonly AgentDefinition[], change: 
     }
     if (!identity.signals.some((x) => x.kind === s.kind)) identity.signals.push(s);
   };
-  if (change.agent_override) signal(change.agent_override, { kind: "forced", value: change.agent_override, matched: change.agent_override });
+  if (change.agent_override) signal(change.agent_override, { kind: "forced", matched: change.agent_override, value: change.agent_override });
   for (const def of definitions) for (const s of signalsFor(def, change)) signal(def.name, s);
-  for (const name of [...new Set(change.known_agents)].sort(byCodePoint)) signal(name, { kind: "recorded", value: name, matched: name });
+  for (const name of [...new Set(change.known_agents)].sort(byCodePoint)) signal(name, { kind: "recorded", matched: name, value: name });
 
   const rank = (identity: AgentIdentity) => Math.min(...identity.signals.map((s) => RANK.indexOf(s.kind)));
   return order

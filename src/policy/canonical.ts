@@ -3,7 +3,32 @@
 // Defined as JSON.stringify of a copy with every object's keys sorted (test/policy/canonical.test.ts checks exactly
 // that), but written directly: the sorted copy was most of the cost of hashing a row and of replaying one.
 export function canonicalJson(value: unknown): string {
-  return write(value) as string;
+  // A value whose objects already list their keys in the canonical order is written as it is by JSON.stringify, in
+  // native code: the evaluator builds its decisions so (test/policy/canonical.test.ts), and then sorting is a check.
+  return inCanonicalOrder(value) ? JSON.stringify(value) : (write(value) as string);
+}
+
+/**
+ * Whether JSON.stringify(value) is already its canonical JSON: only plain objects and arrays (nothing with a toJSON,
+ * which JSON.stringify would call and the definition does not), each object's keys after its index keys ascending.
+ * Own keys list index keys first, in numeric order, as the definition does; so sorted keys leave the order unchanged.
+ */
+function inCanonicalOrder(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  if ("toJSON" in value) return false;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!inCanonicalOrder(value[i])) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(value);
+  let i = 0;
+  while (i < keys.length && (keys[i] as string).charCodeAt(0) <= 57 && isIndex(keys[i] as string)) i++;
+  for (let j = i + 1; j < keys.length; j++) if (!((keys[j - 1] as string) < (keys[j] as string))) return false;
+  for (const key of keys) if (!inCanonicalOrder((value as Record<string, unknown>)[key])) return false;
+  return true;
 }
 
 /** Array index keys, which JSON.stringify (of any object) lists first and in numeric order. */

@@ -116,7 +116,8 @@ export function actionSeverity(a: Action): number {
 }
 
 function refOf(origin: PolicyOrigin, source: SourceName, line: number | undefined): PolicyRef {
-  return { source, path: origin.loaded.file, ...(origin.repo ? { repo: origin.repo } : {}), ...(origin.sha ? { sha: origin.sha } : {}), line: line ?? 0 };
+  // Keys in canonical (sorted) order, as every part of a decision is built: see canonicalJson.
+  return { line: line ?? 0, path: origin.loaded.file, ...(origin.repo ? { repo: origin.repo } : {}), ...(origin.sha ? { sha: origin.sha } : {}), source };
 }
 
 /**

@@ -75,7 +75,7 @@ export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
   if (!compiled.ok) {
     return errorDecision(
       { code: "invalid_policy", params: { errors: compiled.errors.length } },
-      compiled.errors.map((e) => ({ message: e.message, file: e.file, line: e.line, column: e.column, ...(e.field ? { field: e.field } : {}) })),
+      compiled.errors.map((e) => ({ column: e.column, ...(e.field ? { field: e.field } : {}), file: e.file, line: e.line, message: e.message })),
       input.change.head_sha,
     );
   }
@@ -83,20 +83,21 @@ export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
 }
 
 export function noPolicyDecision(headSha: string): Decision {
+  // Keys in canonical (sorted) order, as evaluate's decisions: see canonicalJson.
   return {
-    schema: DECISION_SCHEMA,
-    evaluator_version: EVALUATOR_VERSION,
-    outcome: "not_governed",
-    cause: { code: "no_policy", params: {} },
     agent: null,
     agents: [],
-    head_sha: headSha,
-    rules: [],
-    gates: { total: 0, met: 0 },
-    unmatched_files: [],
-    limits: [],
-    files_considered: 0,
+    cause: { code: "no_policy", params: {} },
     errors: [],
+    evaluator_version: EVALUATOR_VERSION,
+    files_considered: 0,
+    gates: { met: 0, total: 0 },
+    head_sha: headSha,
+    limits: [],
+    outcome: "not_governed",
+    rules: [],
+    schema: DECISION_SCHEMA,
+    unmatched_files: [],
   };
 }
 
@@ -104,18 +105,18 @@ export function noPolicyDecision(headSha: string): Decision {
 /** `cause`: a code and its parameters (rows of evaluator 1.5 and earlier may hold `error` with an English headline). */
 export function errorDecision(cause: Coded, errors: Decision["errors"], headSha: string): Decision {
   return {
-    schema: DECISION_SCHEMA,
-    evaluator_version: EVALUATOR_VERSION,
-    outcome: "error",
-    cause,
     agent: null,
     agents: [],
-    head_sha: headSha,
-    rules: [],
-    gates: { total: 0, met: 0 },
-    unmatched_files: [],
-    limits: [],
-    files_considered: 0,
+    cause,
     errors,
+    evaluator_version: EVALUATOR_VERSION,
+    files_considered: 0,
+    gates: { met: 0, total: 0 },
+    head_sha: headSha,
+    limits: [],
+    outcome: "error",
+    rules: [],
+    schema: DECISION_SCHEMA,
+    unmatched_files: [],
   };
 }

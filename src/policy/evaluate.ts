@@ -48,7 +48,7 @@ interface PendingRule {
   order: number;
 }
 
-const BUILTIN_REF: PolicyRef = { source: "builtin", path: "", line: 0 };
+const BUILTIN_REF: PolicyRef = { line: 0, path: "", source: "builtin" };
 /** A gate nobody can meet: what a require_approval falls back to when no approvers are configured anywhere. */
 const NO_APPROVERS: Approvers = { teams: [], users: [], count: 1, allow_contributors: false };
 
@@ -88,7 +88,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       action: "deny",
       ref: BUILTIN_REF,
       code: "incomplete_file_list",
-      params: { listed: change.files.length, total: unknownBeyondCap ? null : total, cap: GITHUB_FILE_LIST_LIMIT },
+      params: { cap: GITHUB_FILE_LIST_LIMIT, listed: change.files.length, total: unknownBeyondCap ? null : total },
       escalation,
     }));
   }
@@ -162,12 +162,12 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
       // The renderer phrases every exceeded row of this id from decision.limits; params name the first.
       code: "limit_exceeded",
       params: {
-        key: first.key,
-        scope: first.row.scope ?? "repo",
         agent: first.row.agent ?? null,
-        used: first.row.used ?? 0,
-        share: first.row.share ?? 0,
+        key: first.key,
         limit: first.row.limit,
+        scope: first.row.scope ?? "repo",
+        share: first.row.share ?? 0,
+        used: first.row.used ?? 0,
       },
       escalation,
       ...(action === "require_approval" ? { approvers: owners?.value ?? NO_APPROVERS } : {}),
@@ -178,20 +178,24 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   const applied: AppliedRule[] = [...pending.values()]
     .sort((a, b) => a.order - b.order)
     .map((p) => {
+      const gate =
+        p.action === "require_approval" && p.approvers
+          ? judgeGate(p.approvers, change, policy.invalidateOnPush, (login, type) => isAutomatedAccount(login, type, definitions))
+          : undefined;
+      // Keys in canonical (sorted) order: see canonicalJson. (`overridden_by`, set later and rarely, falls back to sorting.)
       const rule: AppliedRule = {
-        id: p.id,
         action: p.action,
-        files: [...p.files].sort(),
-        policy_ref: p.ref,
-        ...(p.reason !== undefined ? { reason: p.reason } : {}),
-        ...(p.code !== undefined ? { code: p.code, params: p.params ?? {} } : {}),
+        ...(p.code !== undefined ? { code: p.code } : {}),
         ...(p.escalate !== undefined ? { escalate: p.escalate } : {}),
         ...(p.escalation !== undefined ? { escalation: p.escalation } : {}),
+        files: [...p.files].sort(),
+        ...(gate ? { gate } : {}),
+        id: p.id,
+        ...(p.observe ? { mode: "observe" as const } : {}),
+        ...(p.code !== undefined ? { params: p.params ?? {} } : {}),
+        policy_ref: p.ref,
+        ...(p.reason !== undefined ? { reason: p.reason } : {}),
       };
-      if (p.action === "require_approval" && p.approvers) {
-        rule.gate = judgeGate(p.approvers, change, policy.invalidateOnPush, (login, type) => isAutomatedAccount(login, type, definitions));
-      }
-      if (p.observe) rule.mode = "observe";
       return rule;
     });
 
@@ -272,25 +276,27 @@ function applyOverrides(policy: CompiledPolicy, change: Change, rules: AppliedRu
   if (current.length === 0) return null;
   const lifted: string[] = [];
   const by = new Set<string>();
-  for (const rule of rules) {
-    if (rule.mode === "observe" || !blocks(rule)) continue;
+  rules.forEach((rule, i) => {
+    if (rule.mode === "observe" || !blocks(rule)) return;
     const source = overrideSource(rule, policy);
     const o = current.find((x) => x.source === source);
-    if (!o) continue;
-    rule.overridden_by = o.by;
+    if (!o) return;
+    // Rebuilt with the key in its canonical (sorted) place: see canonicalJson.
+    const { params, policy_ref, reason, ...before } = rule;
+    rules[i] = { ...before, overridden_by: o.by, ...(params ? { params } : {}), policy_ref, ...(reason !== undefined ? { reason } : {}) };
     lifted.push(rule.id);
     by.add(o.by);
-  }
+  });
   if (lifted.length === 0) return null;
   const used = current.filter((o) => by.has(o.by));
   return {
-    by: [...by].sort(),
-    reason: used.map((o) => o.reason).join("; "),
     at:
       used
         .map((o) => o.at)
         .sort()
         .at(-1) ?? "",
+    by: [...by].sort(),
+    reason: used.map((o) => o.reason).join("; "),
     rules: lifted,
   };
 }
@@ -372,14 +378,14 @@ function checkLimits(
         const orgValue = Math.min(...candidates.filter((c) => c.source === "org").map((c) => c.setting.value));
         const actual = used + share;
         const row: LimitResult = {
+          actual,
+          agent: best.agent ?? agent,
+          exceeded: actual > best.setting.value,
           id,
           limit: best.setting.value,
-          actual,
-          exceeded: actual > best.setting.value,
           scope,
-          agent: best.agent ?? agent,
-          used,
           share,
+          used,
         };
         out.push(row);
         if (row.exceeded)
@@ -440,9 +446,9 @@ export function judgeGate(
             ? "not_approver"
             : null;
     if (review.state === "APPROVED") {
-      if (why) ignored.push({ login, code: why });
-      else if (contributors.has(lower(login))) ignored.push({ login, code: "contributor" });
-      else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ login, code: "stale" });
+      if (why) ignored.push({ code: why, login });
+      else if (contributors.has(lower(login))) ignored.push({ code: "contributor", login });
+      else if (invalidateOnPush && review.commit_id !== change.head_sha) ignored.push({ code: "stale", login });
       else approvedBy.push(login);
     } else if (review.state === "CHANGES_REQUESTED" && !why) {
       changesRequestedBy.push(login);
@@ -452,8 +458,8 @@ export function judgeGate(
   changesRequestedBy.sort();
   ignored.sort((a, b) => byCodePoint(a.login, b.login));
   return {
-    approvers: { teams: [...approvers.teams], users: [...approvers.users], count: approvers.count },
     approved_by: approvedBy,
+    approvers: { count: approvers.count, teams: [...approvers.teams], users: [...approvers.users] },
     changes_requested_by: changesRequestedBy,
     ignored,
     met: approvedBy.length >= approvers.count && changesRequestedBy.length === 0,
@@ -488,22 +494,23 @@ interface Finish {
 function finish(f: Finish): Decision {
   // `gates` counts every gate (the app reads reviews for observe-mode gates too); renderers tell what decides.
   const allGates = f.rules.filter((r) => r.gate);
+  // Keys in canonical (sorted) order at every depth, so that canonicalJson writes it with JSON.stringify.
   return {
-    schema: DECISION_SCHEMA,
-    evaluator_version: EVALUATOR_VERSION,
-    outcome: f.outcome,
-    ...(f.cause ? { cause: f.cause } : {}),
     agent: f.agents[0] ?? null,
     agents: f.agents,
-    head_sha: f.change.head_sha,
-    rules: f.rules,
-    gates: { total: allGates.length, met: allGates.filter((r) => r.gate?.met).length },
-    unmatched_files: f.unmatched,
-    limits: f.limits,
-    files_considered: f.change.files.length,
+    ...(f.cause ? { cause: f.cause } : {}),
     errors: [],
+    evaluator_version: EVALUATOR_VERSION,
+    files_considered: f.change.files.length,
+    gates: { met: allGates.filter((r) => r.gate?.met).length, total: allGates.length },
+    head_sha: f.change.head_sha,
+    limits: f.limits,
     ...(f.observed ? { observed: f.observed } : {}),
+    outcome: f.outcome,
     ...(f.override ? { override: f.override } : {}),
+    rules: f.rules,
+    schema: DECISION_SCHEMA,
+    unmatched_files: f.unmatched,
   };
 }
 

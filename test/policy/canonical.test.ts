@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/policy/canonical.js";
 import { decide } from "../../src/policy/decide.js";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { fixturePolicy, input } from "../helpers/policy.js";
 
 /** The definition: JSON.stringify of a copy with every object's keys sorted. */
@@ -82,5 +85,33 @@ describe("canonical JSON", () => {
     const many = Array.from({ length: 20_000 }, (_, i) => ({ [`k${i}`]: i, [`j${(i * 7919) % 20_000}`]: [{ z: i, [`m${i % 97}`]: 1 }], a: null }));
     expect(many.map((v) => canonicalJson(v))).toEqual(many.map(reference));
     for (const v of same) expect(canonicalJson(v)).toBe('{"a":2,"b":1,"c":{"x":2,"y":1}}');
+  });
+
+  it("writes values whose keys are already sorted exactly as the definition, including what JSON.stringify would treat differently", () => {
+    const withToJson = { a: 1, toJSON: () => "replaced" };
+    const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: { c: 2 } });
+    const sorted = [
+      { a: 1, b: [1, { c: 2, d: null }], e: "x" },
+      { "1": 0, "2": 0, a: 1, b: 2 },
+      { a: { d: new Date(0) }, b: 1 },
+      { a: new Map([["k", 1]]), b: Object("boxed") as unknown, c: new Uint8Array(2) },
+      nullProto,
+      { a: { b: { z: 1, y: 2 } } },
+      [{ b: 1, a: 2 }],
+    ];
+    for (const v of sorted) expect(canonicalJson(v)).toBe(reference(v));
+    // An own toJSON is a member like any other (a function, so left out), never called, sorted keys or not.
+    expect(canonicalJson({ a: [withToJson], b: withToJson })).toBe('{"a":[{"a":1}],"b":{"a":1}}');
+  });
+
+  it("builds every golden decision in canonical key order, so writing it needs no sorting", () => {
+    const dir = new URL("../../fixtures/golden/", import.meta.url);
+    const files = readdirSync(fileURLToPath(dir)).filter((f) => f.endsWith(".json"));
+    expect(files.length).toBeGreaterThanOrEqual(12);
+    for (const f of files) {
+      const { input: stored } = JSON.parse(readFileSync(new URL(f, dir), "utf8")) as { input: unknown };
+      const decision = decide(EvaluationInputSchema.parse(stored));
+      expect(JSON.stringify(decision), f).toBe(reference(decision));
+    }
   });
 });
