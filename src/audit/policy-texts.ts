@@ -15,6 +15,7 @@ export class PolicyTexts {
   private readonly select: Database.Statement;
   /** Texts read back, by hash: replay and export read the same few policies over and over. */
   private readonly cache = new Lru<string, string>(CACHE_LIMIT);
+  private last: { sha: string; text: string } | undefined;
   /** Hashes of texts written, by text: the app hands over the same cached policy string for every evaluation. */
   private readonly hashes = new Lru<string, string>(CACHE_LIMIT);
   /** Hashes of texts this writer has committed to the file (texts are never deleted but by tampering, which verify finds). */
@@ -99,12 +100,17 @@ export class PolicyTexts {
   }
 
   private text(sha: string): string {
-    const cached = this.cache.get(sha);
-    if (cached !== undefined) return cached;
-    const row = this.select.get(sha) as { text: string } | undefined;
-    // A missing text is a damaged file, not something to paper over; verify names it too.
-    if (!row) throw new Error(`the audit store has no policy text ${sha}: the file was damaged (run governor audit verify)`);
-    this.cache.set(sha, row.text);
-    return row.text;
+    // The text read last is the cache's most recent entry already (every read comes here): no need to touch it again.
+    if (this.last?.sha === sha) return this.last.text;
+    let text = this.cache.get(sha);
+    if (text === undefined) {
+      const row = this.select.get(sha) as { text: string } | undefined;
+      // A missing text is a damaged file, not something to paper over; verify names it too.
+      if (!row) throw new Error(`the audit store has no policy text ${sha}: the file was damaged (run governor audit verify)`);
+      text = row.text;
+      this.cache.set(sha, text);
+    }
+    this.last = { sha, text };
+    return text;
   }
 }

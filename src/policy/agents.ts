@@ -44,6 +44,8 @@ export function customDefinition(agent: CustomAgent): AgentDefinition {
 }
 
 const lower = (s: string) => s.toLowerCase();
+/** Every preset's logins, lower-cased. */
+const PRESET_LOGINS: ReadonlySet<string> = new Set(Object.values(PRESETS).flatMap((d) => d.logins.map(lower)));
 
 /**
  * One definition from two of the same name (an org's custom agent and a repo's): the union of their signals, so an
@@ -73,20 +75,34 @@ function branchMatches(branch: string, glob: string): boolean {
   return mm.match(branch);
 }
 
+/** A definition's signals in the form they are compared in, made once per definition (presets and compiled policies keep theirs). */
+interface Prepared {
+  logins: ReadonlySet<string>;
+  labels: ReadonlySet<string>;
+  commitAuthors: ReadonlySet<string>;
+}
+const prepared = new WeakMap<AgentDefinition, Prepared>();
+function prepare(def: AgentDefinition): Prepared {
+  let p = prepared.get(def);
+  if (!p) {
+    p = { logins: new Set(def.logins.map(lower)), labels: new Set(def.labels.map(lower)), commitAuthors: new Set(def.commitAuthors.map(lower)) };
+    prepared.set(def, p);
+  }
+  return p;
+}
+
 /** The signals by which `change` matches `def`, strongest first; empty when it does not match. */
 export function signalsFor(def: AgentDefinition, change: Change): AgentIdentity["signals"] {
   const signals: AgentIdentity["signals"] = [];
   const matched = def.name;
-  const login = lower(change.author.login);
-  if (def.logins.some((l) => lower(l) === login)) signals.push({ kind: "login", matched, value: change.author.login });
+  const p = prepare(def);
+  if (p.logins.has(lower(change.author.login))) signals.push({ kind: "login", matched, value: change.author.login });
   const branch = def.branches.find((g) => change.head_branch !== "" && branchMatches(change.head_branch, g));
   if (branch) signals.push({ kind: "branch", matched, value: change.head_branch });
   // GitHub label names are case-insensitive: "AI-Generated" is the label "ai-generated".
-  const labels = new Set(def.labels.map(lower));
-  const label = change.labels.find((l) => labels.has(lower(l)));
+  const label = p.labels.size === 0 ? undefined : change.labels.find((l) => p.labels.has(lower(l)));
   if (label !== undefined) signals.push({ kind: "label", matched, value: label });
-  const authors = new Set(def.commitAuthors.map(lower));
-  const commitAuthor = change.commit_authors.find((a) => authors.has(lower(a)));
+  const commitAuthor = p.commitAuthors.size === 0 ? undefined : change.commit_authors.find((a) => p.commitAuthors.has(lower(a)));
   if (commitAuthor !== undefined) signals.push({ kind: "commit_author", matched, value: commitAuthor });
   return signals;
 }
@@ -139,7 +155,7 @@ function byCodePoint(a: string, b: string): number {
 export function isAutomatedAccount(login: string, type: string, definitions: readonly AgentDefinition[]): boolean {
   if (type === "Bot" || lower(login).endsWith("[bot]")) return true;
   const l = lower(login);
-  return definitions.some((d) => d.logins.some((x) => lower(x) === l)) || Object.values(PRESETS).some((d) => d.logins.some((x) => lower(x) === l));
+  return PRESET_LOGINS.has(l) || definitions.some((d) => prepare(d).logins.has(l));
 }
 
 /** A workflow job as recorded: its workflow's name and (when known) path. */

@@ -12,6 +12,8 @@ type Compiled = { ok: true; policy: CompiledPolicy } | { ok: false; errors: Poli
 /** Compiled policies by the hash of their texts: a busy repo's policy is parsed and compiled once. */
 export class PolicyCache {
   private readonly entries: Lru<string, Compiled>;
+  /** The policies last asked for, and what they compiled to: consecutive decisions (a replay) mostly share them. */
+  private last: { org: PolicySource | undefined; repo: PolicySource | undefined; compiled: Compiled } | undefined;
   constructor(maxEntries = 256) {
     this.entries = new Lru(maxEntries);
   }
@@ -19,6 +21,21 @@ export class PolicyCache {
   get(key: string, make: () => Compiled): Compiled {
     return this.entries.getOrSet(key, make);
   }
+
+  /** The compiled form of `policies`: the last one when they are the same sources, else through the LRU by their key. */
+  compiled(policies: EvaluationInput["policies"]): Compiled {
+    const last = this.last;
+    if (last && sameSource(last.org, policies.org) && sameSource(last.repo, policies.repo)) return last.compiled;
+    const compiled = this.get(keyOf(policies), () => compileInput(policies));
+    this.last = { org: policies.org, repo: policies.repo, compiled };
+    return compiled;
+  }
+}
+
+/** The same source field by field (what keyOf reads); the text compared whole, usually one string against itself. */
+function sameSource(a: PolicySource | undefined, b: PolicySource | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.text === b.text && a.path === b.path && a.repo === b.repo && a.sha === b.sha;
 }
 
 /**
@@ -66,7 +83,7 @@ export function compileInput(policies: EvaluationInput["policies"]): Compiled {
 
 /** The compiled policies of an input, through the cache when one is given. */
 export function compiledPolicies(policies: EvaluationInput["policies"], cache?: PolicyCache): Compiled {
-  return cache ? cache.get(keyOf(policies), () => compileInput(policies)) : compileInput(policies);
+  return cache ? cache.compiled(policies) : compileInput(policies);
 }
 
 export function decide(input: EvaluationInput, cache?: PolicyCache): Decision {
