@@ -239,21 +239,21 @@ function where(filters: AuditFilters): { sql: string; params: Record<string, str
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 
-/** An entry serialised for writing, before its id and chain link are known. */
+/** An entry serialised for writing: its row's id and chain link (`id`, `prev_hash`, `hash`) are set by `link`. */
 interface Prepared {
-  row: Omit<AuditRow, "id" | "prev_hash" | "hash">;
+  row: AuditRow;
   texts: Array<{ sha256: string; text: string }>;
 }
 
-/** Rows for `prepared`, linked after `head`. */
-function chain(prepared: readonly Prepared[], head: { id: number; hash: string }): AuditRow[] {
+/** Links `rows` after `head`, in place: one object per row from serialising to the INSERT. */
+function link(rows: readonly AuditRow[], head: { id: number; hash: string }): void {
   let id = head.id;
   let prev = head.hash;
-  return prepared.map((p) => {
-    const row: Omit<AuditRow, "hash"> = { ...p.row, id: ++id, prev_hash: prev };
-    prev = rowHash(row);
-    return { ...row, hash: prev };
-  });
+  for (const row of rows) {
+    row.id = ++id;
+    row.prev_hash = prev;
+    row.hash = prev = rowHash(row);
+  }
 }
 
 export class AuditStore {
@@ -312,15 +312,16 @@ export class AuditStore {
    */
   recordBatch(entries: readonly AuditEntry[]): Array<{ id: number; hash: string }> {
     const prepared = entries.map((entry) => this.serialise(entry));
+    const rows = prepared.map((p) => p.row);
     const texts = new Map<string, { sha256: string; text: string }>();
     for (const p of prepared) for (const t of p.texts) texts.set(t.sha256, t);
     const guess = this.head;
-    const chained = guess ? chain(prepared, guess) : undefined;
+    if (guess) link(rows, guess);
     let written: string[] = [];
     const write = this.db.transaction(() => {
       // Read the chain head inside the write lock, so two writers on one file can never fork the chain.
       const last = (this.lastHash.get() as { id: number; hash: string } | undefined) ?? { id: 0, hash: GENESIS_HASH };
-      const rows = chained && guess && guess.id === last.id && guess.hash === last.hash ? chained : chain(prepared, last);
+      if (!guess || guess.id !== last.id || guess.hash !== last.hash) link(rows, last);
       written = this.texts.store(texts.values());
       // Within one batch a PR's budget entry and identities are written once each (INSERT OR IGNORE keeps the first).
       const budgeted = new Set<string>();
@@ -364,9 +365,8 @@ export class AuditStore {
           }
         }
       });
-      return rows;
     });
-    const rows = write.immediate();
+    write.immediate();
     this.texts.committed(written);
     const tail = rows[rows.length - 1];
     if (tail) this.head = { id: tail.id, hash: tail.hash };
@@ -392,11 +392,12 @@ export class AuditStore {
     }
   }
 
-  /** A row's content as stored, less its chain link: pure, so done outside the write transaction. */
+  /** A row's content as stored, its chain link still blank: pure, so done outside the write transaction. */
   private serialise(entry: AuditEntry): Prepared {
     const stashed = entry.input ? this.texts.serialise(entry.input) : null;
     return {
       row: {
+        id: 0,
         recorded_at: entry.recorded_at,
         delivery_id: entry.delivery_id,
         installation_id: entry.installation_id,
@@ -412,6 +413,8 @@ export class AuditStore {
         // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
         input: stashed?.stored ?? null,
         input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
+        prev_hash: "",
+        hash: "",
       },
       texts: stashed?.texts ?? [],
     };

@@ -23,11 +23,15 @@ function inCanonicalOrder(value: unknown): boolean {
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return false;
-  const keys = Object.keys(value);
-  let i = 0;
-  while (i < keys.length && (keys[i] as string).charCodeAt(0) <= 57 && isIndex(keys[i] as string)) i++;
-  for (let j = i + 1; j < keys.length; j++) if (!((keys[j - 1] as string) < (keys[j] as string))) return false;
-  for (const key of keys) if (!inCanonicalOrder((value as Record<string, unknown>)[key])) return false;
+  // for-in, not Object.keys: no array per object. With an ordinary prototype it lists the own keys in their order (and
+  // inherited enumerable ones only if Object.prototype was given some, which neither writer reads: a stricter check).
+  let prev: string | undefined;
+  for (const key in value) {
+    // Index keys come first, in numeric order (not text order): only those may be out of text order.
+    if (prev !== undefined && !(prev < key) && !(key.charCodeAt(0) <= 57 && isIndex(key) && isIndex(prev))) return false;
+    prev = key;
+    if (!inCanonicalOrder((value as Record<string, unknown>)[key])) return false;
+  }
   return true;
 }
 

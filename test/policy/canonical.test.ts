@@ -93,6 +93,8 @@ describe("canonical JSON", () => {
     const sorted = [
       { a: 1, b: [1, { c: 2, d: null }], e: "x" },
       { "1": 0, "2": 0, a: 1, b: 2 },
+      { "2": 0, "10": 0, a: 1 },
+      { "5": 1, "!": 2, "4294967295": 3 },
       { a: { d: new Date(0) }, b: 1 },
       { a: new Map([["k", 1]]), b: Object("boxed") as unknown, c: new Uint8Array(2) },
       nullProto,
