@@ -1,19 +1,39 @@
 // Audit store cost: decisions written per second (batched vs one transaction per row) and replay of 100,000 decisions.
+// Governor's code and the baselines' shared parts (rowHash, canonicalJson, decisionTitle) are the shipped build, dist/
+// (bench/index.ts builds it first), as `governor` runs them: src/ through tsx carries the loader's wrappers on every
+// function. Only the test helper that makes the inputs, outside every timing, comes from source.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import Database from "better-sqlite3";
-import { type AuditEntry, GENESIS_HASH, openAuditStore, rowHash } from "../src/audit/store.js";
-import { canonicalJson } from "../src/policy/canonical.js";
-import { Replayer } from "../src/audit/replay.js";
-import { decide, PolicyCache } from "../src/policy/decide.js";
+import type { AuditEntry } from "../src/audit/store.js";
 import { fixturePolicy, input } from "../test/helpers/policy.js";
-import { type BenchResult, timeIt } from "./result.js";
-import { decisionTitle } from "../src/report/phrases.js";
-import { groupCommit } from "../src/store/group-commit.js";
+import { type BenchResult, shipped, timeIt } from "./result.js";
 import type { AuditLog } from "../src/store/ports.js";
-import { openSqliteAuditLog } from "../src/store/sqlite/audit-log.js";
+
+/** The modules measured, from dist/. */
+interface Shipped {
+  store: typeof import("../src/audit/store.js");
+  canonical: typeof import("../src/policy/canonical.js");
+  replay: typeof import("../src/audit/replay.js");
+  decide: typeof import("../src/policy/decide.js");
+  phrases: typeof import("../src/report/phrases.js");
+  groupCommit: typeof import("../src/store/group-commit.js");
+  sqliteLog: typeof import("../src/store/sqlite/audit-log.js");
+}
+
+async function load(): Promise<Shipped> {
+  return {
+    store: await shipped("audit/store.js"),
+    canonical: await shipped("policy/canonical.js"),
+    replay: await shipped("audit/replay.js"),
+    decide: await shipped("policy/decide.js"),
+    phrases: await shipped("report/phrases.js"),
+    groupCommit: await shipped("store/group-commit.js"),
+    sqliteLog: await shipped("store/sqlite/audit-log.js"),
+  };
+}
 
 const ROWS = 100_000;
 const SINGLE_ROWS = 5_000;
@@ -38,7 +58,8 @@ async function concurrentRate(log: AuditLog, batch: readonly AuditEntry[]): Prom
  * Realistic rows: real inputs over a real policy, decided by the real evaluator; a mix of every outcome. Made a batch at
  * a time, outside the timings: the app never holds 100,000 decisions in memory, and a heap that did would time the GC.
  */
-export function entries(from: number, count: number): AuditEntry[] {
+export function entries(m: Pick<Shipped, "decide">, from: number, count: number): AuditEntry[] {
+  const { decide, PolicyCache } = m.decide;
   const policy = fixturePolicy("webapp-monorepo.yml");
   const cache = new PolicyCache();
   const shapes = [
@@ -81,14 +102,19 @@ export function entries(from: number, count: number): AuditEntry[] {
 }
 
 export async function benchAudit(): Promise<BenchResult[]> {
+  const m = await load();
+  const { GENESIS_HASH, openAuditStore, rowHash } = m.store;
+  const { canonicalJson } = m.canonical;
+  const { decisionTitle } = m.phrases;
+  const { openSqliteAuditLog } = m.sqliteLog;
   const dir = mkdtempSync(join(tmpdir(), "governor-bench-audit-"));
   try {
     // The server's path: each decision appended on its own through the port, CALLERS at a time; with group commit those
     // finishing together share a transaction. The two runs alternate in halves, on files of their own.
-    const concurrent = entries(0, CONCURRENT_ROWS);
+    const concurrent = entries(m, 0, CONCURRENT_ROWS);
     const eachLog = openSqliteAuditLog(join(dir, "each.db")).log;
     const groupedLog = openSqliteAuditLog(join(dir, "grouped.db")).log;
-    const grouped = groupCommit(groupedLog);
+    const grouped = m.groupCommit.groupCommit(groupedLog);
     const half = CONCURRENT_ROWS / 2;
     const eachRates = [await concurrentRate(eachLog, concurrent.slice(0, half))];
     const groupedRates = [await concurrentRate(grouped, concurrent.slice(0, half))];
@@ -104,7 +130,7 @@ export async function benchAudit(): Promise<BenchResult[]> {
     const single = openAuditStore(join(dir, "single.db"));
     let singleMs = 0;
     for (let i = 0; i < SINGLE_ROWS; i += BATCH) {
-      const batch = entries(i, BATCH);
+      const batch = entries(m, i, BATCH);
       singleMs += timeIt(() => batch.forEach((e) => single.record(e))).ms;
     }
     single.close();
@@ -141,7 +167,7 @@ export async function benchAudit(): Promise<BenchResult[]> {
     let rawId = 0;
     let rawPrev = GENESIS_HASH;
     for (let i = 0; i < ROWS; i += BATCH) {
-      const batch = entries(i, BATCH);
+      const batch = entries(m, i, BATCH);
       // Who goes first alternates: the garbage of making a batch is not always collected in the same one's time.
       const governorFirst = (i / BATCH) % 2 === 0;
       if (governorFirst) batchedMs += timeIt(() => store.recordBatch(batch)).ms;
@@ -211,7 +237,7 @@ export async function benchAudit(): Promise<BenchResult[]> {
         return n;
       }).ms;
     const scanBefore = scanOnce();
-    const replayer = new Replayer();
+    const replayer = new m.replay.Replayer();
     const replay = timeIt(() => {
       const counts = { identical: 0, different: 0, older_evaluator: 0, skipped: 0 };
       for (const { row, input } of store.iterateParsed({})) counts[replayer.replay(row, input).status] += 1;

@@ -1,6 +1,6 @@
 // `npm run bench`: every figure beside a baseline measured in the same run, as one table and as JSON: written to the
 // temporary folder, or where `--out FILE` says (e.g. `npm run bench -- --out bench/results.json` to update the
-// figures kept in the repository). `npm run bench -- startup` runs one section.
+// figures kept in the repository). `npm run bench -- startup` runs one section. It builds dist/ first (see below).
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -65,6 +65,10 @@ if (args[0] === "--section") {
   if (!section) throw new Error(`no benchmark section ${args[1]}`);
   console.log(JSON.stringify(await section[1]()));
 } else {
+  // Sections that time Governor in process load the shipped build (dist/): bring it up to date with src/ first (tsc is
+  // incremental, so this is quick when nothing changed), so a figure is never of stale code.
+  const build = spawnSync(process.execPath, [fileURLToPath(new URL("../scripts/build.mjs", import.meta.url))], { stdio: ["ignore", 2, 2] });
+  if (build.status !== 0) throw new Error(`npm run build failed (exit ${build.status}): the benchmarks measure dist/`);
   const outAt = args.indexOf("--out");
   const outArg = outAt >= 0 ? args[outAt + 1] : undefined;
   if (outAt >= 0 && !outArg) throw new Error("--out needs a file name");

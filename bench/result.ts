@@ -26,3 +26,11 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
+
+/**
+ * A module of the shipped build (dist/, what `governor` runs) instead of its source through tsx, typed as its source:
+ * `shipped<typeof import("../src/x.js")>("x.js")`. bench/index.ts builds dist/ before the sections run.
+ */
+export async function shipped<T>(path: string): Promise<T> {
+  return (await import(new URL(`../dist/${path}`, import.meta.url).href)) as T;
+}

@@ -16,6 +16,7 @@ export class PolicyTexts {
   /** Texts read back, by hash: replay and export read the same few policies over and over. */
   private readonly cache = new Lru<string, string>(CACHE_LIMIT);
   private last: { sha: string; text: string } | undefined;
+  private lastHashed: { text: string; sha: string } | undefined;
   /** Hashes of texts written, by text: the app hands over the same cached policy string for every evaluation. */
   private readonly hashes = new Lru<string, string>(CACHE_LIMIT);
   /** Hashes of texts this writer has committed to the file (texts are never deleted but by tampering, which verify finds). */
@@ -36,11 +37,19 @@ export class PolicyTexts {
     for (const [source, policy] of Object.entries(input.policies)) {
       if (!policy) continue;
       const text = policy.text;
-      const sha = this.hashes.getOrSet(text, () => createHash("sha256").update(text).digest("hex"));
+      const sha = this.hashOf(text);
       texts.push({ sha256: sha, text: policy.text });
       policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
     }
     return { stored: JSON.stringify({ ...input, policies }), texts };
+  }
+
+  /** A text's SHA-256; the text hashed last answered without touching the LRU (where it is the newest entry already). */
+  private hashOf(text: string): string {
+    if (this.lastHashed?.text === text) return this.lastHashed.sha;
+    const sha = this.hashes.getOrSet(text, () => createHash("sha256").update(text).digest("hex"));
+    this.lastHashed = { text, sha };
+    return sha;
   }
 
   /**

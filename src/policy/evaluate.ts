@@ -111,6 +111,7 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
   const now = Date.parse(context.now);
   const activeRules = policy.rules.map((r) => isActive(r.rule, now) && appliesToAgents(r.rule, agentNames));
   const unmatched = new Set<string>();
+  const defaultsEnforced = policy.defaults.every((d) => d.mode === "enforce");
 
   for (const path of changedPaths(change)) {
     const covering = new Set<number>();
@@ -118,11 +119,11 @@ export function evaluate(policy: CompiledPolicy, change: Change, context: EvalCo
     if (covering.size === 0) unmatched.add(path);
     // The enforced view decides; the full view (observe-mode parts too) is what enforcing everything would decide.
     // Each is judged on its own, so an observe-mode rule covering a file never lifts an enforced default there.
-    const enforced = judgePath(
-      [...covering].filter((r) => policy.rules[r]!.mode === "enforce"),
-      (d) => d.mode === "enforce",
-    );
-    const full = judgePath([...covering], () => true);
+    const all = [...covering];
+    const enforcing = all.filter((r) => policy.rules[r]!.mode === "enforce");
+    const enforced = judgePath(enforcing, (d) => d.mode === "enforce");
+    // With nothing in observe mode here, both views are judged from the same rules and defaults: the same result.
+    const full = defaultsEnforced && enforcing.length === all.length ? enforced : judgePath(all, () => true);
     for (const r of enforced.rules) addRule(policy.rules[r]!, path);
     for (const d of enforced.defaults) addDefault(d, path);
     if (full.severity > enforced.severity) {
@@ -345,6 +346,21 @@ interface Exceeded {
   orgGate: boolean;
 }
 
+/** A compiled policy's budgets by scope and key, in their order: grouped once per policy, not filtered on every decision. */
+const budgetGroups = new WeakMap<CompiledPolicy, Map<string, CompiledBudget[]>>();
+function budgetsOf(policy: CompiledPolicy, scope: "repo" | "org", key: LimitKey): readonly CompiledBudget[] {
+  let groups = budgetGroups.get(policy);
+  if (!groups) {
+    groups = new Map();
+    for (const b of policy.budgets) {
+      const k = `${b.scope}\n${b.key}`;
+      (groups.get(k) ?? groups.set(k, []).get(k)!).push(b);
+    }
+    budgetGroups.set(policy, groups);
+  }
+  return groups.get(`${scope}\n${key}`) ?? [];
+}
+
 /**
  * Every budget that applies, one row per scope, key and agent (per-PR keys: one row, the binding agent's). Each agent
  * is bound by the numbers that name it or no agent, and the smallest of them binds. Counts are this PR's reserved place
@@ -383,7 +399,7 @@ function checkLimits(
   };
   for (const scope of ["repo", "org"] as const) {
     for (const key of LIMIT_KEYS) {
-      const all = policy.budgets.filter((b) => b.scope === scope && b.key === key);
+      const all = budgetsOf(policy, scope, key);
       if (all.length === 0) continue;
       const id = `${scope === "repo" ? "limits" : "org_limits"}.${key}`;
       const bind = (agent: string | null, candidates: CompiledBudget[], used: number, share: number) => {
