@@ -347,18 +347,19 @@ interface Exceeded {
 }
 
 /** A compiled policy's budgets by scope and key, in their order: grouped once per policy, not filtered on every decision. */
-const budgetGroups = new WeakMap<CompiledPolicy, Map<string, CompiledBudget[]>>();
+const budgetGroups = new WeakMap<CompiledPolicy, Record<"repo" | "org", Map<LimitKey, CompiledBudget[]>>>();
+const NO_BUDGETS: readonly CompiledBudget[] = [];
 function budgetsOf(policy: CompiledPolicy, scope: "repo" | "org", key: LimitKey): readonly CompiledBudget[] {
   let groups = budgetGroups.get(policy);
   if (!groups) {
-    groups = new Map();
+    groups = { repo: new Map(), org: new Map() };
     for (const b of policy.budgets) {
-      const k = `${b.scope}\n${b.key}`;
-      (groups.get(k) ?? groups.set(k, []).get(k)!).push(b);
+      const byKey = groups[b.scope];
+      (byKey.get(b.key) ?? byKey.set(b.key, []).get(b.key)!).push(b);
     }
     budgetGroups.set(policy, groups);
   }
-  return groups.get(`${scope}\n${key}`) ?? [];
+  return groups[scope].get(key) ?? NO_BUDGETS;
 }
 
 /**
