@@ -17,7 +17,7 @@ const SYSTEM = [
 export default defineConfig({
   test: {
     // The compiled bin is rebuilt when stale; one PostgreSQL server serves the run (tests that need it fail when it cannot start).
-    globalSetup: ["test/helpers/build.ts", "test/helpers/postgres.ts"],
+    globalSetup: ["test/helpers/run-tmp.ts", "test/helpers/build.ts", "test/helpers/postgres.ts"],
     pool: "forks",
     // Two workers on the 2-core machine (the default leaves one core idle): the system tests mostly wait on processes.
     maxWorkers: 2,
