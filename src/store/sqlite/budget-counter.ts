@@ -2,12 +2,16 @@
 // once get distinct, consecutive positions. They live in the audit file's agent_budget_places (scope = the repository),
 // the table AuditStore.verify checks every recorded position against; budget_reservations (migration 1) stays unused.
 // Places by scope and window (reservePlaces) are the AuditStore's own, so the positions verify checks are its rules.
-// Decisions reserving in the same turn of the event loop share one immediate transaction (one fsync on the event
-// loop instead of one each), in the order they asked; each caller hears its places only once that has committed.
+// Decisions reserving in the same turn of the event loop share one immediate transaction, in the order they asked;
+// each caller hears its places only once it has committed. It commits without an fsync of its own (synchronous=NORMAL,
+// WAL; a killed process loses nothing of it): what depends on a place is a decision, and the decision's audit row is a
+// later FULL commit on the same WAL, whose fsync makes the place durable first. A power cut before that loses only
+// places that no recorded decision, and so no check, used; their PRs are evaluated again and reserve again.
 import type Database from "better-sqlite3";
 import type { AuditStore } from "../../audit/store.js";
 import type { BudgetCounter, BudgetPlaces, MigrationReport, Reservation } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
+import { withoutFsync } from "./without-fsync.js";
 
 export const SQLITE_BUDGET_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -100,19 +104,21 @@ export class SqliteBudgetCounter implements BudgetCounter {
     const db = this.store.db;
     let results: Array<{ places: BudgetPlaces } | { error: unknown }>;
     try {
-      results = db
-        .transaction(() =>
-          batch.map((w) => {
-            try {
-              return { places: this.store.reservePlaces(w.q) };
-            } catch (error) {
-              // SQLite may have rolled the whole transaction back (disk full, I/O): then no place of the batch stands.
-              if (!db.inTransaction) throw error;
-              return { error };
-            }
-          }),
-        )
-        .immediate();
+      results = withoutFsync(db, () =>
+        db
+          .transaction(() =>
+            batch.map((w) => {
+              try {
+                return { places: this.store.reservePlaces(w.q) };
+              } catch (error) {
+                // SQLite may have rolled the whole transaction back (disk full, I/O): then no place of the batch stands.
+                if (!db.inTransaction) throw error;
+                return { error };
+              }
+            }),
+          )
+          .immediate(),
+      );
     } catch (error) {
       for (const w of batch) w.reject(error);
       return;

@@ -5,7 +5,7 @@
 // What each write costs is an fsync on the event loop (synchronous=FULL), so the queue spends them only where a
 // crash must not lose the write: accepting a delivery (GitHub is answered 202 after it, and never redelivers by
 // itself), in one transaction for every delivery that arrived in the same turn of the event loop. Leases (claim,
-// heartbeat, finish) commit without their own fsync (synchronous=NORMAL, WAL): a killed process loses none of them,
+// heartbeat, finish; the finishes of one turn in one transaction) commit without their own fsync (synchronous=NORMAL, WAL): a killed process loses none of them,
 // and what a power loss could lose is only a lease or a "done", so the delivery is evaluated again, never skipped
 // (the next FULL commit on the file, an accept or an audit row, makes them durable too).
 import type Database from "better-sqlite3";
@@ -57,6 +57,17 @@ interface LeasedRow {
   attempts: number;
 }
 
+interface Finishing {
+  row: { id: string; owner: string; status: "done" | "failed" | "queued"; at: number | null; note: string | null };
+  resolve: (mine: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SqliteQueueOptions {
+  /** Called after each shared write of finished evaluations, with how many it held (tests). */
+  onFinishBatch?: (results: number) => void;
+}
+
 interface Pending {
   delivery: IncomingDelivery;
   resolve: (result: { status: "queued" | "ignored" | "duplicate" }) => void;
@@ -81,6 +92,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => Date = () => new Date(),
+    private readonly opts: SqliteQueueOptions = {},
   ) {
     this.migrated = migrateSqlite(db, "queue", SQLITE_QUEUE_MIGRATIONS);
     this.statements = {
@@ -206,9 +218,37 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.relaxed(() => this.db.transaction(() => ids.filter((id) => this.statements.heartbeat.run({ owner, id, expires }).changes === 1)).immediate());
   }
 
-  async finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean> {
+  /** Results of evaluations finished in this turn of the event loop, written together by `flushFinishes`. */
+  private finishing: Finishing[] = [];
+
+  finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean> {
     const at = status === "queued" ? null : this.now().getTime();
-    return this.relaxed(() => this.statements.finish.run({ id, owner, status, at, note: note ?? null }).changes === 1);
+    return new Promise((resolve, reject) => {
+      if (this.finishing.push({ row: { id, owner, status, at, note: note ?? null }, resolve, reject }) === 1) setImmediate(() => this.flushFinishes());
+    });
+  }
+
+  /**
+   * One transaction (without an fsync of its own, as every lease write) for the results of this turn; each caller
+   * hears whether the delivery was still its own. A failed write rejects every caller in it: none of them was written,
+   * and their leases lapse to be evaluated again.
+   */
+  private flushFinishes(): void {
+    const batch = this.finishing;
+    this.finishing = [];
+    let mine: boolean[];
+    try {
+      mine = this.relaxed(() => this.db.transaction(() => batch.map((f) => this.statements.finish.run(f.row).changes === 1)).immediate());
+    } catch (error) {
+      for (const f of batch) f.reject(error);
+      return;
+    }
+    try {
+      this.opts.onFinishBatch?.(batch.length);
+    } catch {
+      // An observer's failure must not strand the callers: their results are written either way.
+    }
+    batch.forEach((f, i) => f.resolve(mine[i]!));
   }
 
   async reclaimExpired(): Promise<number> {
