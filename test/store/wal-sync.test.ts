@@ -1,4 +1,4 @@
-// On a SQLite file in WAL mode, an accepted delivery and an appended decision are made durable by an fsync of the WAL
+// On a SQLite file in WAL mode, an accepted delivery, an appended decision and a check run's intent are made durable by an fsync of the WAL
 // off the event loop; each caller hears its result only after it. When that fsync cannot be done, the caller is
 // refused (GitHub is not told the delivery was stored; a decision's check is not reported), never told it succeeded.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -49,5 +49,7 @@ describe("durability through the WAL's fsync", () => {
     rmSync(`${path}-wal`);
     await expect(s.queue.accept(delivery("second"))).rejects.toThrow(/ENOENT/);
     await expect(s.audit.append([entryFor({ pr: 2, files: ["docs/b.md"] })])).rejects.toThrow(/ENOENT/);
+    // A check run's intent, which must be on disk before the run is created on GitHub.
+    await expect(s.checkRuns.intend("acme/webapp@abc", "sqlite", 60_000)).rejects.toThrow(/ENOENT/);
   });
 });
