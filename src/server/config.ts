@@ -11,7 +11,7 @@ export class ConfigError extends Error {
 }
 
 /** The caps on evaluations in flight (GOVERNOR_CONCURRENCY, GOVERNOR_PER_INSTALLATION): docs/operating.md, "Concurrency". */
-export const DEFAULT_CONCURRENCY = 32;
+export const DEFAULT_CONCURRENCY = 64;
 export const DEFAULT_PER_INSTALLATION = 4;
 
 const EnvSchema = z.object({

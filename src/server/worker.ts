@@ -54,11 +54,11 @@ export class Worker {
 
   /**
    * Slots that must be free before a busy worker claims again: a claim is a write transaction whatever it takes, so
-   * under load the worker refills in batches (a quarter of its cap) instead of once per finished evaluation. A quiet
-   * server (fewer in flight than three quarters of the cap) claims on every wake, so each delivery starts at once.
+   * under load the worker refills in batches (an eighth of its cap) instead of once per finished evaluation. A quiet
+   * server (fewer in flight than seven eighths of the cap) claims on every wake, so each delivery starts at once.
    */
   private get refill(): number {
-    return Math.max(1, Math.floor(this.opts.concurrency / 4));
+    return Math.max(1, Math.floor(this.opts.concurrency / 8));
   }
 
   private async pump(): Promise<void> {

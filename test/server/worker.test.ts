@@ -38,23 +38,23 @@ function setup(
 }
 
 describe("worker", () => {
-  it("refills in batches under load: with 8 in flight it claims again once 2 have finished, not after each", async () => {
+  it("refills in batches under load: with 16 in flight it claims again once 2 have finished, not after each", async () => {
     const started: string[] = [];
     const release = new Map<string, () => void>();
-    const w = setup((d) => new Promise<void>((resolve) => (started.push(d.id), release.set(d.id, resolve))), { concurrency: 8 });
-    for (let pr = 1; pr <= 10; pr++) await w.accept(`d${pr}`, pr);
+    const w = setup((d) => new Promise<void>((resolve) => (started.push(d.id), release.set(d.id, resolve))), { concurrency: 16 });
+    for (let pr = 1; pr <= 18; pr++) await w.accept(`d${pr}`, pr);
     await w.worker.wake();
-    expect(started).toHaveLength(8);
+    expect(started).toHaveLength(16);
     const settle = () => new Promise((r) => setTimeout(r, 30));
     release.get("d1")!();
     await settle();
-    expect(started).toHaveLength(8);
+    expect(started).toHaveLength(16);
     release.get("d2")!();
     await settle();
-    expect(started).toEqual(["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10"]);
+    expect(started).toEqual(Array.from({ length: 18 }, (_, i) => `d${i + 1}`));
     for (const r of release.values()) r();
     await w.worker.whenIdle();
-    expect(await w.status("d10")).toBe("done");
+    expect(await w.status("d18")).toBe("done");
     await w.worker.stop();
     await w.close();
   });

@@ -22,7 +22,7 @@ export function canSyncWal(db: Database.Database): boolean {
 }
 
 /**
- * Makes every commit so far on the file durable, as synchronous=FULL would have at each commit: an fsync of its WAL
+ * Makes every commit so far on the file durable, as synchronous=FULL would have at each commit: an fdatasync of its WAL
  * (where a commit in WAL mode is written; fsync is of the file, whichever descriptor asks) on libuv's thread pool, so
  * the event loop goes on meanwhile. Opened for each call, so it is always the WAL file SQLite is writing now. A
  * checkpoint that moved frames into the database file synced them there first (SQLite does, at NORMAL too).
@@ -30,7 +30,7 @@ export function canSyncWal(db: Database.Database): boolean {
 export async function syncWal(db: Database.Database): Promise<void> {
   const wal = await open(`${db.name}-wal`, "r");
   try {
-    await wal.sync();
+    await wal.datasync();
   } finally {
     await wal.close();
   }
