@@ -6,7 +6,7 @@ import { openSqliteAuditLog, SqliteAuditLog } from "./audit-log.js";
 import { SqliteBudgetCounter } from "./budget-counter.js";
 import { SqliteCheckRunLeases } from "./check-run-leases.js";
 import { SqliteDeliveryQueue } from "./delivery-queue.js";
-import { canSyncWal, syncWal, withoutFsync } from "./without-fsync.js";
+import { canSyncWal, releaseWal, syncWal, withoutFsync } from "./without-fsync.js";
 
 export interface SqliteStores extends Stores {
   kind: "sqlite";
@@ -65,6 +65,7 @@ export function openSqliteStores(path: string, opts: { now?: () => Date } = {}):
         return first ?? [await log.migrate(), await queue.migrate(), await checkRuns.migrate(), await budget.migrate()];
       },
       async close() {
+        await releaseWal(db);
         db.close();
         log.store.close();
       },
