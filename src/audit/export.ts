@@ -51,7 +51,17 @@ function jsonLine(row: AuditRow): string {
 export async function exportRows(rows: Iterable<AuditRow> | AsyncIterable<AuditRow>, format: "jsonl" | "csv", out: Writable): Promise<number> {
   let count = 0;
   const write = async (text: string) => {
-    if (!out.write(text)) await new Promise<void>((resolve) => (out.once("drain", () => resolve()), out.once("close", () => resolve())));
+    if (out.write(text)) return;
+    // Whichever comes first, drain or close, removes the other listener: a long export waits thousands of times.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        out.off("drain", done);
+        out.off("close", done);
+        resolve();
+      };
+      out.once("drain", done);
+      out.once("close", done);
+    });
   };
   if (format === "csv") await write(`${[...CSV_COLUMNS, ...CSV_DECISION_COLUMNS].join(",")}\r\n`);
   for await (const row of rows) {

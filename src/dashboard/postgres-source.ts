@@ -19,8 +19,9 @@ import {
   type OverrideItem,
   type Page,
   type PageRequest,
-  parseLimits,
+  budgetLines,
   type VerifyStatus,
+  verifyStatus,
   withOverride,
 } from "./source.js";
 
@@ -187,18 +188,7 @@ export class PostgresAuditSource implements AuditSource {
       WHERE id IN (SELECT max(id) FROM decisions WHERE ${where} GROUP BY repo, agent) ORDER BY repo, agent`,
       params,
     );
-    return rows.flatMap((r) =>
-      parseLimits(r.limits).map((l) => ({
-        repo: r.repo,
-        agent: r.agent,
-        id: l.id,
-        limit: l.limit,
-        actual: l.actual,
-        exceeded: l.exceeded,
-        decision_id: Number(r.id),
-        recorded_at: r.recorded_at,
-      })),
-    );
+    return budgetLines(rows.map((r) => ({ ...r, id: Number(r.id) })));
   }
 
   /**
@@ -207,15 +197,7 @@ export class PostgresAuditSource implements AuditSource {
    */
   async verify(): Promise<VerifyStatus> {
     const started = performance.now();
-    const result = await this.log.verify();
-    return {
-      ok: result.broken === null,
-      rows: result.rows,
-      broken_id: result.broken?.id ?? null,
-      problem: result.broken?.problem ?? null,
-      checked_at: new Date().toISOString(),
-      ms: Math.round(performance.now() - started),
-    };
+    return verifyStatus(await this.log.verify(), started);
   }
 
   async close(): Promise<void> {

@@ -149,6 +149,34 @@ export function parseLimits(text: string | null): Array<{ id: string; limit: num
   );
 }
 
+/** One line per stored limit of the latest decision for a repository and agent (`limits`: the decision's, as JSON). */
+export function budgetLines(rows: ReadonlyArray<{ id: number; recorded_at: string; repo: string; agent: string; limits: string | null }>): BudgetLine[] {
+  return rows.flatMap((r) =>
+    parseLimits(r.limits).map((l) => ({
+      repo: r.repo,
+      agent: r.agent,
+      id: l.id,
+      limit: l.limit,
+      actual: l.actual,
+      exceeded: l.exceeded,
+      decision_id: r.id,
+      recorded_at: r.recorded_at,
+    })),
+  );
+}
+
+/** A chain verification as the dashboard shows it, timed from `started` (performance.now()). */
+export function verifyStatus(result: { rows: number; broken: { id: number | null; problem: string } | null }, started: number): VerifyStatus {
+  return {
+    ok: result.broken === null,
+    rows: result.rows,
+    broken_id: result.broken?.id ?? null,
+    problem: result.broken?.problem ?? null,
+    checked_at: new Date().toISOString(),
+    ms: Math.round(performance.now() - started),
+  };
+}
+
 /** A list item with its parsed override (null when not of the stored shape: the row is listed, its details not guessed at). */
 export function withOverride(item: DecisionListItem & { override: string | null }): OverrideItem {
   return { ...item, override: parseOverride(item.override) };

@@ -19,8 +19,9 @@ import {
   type Page,
   withOverride,
   type PageRequest,
-  parseLimits,
+  budgetLines,
   type VerifyStatus,
+  verifyStatus,
 } from "./source.js";
 
 const LIST_COLUMNS = "id, recorded_at, repo, pr, head_sha, agent, outcome, title, evaluator_version, hash";
@@ -160,33 +161,13 @@ export class SqliteAuditSource implements AuditSource {
       WHERE id IN (SELECT max(id) FROM decisions WHERE ${where} GROUP BY repo, agent) ORDER BY repo, agent`,
       )
       .all(params) as Array<{ id: number; recorded_at: string; repo: string; agent: string; limits: string | null }>;
-    return rows.flatMap((r) => {
-      const limits = parseLimits(r.limits);
-      return limits.map((l) => ({
-        repo: r.repo,
-        agent: r.agent,
-        id: l.id,
-        limit: l.limit,
-        actual: l.actual,
-        exceeded: l.exceeded,
-        decision_id: r.id,
-        recorded_at: r.recorded_at,
-      }));
-    });
+    return budgetLines(rows);
   }
 
   async verify(): Promise<VerifyStatus> {
     const started = performance.now();
     // In a worker thread over its own read-only connection: hashing every row would otherwise stall every request.
-    const result = await verifyInThread(this.store.path);
-    return {
-      ok: result.broken === null,
-      rows: result.rows,
-      broken_id: result.broken?.id ?? null,
-      problem: result.broken?.problem ?? null,
-      checked_at: new Date().toISOString(),
-      ms: Math.round(performance.now() - started),
-    };
+    return verifyStatus(await verifyInThread(this.store.path), started);
   }
 
   async close(): Promise<void> {

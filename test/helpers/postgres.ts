@@ -9,6 +9,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { inject } from "vitest";
 import type { TestProject } from "vitest/node";
+import { shared } from "./shared-setup.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -114,14 +115,20 @@ export async function startPostgres(opts: { durable?: boolean } = {}): Promise<P
 
 /** vitest globalSetup: one server for the whole run, its address (or why there is none) handed to every test file. */
 export default async function setup(project: TestProject): Promise<() => void> {
-  try {
-    const server = await startPostgres();
-    project.provide("postgres", { url: server.url });
-    return () => server.stop();
-  } catch (error) {
-    project.provide("postgres", { error: error instanceof Error ? error.message : String(error) });
-    return () => {};
-  }
+  // One server for the root config and both projects (vitest calls a global setup for each).
+  const { value, teardown } = await shared(
+    "postgres",
+    async (): Promise<{ server: PostgresServer } | { error: string }> => {
+      try {
+        return { server: await startPostgres() };
+      } catch (error) {
+        return { error: error instanceof Error ? error.message : String(error) };
+      }
+    },
+    (started) => ("server" in started ? started.server.stop() : undefined),
+  );
+  project.provide("postgres", "server" in value ? { url: value.server.url } : value);
+  return teardown;
 }
 
 let counter = 0;

@@ -4,6 +4,7 @@
 import type pg from "pg";
 import { z } from "zod";
 import { type Override, OverrideSchema } from "../../policy/change.js";
+import { PageSize } from "../page-size.js";
 import { DECISION_COLUMNS as COLUMNS } from "../decision-columns.js";
 import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { ChainImportError, inContext } from "../errors.js";
@@ -30,6 +31,7 @@ import { Lru } from "../../util/lru.js";
 
 /** Serialises chain appends across replicas ("audit" as a lock key). */
 const APPEND_LOCK = 0x6175_6469;
+/** Rows a page at most (fewer when rows are large: src/store/page-size.ts). */
 const PAGE = 1000;
 
 const SELECT = `SELECT ${COLUMNS.join(", ")} FROM decisions`;
@@ -312,19 +314,22 @@ export class PostgresAuditLog implements AuditLog {
   private async *pages(filters: AuditFilters, afterId = 0): AsyncIterable<AuditRecord[]> {
     let last = afterId;
     let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    const size = new PageSize(PAGE);
     while (left > 0) {
       const params: unknown[] = [];
       const clauses = where(filters, params);
       params.push(last);
       clauses.push(`id > $${params.length}`);
-      params.push(Math.min(PAGE, left));
+      const asked = size.next(left);
+      params.push(asked);
       const { rows } = await this.pool.query<PgRow>(`${SELECT} ${whereSql(clauses)} ORDER BY id LIMIT $${params.length}`, params);
       if (rows.length === 0) return;
       const page = rows.map(toRecord);
+      size.saw(page);
       yield page;
       left -= page.length;
       last = (page[page.length - 1] as AuditRecord).id;
-      if (rows.length < PAGE) return;
+      if (rows.length < asked) return;
     }
   }
 
@@ -346,6 +351,7 @@ export class PostgresAuditLog implements AuditLog {
   async *latestPerPr(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
     let after: { repo: string; pr: number } | undefined;
     let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    const size = new PageSize(PAGE);
     while (left > 0) {
       const params: unknown[] = [];
       const window = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) }, params);
@@ -354,7 +360,8 @@ export class PostgresAuditLog implements AuditLog {
         params.push(after.repo, after.pr);
         outer.push(`(repo, pr) > ($${params.length - 1}, $${params.length})`);
       }
-      params.push(Math.min(PAGE, left));
+      const asked = size.next(left);
+      params.push(asked);
       const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
       const { rows } = await this.pool.query<PgRow>(
         `${SELECT} WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT $${params.length}`,
@@ -362,11 +369,12 @@ export class PostgresAuditLog implements AuditLog {
       );
       if (rows.length === 0) return;
       const page = await this.hydrated(rows.map(toRecord));
+      size.saw(page);
       yield* page;
       left -= page.length;
       const end = page[page.length - 1] as AuditRecord;
       after = { repo: end.repo, pr: end.pr };
-      if (rows.length < PAGE) return;
+      if (rows.length < asked) return;
     }
   }
 

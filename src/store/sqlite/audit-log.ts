@@ -25,8 +25,10 @@ import type {
   WorkflowJob,
 } from "../ports.js";
 import { DECISION_COLUMNS } from "../decision-columns.js";
+import { PageSize } from "../page-size.js";
 
 const COLUMNS = DECISION_COLUMNS.join(", ");
+/** Rows a page at most (fewer when rows are large: src/store/page-size.ts). */
 const PAGE = 1000;
 
 const report = (r: { from: number; to: number }): MigrationReport => ({
@@ -138,15 +140,19 @@ export class SqliteAuditLog implements AuditLog {
 
   async *iterate(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
     let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    const size = new PageSize(PAGE);
     for (let last = 0; left > 0;) {
       const params: Record<string, string | number> = {};
       const clauses = where(filters, params);
       clauses.push("id > @last");
+      const asked = size.next(left);
       const rows = this.db
         .prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`)
-        .all({ ...params, last, page: Math.min(PAGE, left) }) as AuditRecord[];
-      yield* rows.map((row) => this.hydrate(row));
-      if (rows.length < PAGE) return;
+        .all({ ...params, last, page: asked }) as AuditRecord[];
+      size.saw(rows);
+      // One row hydrated at a time: a hydrated copy of the whole page would hold it twice.
+      for (const row of rows) yield this.hydrate(row);
+      if (rows.length < asked) return;
       left -= rows.length;
       last = (rows[rows.length - 1] as AuditRecord).id;
     }
@@ -159,10 +165,13 @@ export class SqliteAuditLog implements AuditLog {
   async *iterateStored(afterId = 0): AsyncIterable<AuditRecord> {
     // Pages rather than one open statement: the caller awaits between rows, and writers must not wait on a reader.
     const page = this.db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE id > ? ORDER BY id LIMIT ?`);
+    const size = new PageSize(PAGE);
     for (let last = afterId; ;) {
-      const rows = page.all(last, PAGE) as AuditRecord[];
+      const asked = size.next();
+      const rows = page.all(last, asked) as AuditRecord[];
+      size.saw(rows);
       yield* rows;
-      if (rows.length < PAGE) return;
+      if (rows.length < asked) return;
       last = (rows[rows.length - 1] as AuditRecord).id;
     }
   }
@@ -177,6 +186,7 @@ export class SqliteAuditLog implements AuditLog {
 
   async *latestPerPr(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
     let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    const size = new PageSize(PAGE);
     for (let after: { repo: string; pr: number } | undefined; left > 0;) {
       const params: Record<string, string | number> = {};
       const window = where({ ...(filters.since ? { since: filters.since } : {}), ...(filters.until ? { until: filters.until } : {}) }, params);
@@ -187,11 +197,13 @@ export class SqliteAuditLog implements AuditLog {
         params["afterPr"] = after.pr;
       }
       const latest = `SELECT max(id) FROM decisions ${whereSql(window)} GROUP BY repo, pr`;
+      let asked: number;
       const rows = this.db
         .prepare(`SELECT ${COLUMNS} FROM decisions WHERE id IN (${latest}) ${outer.length ? `AND ${outer.join(" AND ")}` : ""} ORDER BY repo, pr LIMIT @page`)
-        .all({ ...params, page: Math.min(PAGE, left) }) as AuditRecord[];
-      yield* rows.map((row) => this.hydrate(row));
-      if (rows.length < PAGE) return;
+        .all({ ...params, page: (asked = size.next(left)) }) as AuditRecord[];
+      size.saw(rows);
+      for (const row of rows) yield this.hydrate(row);
+      if (rows.length < asked) return;
       left -= rows.length;
       const end = rows[rows.length - 1] as AuditRecord;
       after = { repo: end.repo, pr: end.pr };
@@ -250,16 +262,19 @@ export class SqliteAuditLog implements AuditLog {
 
   async *iterateParsed(filters: AuditFilters = {}): AsyncIterable<{ row: AuditRecord; input: unknown }> {
     let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    const size = new PageSize(PAGE);
     for (let last = 0; left > 0;) {
       const params: Record<string, string | number> = {};
       const clauses = where(filters, params);
       clauses.push("id > @last");
+      const asked = size.next(left);
       const rows = this.db
         .prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`)
-        .all({ ...params, last, page: Math.min(PAGE, left) }) as AuditRecord[];
+        .all({ ...params, last, page: asked }) as AuditRecord[];
+      size.saw(rows);
       // Parsed once and the texts put in place, rather than hydrated to a string and parsed again (replay's cost).
       for (const row of rows) yield { row, input: row.input === null ? null : this.texts.resolve(JSON.parse(row.input)) };
-      if (rows.length < PAGE) return;
+      if (rows.length < asked) return;
       left -= rows.length;
       last = (rows[rows.length - 1] as AuditRecord).id;
     }
