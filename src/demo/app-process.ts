@@ -42,7 +42,9 @@ export class AppProcessError extends Error {
 }
 
 export function startAppProcess(opts: AppProcessOptions): Promise<AppProcess> {
-  const child = spawn(process.execPath, [BIN, "serve", "--host", "127.0.0.1", "--port", String(opts.port ?? 0)], {
+  // GOVERNOR_CPU_PROF_DIR: a CPU profile of the child (`node --cpu-prof`, which NODE_OPTIONS does not allow), for profiling under the bench.
+  const profile = process.env.GOVERNOR_CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.GOVERNOR_CPU_PROF_DIR] : [];
+  const child = spawn(process.execPath, [...profile, BIN, "serve", "--host", "127.0.0.1", "--port", String(opts.port ?? 0)], {
     env: {
       ...process.env,
       APP_ID: String(opts.appId),

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ServerConfig } from "../server/config.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_PER_INSTALLATION, type ServerConfig } from "../server/config.js";
 import { type RunningGovernor, startGovernor } from "../server/start.js";
 import { loadScenario, type Simulator, startSimulator } from "../sim/index.js";
 import { generateAppKey } from "./app-process.js";
@@ -40,8 +40,9 @@ export async function startStack(
       databasePath,
       port: 0,
       host: "127.0.0.1",
-      concurrency: 8,
-      perInstallation: 4,
+      // The server's own defaults, so what the tests and the bench exercise is what `governor serve` runs.
+      concurrency: DEFAULT_CONCURRENCY,
+      perInstallation: DEFAULT_PER_INSTALLATION,
       ...(opts.timeoutMs !== undefined ? { requestTimeoutMs: opts.timeoutMs } : {}),
       ...opts.tune,
     },

@@ -391,32 +391,36 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
 
   await scheduleWindowChange(req, state, deps, input, decision);
 
-  // Labels and reviewers first: a completed check then means everything about this decision is on the PR.
+  // Labels and reviewers first: a completed check then means everything about this decision is on the PR. They do not
+  // depend on each other, so they go to GitHub at once (one round trip, not up to three); each failure is its own and
+  // only logged, as the check below is what branch protection reads, and it must still be reported.
+  const onPr: Array<Promise<void>> = [];
   if (decision.outcome !== "not_governed" || pr.labels.some((l) => Object.values(labels).includes(l.name))) {
-    try {
-      await syncLabels(
+    onPr.push(
+      syncLabels(
         octokit,
         { ...target, number: pr.number },
         pr.labels.map((l) => l.name),
         labels,
         decision.outcome,
-      );
-    } catch (error) {
-      // Labels are a convenience; the check below is what branch protection reads, and it must still be reported.
-      req.log.warn({ err: error }, "could not update the outcome label");
-    }
+      ).then(
+        () => undefined,
+        (error: unknown) => req.log.warn({ err: error }, "could not update the outcome label"),
+      ),
+    );
   }
   if (decision.override || pr.labels.some((l) => l.name === OVERRIDDEN_LABEL)) {
-    try {
-      await syncOverrideLabel(
+    onPr.push(
+      syncOverrideLabel(
         octokit,
         { ...target, number: pr.number },
         pr.labels.map((l) => l.name),
         decision,
-      );
-    } catch (error) {
-      req.log.warn({ err: error }, "could not update the override label");
-    }
+      ).then(
+        () => undefined,
+        (error: unknown) => req.log.warn({ err: error }, "could not update the override label"),
+      ),
+    );
   }
   const compiledNow = input && (input.policies.org || input.policies.repo) ? compiledPolicies(input.policies, state.compiled) : null;
   const actions = checkActions(decision, compiledNow?.ok === true && Object.keys(compiledNow.policy.overrides).length > 0);
@@ -433,14 +437,17 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       (login) => isAutomatedAccount(login, "User", Object.values(PRESETS)),
     );
     if (request.reviewers.length + request.team_reviewers.length > 0) {
-      try {
-        await octokit.rest.pulls.requestReviewers({ owner: target.owner, repo: target.repo, pull_number: pr.number, ...request });
-      } catch (error) {
-        // A reviewer GitHub refuses (not a collaborator, team without access) must not undo the decision already reported.
-        req.log.warn({ err: error, request }, "GitHub refused a reviewer request");
-      }
+      onPr.push(
+        octokit.rest.pulls.requestReviewers({ owner: target.owner, repo: target.repo, pull_number: pr.number, ...request }).then(
+          () => undefined,
+          // A reviewer GitHub refuses (not a collaborator, team without access) must not undo the decision.
+          (error: unknown) => req.log.warn({ err: error, request }, "GitHub refused a reviewer request"),
+        ),
+      );
     }
   }
+  // Each of these has caught its own error: this waits for all of them, and never throws.
+  await Promise.all(onPr);
   const shownRun = await state.exclusive(checkRunKey(target), async () => {
     // Read under the commit's lock, after this decision is recorded: the last report on a commit has seen them all.
     const shown = await strictestForCommit(req, deps, decision);

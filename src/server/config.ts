@@ -10,6 +10,10 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** The caps on evaluations in flight (GOVERNOR_CONCURRENCY, GOVERNOR_PER_INSTALLATION): docs/operating.md, "Concurrency". */
+export const DEFAULT_CONCURRENCY = 64;
+export const DEFAULT_PER_INSTALLATION = 4;
+
 const EnvSchema = z.object({
   APP_ID: z.string().regex(/^\d+$/, "APP_ID must be the numeric GitHub App id"),
   PRIVATE_KEY: z.string().optional(),
@@ -29,8 +33,8 @@ const EnvSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   // A decision waits on GitHub most of its life, so the global cap is sized to cover GitHub's latency; the cap per
   // installation is what GitHub sees (a decision's calls are serial): a few at once. docs/operating.md, "Concurrency".
-  GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default("32"),
-  GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default("4"),
+  GOVERNOR_CONCURRENCY: z.string().regex(/^\d+$/).default(String(DEFAULT_CONCURRENCY)),
+  GOVERNOR_PER_INSTALLATION: z.string().regex(/^\d+$/).default(String(DEFAULT_PER_INSTALLATION)),
   GITHUB_TIMEOUT_MS: z.string().regex(/^\d+$/).default("10000"),
   GITHUB_RETRY_BASE_MS: z.string().regex(/^\d+$/).default("1000"),
   GOVERNOR_INBOX_RETENTION_DAYS: z.string().regex(/^\d+$/).default("7"),

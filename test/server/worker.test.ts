@@ -6,7 +6,10 @@ import type { ClaimedDelivery, DeliveryQueue } from "../../src/store/ports.js";
 import { openSqliteStores } from "../../src/store/sqlite/index.js";
 import { tempDir } from "../helpers/cli.js";
 
-function setup(dispatch: (d: ClaimedDelivery) => Promise<void>, opts: { retryDelayMs?: number; leaseMs?: number; owner?: string; file?: string } = {}) {
+function setup(
+  dispatch: (d: ClaimedDelivery) => Promise<void>,
+  opts: { retryDelayMs?: number; leaseMs?: number; owner?: string; file?: string; concurrency?: number } = {},
+) {
   const stores = openSqliteStores(opts.file ?? join(tempDir(), "w.db"));
   const queue: DeliveryQueue = stores.queue;
   const logs: string[] = [];
@@ -16,8 +19,8 @@ function setup(dispatch: (d: ClaimedDelivery) => Promise<void>, opts: { retryDel
     leaseMs: opts.leaseMs ?? 60_000,
     metrics: createMetrics(queue),
     dispatch,
-    concurrency: 4,
-    perInstallation: 4,
+    concurrency: opts.concurrency ?? 4,
+    perInstallation: opts.concurrency ?? 4,
     maxAttempts: 3,
     retryDelayMs: opts.retryDelayMs ?? 1,
     log: (level, msg) => void logs.push(`${level}: ${msg}`),
@@ -35,6 +38,27 @@ function setup(dispatch: (d: ClaimedDelivery) => Promise<void>, opts: { retryDel
 }
 
 describe("worker", () => {
+  it("refills in batches under load: with 16 in flight it claims again once 2 have finished, not after each", async () => {
+    const started: string[] = [];
+    const release = new Map<string, () => void>();
+    const w = setup((d) => new Promise<void>((resolve) => (started.push(d.id), release.set(d.id, resolve))), { concurrency: 16 });
+    for (let pr = 1; pr <= 18; pr++) await w.accept(`d${pr}`, pr);
+    await w.worker.wake();
+    expect(started).toHaveLength(16);
+    const settle = () => new Promise((r) => setTimeout(r, 30));
+    release.get("d1")!();
+    await settle();
+    expect(started).toHaveLength(16);
+    release.get("d2")!();
+    await settle();
+    expect(started).toEqual(Array.from({ length: 18 }, (_, i) => `d${i + 1}`));
+    for (const r of release.values()) r();
+    await w.worker.whenIdle();
+    expect(await w.status("d18")).toBe("done");
+    await w.worker.stop();
+    await w.close();
+  });
+
   it("waits before retrying a failed evaluation, then marks it failed after the last attempt", async () => {
     const times: number[] = [];
     const w = setup(

@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import { KEEP_CLOSED_MS, viewOpenRuns } from "../check-run-view.js";
 import type { CheckRunLeases, MigrationReport, OpenCheckRuns } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
-import { withoutFsync } from "./without-fsync.js";
+import { canSyncWal, syncWal, withoutFsync } from "./without-fsync.js";
 
 export const SQLITE_LEDGER_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -29,12 +29,15 @@ export class SqliteCheckRunLeases implements CheckRunLeases {
   readonly migrated: MigrationReport;
   private readonly statements;
   private writes = 0;
+  /** An intent is made durable by an fsync of the WAL off the event loop (a file in WAL mode), else by a FULL commit. */
+  private readonly walSync: boolean;
 
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.migrated = migrateSqlite(db, "check_runs", SQLITE_LEDGER_MIGRATIONS);
+    this.walSync = canSyncWal(db);
     this.statements = {
       open: db.prepare("SELECT check_run_id, owner, lease_expires_at FROM check_run_leases WHERE key = ? AND closed = 0 ORDER BY token"),
       intend: db.prepare("INSERT INTO check_run_leases (key, owner, lease_expires_at, at) VALUES (?, ?, ?, ?)"),
@@ -64,7 +67,12 @@ export class SqliteCheckRunLeases implements CheckRunLeases {
   async intend(key: string, owner: string, leaseMs: number): Promise<number> {
     const now = this.now().getTime();
     if (++this.writes % 1000 === 0) this.statements.prune.run(now - KEEP_CLOSED_MS);
-    return Number(this.statements.intend.run(key, owner, now + leaseMs, now).lastInsertRowid);
+    const write = () => Number(this.statements.intend.run(key, owner, now + leaseMs, now).lastInsertRowid);
+    if (!this.walSync) return write();
+    // Durable before the run is created, its fsync off the event loop (see syncWal).
+    const token = withoutFsync(this.db, write);
+    await syncWal(this.db);
+    return token;
   }
 
   // `intend` is durable before the run is created on GitHub (it is what lets a restart find the run). The run's id and

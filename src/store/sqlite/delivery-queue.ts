@@ -2,17 +2,17 @@
 // (which keeps working unchanged until the lead switches over). Every claim is one immediate transaction, so
 // connections of several processes on one file see the same leases.
 //
-// What each write costs is an fsync on the event loop (synchronous=FULL), so the queue spends them only where a
-// crash must not lose the write: accepting a delivery (GitHub is answered 202 after it, and never redelivers by
-// itself), in one transaction for every delivery that arrived in the same turn of the event loop. Leases (claim,
-// heartbeat, finish) commit without their own fsync (synchronous=NORMAL, WAL): a killed process loses none of them,
+// What each write costs is an fsync (synchronous=FULL), so the queue spends them only where a crash must not lose the
+// write: accepting a delivery (GitHub is answered 202 after it, and never redelivers by itself), in one transaction
+// for every delivery that arrived in the same turn of the event loop, its fsync run off the event loop (syncWal). Leases (claim,
+// heartbeat, finish; the finishes of one turn in one transaction) commit without their own fsync (synchronous=NORMAL, WAL): a killed process loses none of them,
 // and what a power loss could lose is only a lease or a "done", so the delivery is evaluated again, never skipped
 // (the next FULL commit on the file, an accept or an audit row, makes them durable too).
 import type Database from "better-sqlite3";
 import { planClaim } from "../claim-plan.js";
 import type { ClaimedDelivery, ClaimRequest, DeliveryQueue, DeliveryStatus, IncomingDelivery, Lease, MigrationReport } from "../ports.js";
 import { migrateSqlite, type SqliteMigration } from "./migrate.js";
-import { withoutFsync } from "./without-fsync.js";
+import { canSyncWal, syncWal, withoutFsync } from "./without-fsync.js";
 
 export const SQLITE_QUEUE_MIGRATIONS: readonly SqliteMigration[] = [
   {
@@ -57,6 +57,17 @@ interface LeasedRow {
   attempts: number;
 }
 
+interface Finishing {
+  row: { id: string; owner: string; status: "done" | "failed" | "queued"; at: number | null; note: string | null };
+  resolve: (mine: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SqliteQueueOptions {
+  /** Called after each shared write of finished evaluations, with how many it held (tests). */
+  onFinishBatch?: (results: number) => void;
+}
+
 interface Pending {
   delivery: IncomingDelivery;
   resolve: (result: { status: "queued" | "ignored" | "duplicate" }) => void;
@@ -77,12 +88,16 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   private readonly statements;
   /** What opening did to the schema (SQLite stores migrate when constructed, as src/server/inbox.ts does). */
   readonly migrated: MigrationReport;
+  /** Accepts are made durable by an fsync of the WAL off the event loop (a file in WAL mode), else by FULL commits. */
+  private readonly walSync: boolean;
 
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => Date = () => new Date(),
+    private readonly opts: SqliteQueueOptions = {},
   ) {
     this.migrated = migrateSqlite(db, "queue", SQLITE_QUEUE_MIGRATIONS);
+    this.walSync = canSyncWal(db);
     this.statements = {
       insert:
         db.prepare(`INSERT OR IGNORE INTO delivery_queue (delivery_id, event, action, installation_id, pr_key, head_sha, payload, status, received_at, note)
@@ -119,18 +134,27 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     });
   }
 
-  /** One durable transaction for every pending delivery; each caller hears its own result only once it is committed. */
+  /**
+   * One durable transaction for every pending delivery; each caller hears its own result only once it is on disk. On
+   * a WAL file the commit is relaxed and its fsync runs off the event loop (`syncWal`), so the process goes on deciding
+   * while the disk writes; a failed fsync rejects every caller (GitHub is then not told the delivery was stored).
+   */
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
     let results: Array<{ status: "queued" | "ignored" | "duplicate" }>;
+    const write = () => this.db.transaction(() => batch.map((p) => this.insert(p.delivery))).immediate();
     try {
-      results = this.db.transaction(() => batch.map((p) => this.insert(p.delivery))).immediate();
+      results = this.walSync ? withoutFsync(this.db, write) : write();
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    const answer = () => batch.forEach((p, i) => p.resolve(results[i]!));
+    if (!this.walSync) return answer();
+    syncWal(this.db).then(answer, (error: unknown) => {
+      for (const p of batch) p.reject(error);
+    });
   }
 
   private insert(d: IncomingDelivery): { status: "queued" | "ignored" | "duplicate" } {
@@ -206,9 +230,37 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     return this.relaxed(() => this.db.transaction(() => ids.filter((id) => this.statements.heartbeat.run({ owner, id, expires }).changes === 1)).immediate());
   }
 
-  async finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean> {
+  /** Results of evaluations finished in this turn of the event loop, written together by `flushFinishes`. */
+  private finishing: Finishing[] = [];
+
+  finish(owner: string, id: string, status: "done" | "failed" | "queued", note?: string): Promise<boolean> {
     const at = status === "queued" ? null : this.now().getTime();
-    return this.relaxed(() => this.statements.finish.run({ id, owner, status, at, note: note ?? null }).changes === 1);
+    return new Promise((resolve, reject) => {
+      if (this.finishing.push({ row: { id, owner, status, at, note: note ?? null }, resolve, reject }) === 1) setImmediate(() => this.flushFinishes());
+    });
+  }
+
+  /**
+   * One transaction (without an fsync of its own, as every lease write) for the results of this turn; each caller
+   * hears whether the delivery was still its own. A failed write rejects every caller in it: none of them was written,
+   * and their leases lapse to be evaluated again.
+   */
+  private flushFinishes(): void {
+    const batch = this.finishing;
+    this.finishing = [];
+    let mine: boolean[];
+    try {
+      mine = this.relaxed(() => this.db.transaction(() => batch.map((f) => this.statements.finish.run(f.row).changes === 1)).immediate());
+    } catch (error) {
+      for (const f of batch) f.reject(error);
+      return;
+    }
+    try {
+      this.opts.onFinishBatch?.(batch.length);
+    } catch {
+      // An observer's failure must not strand the callers: their results are written either way.
+    }
+    batch.forEach((f, i) => f.resolve(mine[i]!));
   }
 
   async reclaimExpired(): Promise<number> {

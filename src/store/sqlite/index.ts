@@ -6,6 +6,7 @@ import { openSqliteAuditLog, SqliteAuditLog } from "./audit-log.js";
 import { SqliteBudgetCounter } from "./budget-counter.js";
 import { SqliteCheckRunLeases } from "./check-run-leases.js";
 import { SqliteDeliveryQueue } from "./delivery-queue.js";
+import { canSyncWal, releaseWal, syncWal, withoutFsync } from "./without-fsync.js";
 
 export interface SqliteStores extends Stores {
   kind: "sqlite";
@@ -13,8 +14,29 @@ export interface SqliteStores extends Stores {
   migrations: MigrationReport[];
 }
 
+/**
+ * The audit log whose appends are durable off the event loop: each append commits relaxed (NORMAL, which a killed
+ * process loses nothing of), then resolves only after an fsync of the WAL on libuv's thread pool (`syncWal`), so a
+ * decision is on disk before its check is reported, as with FULL, without the event loop waiting for the disk.
+ * Everything else is the log's own (FULL).
+ */
+function appendsSyncedOffLoop(log: SqliteAuditLog): SqliteAuditLog {
+  const db = log.store.db;
+  if (!canSyncWal(db)) return log;
+  const wrapped = Object.create(log) as SqliteAuditLog;
+  wrapped.append = async (entries) => {
+    // The append's transaction runs when it is called (before its first await), so it is the one relaxed here.
+    const rows = await withoutFsync(db, () => log.append(entries));
+    if (rows.length > 0) await syncWal(db);
+    return rows;
+  };
+  return wrapped;
+}
+
 export function openSqliteStores(path: string, opts: { now?: () => Date } = {}): SqliteStores {
-  const { log, migration } = openSqliteAuditLog(path);
+  const opened = openSqliteAuditLog(path);
+  const { migration } = opened;
+  const log = appendsSyncedOffLoop(opened.log);
   // A second connection for the queue and ledgers, as start.ts keeps the inbox apart from the audit store's.
   const db = new Database(path);
   try {
@@ -43,6 +65,7 @@ export function openSqliteStores(path: string, opts: { now?: () => Date } = {}):
         return first ?? [await log.migrate(), await queue.migrate(), await checkRuns.migrate(), await budget.migrate()];
       },
       async close() {
+        await releaseWal(db);
         db.close();
         log.store.close();
       },
