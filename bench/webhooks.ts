@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -91,6 +91,7 @@ async function governorRun(senders: number, count: number): Promise<Run> {
     return await drive(stack.sim, openPrs(stack.sim, count, 0), senders);
   } finally {
     await stack.close();
+    rmSync(dirname(stack.databasePath), { recursive: true, force: true });
   }
 }
 
@@ -329,6 +330,7 @@ async function callsPerDecision(): Promise<Array<{ scenario: string; calls: numb
     await measure("human PR (not governed)", open("README.md", { login: "octocat", type: "User" }));
   } finally {
     await stack.close();
+    rmSync(dirname(stack.databasePath), { recursive: true, force: true });
   }
   return out;
 }
