@@ -1,6 +1,7 @@
 // Decisions per second for 1 and 3 `governor serve` replicas on PostgreSQL beside 1 on SQLite, in one run: the
 // simulator adds 50 ms to every GitHub call (so the load is bound by GitHub latency, as in production) and the PRs
 // are spread over 50 installations. A decision counts when its PR's `governance` check is completed.
+import { DEFAULT_CONCURRENCY, DEFAULT_PER_INSTALLATION } from "../src/server/config.js";
 import { randomUUID } from "node:crypto";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -137,7 +138,7 @@ export async function benchReplicas(): Promise<BenchResult[]> {
     // concurrency); the default-concurrency rows above are CPU-bound here.
     const boundOne = await measure(1, await fresh("bench_bound_one"), LATENCY_BOUND_CONCURRENCY, LATENCY_BOUND_PRS);
     const boundThree = await measure(3, await fresh("bench_bound_three"), LATENCY_BOUND_CONCURRENCY, LATENCY_BOUND_PRS);
-    const note = `${PRS} PRs over ${INSTALLATIONS} installations, +${LATENCY_MS} ms per GitHub call, default concurrency (32 a replica, 4 an installation)`;
+    const note = `${PRS} PRs over ${INSTALLATIONS} installations, +${LATENCY_MS} ms per GitHub call, default concurrency (${DEFAULT_CONCURRENCY} a replica, ${DEFAULT_PER_INSTALLATION} an installation)`;
     return [
       {
         name: "decisions, PostgreSQL, 1 replica",
