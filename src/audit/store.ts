@@ -210,9 +210,9 @@ export function rowHash(row: Omit<AuditRow, "hash">): string {
     .digest("hex");
 }
 
-function where(filters: AuditFilters): { sql: string; params: Record<string, string | number> } {
+/** SQLite WHERE clauses for the filters, their named parameters added to `params` (every SQLite reader of the rows uses these). */
+export function filterClauses(filters: AuditFilters, params: Record<string, string | number>): string[] {
   const clauses: string[] = [];
-  const params: Record<string, string | number> = {};
   if (filters.repo !== undefined) {
     clauses.push("repo = @repo");
     params["repo"] = filters.repo;
@@ -238,6 +238,12 @@ function where(filters: AuditFilters): { sql: string; params: Record<string, str
     clauses.push("recorded_at < @until");
     params["until"] = filters.until;
   }
+  return clauses;
+}
+
+function where(filters: AuditFilters): { sql: string; params: Record<string, string | number> } {
+  const params: Record<string, string | number> = {};
+  const clauses = filterClauses(filters, params);
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 

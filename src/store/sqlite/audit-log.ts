@@ -1,8 +1,7 @@
 // The SQLite audit log behind the async port: today's AuditStore, unchanged, for everything it already does; the
 // stored-row reads and the import that a copy needs read and write its tables directly.
 import Database from "better-sqlite3";
-import { AuditStore, identityEffect } from "../../audit/store.js";
-import { WOULD_BLOCK_SQL } from "../would-block.js";
+import { AuditStore, filterClauses, identityEffect } from "../../audit/store.js";
 import { PolicyTexts } from "../../audit/policy-texts.js";
 import { migrate as migrateAudit } from "../../audit/schema.js";
 import { agentPrOf, importProblem, isoTime, reservationsOf } from "../chain.js";
@@ -38,36 +37,8 @@ const report = (r: { from: number; to: number }): MigrationReport => ({
   applied: Array.from({ length: r.to - r.from }, (_, i) => `audit schema version ${r.from + i + 1}`),
 });
 
-/** WHERE clauses for the filters, as AuditStore reads them. */
-function where(filters: AuditFilters, params: Record<string, string | number>): string[] {
-  const clauses: string[] = [];
-  if (filters.repo !== undefined) {
-    clauses.push("repo = @repo");
-    params["repo"] = filters.repo;
-  }
-  if (filters.pr !== undefined) {
-    clauses.push("pr = @pr");
-    params["pr"] = filters.pr;
-  }
-  if (filters.agent !== undefined) {
-    clauses.push("agent = @agent");
-    params["agent"] = filters.agent;
-  }
-  if (filters.outcome !== undefined) {
-    clauses.push("outcome = @outcome");
-    params["outcome"] = filters.outcome;
-  }
-  if (filters.wouldBlock) clauses.push(WOULD_BLOCK_SQL);
-  if (filters.since !== undefined) {
-    clauses.push("recorded_at >= @since");
-    params["since"] = filters.since;
-  }
-  if (filters.until !== undefined) {
-    clauses.push("recorded_at < @until");
-    params["until"] = filters.until;
-  }
-  return clauses;
-}
+/** WHERE clauses for the filters: the AuditStore's own, so both read the same rows. */
+const where = filterClauses;
 
 const whereSql = (clauses: string[]) => (clauses.length ? `WHERE ${clauses.join(" AND ")}` : "");
 
@@ -139,19 +110,22 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async *iterate(filters: AuditFilters = {}): AsyncIterable<AuditRecord> {
-    let left = filters.limit ?? Number.POSITIVE_INFINITY;
+    // One row hydrated at a time: a hydrated copy of the whole page would hold it twice.
+    for (const page of this.pages(filters)) for (const row of page) yield this.hydrate(row);
+  }
+
+  /** Rows as stored, oldest first, a page at a time (keyset on id; pages sized by src/store/page-size.ts). */
+  private *pages(filters: AuditFilters): IterableIterator<AuditRecord[]> {
+    const params: Record<string, string | number> = {};
+    const clauses = where(filters, params);
+    clauses.push("id > @last");
+    const page = this.db.prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`);
     const size = new PageSize(PAGE);
-    for (let last = 0; left > 0;) {
-      const params: Record<string, string | number> = {};
-      const clauses = where(filters, params);
-      clauses.push("id > @last");
+    for (let last = 0, left = filters.limit ?? Number.POSITIVE_INFINITY; left > 0;) {
       const asked = size.next(left);
-      const rows = this.db
-        .prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`)
-        .all({ ...params, last, page: asked }) as AuditRecord[];
+      const rows = page.all({ ...params, last, page: asked }) as AuditRecord[];
       size.saw(rows);
-      // One row hydrated at a time: a hydrated copy of the whole page would hold it twice.
-      for (const row of rows) yield this.hydrate(row);
+      if (rows.length > 0) yield rows;
       if (rows.length < asked) return;
       left -= rows.length;
       last = (rows[rows.length - 1] as AuditRecord).id;
@@ -261,23 +235,8 @@ export class SqliteAuditLog implements AuditLog {
   // The readers' and the copy's reads (governor audit, simulate, usage; audit copy), apart from the write path above.
 
   async *iterateParsed(filters: AuditFilters = {}): AsyncIterable<{ row: AuditRecord; input: unknown }> {
-    let left = filters.limit ?? Number.POSITIVE_INFINITY;
-    const size = new PageSize(PAGE);
-    for (let last = 0; left > 0;) {
-      const params: Record<string, string | number> = {};
-      const clauses = where(filters, params);
-      clauses.push("id > @last");
-      const asked = size.next(left);
-      const rows = this.db
-        .prepare(`SELECT ${COLUMNS} FROM decisions ${whereSql(clauses)} ORDER BY id LIMIT @page`)
-        .all({ ...params, last, page: asked }) as AuditRecord[];
-      size.saw(rows);
-      // Parsed once and the texts put in place, rather than hydrated to a string and parsed again (replay's cost).
-      for (const row of rows) yield { row, input: row.input === null ? null : this.texts.resolve(JSON.parse(row.input)) };
-      if (rows.length < asked) return;
-      left -= rows.length;
-      last = (rows[rows.length - 1] as AuditRecord).id;
-    }
+    // Parsed once and the texts put in place, rather than hydrated to a string and parsed again (replay's cost).
+    for (const page of this.pages(filters)) for (const row of page) yield { row, input: row.input === null ? null : this.texts.resolve(JSON.parse(row.input)) };
   }
 
   async latestEvaluated(keys: ReadonlyArray<{ repo: string; pr?: number }>): Promise<Array<AuditRecord | undefined>> {
