@@ -1,5 +1,6 @@
 // The Octokit Governor talks to GitHub with: Probot's, with retries, a per-attempt timeout, rate-limit waits and metrics.
 import { ProbotOctokit } from "probot";
+import { httpFetch } from "./http-fetch.js";
 
 /** Bounded retries after a rate limit: wait what GitHub says (retry-after / reset), up to a minute, at most 3 times. */
 const RATE_LIMIT_RETRIES = 3;
@@ -111,10 +112,8 @@ export function governorOctokit(tuning: OctokitTuning = {}): typeof ProbotOctoki
   // A function, not an object: Probot passes its own throttle options at construction, and they must not win.
   // Octokit has no timeout of its own: a GitHub that never answers would hold an evaluation forever. The timeout is
   // set on each HTTP attempt (not around the whole call), so waiting out a retry-after does not count against it.
-  const timedFetch = (url: string | URL | Request, init?: RequestInit) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    return fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
-  };
+  // The fetch is node:http(s) over keep-alive agents, one pair per Octokit class (src/github/http-fetch.ts says why).
+  const timedFetch = httpFetch({ timeoutMs });
   return ProbotOctokit.plugin(timing as never).defaults<typeof ProbotOctokit>((options: Record<string, unknown>) => ({
     ...options,
     request: { ...(options["request"] as object | undefined), fetch: timedFetch },
