@@ -92,19 +92,28 @@ function redirected(from: URL, status: number, location: string, init: HttpFetch
 
 /** A fetch for Octokit (`request: { fetch }`), with keep-alive agents of its own. */
 export function httpFetch(options: HttpFetchOptions): (input: string | URL, init?: HttpFetchInit) => Promise<HttpFetchResponse> {
-  const agents = { "http:": new http.Agent({ keepAlive: true }), "https:": new https.Agent({ keepAlive: true }) };
+  const clients = {
+    "http:": { request: http.request, agent: new http.Agent({ keepAlive: true }) },
+    "https:": { request: https.request, agent: new https.Agent({ keepAlive: true }) },
+  };
 
   const once = (url: URL, init: HttpFetchInit): Promise<HttpFetchResponse> =>
     new Promise((resolve, reject) => {
       const signal = init.signal ?? undefined;
       if (signal?.aborted) return reject(new HttpFetchError("This operation was aborted", "AbortError", url.href, { cause: signal.reason }));
-      const client = url.protocol === "https:" ? https : url.protocol === "http:" ? http : undefined;
+      const client = url.protocol === "http:" || url.protocol === "https:" ? clients[url.protocol] : undefined;
       if (!client) return reject(new HttpFetchError(`unsupported protocol ${url.protocol}`, "TypeError", url.href));
       const body = init.body ?? undefined;
-      const req = client.request(url, { method: init.method ?? "GET", headers: init.headers, agent: agents[url.protocol as "http:" | "https:"] });
-      const fail = (error: Error) => {
+      // Octokit hands over whatever a caller gave it; a stream or form would otherwise fail deep in node:http.
+      if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array))
+        return reject(new HttpFetchError("a request body must be a string or bytes", "TypeError", url.href));
+      const req = client.request(url, { method: init.method ?? "GET", headers: init.headers, agent: client.agent });
+      const settled = () => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
+      };
+      const fail = (error: Error) => {
+        settled();
         req.destroy();
         reject(error);
       };
@@ -120,10 +129,8 @@ export function httpFetch(options: HttpFetchOptions): (input: string | URL, init
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("error", (error) => fail(new HttpFetchError(`fetch failed: ${error.message}`, "TypeError", url.href, { cause: error })));
         res.on("end", () => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-          const status = res.statusCode ?? 0;
-          resolve(new HttpFetchResponse(status, res.statusMessage ?? "", url.href, headersOf(res.headers), Buffer.concat(chunks)));
+          settled();
+          resolve(new HttpFetchResponse(res.statusCode ?? 0, res.statusMessage ?? "", url.href, headersOf(res.headers), Buffer.concat(chunks)));
         });
       });
       req.end(body);

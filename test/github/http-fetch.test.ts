@@ -140,6 +140,16 @@ describe("httpFetch", () => {
     expect(await pending).toMatchObject({ name: "AbortError" });
   });
 
+  it("refuses a body that is neither text nor bytes, before it connects", async () => {
+    const { base, seen } = await serve((_, res) => json(res, 200, {}));
+    const stream = new Blob(["x"]).stream() as unknown as string;
+    await expect(httpFetch({ timeoutMs: 5000 })(`${base}/upload`, { method: "POST", body: stream })).rejects.toMatchObject({
+      name: "TypeError",
+      message: "a request body must be a string or bytes",
+    });
+    expect(seen).toHaveLength(0);
+  });
+
   it("reports a refused connection as a failed fetch", async () => {
     const { base } = await serve((_, res) => json(res, 200, {}));
     await closeAll();
