@@ -149,8 +149,8 @@ export async function benchAudit(): Promise<BenchResult[]> {
     const store = openAuditStore(join(dir, "batched.db"));
     // The floor: the same rows, serialised outside the timing, SHA-256-chained alike (inside it) and written as plain
     // INSERTs into an identical table (same columns and indexes, same pragmas), 1,000 a transaction; no policy texts,
-    // budget or identity tables. Governor's figure includes serialising the entries; this one does not. The two are
-    // timed batch by batch in turn, so a change in the machine's load falls on both alike.
+    // budget or identity tables. The two are timed batch by batch in turn, so a change in the machine's load falls on
+    // both alike.
     const raw = new Database(join(dir, "raw.db"));
     raw.pragma("journal_mode = WAL");
     raw.pragma("synchronous = FULL");
@@ -172,7 +172,8 @@ export async function benchAudit(): Promise<BenchResult[]> {
       }
       return JSON.stringify({ ...input, policies });
     };
-    let batchedMs = 0;
+    let serialiseMs = 0;
+    let appendMs = 0;
     let rawMs = 0;
     let rawId = 0;
     let rawPrev = GENESIS_HASH;
@@ -180,7 +181,14 @@ export async function benchAudit(): Promise<BenchResult[]> {
       const batch = entries(m, i, BATCH);
       // Who goes first alternates: the garbage of making a batch is not always collected in the same one's time.
       const governorFirst = (i / BATCH) % 2 === 0;
-      if (governorFirst) batchedMs += timeIt(() => store.recordBatch(batch)).ms;
+      // Governor serialises before its write transaction (AuditStore.prepare), then links and writes (appendPrepared):
+      // the second is what the floor below does; the two are timed apart.
+      const governor = () => {
+        const prepared = timeIt(() => store.prepare(batch));
+        serialiseMs += prepared.ms;
+        appendMs += timeIt(() => store.appendPrepared(prepared.result)).ms;
+      };
+      if (governorFirst) governor();
       // The rows as stored (serialised outside the timing: the floor is SQLite and the chain, not JSON).
       const rows = batch.map((e) => ({
         id: ++rawId,
@@ -229,9 +237,10 @@ export async function benchAudit(): Promise<BenchResult[]> {
           })
           .immediate(),
       ).ms;
-      if (!governorFirst) batchedMs += timeIt(() => store.recordBatch(batch)).ms;
+      if (!governorFirst) governor();
     }
-    const batchedRate = ROWS / (batchedMs / 1000);
+    const appendRate = ROWS / (appendMs / 1000);
+    const batchedRate = ROWS / ((serialiseMs + appendMs) / 1000);
     // Same rows, same chain: the raw table's last hash is Governor's.
     const governorHead = (store.db.prepare("SELECT hash FROM decisions ORDER BY id DESC LIMIT 1").get() as { hash: string }).hash;
     raw.close();
@@ -252,12 +261,20 @@ export async function benchAudit(): Promise<BenchResult[]> {
         note: `${CONCURRENT_ROWS.toLocaleString("en")} decisions, one append each, every caller awaiting its commit (synchronous=FULL)`,
       },
       {
-        name: "audit writes, batched, vs raw inserts",
+        name: "audit appends of serialised rows, batched, vs raw inserts",
+        value: appendRate,
+        unit: "rows/s",
+        baseline: { name: "raw INSERTs, same rows and chain", value: rawRate },
+        ratio: appendRate / rawRate,
+        note: `${ROWS.toLocaleString("en")} rows, 1,000 a transaction; both serialise before the transaction, untimed; Governor also writes budget, identity and policy-text rows; target ratio >= 0.8`,
+      },
+      {
+        name: "audit writes with serialising, batched, vs raw inserts",
         value: batchedRate,
         unit: "rows/s",
         baseline: { name: "raw INSERTs, same rows and chain", value: rawRate },
         ratio: batchedRate / rawRate,
-        note: `${ROWS.toLocaleString("en")} rows, 1,000 a transaction; Governor serialises the entries too; target ratio >= 0.8`,
+        note: "the row above with Governor's serialising (canonical JSON, stored input, title) timed too; the floor's is not",
       },
       {
         name: "audit writes, batched (1,000 rows a transaction)",

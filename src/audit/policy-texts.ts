@@ -2,7 +2,6 @@
 // read by thousands of evaluations; keeping a copy in each row made it most of the row and most of the cost of a write.
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
-import type { EvaluationInput } from "../policy/input.js";
 import { Lru } from "../util/lru.js";
 
 /** What a stored input holds in place of a policy text. `text` is the only key of that name in an input. */
@@ -16,40 +15,12 @@ export class PolicyTexts {
   /** Texts read back, by hash: replay and export read the same few policies over and over. */
   private readonly cache = new Lru<string, string>(CACHE_LIMIT);
   private last: { sha: string; text: string } | undefined;
-  private lastHashed: { text: string; sha: string } | undefined;
-  /** Hashes of texts written, by text: the app hands over the same cached policy string for every evaluation. */
-  private readonly hashes = new Lru<string, string>(CACHE_LIMIT);
   /** Hashes of texts this writer has committed to the file (texts are never deleted but by tampering, which verify finds). */
   private readonly stored = new Lru<string, true>(CACHE_LIMIT);
 
   constructor(private readonly db: Database.Database) {
     this.insert = db.prepare("INSERT OR IGNORE INTO policy_texts (sha256, text) VALUES (?, ?)");
     this.select = db.prepare("SELECT text FROM policy_texts WHERE sha256 = ?");
-  }
-
-  /**
-   * The input as it is stored: JSON, with each policy text replaced by a reference to its row in policy_texts; and the
-   * texts it refers to. Touches no table, so a writer runs it before its write transaction.
-   */
-  serialise(input: EvaluationInput): { stored: string; texts: Array<{ sha256: string; text: string }> } {
-    const policies: Record<string, unknown> = {};
-    const texts: Array<{ sha256: string; text: string }> = [];
-    for (const [source, policy] of Object.entries(input.policies)) {
-      if (!policy) continue;
-      const text = policy.text;
-      const sha = this.hashOf(text);
-      texts.push({ sha256: sha, text: policy.text });
-      policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
-    }
-    return { stored: JSON.stringify({ ...input, policies }), texts };
-  }
-
-  /** A text's SHA-256; the text hashed last answered without touching the LRU (where it is the newest entry already). */
-  private hashOf(text: string): string {
-    if (this.lastHashed?.text === text) return this.lastHashed.sha;
-    const sha = this.hashes.getOrSet(text, () => createHash("sha256").update(text).digest("hex"));
-    this.lastHashed = { text, sha };
-    return sha;
   }
 
   /**

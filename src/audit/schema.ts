@@ -1,7 +1,7 @@
 // The audit database's tables, versioned. Each migration moves a file one version up, inside one transaction.
 import type Database from "better-sqlite3";
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export class AuditSchemaError extends Error {
   override name = "AuditSchemaError";
@@ -162,10 +162,41 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX workflow_jobs_owner ON workflow_jobs (owner, completed_at);
     `);
   },
+  // 6 -> 7: the budget and identity tables keyed by their primary keys alone (WITHOUT ROWID): every decision writes
+  // both, and a rowid table keeps a second b-tree for the key beside its rows.
+  (db) => {
+    db.exec(`
+      CREATE TABLE agent_prs_v7 (
+        repo TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (repo, pr)
+      ) WITHOUT ROWID;
+      INSERT INTO agent_prs_v7 (repo, pr, agent, created_at) SELECT repo, pr, agent, created_at FROM agent_prs;
+      DROP TABLE agent_prs;
+      ALTER TABLE agent_prs_v7 RENAME TO agent_prs;
+      CREATE INDEX agent_prs_window ON agent_prs (repo, agent, created_at);
+      CREATE TABLE pr_identities_v7 (
+        repo TEXT NOT NULL,
+        pr INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        first_row INTEGER NOT NULL,
+        PRIMARY KEY (repo, pr, agent)
+      ) WITHOUT ROWID;
+      INSERT INTO pr_identities_v7 (repo, pr, agent, first_row) SELECT repo, pr, agent, first_row FROM pr_identities;
+      DROP TABLE pr_identities;
+      ALTER TABLE pr_identities_v7 RENAME TO pr_identities;
+    `);
+  },
 ];
 
-/** Brings the file to SCHEMA_VERSION, or refuses a file written by a newer Governor. */
-export function migrate(db: Database.Database, path: string): { from: number; to: number } {
+/**
+ * Brings the file to SCHEMA_VERSION (or, for tests that need a file as an older Governor left it, to `to`), or refuses
+ * a file written by a newer Governor.
+ */
+export function migrate(db: Database.Database, path: string, opts: { to?: number } = {}): { from: number; to: number } {
+  const target = opts.to ?? SCHEMA_VERSION;
   const from = db.pragma("user_version", { simple: true }) as number;
   if (from > SCHEMA_VERSION) {
     throw new AuditSchemaError(
@@ -174,7 +205,7 @@ export function migrate(db: Database.Database, path: string): { from: number; to
       from,
     );
   }
-  for (let v = from; v < SCHEMA_VERSION; v++) {
+  for (let v = from; v < Math.min(target, SCHEMA_VERSION); v++) {
     const step = MIGRATIONS[v];
     if (!step) throw new AuditSchemaError(`no migration from audit schema version ${v}`, path, from);
     db.transaction(() => {
@@ -184,5 +215,5 @@ export function migrate(db: Database.Database, path: string): { from: number; to
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
-  return { from, to: SCHEMA_VERSION };
+  return { from, to: Math.max(from, Math.min(target, SCHEMA_VERSION)) };
 }

@@ -3,16 +3,20 @@ import { z } from "zod";
 import { type Override, OverrideSchema } from "../policy/change.js";
 import { WOULD_BLOCK_SQL } from "../store/would-block.js";
 import { DECISION_COLUMNS as COLUMNS } from "../store/decision-columns.js";
-import { createHash } from "node:crypto";
 import Database from "better-sqlite3";
-import { canonicalJson } from "../policy/canonical.js";
 import type { Decision } from "../policy/decision.js";
 import type { EvaluationInput } from "../policy/input.js";
+import { PolicyRefs } from "../store/policy-refs.js";
+import { isoTime } from "../util/iso-time.js";
+import { agentNames, isMergeGroupRow, isReleaseRow, MERGE_GROUP_REASON_PREFIX } from "./identity.js";
 import { PolicyTexts } from "./policy-texts.js";
+import { linkRows, prepareEntries, type PreparedEntries } from "./prepared.js";
+import { GENESIS_HASH, rowHash } from "./row-hash.js";
 import { AuditSchemaError, migrate, SCHEMA_VERSION } from "./schema.js";
-import { decisionTitle } from "../report/phrases.js";
 
-export const GENESIS_HASH = "0".repeat(64);
+export { GENESIS_HASH, rowHash } from "./row-hash.js";
+export { agentNames, identityEffect, isMergeGroupRow, isReleaseRow, MERGE_GROUP_REASON_PREFIX, RELEASE_REASON_PREFIX } from "./identity.js";
+export type { PreparedEntries } from "./prepared.js";
 
 const OVERRIDES = z.array(OverrideSchema);
 
@@ -25,43 +29,7 @@ function createdAt(row: AuditRow): string {
   return created ?? row.recorded_at;
 }
 
-/** One spelling per instant (2026-11-24T11:00:00.000Z), so that times compare correctly as text in SQL. */
-function isoTime(value: string): string {
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? value : new Date(t).toISOString();
-}
-
-/** The agents a decision binds the PR to (every matching agent; the primary one first seen in `agent`). */
-export function agentNames(decision: Decision): string[] {
-  // Decisions recorded before evaluator 1.2.0 have no `agents`: their one agent is `agent`.
-  const all = (decision.agents as Decision["agents"] | undefined) ?? [];
-  return [...new Set([...(decision.agent ? [decision.agent.name] : []), ...all.map((a) => a.name)])].sort();
-}
-
-/** A release (`/governance release`) is recorded as a row without input whose reason starts so; it ends the PR's sticky identity. */
-export const RELEASE_REASON_PREFIX = "released by @";
-export const isReleaseRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
-  row.input === null && (row.input_missing_reason ?? "").startsWith(RELEASE_REASON_PREFIX);
-
-/** A merge queue group's row (src/github/merge-group.ts): the strictest decision of several PRs, no identity of its own. */
-export const MERGE_GROUP_REASON_PREFIX = "merge group ";
-export const isMergeGroupRow = (row: { input: unknown; input_missing_reason: string | null | undefined }) =>
-  row.input === null && (row.input_missing_reason ?? "").startsWith(MERGE_GROUP_REASON_PREFIX);
-
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-/**
- * What a row does to its PR's sticky identity (pr_identities): a release ends it, a merge group row leaves it alone,
- * any other row adds the agents its decision names. For writers that rebuild the table from rows (imports).
- */
-export function identityEffect(row: {
-  input: unknown;
-  input_missing_reason: string | null | undefined;
-  decision: string;
-}): { release: true } | { release: false; agents: string[] } {
-  if (isReleaseRow(row)) return { release: true };
-  return { release: false, agents: isMergeGroupRow(row) ? [] : agentNames(JSON.parse(row.decision) as Decision) };
-}
 
 const WEEK_MS = 7 * DAY_MS;
 
@@ -176,40 +144,6 @@ export interface ChainBreak {
   problem: string;
 }
 
-/**
- * The hash of a row: its id, its content and the previous row's hash. Editing, deleting or reordering rows breaks it.
- * The two large texts (decision, input) are fed to the hash as they are stored, after the canonical header, rather than
- * JSON-escaped a second time inside it: that second pass was a third of the cost of a write.
- */
-export function rowHash(row: Omit<AuditRow, "hash">): string {
-  const header = canonicalJson({
-    id: row.id,
-    recorded_at: row.recorded_at,
-    delivery_id: row.delivery_id,
-    installation_id: row.installation_id,
-    repo: row.repo,
-    pr: row.pr,
-    head_sha: row.head_sha,
-    base_sha: row.base_sha,
-    agent: row.agent,
-    outcome: row.outcome,
-    evaluator_version: row.evaluator_version,
-    title: row.title,
-    input_missing_reason: row.input_missing_reason,
-    decision_length: row.decision.length,
-    input_length: row.input?.length ?? null,
-  });
-  return createHash("sha256")
-    .update(row.prev_hash)
-    .update("\n")
-    .update(header)
-    .update("\n")
-    .update(row.decision)
-    .update("\n")
-    .update(row.input ?? "")
-    .digest("hex");
-}
-
 /** SQLite WHERE clauses for the filters, their named parameters added to `params` (every SQLite reader of the rows uses these). */
 export function filterClauses(filters: AuditFilters, params: Record<string, string | number>): string[] {
   const clauses: string[] = [];
@@ -247,29 +181,13 @@ function where(filters: AuditFilters): { sql: string; params: Record<string, str
   return { sql: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
 }
 
-/** An entry serialised for writing: its row's id and chain link (`id`, `prev_hash`, `hash`) are set by `link`. */
-interface Prepared {
-  row: AuditRow;
-  texts: Array<{ sha256: string; text: string }>;
-}
-
-/** Links `rows` after `head`, in place: one object per row from serialising to the INSERT. */
-function link(rows: readonly AuditRow[], head: { id: number; hash: string }): void {
-  let id = head.id;
-  let prev = head.hash;
-  for (const row of rows) {
-    row.id = ++id;
-    row.prev_hash = prev;
-    row.hash = prev = rowHash(row);
-  }
-}
-
 export class AuditStore {
   private readonly insert: Database.Statement;
   private readonly lastHash: Database.Statement;
   private readonly upsertPr: Database.Statement;
   private readonly countPrs: Database.Statement;
   private readonly texts: PolicyTexts;
+  private readonly refs = new PolicyRefs();
   /** On every decision's path (PRs sharing a commit), so prepared once. */
   private readonly byHead: Database.Statement;
   private overridesOfHead: Database.Statement | undefined;
@@ -314,29 +232,39 @@ export class AuditStore {
   }
 
   /**
-   * Writes decisions in one transaction: all of them or none, durable (synchronous=FULL) when this returns. Everything
-   * that does not depend on the chain head (canonical JSON, the stored input, the chain hashes from the head this store
-   * last saw) is done before the write lock is taken; inside it, the head is read again and the hashes are recomputed
-   * only if another writer moved it.
+   * Writes decisions in one transaction: all of them or none, durable (synchronous=FULL) when this returns. The same as
+   * `appendPrepared(prepare(entries))`.
    */
   recordBatch(entries: readonly AuditEntry[]): Array<{ id: number; hash: string }> {
-    const prepared = entries.map((entry) => this.serialise(entry));
-    const rows = prepared.map((p) => p.row);
-    const texts = new Map<string, { sha256: string; text: string }>();
-    for (const p of prepared) for (const t of p.texts) texts.set(t.sha256, t);
+    return this.appendPrepared(this.prepare(entries));
+  }
+
+  /**
+   * The entries serialised for `appendPrepared`: canonical JSON, the stored input, the budget and identity writes.
+   * Touches no table, so a writer does it before its write transaction.
+   */
+  prepare(entries: readonly AuditEntry[]): PreparedEntries {
+    return prepareEntries(entries, this.refs);
+  }
+
+  /**
+   * Writes prepared entries in one transaction: all of them or none, durable when this returns. The chain hashes are
+   * computed from the head this store last wrote before the write lock is taken; inside it, the head is read again and
+   * the hashes are recomputed only if another writer moved it. A batch is appended once: its rows keep their links.
+   */
+  appendPrepared(batch: PreparedEntries): Array<{ id: number; hash: string }> {
+    const { rows } = batch;
+    if (rows.length === 0) return [];
+    if (rows[0]!.hash !== "") throw new Error("this prepared batch was appended already: prepare the entries again");
     const guess = this.head;
-    if (guess) link(rows, guess);
+    if (guess) linkRows(rows, guess);
     let written: string[] = [];
     const write = this.db.transaction(() => {
       // Read the chain head inside the write lock, so two writers on one file can never fork the chain.
       const last = (this.lastHash.get() as { id: number; hash: string } | undefined) ?? { id: 0, hash: GENESIS_HASH };
-      if (!guess || guess.id !== last.id || guess.hash !== last.hash) link(rows, last);
-      written = this.texts.store(texts.values());
-      // Within one batch a PR's budget entry and identities are written once each (INSERT OR IGNORE keeps the first).
-      const budgeted = new Set<string>();
-      const identified = new Set<string>();
-      rows.forEach((row, i) => {
-        const entry = entries[i] as AuditEntry;
+      if (!guess || guess.id !== last.id || guess.hash !== last.hash) linkRows(rows, last);
+      written = this.texts.store(batch.texts);
+      for (const row of rows)
         this.insert.run(
           row.id,
           row.recorded_at,
@@ -356,29 +284,24 @@ export class AuditStore {
           row.prev_hash,
           row.hash,
         );
-        const pr = `${entry.repo}#${entry.pr}`;
-        if (entry.agent && !budgeted.has(pr)) {
-          budgeted.add(pr);
-          this.upsertPr.run(entry.repo, entry.pr, entry.agent, isoTime(entry.input?.change.created_at ?? entry.recorded_at));
-        }
-        // Sticky identity, in the same transaction as the decision that established it; a release row ends it.
-        if (isReleaseRow(row)) {
-          this.identityRelease.run(entry.repo, entry.pr);
-          for (const key of [...identified]) if (key.startsWith(`${pr}\n`)) identified.delete(key);
-        } else if (!isMergeGroupRow(row)) {
-          for (const agent of agentNames(entry.decision)) {
-            const key = `${pr}\n${agent}`;
-            if (identified.has(key)) continue;
-            identified.add(key);
-            this.identityInsert.run(entry.repo, entry.pr, agent, row.id);
-          }
-        }
-      });
+      for (const p of batch.agentPrs) this.upsertPr.run(p.repo, p.pr, p.agent, p.created_at);
+      // Sticky identity, in the same transaction as the decision that established it; a release row ends it.
+      for (const w of batch.identities) {
+        if (w.release) this.identityRelease.run(w.repo, w.pr);
+        else this.identityInsert.run(w.repo, w.pr, w.agent, rows[w.row]!.id);
+      }
     });
-    write.immediate();
+    try {
+      write.immediate();
+    } catch (error) {
+      // Not written: the batch may be prepared again, and the head this store knows is the file's to say.
+      for (const row of rows) row.hash = "";
+      this.head = undefined;
+      throw error;
+    }
     this.texts.committed(written);
-    const tail = rows[rows.length - 1];
-    if (tail) this.head = { id: tail.id, hash: tail.hash };
+    const tail = rows[rows.length - 1]!;
+    this.head = { id: tail.id, hash: tail.hash };
     return rows.map((r) => ({ id: r.id, hash: r.hash }));
   }
 
@@ -399,34 +322,6 @@ export class AuditStore {
         }
       });
     }
-  }
-
-  /** A row's content as stored, its chain link still blank: pure, so done outside the write transaction. */
-  private serialise(entry: AuditEntry): Prepared {
-    const stashed = entry.input ? this.texts.serialise(entry.input) : null;
-    return {
-      row: {
-        id: 0,
-        recorded_at: entry.recorded_at,
-        delivery_id: entry.delivery_id,
-        installation_id: entry.installation_id,
-        repo: entry.repo,
-        pr: entry.pr,
-        head_sha: entry.head_sha,
-        base_sha: entry.base_sha,
-        agent: entry.agent,
-        outcome: entry.outcome,
-        evaluator_version: entry.decision.evaluator_version,
-        title: decisionTitle(entry.decision),
-        decision: canonicalJson(entry.decision),
-        // The input is stored as read (it is parsed again before use); only the decision is compared byte for byte.
-        input: stashed?.stored ?? null,
-        input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
-        prev_hash: "",
-        hash: "",
-      },
-      texts: stashed?.texts ?? [],
-    };
   }
 
   /**

@@ -1,24 +1,13 @@
 // The hash chain, independent of where it is stored: rows built from entries exactly as src/audit/store.ts builds them
 // (same fields, same rowHash, so the same hashes), and the verify walk with the same findings in the same words.
-import { canonicalJson } from "../policy/canonical.js";
 import { GENESIS_HASH, identityEffect, orgScope, rowHash } from "../audit/store.js";
-import type { Appended, AuditEntry, AuditRecord, StoredPolicyText, VerifyResult } from "./ports.js";
-import { references, type PolicyRefs } from "./policy-refs.js";
-import { decisionTitle } from "../report/phrases.js";
+import type { AgentPr } from "../audit/prepared.js";
+import { isoTime } from "../util/iso-time.js";
+import type { Appended, AuditRecord, VerifyResult } from "./ports.js";
+import { references } from "./policy-refs.js";
 
-/** One PR's budget entry: the first agent seen keeps it, with the time the PR was opened. */
-export interface AgentPr {
-  repo: string;
-  pr: number;
-  agent: string;
-  created_at: string;
-}
-
-/** One spelling per instant (2026-11-24T11:00:00.000Z), so that times compare correctly as text. */
-export function isoTime(value: string): string {
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? value : new Date(t).toISOString();
-}
+export type { AgentPr };
+export { isoTime };
 
 function createdAt(row: AuditRecord): string {
   const created = row.input ? (JSON.parse(row.input) as { change?: { created_at?: string } }).change?.created_at : undefined;
@@ -54,53 +43,6 @@ export function reservationsOf(row: AuditRecord): BudgetPlace[] {
     else place.weekPosition = p.position;
   }
   return [...out.values()];
-}
-
-/** Rows for `entries`, linked after `head`; the texts they refer to; and their budget entries (first per PR). */
-export function chainRows(
-  entries: readonly AuditEntry[],
-  head: Appended | undefined,
-  refs: PolicyRefs,
-): { rows: AuditRecord[]; texts: StoredPolicyText[]; agentPrs: AgentPr[] } {
-  let id = head?.id ?? 0;
-  let prev = head?.hash ?? GENESIS_HASH;
-  const texts = new Map<string, string>();
-  const agentPrs = new Map<string, AgentPr>();
-  const rows = entries.map((entry): AuditRecord => {
-    id += 1;
-    let input: string | null = null;
-    if (entry.input) {
-      const stashed = refs.stash(entry.input);
-      input = stashed.stored;
-      for (const t of stashed.texts) texts.set(t.sha256, t.text);
-    }
-    const row: Omit<AuditRecord, "hash"> = {
-      id,
-      recorded_at: entry.recorded_at,
-      delivery_id: entry.delivery_id,
-      installation_id: entry.installation_id,
-      repo: entry.repo,
-      pr: entry.pr,
-      head_sha: entry.head_sha,
-      base_sha: entry.base_sha,
-      agent: entry.agent,
-      outcome: entry.outcome,
-      evaluator_version: entry.decision.evaluator_version,
-      title: decisionTitle(entry.decision),
-      decision: canonicalJson(entry.decision),
-      input,
-      input_missing_reason: entry.input ? null : (entry.input_missing_reason ?? "not recorded"),
-      prev_hash: prev,
-    };
-    const hash = rowHash(row);
-    const key = `${entry.repo}#${entry.pr}`;
-    if (entry.agent && !agentPrs.has(key)) {
-      agentPrs.set(key, { repo: entry.repo, pr: entry.pr, agent: entry.agent, created_at: isoTime(entry.input?.change.created_at ?? entry.recorded_at) });
-    }
-    prev = hash;
-    return { ...row, hash };
-  });
-  return { rows, texts: [...texts].map(([sha256, text]) => ({ sha256, text })), agentPrs: [...agentPrs.values()] };
 }
 
 /** Why `rows` do not continue the chain after `head` as hashed, or undefined when they do. */

@@ -14,6 +14,7 @@ export const sha256 = (text: string): string => createHash("sha256").update(text
 /** Hashes of policy texts by text: the app hands over the same cached policy string for every evaluation. */
 export class PolicyRefs {
   private readonly hashes = new Lru<string, string>(CACHE_LIMIT);
+  private last: { text: string; sha: string } | undefined;
 
   /** The stored form of the input, and the texts it refers to (to be stored once each). */
   stash(input: EvaluationInput): { stored: string; texts: StoredPolicyText[] } {
@@ -22,11 +23,19 @@ export class PolicyRefs {
     for (const [source, policy] of Object.entries(input.policies)) {
       if (!policy) continue;
       const text = policy.text;
-      const sha = this.hashes.getOrSet(text, () => sha256(text));
+      const sha = this.hashOf(text);
       texts.push({ sha256: sha, text: policy.text });
       policies[source] = { ...policy, text: `${TOKEN_PREFIX}${sha}` };
     }
     return { stored: JSON.stringify({ ...input, policies }), texts };
+  }
+
+  /** A text's SHA-256; the text hashed last is answered without touching the LRU (where it is the newest entry already). */
+  private hashOf(text: string): string {
+    if (this.last?.text === text) return this.last.sha;
+    const sha = this.hashes.getOrSet(text, () => sha256(text));
+    this.last = { text, sha };
+    return sha;
   }
 }
 

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { AuditSchemaError, SCHEMA_VERSION } from "../../src/audit/schema.js";
-import { type AuditEntry, openAuditStore } from "../../src/audit/store.js";
+import { AuditSchemaError, migrate, SCHEMA_VERSION } from "../../src/audit/schema.js";
+import { type AuditEntry, AuditStore, openAuditStore } from "../../src/audit/store.js";
 import { canonicalJson } from "../../src/policy/canonical.js";
 import { entryFor, oneOfEach } from "../helpers/audit.js";
 import { tempDir } from "../helpers/cli.js";
@@ -39,13 +39,50 @@ describe("audit store: schema", () => {
     expect(store.countAgentPrs({ repo: "acme/webapp", agent: "copilot", since: "2026-11-24T00:00:00.000Z", until: "2026-11-25T00:00:00.000Z" })).toBe(1);
   });
 
+  it("upgrades a version 6 file to budget and identity tables without rowids, keeping their rows and the chain", () => {
+    const path = dbPath();
+    // A file as schema version 6 left it, written through the same statements (its tables have the same columns).
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    expect(migrate(db, path, { to: 6 })).toEqual({ from: 0, to: 6 });
+    const v6 = new AuditStore(db, path);
+    v6.recordBatch(oneOfEach());
+    const tables = () =>
+      db.prepare("SELECT name, sql FROM sqlite_master WHERE name IN ('agent_prs', 'pr_identities') ORDER BY name").all() as Array<{
+        name: string;
+        sql: string;
+      }>;
+    const contents = () => ({
+      prs: db.prepare("SELECT * FROM agent_prs ORDER BY repo, pr").all(),
+      identities: db.prepare("SELECT * FROM pr_identities ORDER BY repo, pr, agent").all(),
+    });
+    expect(tables().every((t) => !t.sql.includes("WITHOUT ROWID"))).toBe(true);
+    const before = contents();
+    expect(before.prs.length).toBeGreaterThan(0);
+    expect(before.identities.length).toBeGreaterThan(0);
+    db.close();
+
+    const store = openAuditStore(path);
+    expect(store.db.pragma("user_version", { simple: true })).toBe(7);
+    const after = store.db.prepare("SELECT name, sql FROM sqlite_master WHERE name IN ('agent_prs', 'pr_identities') ORDER BY name").all() as Array<{
+      sql: string;
+    }>;
+    expect(after.map((t) => t.sql.includes("WITHOUT ROWID"))).toEqual([true, true]);
+    expect({
+      prs: store.db.prepare("SELECT * FROM agent_prs ORDER BY repo, pr").all(),
+      identities: store.db.prepare("SELECT * FROM pr_identities ORDER BY repo, pr, agent").all(),
+    }).toEqual(before);
+    expect(store.verify().broken).toBeNull();
+    store.close();
+  });
+
   it("refuses a file written by a newer Governor", () => {
     const path = dbPath();
     const db = new Database(path);
     db.pragma("user_version = 99");
     db.close();
     expect(() => openAuditStore(path)).toThrow(AuditSchemaError);
-    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(6\)/);
+    expect(() => openAuditStore(path)).toThrow(/has audit schema version 99, newer than this Governor understands \(7\)/);
   });
 });
 
@@ -285,5 +322,67 @@ describe("audit store: group commit (recordMany)", () => {
     const tables = (s: typeof one) => ["agent_prs", "pr_identities"].map((t) => s.db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2, 3`).all());
     expect(tables(batch)).toEqual(tables(one));
     expect(batch.knownAgents("acme/webapp", 7).length).toBeGreaterThan(0);
+  });
+});
+
+describe("audit store: prepared appends (serialised before the write transaction)", () => {
+  it("prepares entries without touching the file, and writes them with the bytes recordBatch writes", () => {
+    const entries = oneOfEach();
+    const direct = openAuditStore(dbPath());
+    direct.recordBatch(entries);
+    const store = openAuditStore(dbPath());
+    const prepared = store.prepare(entries);
+    expect(store.count()).toBe(0);
+    expect(store.db.prepare("SELECT count(*) AS n FROM policy_texts").get()).toEqual({ n: 0 });
+    store.appendPrepared(prepared);
+    expect(store.list({ limit: 10 })).toEqual(direct.list({ limit: 10 }));
+    expect(store.verify().broken).toBeNull();
+  });
+
+  it("links a batch prepared before another writer appended after that writer's rows", () => {
+    const path = dbPath();
+    const one = openAuditStore(path);
+    const two = openAuditStore(path);
+    one.record(entryFor({ pr: 1 }));
+    const prepared = one.prepare([entryFor({ pr: 2 }), entryFor({ pr: 3 })]);
+    two.record(entryFor({ pr: 4 }));
+    const [first] = one.appendPrepared(prepared);
+    expect(first?.id).toBe(3);
+    expect(one.get(3)?.prev_hash).toBe(one.get(2)?.hash);
+    expect(one.verify()).toEqual({ rows: 4, broken: null });
+  });
+
+  it("refuses to append one prepared batch twice, and writes nothing the second time", () => {
+    const store = openAuditStore(dbPath());
+    const prepared = store.prepare([entryFor({ pr: 1 })]);
+    store.appendPrepared(prepared);
+    expect(() => store.appendPrepared(prepared)).toThrow(/appended already/);
+    expect(store.count()).toBe(1);
+  });
+
+  it("appends a batch again after its transaction failed, chained from the file's head", () => {
+    const store = openAuditStore(dbPath());
+    store.record(entryFor({ pr: 1 }));
+    const prepared = store.prepare([entryFor({ pr: 2 })]);
+    store.db.exec("CREATE TRIGGER refuse BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    expect(() => store.appendPrepared(prepared)).toThrow(/disk says no/);
+    store.db.exec("DROP TRIGGER refuse");
+    expect(store.appendPrepared(prepared)).toEqual([{ id: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(store.verify()).toEqual({ rows: 2, broken: null });
+  });
+
+  it("answers an empty prepared batch without waiting for the write lock", () => {
+    const path = dbPath();
+    const store = openAuditStore(path);
+    store.db.pragma("busy_timeout = 0");
+    const other = new Database(path);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      expect(store.appendPrepared(store.prepare([]))).toEqual([]);
+      expect(() => store.appendPrepared(store.prepare([entryFor({ pr: 1 })]))).toThrow(/locked|busy/i);
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
   });
 });

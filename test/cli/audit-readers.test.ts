@@ -20,21 +20,22 @@ function seeded(entries = oneOfEach()): { dir: string; path: string } {
   return { dir, path };
 }
 
-/** The file as the previous schema left it (before migration 5 -> 6 added budget places by scope and workflow jobs). */
+/** The file as the previous schema left it (before migration 6 -> 7 dropped the rowids of the budget and identity tables). */
 function downgrade(path: string): void {
-  expect(SCHEMA_VERSION).toBe(6); // a new migration needs this undone too
+  expect(SCHEMA_VERSION).toBe(7); // a new migration needs this undone too
   const db = new Database(path);
   db.exec(`
-    DROP TABLE workflow_jobs;
-    CREATE TABLE places_v5 (seq INTEGER PRIMARY KEY AUTOINCREMENT, repo TEXT NOT NULL, agent TEXT NOT NULL, pr INTEGER NOT NULL,
-      opened_at TEXT NOT NULL, position INTEGER NOT NULL, UNIQUE (repo, agent, pr));
-    INSERT INTO places_v5 (seq, repo, agent, pr, opened_at, position)
-      SELECT seq, repo, agent, pr, opened_at, position FROM agent_budget_places WHERE scope = repo ORDER BY seq;
-    DROP TABLE agent_budget_places;
-    ALTER TABLE places_v5 RENAME TO agent_budget_places;
-    CREATE INDEX agent_budget_places_window ON agent_budget_places (repo, agent, opened_at);
+    CREATE TABLE agent_prs_v6 (repo TEXT NOT NULL, pr INTEGER NOT NULL, agent TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (repo, pr));
+    INSERT INTO agent_prs_v6 SELECT repo, pr, agent, created_at FROM agent_prs;
+    DROP TABLE agent_prs;
+    ALTER TABLE agent_prs_v6 RENAME TO agent_prs;
+    CREATE INDEX agent_prs_window ON agent_prs (repo, agent, created_at);
+    CREATE TABLE pr_identities_v6 (repo TEXT NOT NULL, pr INTEGER NOT NULL, agent TEXT NOT NULL, first_row INTEGER NOT NULL, PRIMARY KEY (repo, pr, agent));
+    INSERT INTO pr_identities_v6 SELECT repo, pr, agent, first_row FROM pr_identities;
+    DROP TABLE pr_identities;
+    ALTER TABLE pr_identities_v6 RENAME TO pr_identities;
   `);
-  db.pragma("user_version = 5");
+  db.pragma("user_version = 6");
   db.close();
 }
 

@@ -102,7 +102,7 @@ describe("SQLite schema migrations", () => {
     const path = join(mkdtempSync(join(tmpdir(), "governor-migrate-")), "governor.db");
     const first = openSqliteStores(path);
     expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([
-      ["audit", 0, 6, 6],
+      ["audit", 0, 7, 7],
       ["queue", 0, 1, 1],
       ["check_runs", 0, 1, 1],
       ["budget", 0, 1, 1],

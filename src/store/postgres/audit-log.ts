@@ -9,7 +9,8 @@ import { DECISION_COLUMNS as COLUMNS } from "../decision-columns.js";
 import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { ChainImportError, inContext } from "../errors.js";
 import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
-import { agentPrOf, chainRows, importProblem, isoTime, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
+import { agentPrOf, importProblem, isoTime, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
+import { linkRows, prepareEntries } from "../../audit/prepared.js";
 import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
 import type {
   Appended,
@@ -160,6 +161,8 @@ export class PostgresAuditLog implements AuditLog {
   async append(entries: readonly AuditEntry[]): Promise<Appended[]> {
     return inContext("postgres", "append", async () => {
       if (entries.length === 0) return [];
+      // Serialised before a connection is taken: the chain's lock is then held only to link and insert.
+      const prepared = prepareEntries(entries, this.refs);
       // Three round trips, the lock held from the first to the commit: begin, lock and read the head in one; all rows in
       // one statement; commit. A single append's cost is then mostly the commit's flush.
       const client = await this.pool.connect();
@@ -169,7 +172,8 @@ export class PostgresAuditLog implements AuditLog {
           `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK}); SELECT id, hash FROM decisions ORDER BY id DESC LIMIT 1`,
         )) as unknown as pg.QueryResult[];
         const last = results[2]?.rows[0] as { id: string; hash: string } | undefined;
-        const { rows, texts, agentPrs } = chainRows(entries, last ? { id: Number(last.id), hash: last.hash } : undefined, this.refs);
+        const { rows, texts, agentPrs } = prepared;
+        linkRows(rows, last ? { id: Number(last.id), hash: last.hash } : undefined);
         await this.write(client, rows, texts, agentPrs);
         await client.query("COMMIT");
         return rows.map((r) => ({ id: r.id, hash: r.hash }));
