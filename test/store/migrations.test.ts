@@ -103,7 +103,7 @@ describe("SQLite schema migrations", () => {
     const first = openSqliteStores(path);
     expect(first.migrations.map((m) => [m.store, m.from, m.to, m.applied.length])).toEqual([
       ["audit", 0, 7, 7],
-      ["queue", 0, 1, 1],
+      ["queue", 0, 2, 2],
       ["check_runs", 0, 1, 1],
       ["budget", 0, 1, 1],
     ]);

@@ -41,6 +41,16 @@ export const SQLITE_QUEUE_MIGRATIONS: readonly SqliteMigration[] = [
       CREATE UNIQUE INDEX delivery_queue_one_per_pr ON delivery_queue (pr_key) WHERE status = 'processing';
     `,
   },
+  {
+    // SQLite rewrites a whole row on every UPDATE, its overflow pages too: a delivery's payload (20 KB and more) was
+    // written again by its lease and by its finish. Kept in a table of its own, it is written once.
+    name: "payloads beside the queue",
+    sql: `
+      CREATE TABLE delivery_payloads (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL);
+      INSERT INTO delivery_payloads (seq, payload) SELECT seq, payload FROM delivery_queue;
+      ALTER TABLE delivery_queue DROP COLUMN payload;
+    `,
+  },
 ];
 
 interface CandidateRow {
@@ -99,9 +109,9 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     this.migrated = migrateSqlite(db, "queue", SQLITE_QUEUE_MIGRATIONS);
     this.walSync = canSyncWal(db);
     this.statements = {
-      insert:
-        db.prepare(`INSERT OR IGNORE INTO delivery_queue (delivery_id, event, action, installation_id, pr_key, head_sha, payload, status, received_at, note)
-        VALUES (@id, @event, @action, @installationId, @prKey, @headSha, @payload, @status, @at, @note)`),
+      insert: db.prepare(`INSERT OR IGNORE INTO delivery_queue (delivery_id, event, action, installation_id, pr_key, head_sha, status, received_at, note)
+        VALUES (@id, @event, @action, @installationId, @prKey, @headSha, @status, @at, @note)`),
+      insertPayload: db.prepare("INSERT OR REPLACE INTO delivery_payloads (seq, payload) VALUES (?, ?)"),
       reclaim: db.prepare(
         "UPDATE delivery_queue SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL WHERE status = 'processing' AND lease_expires_at <= ?",
       ),
@@ -113,7 +123,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
         "UPDATE delivery_queue SET status = 'superseded', finished_at = @at, note = @note WHERE pr_key = @prKey AND status = 'queued' AND seq < @seq",
       ),
       lease: db.prepare(
-        "UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires WHERE seq = @seq RETURNING event, payload, head_sha, attempts",
+        "UPDATE delivery_queue SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_expires_at = @expires WHERE seq = @seq RETURNING event, (SELECT payload FROM delivery_payloads p WHERE p.seq = delivery_queue.seq) AS payload, head_sha, attempts",
       ),
       heartbeat: db.prepare("UPDATE delivery_queue SET lease_expires_at = @expires WHERE status = 'processing' AND lease_owner = @owner AND delivery_id = @id"),
       finish: db.prepare(`UPDATE delivery_queue SET status = @status, finished_at = @at, note = @note, lease_owner = NULL, lease_expires_at = NULL
@@ -167,12 +177,14 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       installationId: r.installationId,
       prKey: r.prKey,
       headSha: r.headSha,
-      payload: d.payload,
       status,
       at: this.now().getTime(),
       note: r.why ?? null,
     });
-    return info.changes === 0 ? { status: "duplicate" } : { status: status === "queued" ? "queued" : "ignored" };
+    if (info.changes === 0) return { status: "duplicate" };
+    // REPLACE: a payload left behind by a queue row deleted by hand must not keep a new delivery out.
+    this.statements.insertPayload.run(info.lastInsertRowid, d.payload);
+    return { status: status === "queued" ? "queued" : "ignored" };
   }
 
   /** Lease bookkeeping without an fsync of its own (see the top of this file). */
@@ -297,11 +309,12 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
   }
 
   async prune(before: Date): Promise<number> {
+    const finished = `FROM delivery_queue WHERE status IN ('done', 'superseded', 'ignored', 'failed') AND coalesce(finished_at, received_at) < @before`;
     return this.db
-      .prepare(
-        `DELETE FROM delivery_queue WHERE status IN ('done', 'superseded', 'ignored', 'failed')
-      AND coalesce(finished_at, received_at) < ?`,
-      )
-      .run(before.getTime()).changes;
+      .transaction(() => {
+        this.db.prepare(`DELETE FROM delivery_payloads WHERE seq IN (SELECT seq ${finished})`).run({ before: before.getTime() });
+        return this.db.prepare(`DELETE ${finished}`).run({ before: before.getTime() }).changes;
+      })
+      .immediate();
   }
 }
