@@ -2,8 +2,7 @@
 import { canonicalJson } from "../policy/canonical.js";
 import { decide, PolicyCache } from "../policy/decide.js";
 import { type Decision, EVALUATOR_VERSION, type StoredDecision } from "../policy/decision.js";
-import { compileFastCheck, UnsupportedSchemaError } from "../policy/fast-check.js";
-import { type EvaluationInput, EvaluationInputSchema } from "../policy/input.js";
+import { safeParseInput } from "../policy/parse-input.js";
 import type { AuditRow } from "./store.js";
 
 export type ReplayResult =
@@ -14,23 +13,8 @@ export type ReplayResult =
   | { id: number; status: "older_evaluator"; recorded: string; fields: string[]; evaluatorChanged: true; stored: StoredDecision; now: Decision }
   | { id: number; status: "skipped"; why: string };
 
-/**
- * Whether a stored input is valid exactly as stored (what the app wrote, defaults filled in): then it needs no copy by
- * zod. Anything else (an old row lacking a newer field's default, or one that no longer parses) goes through the schema.
- */
-const validAsStored: ((value: unknown) => value is EvaluationInput) | null = (() => {
-  try {
-    return compileFastCheck(EvaluationInputSchema);
-  } catch (error) {
-    if (error instanceof UnsupportedSchemaError) return null;
-    throw error;
-  }
-})();
-
-/** A stored input parsed as the evaluator's input: the full schema's verdict, at less cost when it is valid as stored. */
-export function parseStoredInput(value: unknown): ReturnType<typeof EvaluationInputSchema.safeParse> {
-  return validAsStored?.(value) ? { success: true, data: value } : EvaluationInputSchema.safeParse(value);
-}
+/** A stored input parsed as the evaluator's input (see src/policy/parse-input.ts). */
+export const parseStoredInput = safeParseInput;
 
 export class Replayer {
   private readonly cache = new PolicyCache(1024);

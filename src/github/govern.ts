@@ -205,7 +205,7 @@ export function describeGitHubError(error: unknown): string {
 }
 
 type Gathered =
-  | { input: EvaluationInput; labels: typeof DEFAULT_LABELS; reviewedBy: string[]; notes: string[] }
+  | { input: EvaluationInput; decision: Decision; labels: typeof DEFAULT_LABELS; reviewedBy: string[]; notes: string[] }
   | { input: null; failure: { cause: Coded; message: string }; notes: string[] };
 
 /**
@@ -246,21 +246,23 @@ async function gatherInput(req: GovernRequest, snap: Snapshot, state: GovernorSt
       org_prs_by_agent_week?: Record<string, number>;
       compute_minutes?: ComputeMinutes;
     };
-  } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {} } };
+  } = { now: now.toISOString(), usage: { prs_today: 1, prs_by_agent: {}, prs_by_agent_week: {}, org_prs_by_agent: {}, org_prs_by_agent_week: {} } };
   if (!sources.org && !sources.repo) {
-    return { input: EvaluationInputSchema.parse({ policies: sources, change: base, context }), labels: DEFAULT_LABELS, reviewedBy: [], notes };
+    const input = EvaluationInputSchema.parse({ policies: sources, change: base, context });
+    return { input, decision: decide(input, state.compiled), labels: DEFAULT_LABELS, reviewedBy: [], notes };
   }
 
   // Once governed as an agent's, a PR stays governed as that agent's, whatever its label, branch or later commits say.
-  const change: ChangeInput = { ...base, known_agents: await deps.audit.knownAgents(repository.full_name, pr.number) };
+  const known = await deps.audit.knownAgents(repository.full_name, pr.number);
   // Overrides given for this head commit stay inputs of its every evaluation; a new head has none.
   const overrides = [...((await deps.audit.overridesFor?.(repository.full_name, pr.number, pr.head.sha)) ?? []), ...(req.overrides ?? [])];
-  if (overrides.length > 0) change.overrides = overrides;
+  // Every part is present, empty until the evaluator asks for it: a complete input is checked without zod's copy.
+  const change: ChangeInput = { ...base, commit_authors: [], contributors: [], reviews: [], team_members: {}, known_agents: known, overrides };
   // What the evaluator needs, read as it asks (src/policy/needs.ts): commits always (every agent whose signals match
   // binds the PR; contributors cannot approve); files once governed; the budget places of the binding agents; reviews
   // only for an approval gate; team membership only of the reviewers who count, in the teams a gate names.
   const source = gitHubSource(octokit, { owner, repo }, pr, snap, wait);
-  const { input } = await gatherChange(
+  const { input, decision } = await gatherChange(
     { policies: sources, change, context },
     source,
     async (need) => {
@@ -296,7 +298,7 @@ async function gatherInput(req: GovernRequest, snap: Snapshot, state: GovernorSt
     state.compiled,
   );
   const labels = labelsOf(input, state) ?? DEFAULT_LABELS;
-  return { input, labels, reviewedBy: [...new Set(input.change.reviews.map((r) => r.user.login))], notes };
+  return { input, decision, labels, reviewedBy: [...new Set(input.change.reviews.map((r) => r.user.login))], notes };
 }
 
 /** The outcome labels the policy names (the repo's, else the org's). */
@@ -355,7 +357,8 @@ export async function governPullRequest(req: GovernRequest, state: GovernorState
       input = gathered.input;
       labels = gathered.labels;
       reviewedBy = gathered.reviewedBy;
-      decision = decide(input, state.compiled);
+      // Evaluated already: the gathering stopped when this decision needed nothing more.
+      decision = gathered.decision;
     }
   } catch (error) {
     const why =

@@ -40,10 +40,30 @@ export type Need =
  * there is a gate), so a source asks again after each read; every need is asked for at most once.
  */
 export function nextNeed(input: EvaluationInput, have: ReadonlySet<NeedKind>, cache?: PolicyCache): Need | null {
-  if (!input.policies.org && !input.policies.repo) return null;
+  return nextStep(input, have, cache).need;
+}
+
+/**
+ * nextNeed, and when nothing more is needed, the decision the input makes as it is (the one `decide` gives it), so that
+ * a source that has read everything needs no further evaluation.
+ */
+export function nextStep(
+  input: EvaluationInput,
+  have: ReadonlySet<NeedKind>,
+  cache?: PolicyCache,
+): { need: Need; decision?: undefined } | { need: null; decision: Decision } {
+  const done = (decision: Decision) => ({ need: null, decision });
+  if (!input.policies.org && !input.policies.repo) return done(decide(input, cache));
+  // Commits come first whatever the change: no evaluation is needed to know that, only that the policies compile (a
+  // policy that does not makes an error decision, which needs nothing). evaluate itself never decides "error".
+  if (!have.has("commits")) return compiledPolicies(input.policies, cache).ok ? { need: { kind: "commits" } } : done(decide(input, cache));
   const decision = decide(input, cache);
+  const need = needAfterCommits(input, have, decision, cache);
+  return need ? { need } : done(decision);
+}
+
+function needAfterCommits(input: EvaluationInput, have: ReadonlySet<NeedKind>, decision: Decision, cache?: PolicyCache): Need | null {
   if (decision.outcome === "error") return null;
-  if (!have.has("commits")) return { kind: "commits" };
   if (decision.outcome === "not_governed") return null;
   if (!have.has("files")) return { kind: "files" };
   if (!have.has("budget")) {

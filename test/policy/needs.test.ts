@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { gatherChange } from "../../src/change/gather.js";
 import type { ChangeSource, NeedKind } from "../../src/policy/needs.js";
 import { nextNeed } from "../../src/policy/needs.js";
+import { decide } from "../../src/policy/decide.js";
+import { EvaluationInputSchema } from "../../src/policy/input.js";
 import { approval, file, input } from "../helpers/policy.js";
 
 const POLICY = `version: 1
@@ -79,6 +81,42 @@ describe("what the evaluator needs, and nothing more", () => {
     });
     expect(r.asked).toEqual(["commits", "files", "reviews", "team_members acme/dba dana"]);
     expect(r.input.change.team_members).toEqual({ "acme/dba": ["dana"] });
+  });
+
+  it("returns with the input the decision it makes, as decide gives it, for every outcome on the way", async () => {
+    const cases: Array<[typeof human, Parameters<typeof recording>[0]]> = [
+      [human, { files: ["docs/a.md"] }],
+      [copilot, { files: ["docs/a.md"] }],
+      [copilot, { files: ["db/1.sql"], reviews: [approval("dana")], members: ["dana"] }],
+      [copilot, { files: ["src/app.ts"] }],
+    ];
+    for (const [author, o] of cases) {
+      const r = await gather(author, o);
+      expect(r.decision).toEqual(decide(r.input));
+    }
+  });
+
+  it("gives the input that parsing the whole of what was read would give, defaults included", async () => {
+    const reviews = [approval("dana")];
+    const r = await gather(copilot, { files: ["db/1.sql"], reviews, members: ["dana"] });
+    const base = input({ policy: POLICY, files: [], change: { author: copilot, head_branch: "copilot/fix-7" } });
+    const whole = EvaluationInputSchema.parse({
+      policies: base.policies,
+      change: { ...base.change, commit_authors: [], contributors: [], files: [file("db/1.sql")], reviews, team_members: { "acme/dba": ["dana"] } },
+      context: { now: base.context.now, usage: { prs_today: 1, prs_by_agent: { copilot: 1 } } },
+    });
+    expect(r.input).toEqual(whole);
+  });
+
+  it("refuses an answer that does not fit its part of the input, as parsing the whole input would", async () => {
+    const base = input({ policy: POLICY, files: [], change: { author: copilot, head_branch: "copilot/fix-7" } });
+    const { source } = recording({ files: [] });
+    source.files = () => Promise.resolve([{ ...file("docs/a.md"), additions: -1 }]);
+    await expect(
+      gatherChange({ policies: base.policies, change: { ...base.change }, context: { now: base.context.now, usage: { prs_today: 1 } } }, source, () =>
+        Promise.resolve({}),
+      ),
+    ).rejects.toThrow(/additions/);
   });
 
   it("asks for nothing when the policy cannot be read: the decision is an error as it is", () => {
