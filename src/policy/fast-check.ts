@@ -143,8 +143,9 @@ function compile(schema: Schema): Check {
       });
     }
     case "object": {
-      // Only strict objects: an unknown key is zod's to refuse (a loose object would keep it, a plain one drop it).
-      if (def.catchall?._zod.def.type !== "never") throw new UnsupportedSchemaError("object (not strict)");
+      // Strict objects (an unknown key is zod's to refuse) and plain ones (zod would drop it, so a value with one is not
+      // given back as it is): either way a value with an unknown key is left to zod. A loose object would keep it.
+      if (def.catchall !== undefined && def.catchall._zod.def.type !== "never") throw new UnsupportedSchemaError("object (loose)");
       const members = Object.entries(def.shape ?? {}).map(([key, member]) => ({ key, check: compile(member), absentOk: absentOk(member) }));
       const known = new Set(members.map((m) => m.key));
       return withChecks(def, (v) => {
@@ -170,7 +171,7 @@ function compile(schema: Schema): Check {
  * A test that is true only for values `schema` would accept and give back unchanged (deep-equal, nothing defaulted):
  * such a value can be used as the parse result. Throws UnsupportedSchemaError for a schema it cannot follow exactly.
  */
-export function compileFastCheck<T>(schema: z.ZodMiniType<T>): (value: unknown) => value is T {
+export function compileFastCheck<T>(schema: z.core.$ZodType<T>): (value: unknown) => value is T {
   const check = compile(schema);
   return (value: unknown): value is T => check(value);
 }

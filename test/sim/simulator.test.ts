@@ -7,6 +7,7 @@ import { DEMO_SCENARIO } from "../../src/demo/stack.js";
 import { type FileChange, loadScenario, type Simulator, startSimulator, type Webhook } from "../../src/sim/index.js";
 import type { Account } from "../../src/sim/state.js";
 import { SNAPSHOT_QUERY, SnapshotSchema } from "../../src/github/snapshot.js";
+import { compileFastCheck } from "../../src/policy/fast-check.js";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -48,6 +49,16 @@ describe("simulator: GraphQL checked against GitHub's schema", () => {
       headRefOid: pr.head.sha,
       files: { totalCount: 1, nodes: [{ path: "docs/a.md" }] },
     });
+  });
+
+  it("answers exactly the fields asked for, so Governor takes the answer as it is, as the schema would give it back", async () => {
+    const { pr } = openPr([
+      { path: "docs/a.md", content: "x\n" },
+      { path: "db/1.sql", content: "y\n" },
+    ]);
+    const answer = await graphql(SNAPSHOT_QUERY, { owner: "acme", repo: "webapp", number: pr.number });
+    expect(compileFastCheck(SnapshotSchema)(answer.body.data)).toBe(true);
+    expect(SnapshotSchema.parse(answer.body.data)).toEqual(answer.body.data);
   });
 
   it("refuses a query asking for a field GitHub's schema does not have, as GitHub does (200 with errors)", async () => {
