@@ -5,6 +5,9 @@ import { type Decision, EVALUATOR_VERSION, type StoredDecision } from "../policy
 import { safeParseInput } from "../policy/parse-input.js";
 import type { AuditRow } from "./store.js";
 
+/** What replay reads of a row. */
+export type ReplayedRow = Pick<AuditRow, "id" | "decision" | "input" | "input_missing_reason" | "evaluator_version">;
+
 export type ReplayResult =
   | { id: number; status: "identical" }
   /** Same evaluator version, different bytes: the stored decision does not follow from its input (tampering or a bug). */
@@ -20,14 +23,16 @@ export class Replayer {
   private readonly cache = new PolicyCache(1024);
 
   /** `input`, when given, is the row's input already parsed (see AuditStore.iterateParsed). */
-  replay(row: AuditRow, input?: unknown): ReplayResult {
+  replay(row: ReplayedRow, input?: unknown): ReplayResult {
     if (row.input === null) return { id: row.id, status: "skipped", why: `not replayable: ${row.input_missing_reason ?? "no input recorded"}` };
     const parsed = parseStoredInput(input ?? JSON.parse(row.input));
     if (!parsed.success)
       return { id: row.id, status: "skipped", why: `not replayable: the stored input no longer parses (${parsed.error.issues[0]?.message ?? "invalid"})` };
     const now = decide(parsed.data, this.cache);
-    const replayed = canonicalJson(now);
-    if (replayed === row.decision) return { id: row.id, status: "identical" };
+    // The evaluator lists every object's keys in canonical order (test/policy/canonical.test.ts), so its plain JSON is
+    // the canonical JSON the row holds: equal bytes are the same decision, without canonicalJson's check of the order.
+    // Only when they differ is the canonical form computed, and compared.
+    if (JSON.stringify(now) === row.decision || canonicalJson(now) === row.decision) return { id: row.id, status: "identical" };
     const stored = JSON.parse(row.decision) as StoredDecision;
     const fields = [...new Set([...Object.keys(stored), ...Object.keys(now)])]
       .filter((k) => canonicalJson((stored as Record<string, unknown>)[k]) !== canonicalJson((now as Record<string, unknown>)[k]))

@@ -147,19 +147,22 @@ function compile(schema: Schema): Check {
       // given back as it is): either way a value with an unknown key is left to zod. A loose object would keep it.
       if (def.catchall !== undefined && def.catchall._zod.def.type !== "never") throw new UnsupportedSchemaError("object (loose)");
       const members = Object.entries(def.shape ?? {}).map(([key, member]) => ({ key, check: compile(member), absentOk: absentOk(member) }));
-      const known = new Set(members.map((m) => m.key));
       return withChecks(def, (v) => {
         if (!isPlain(v)) return false;
-        // for-in, not Object.keys: no array per object. It lists inherited enumerable keys too, which zod refuses alike.
-        for (const key in v) if (!known.has(key)) return false;
         const record = v as Record<string, unknown>;
+        let present = 0;
         for (const m of members) {
           const member = record[m.key];
           if (member === undefined) {
             if (!m.absentOk || Object.hasOwn(record, m.key)) return false;
           } else if (!m.check(member)) return false;
+          else present++;
         }
-        return true;
+        // No unknown key: exactly as many keys as members present. for-in, not Object.keys: no array per object; it
+        // lists inherited enumerable keys too, which zod refuses alike.
+        let keys = 0;
+        for (const _ in v) keys++;
+        return keys === present;
       });
     }
     default:

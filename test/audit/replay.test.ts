@@ -27,6 +27,20 @@ describe("audit replay", () => {
     expect(results.map((r) => r.status)).toEqual(entries.map((e) => (e.input ? "identical" : "skipped")));
   });
 
+  it("finds a stored decision different when only its keys' order was changed: the bytes are what is compared", () => {
+    const entry = entryFor({ files: ["docs/a.md"] });
+    const replayer = new Replayer();
+    const stored = openAuditStore(join(tempDir(), "audit.db"));
+    stored.record(entry);
+    const row = stored.get(1)!;
+    const { outcome, ...rest } = JSON.parse(row.decision) as Record<string, unknown>;
+    const reordered = JSON.stringify({ outcome, ...rest });
+    expect(reordered).not.toBe(row.decision);
+    expect(replayer.replay(row).status).toBe("identical");
+    expect(replayer.replay({ ...row, decision: reordered })).toMatchObject({ status: "different", fields: [] });
+    stored.close();
+  });
+
   it("skips a stored input that no longer parses, naming the schema's complaint", () => {
     const path = join(tempDir(), "audit.db");
     const store = openAuditStore(path);
