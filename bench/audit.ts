@@ -290,7 +290,7 @@ export async function benchAudit(): Promise<BenchResult[]> {
         unit: "s",
         baseline: { name: "read + parse only", value: replay.scanMs / 1000 },
         ratio: replay.scanMs / replay.replayMs,
-        note: `all ${replay.counts.identical.toLocaleString("en")} identical, in a fresh process as \`governor audit replay\` runs; target < 10 s, ratio >= 0.5 (within 2x of the bare scan)`,
+        note: `all ${replay.counts.identical.toLocaleString("en")} identical, in a fresh process as \`governor audit replay --all\` runs (a worker thread a core; the scan on one thread); target < 10 s, ratio >= 0.5 (within 2x of the bare scan)`,
       },
     ];
   } finally {

@@ -4,7 +4,8 @@
 import { shipped, timeIt } from "./result.js";
 
 const store = await shipped<typeof import("../src/audit/store.js")>("audit/store.js");
-const { Replayer } = await shipped<typeof import("../src/audit/replay.js")>("audit/replay.js");
+const { replayStored } = await shipped<typeof import("../src/audit/replay-pool.js")>("audit/replay-pool.js");
+const { openAuditReader } = await shipped<typeof import("../src/store/open.js")>("store/open.js");
 
 const file = process.argv[2];
 if (!file) throw new Error("usage: replay-child.ts AUDIT_DB");
@@ -18,12 +19,14 @@ const scanOnce = () =>
     return n;
   }).ms;
 const scanBefore = scanOnce();
-const replayer = new Replayer();
-const replay = timeIt(() => {
-  const counts = { identical: 0, different: 0, older_evaluator: 0, skipped: 0 };
-  for (const { row, input } of trail.iterateParsed({})) counts[replayer.replay(row, input).status] += 1;
-  return counts;
-});
+// As `governor audit replay --all` replays: through the store's reader, the rows read here as stored, parsed and
+// evaluated again by a worker thread per core.
+const reader = await openAuditReader({ databasePath: file });
+const started = process.hrtime.bigint();
+const counts = { identical: 0, different: 0, older_evaluator: 0, skipped: 0 };
+for await (const { result } of replayStored(reader.audit.iterateStored(), reader.audit.policyTexts())) counts[result.status] += 1;
+const replay = { ms: Number(process.hrtime.bigint() - started) / 1e6, result: counts };
 const scanMs = (scanBefore + scanOnce()) / 2;
 trail.close();
+await reader.close();
 console.log(JSON.stringify({ replayMs: replay.ms, scanMs, counts: replay.result }));

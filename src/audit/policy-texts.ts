@@ -2,10 +2,10 @@
 // read by thousands of evaluations; keeping a copy in each row made it most of the row and most of the cost of a write.
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
+import { resolveReferences } from "../store/policy-refs.js";
 import { Lru } from "../util/lru.js";
 
 /** What a stored input holds in place of a policy text. `text` is the only key of that name in an input. */
-const TOKEN_PREFIX = "\u0000policy:sha256:";
 const REFERENCE = /"text":"\\u0000policy:sha256:([0-9a-f]{64})"/g;
 const CACHE_LIMIT = 256;
 
@@ -53,11 +53,7 @@ export class PolicyTexts {
    * input anyway (replay), and every row then shares one string per text, which the policy cache hashes once.
    */
   resolve(parsed: unknown): unknown {
-    const policies = (parsed as { policies?: Record<string, { text?: unknown } | undefined> } | null)?.policies;
-    for (const policy of Object.values(policies ?? {})) {
-      if (policy && typeof policy.text === "string" && policy.text.startsWith(TOKEN_PREFIX)) policy.text = this.text(policy.text.slice(TOKEN_PREFIX.length));
-    }
-    return parsed;
+    return resolveReferences(parsed, (sha) => this.text(sha));
   }
 
   /** The hashes of the texts a stored input refers to. */

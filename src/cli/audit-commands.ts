@@ -5,7 +5,8 @@ import { resolve } from "node:path";
 import { Writable } from "node:stream";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { exportRows } from "../audit/export.js";
-import { Replayer } from "../audit/replay.js";
+import { Replayer, type ReplayResult } from "../audit/replay.js";
+import { replayStored } from "../audit/replay-pool.js";
 import { openAuditReader, type AuditReader } from "../store/open.js";
 import { StoreError } from "../store/errors.js";
 import { storeLocation } from "./store-commands.js";
@@ -121,6 +122,12 @@ function redacted(url: string): string {
 }
 
 /** Runs `fn` on the opened trail and closes it, whatever happens. */
+/** Rows read through the store's filters, each replayed in this thread. */
+async function* replayEach(rows: AsyncIterable<{ row: AuditRow; input: unknown }>): AsyncGenerator<{ row: AuditRow; result: ReplayResult }> {
+  const replayer = new Replayer();
+  for await (const { row, input } of rows) yield { row, result: replayer.replay(row, input) };
+}
+
 async function withReader<T>(ctx: CliContext, db: string | undefined, fn: (reader: AuditReader) => Promise<T>): Promise<T> {
   const reader = await openReader(ctx, db);
   try {
@@ -190,17 +197,24 @@ export function register(program: Command, ctx: CliContext): void {
       if (id === undefined && !o.all) throw new UsageError("give a row id, or --all");
       await withReader(ctx, o.db, async ({ audit: log }) => {
         const started = process.hrtime.bigint();
-        const replayer = new Replayer();
         const one = id !== undefined ? await log.get(id) : undefined;
-        const rows: Iterable<{ row: AuditRow; input?: unknown }> | AsyncIterable<{ row: AuditRow; input?: unknown }> =
-          id !== undefined ? (one ? [{ row: one }] : []) : log.iterateParsed(filtersOf(o));
+        const filters = filtersOf(o);
+        // The whole trail: read as stored and evaluated again on every core (src/audit/replay-pool.ts), reported in
+        // its order. Some rows (filters): read through the store's filters and replayed here, one by one.
+        const results: Iterable<{ row: AuditRow; result: ReplayResult }> | AsyncIterable<{ row: AuditRow; result: ReplayResult }> =
+          id !== undefined
+            ? one
+              ? [{ row: one, result: new Replayer().replay(one) }]
+              : []
+            : Object.keys(filters).length === 0
+              ? replayStored(log.iterateStored(), log.policyTexts())
+              : replayEach(log.iterateParsed(filters));
         let replayed = 0,
           identical = 0,
           differing = 0,
           older = 0,
           skipped = 0;
-        for await (const { row, input } of rows) {
-          const result = replayer.replay(row, input);
+        for await (const { row, result } of results) {
           if (result.status === "skipped") {
             skipped++;
             ctx.out(`row ${row.id}: skipped, ${result.why}`);

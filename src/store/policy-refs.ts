@@ -44,6 +44,18 @@ export function references(stored: string | null): string[] {
   return stored === null ? [] : [...stored.matchAll(REFERENCE)].map((m) => m[1] as string);
 }
 
+/**
+ * A parsed stored input with its policy texts put back in place (each `text` that is a reference), in place: what a
+ * reader that parses the input anyway does instead of `hydrate`. `text` throws for a text the store does not have.
+ */
+export function resolveReferences(parsed: unknown, text: (sha: string) => string): unknown {
+  const policies = (parsed as { policies?: Record<string, { text?: unknown } | undefined> } | null)?.policies;
+  for (const policy of Object.values(policies ?? {})) {
+    if (policy && typeof policy.text === "string" && policy.text.startsWith(TOKEN_PREFIX)) policy.text = text(policy.text.slice(TOKEN_PREFIX.length));
+  }
+  return parsed;
+}
+
 /** The stored input with its texts put back: exactly the JSON of the input that was evaluated. */
 export function hydrate(stored: string | null, text: (sha: string) => string): string | null {
   if (stored === null || !stored.includes("\\u0000policy:sha256:")) return stored;

@@ -98,6 +98,20 @@ describe("governor audit replay", () => {
     expect(r.code).toBe(0);
   });
 
+  it("replays a whole trail on worker threads through the real bin, reporting a forged row among thousands in its place", () => {
+    const entries = Array.from({ length: 2_400 }, (_, i) => entryFor({ pr: i + 1, files: [i % 2 ? "docs/a.md" : "src/billing/x.ts"] }));
+    const cwd = seeded(entries);
+    const store = openAuditStore(join(cwd, "governor.db"));
+    const d = JSON.parse(store.get(2_000)!.decision) as Record<string, unknown>;
+    expect(d["outcome"]).toBe("allowed");
+    store.db.prepare("UPDATE decisions SET decision = ? WHERE id = 2000").run(JSON.stringify({ ...d, outcome: "denied" }));
+    store.close();
+    const r = runBin(["audit", "replay", "--all"], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^row 2000 \(acme\/webapp#2000\): differs in outcome: was "denied: /m);
+    expect(r.stdout).toMatch(/replayed 2400, identical 2399, differing 1, older evaluator 0, skipped 0 in [\d.]+ s/);
+  });
+
   it("replays through the real bin", () => {
     const r = runBin(["audit", "replay", "--all", "--outcome", "denied"], { cwd: seeded() });
     expect(r.code).toBe(0);
