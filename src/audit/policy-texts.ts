@@ -2,7 +2,7 @@
 // read by thousands of evaluations; keeping a copy in each row made it most of the row and most of the cost of a write.
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
-import { resolveReferences } from "../store/policy-refs.js";
+import { MissingPolicyTextError, resolveReferences } from "../store/policy-refs.js";
 import { Lru } from "../util/lru.js";
 
 /** What a stored input holds in place of a policy text. `text` is the only key of that name in an input. */
@@ -82,7 +82,7 @@ export class PolicyTexts {
     if (text === undefined) {
       const row = this.select.get(sha) as { text: string } | undefined;
       // A missing text is a damaged file, not something to paper over; verify names it too.
-      if (!row) throw new Error(`the audit store has no policy text ${sha}: the file was damaged (run governor audit verify)`);
+      if (!row) throw new MissingPolicyTextError(sha);
       text = row.text;
       this.cache.set(sha, text);
     }

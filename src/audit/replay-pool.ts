@@ -3,7 +3,7 @@
 // is independent of the others.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { resolveReferences } from "../store/policy-refs.js";
+import { resolveReferences, textLookup } from "../store/policy-refs.js";
 import type { StoredPolicyText } from "../store/ports.js";
 import { type ReplayedRow, type ReplayResult, Replayer } from "./replay.js";
 import type { ReplayMessage } from "./replay-worker.js";
@@ -82,11 +82,7 @@ export async function* replayStored<R extends ReplayedRow>(
   }
   if (ended || workers === 1) {
     const replayer = new Replayer();
-    const text = (sha: string): string => {
-      const found = byHash.get(sha);
-      if (found === undefined) throw new Error(`the audit store has no policy text ${sha}: the file was damaged (run governor audit verify)`);
-      return found;
-    };
+    const text = textLookup(byHash);
     const one = (row: R) => ({ row, result: replayer.replay(row, row.input === null ? undefined : resolveReferences(JSON.parse(row.input), text)) });
     for (const row of head) yield one(row);
     if (ended) return;

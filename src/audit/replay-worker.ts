@@ -2,7 +2,7 @@
 // their results back in the order received. Each text is then one string in this thread, which the policy cache hashes
 // once, as in a replay on one thread.
 import { parentPort } from "node:worker_threads";
-import { resolveReferences } from "../store/policy-refs.js";
+import { resolveReferences, textLookup } from "../store/policy-refs.js";
 import { type ReplayedRow, Replayer } from "./replay.js";
 
 export type ReplayMessage = { texts: Array<[string, string]> } | { seq: number; rows: ReplayedRow[] };
@@ -11,12 +11,7 @@ const port = parentPort;
 if (!port) throw new Error("replay-worker runs as a worker thread of src/audit/replay-pool.ts");
 const replayer = new Replayer();
 const texts = new Map<string, string>();
-const text = (sha: string): string => {
-  const found = texts.get(sha);
-  // A damaged file, as the one-thread replay reports it (src/audit/policy-texts.ts).
-  if (found === undefined) throw new Error(`the audit store has no policy text ${sha}: the file was damaged (run governor audit verify)`);
-  return found;
-};
+const text = textLookup(texts);
 
 port.on("message", (m: ReplayMessage) => {
   if ("texts" in m) {

@@ -11,6 +11,26 @@ const CACHE_LIMIT = 256;
 
 export const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
+/** A stored input refers to a policy text its store does not have: the store was damaged (verify names where). */
+export class MissingPolicyTextError extends Error {
+  override name = "MissingPolicyTextError";
+  constructor(
+    readonly sha256: string,
+    where: "file" | "database" = "file",
+  ) {
+    super(`the audit store has no policy text ${sha256}: the ${where} was damaged (run governor audit verify)`);
+  }
+}
+
+/** A lookup of texts by hash that throws MissingPolicyTextError for one it lacks. */
+export function textLookup(texts: ReadonlyMap<string, string>): (sha: string) => string {
+  return (sha) => {
+    const text = texts.get(sha);
+    if (text === undefined) throw new MissingPolicyTextError(sha);
+    return text;
+  };
+}
+
 /** Hashes of policy texts by text: the app hands over the same cached policy string for every evaluation. */
 export class PolicyRefs {
   private readonly hashes = new Lru<string, string>(CACHE_LIMIT);

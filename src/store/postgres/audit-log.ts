@@ -11,7 +11,7 @@ import { ChainImportError, inContext } from "../errors.js";
 import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
 import { agentPrOf, importProblem, isoTime, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
 import { linkRows, prepareEntries } from "../../audit/prepared.js";
-import { hydrate, PolicyRefs, references, sha256 } from "../policy-refs.js";
+import { hydrate, MissingPolicyTextError, PolicyRefs, references, sha256 } from "../policy-refs.js";
 import type {
   Appended,
   AuditEntry,
@@ -690,7 +690,7 @@ export class PostgresAuditLog implements AuditLog {
             input: hydrate(row.input, (sha) => {
               const text = page.get(sha);
               // A missing text is a damaged store, not something to paper over; verify names it too.
-              if (text === undefined) throw new Error(`the audit store has no policy text ${sha}: the database was damaged (run governor audit verify)`);
+              if (text === undefined) throw new MissingPolicyTextError(sha, "database");
               return text;
             }),
           },
