@@ -16,16 +16,13 @@ export type ReplayResult =
   | { id: number; status: "older_evaluator"; recorded: string; fields: string[]; evaluatorChanged: true; stored: StoredDecision; now: Decision }
   | { id: number; status: "skipped"; why: string };
 
-/** A stored input parsed as the evaluator's input (see src/policy/parse-input.ts). */
-export const parseStoredInput = safeParseInput;
-
 export class Replayer {
   private readonly cache = new PolicyCache(1024);
 
   /** `input`, when given, is the row's input already parsed (see AuditStore.iterateParsed). */
   replay(row: ReplayedRow, input?: unknown): ReplayResult {
     if (row.input === null) return { id: row.id, status: "skipped", why: `not replayable: ${row.input_missing_reason ?? "no input recorded"}` };
-    const parsed = parseStoredInput(input ?? JSON.parse(row.input));
+    const parsed = safeParseInput(input ?? JSON.parse(row.input));
     if (!parsed.success)
       return { id: row.id, status: "skipped", why: `not replayable: the stored input no longer parses (${parsed.error.issues[0]?.message ?? "invalid"})` };
     const now = decide(parsed.data, this.cache);

@@ -7,7 +7,6 @@ import type { Appended, AuditRecord, VerifyResult } from "./ports.js";
 import { references } from "./policy-refs.js";
 
 export type { AgentPr };
-export { isoTime };
 
 function createdAt(row: AuditRecord): string {
   const created = row.input ? (JSON.parse(row.input) as { change?: { created_at?: string } }).change?.created_at : undefined;

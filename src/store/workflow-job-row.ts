@@ -1,6 +1,6 @@
 // A workflow job as both stores keep it: the owner in lower case, times in one spelling, seconds from the two times.
 // One definition, so that a copied job counts the same minutes as the recorded one.
-import { isoTime } from "./chain.js";
+import { isoTime } from "../util/iso-time.js";
 import type { WorkflowJob } from "./ports.js";
 
 export interface WorkflowJobRow extends WorkflowJob {

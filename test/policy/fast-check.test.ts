@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
-import { parseStoredInput } from "../../src/audit/replay.js";
+import { safeParseInput } from "../../src/policy/parse-input.js";
 import { canonicalJson } from "../../src/policy/canonical.js";
 import { compileFastCheck, UnsupportedSchemaError } from "../../src/policy/fast-check.js";
 import { EvaluationInputSchema } from "../../src/policy/input.js";
@@ -99,7 +99,7 @@ describe("fast check of stored evaluation inputs", () => {
     delete old.change["labels"];
     delete old.change["known_agents"];
     expect(check(old)).toBe(false);
-    const parsed = parseStoredInput(old);
+    const parsed = safeParseInput(old);
     expect(parsed.success).toBe(true);
     expect(parsed.data?.change.labels).toEqual([]);
     expect(parsed.data?.change.known_agents).toEqual([]);
@@ -108,7 +108,7 @@ describe("fast check of stored evaluation inputs", () => {
   it("reports the schema's own error for an input that no longer parses", () => {
     const bad = JSON.parse(JSON.stringify(stored[0])) as { change: { files: Array<Record<string, unknown>> } };
     bad.change.files[0]!["additions"] = -1;
-    const parsed = parseStoredInput(bad);
+    const parsed = safeParseInput(bad);
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.path).toEqual(["change", "files", 0, "additions"]);
   });

@@ -9,7 +9,8 @@ import { DECISION_COLUMNS as COLUMNS } from "../decision-columns.js";
 import { WOULD_BLOCK_SQL } from "../would-block.js";
 import { ChainImportError, inContext } from "../errors.js";
 import { identityEffect, MERGE_GROUP_REASON_PREFIX } from "../../audit/store.js";
-import { agentPrOf, importProblem, isoTime, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
+import { isoTime } from "../../util/iso-time.js";
+import { agentPrOf, importProblem, reservationsOf, verifyChain, type AgentPr } from "../chain.js";
 import { linkRows, prepareEntries } from "../../audit/prepared.js";
 import { hydrate, MissingPolicyTextError, PolicyRefs, references, sha256 } from "../policy-refs.js";
 import type {
